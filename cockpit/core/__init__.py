@@ -1,0 +1,1 @@
+"""Pure-Python core: selection model, indicator catalogue, formatting. Never imports Qt."""

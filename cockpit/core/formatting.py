@@ -1,0 +1,98 @@
+"""How figures, changes and periods are written for people: units, 万, 个百分点, 2025年6月."""
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from .catalogue import Indicator
+
+_QUARTERS = {3: "一季度", 6: "二季度", 9: "三季度", 12: "四季度"}
+_QUARTERS_EN = {3: "Q1", 6: "Q2", 9: "Q3", 12: "Q4"}
+# Units that are counts of things: large values are written with 万.
+_COUNT_UNITS = {"件", "户", "人", "起", "件次", "个", "张", "人次", "元"}
+
+
+def is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def month_label(d: date, lang: str = "zh_CN") -> str:
+    if lang == "en":
+        return d.strftime("%b %Y")
+    return f"{d.year}年{d.month}月"
+
+
+def period_label(d: date | None, frequency: str = "month", lang: str = "zh_CN") -> str:
+    """2025年6月 / 2025年二季度 / 2025年 for the period a value belongs to."""
+    if d is None:
+        return "—"
+    if frequency == "quarter" and d.month in _QUARTERS:
+        return f"{d.year} {_QUARTERS_EN[d.month]}" if lang == "en" else f"{d.year}年{_QUARTERS[d.month]}"
+    if frequency == "year":
+        return f"{d.year}" if lang == "en" else f"{d.year}年"
+    return month_label(d, lang)
+
+
+def number(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def value_parts(value, indicator: Indicator) -> tuple[str, str]:
+    """(number, unit) for a big KPI figure; 14,695 件 → ("1.47", "万件")."""
+    if is_missing(value):
+        return "—", indicator.unit
+    unit = indicator.unit
+    if unit in _COUNT_UNITS and abs(value) >= 100_000:
+        return number(value / 10_000, 1), "万" + unit
+    if unit in _COUNT_UNITS and abs(value) >= 10_000:
+        return number(value / 10_000, 2), "万" + unit
+    return number(value, indicator.decimals), unit
+
+
+def format_value(value, indicator: Indicator) -> str:
+    text, unit = value_parts(value, indicator)
+    if text == "—":
+        return text
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
+
+
+def change(current, previous, indicator: Indicator) -> float | None:
+    """Change in the unit people compare: percentage points for rates, per cent otherwise."""
+    if is_missing(current) or is_missing(previous):
+        return None
+    if indicator.is_rate:
+        return current - previous
+    if previous == 0:
+        return None
+    return (current - previous) / abs(previous) * 100.0
+
+
+def format_change(current, previous, indicator: Indicator, lang: str = "zh_CN") -> str:
+    delta = change(current, previous, indicator)
+    if delta is None:
+        return "—"
+    sign = "+" if delta > 0.05 else ("−" if delta < -0.05 else "±")
+    magnitude = abs(delta)
+    if indicator.is_rate:
+        unit = " pp" if lang == "en" else "个百分点"
+        return f"{sign}{magnitude:.1f}{unit}"
+    return f"{sign}{magnitude:.1f}%"
+
+
+def trend_verdict(current, previous, indicator: Indicator) -> int:
+    """+1 good news, -1 bad news, 0 neutral or unchanged — from the indicator's polarity."""
+    delta = change(current, previous, indicator)
+    if delta is None or abs(delta) < 0.05 or indicator.polarity == "neutral":
+        return 0
+    better = delta > 0 if indicator.polarity == "higher" else delta < 0
+    return 1 if better else -1
+
+
+def target_progress(value, indicator: Indicator) -> float | None:
+    """Share of the way from baseline (or 0) to target, 0…1+; None without a target."""
+    if indicator.target_value is None or is_missing(value):
+        return None
+    target = indicator.target_value
+    if indicator.polarity == "lower":
+        return min(target / value, 1.5) if value > 0 else 1.0
+    return value / target if target else None

@@ -1,0 +1,1 @@
+"""Geographic base data (county outline, township areas) for the demo warehouse."""

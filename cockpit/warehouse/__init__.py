@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema, snapshot store, queries and the demo builder. Never imports Qt."""

@@ -1,0 +1,118 @@
+"""The warehouse schema: tables every snapshot has, and the columns derived when a snapshot is built."""
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+CREATE TABLE regions (
+    code       VARCHAR PRIMARY KEY,
+    name       VARCHAR NOT NULL,
+    name_en    VARCHAR,
+    level      VARCHAR NOT NULL CHECK (level IN ('province', 'city', 'county', 'township')),
+    kind       VARCHAR,              -- 街道 / 镇 / 乡 for townships
+    parent     VARCHAR,
+    geometry   BLOB,                 -- WKB, lon/lat (WGS84 / CGCS2000)
+    area_km2   DOUBLE,
+    label_lon  DOUBLE,
+    label_lat  DOUBLE,
+    population DOUBLE,               -- 常住人口, persons; weights pop_mean aggregation
+    schematic  BOOLEAN NOT NULL DEFAULT FALSE,
+    sort_order INTEGER
+);
+CREATE TABLE indicators (
+    code           VARCHAR PRIMARY KEY,
+    name           VARCHAR NOT NULL,
+    name_en        VARCHAR,
+    domain         VARCHAR NOT NULL,
+    unit           VARCHAR NOT NULL,
+    polarity       VARCHAR NOT NULL CHECK (polarity IN ('higher', 'lower', 'neutral')),
+    frequency      VARCHAR NOT NULL CHECK (frequency IN ('month', 'quarter', 'year')),
+    aggregation    VARCHAR NOT NULL CHECK (aggregation IN ('sum', 'mean', 'pop_mean', 'county_only')),
+    department     VARCHAR NOT NULL,
+    definition     VARCHAR NOT NULL,
+    sensitivity    VARCHAR NOT NULL CHECK (sensitivity IN ('public', 'internal')),
+    baseline_value DOUBLE,
+    baseline_year  INTEGER,
+    target_value   DOUBLE,
+    target_year    INTEGER,
+    decimals       INTEGER NOT NULL DEFAULT 1,
+    headline       BOOLEAN NOT NULL DEFAULT FALSE,
+    plan_kpi       INTEGER,
+    sort_order     INTEGER
+);
+-- Facts. A period is the first day of the period's last month (2025-03-01 is 2025年一季度,
+-- 2025-12-01 is the year 2025), so "latest as of a month" is a plain comparison.
+-- prev_value (previous period of the indicator's frequency) and yoy_value (same period a year
+-- earlier) are derived when the snapshot is built: interactive queries never run windows.
+CREATE TABLE observations (
+    indicator  VARCHAR NOT NULL,
+    period     DATE NOT NULL,
+    region     VARCHAR NOT NULL,
+    value      DOUBLE NOT NULL,
+    prev_value DOUBLE,
+    yoy_value  DOUBLE
+);
+CREATE TABLE events (
+    id          VARCHAR PRIMARY KEY,
+    region      VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,    -- 基层治理四平台 / 12345 / 安全生产
+    category    VARCHAR NOT NULL,
+    summary     VARCHAR NOT NULL,
+    reported_at TIMESTAMP NOT NULL,
+    deadline_at TIMESTAMP,
+    closed_at   TIMESTAMP,
+    status      VARCHAR NOT NULL CHECK (status IN ('处置中', '已办结', '已超期')),
+    lon         DOUBLE,
+    lat         DOUBLE
+);
+CREATE TABLE alert_rules (
+    id       VARCHAR PRIMARY KEY,
+    kind     VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    params   VARCHAR NOT NULL        -- JSON; never evaluated as code
+);
+"""
+
+# Observations as loaded, before derivation; builders fill this and then call `finalize`.
+STAGING_DDL = """
+CREATE TEMP TABLE staging_observations (
+    indicator VARCHAR NOT NULL,
+    period    DATE NOT NULL,
+    region    VARCHAR NOT NULL,
+    value     DOUBLE NOT NULL
+);
+"""
+
+# Rows are stored in the order the hottest query reads them (one indicator, one period, all
+# regions) so that query touches one contiguous run of rows.
+FINALIZE_SQL = """
+INSERT INTO observations
+SELECT s.indicator, s.period, s.region, s.value, p.value AS prev_value, y.value AS yoy_value
+FROM staging_observations s
+JOIN indicators i ON i.code = s.indicator
+LEFT JOIN staging_observations p
+       ON p.indicator = s.indicator AND p.region = s.region
+      AND p.period = s.period - CASE i.frequency WHEN 'month' THEN INTERVAL 1 MONTH
+                                                 WHEN 'quarter' THEN INTERVAL 3 MONTH
+                                                 ELSE INTERVAL 12 MONTH END
+LEFT JOIN staging_observations y
+       ON y.indicator = s.indicator AND y.region = s.region
+      AND y.period = s.period - INTERVAL 12 MONTH
+ORDER BY s.indicator, s.period, s.region;
+DROP TABLE staging_observations;
+"""
+
+
+def create_schema(con) -> None:
+    con.execute(DDL)
+    con.execute(STAGING_DDL)
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def finalize(con) -> None:
+    """Derive the comparison columns and write the facts in read order."""
+    con.execute(FINALIZE_SQL)

@@ -1,0 +1,280 @@
+"""The snapshot store: immutable versioned DuckDB files, published atomically, read without blocking.
+
+Layout of a warehouse directory::
+
+    snapshots/000007.duckdb    immutable once published; never opened read-write again
+    manifests/000007.json      its manifest; the highest-numbered manifest is the current snapshot
+    leases/000007.<pid>.<id>   held (locked) by each reader of snapshot 7 while it reads
+    write.lock                 held by the one writer building the next snapshot
+
+Why this shape:
+- DuckDB lets one process hold a file read-write and then nobody else may open it, so writers never
+  touch a published file: they build a private file and publish it under a new name.
+- Publishing is the appearance of a new manifest, created by renaming a finished temporary file to
+  a name that did not exist. No file is ever renamed over another, so this works on Windows where
+  an open file cannot be replaced, and a crash at any point leaves the previous manifest current.
+- Readers attach a snapshot READ_ONLY into their own in-memory DuckDB instance, so reopening the
+  same path never hands back a cached read-write instance, and switching is ATTACH new, DETACH old.
+- A reader holds a locked lease file for the snapshot it reads; the OS drops the lock if the reader
+  dies. Old snapshots are deleted once no live lease names them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from .locks import FileLock, is_locked_by_someone
+
+
+class WarehouseError(Exception):
+    """A warehouse cannot be used; the message is written for the user, in one line."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    version: int
+    file: str
+    created_at: str
+    note: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.version:06d}"
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows; NTFS journals renames
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+class SnapshotStore:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.snapshots = self.root / "snapshots"
+        self.manifests = self.root / "manifests"
+        self.leases = self.root / "leases"
+
+    # -- reading the pointer ----------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.current() is not None
+
+    def versions(self) -> list[int]:
+        if not self.manifests.is_dir():
+            return []
+        out = []
+        for p in self.manifests.glob("*.json"):
+            if p.stem.isdigit():
+                out.append(int(p.stem))
+        return sorted(out)
+
+    def manifest(self, version: int) -> Manifest | None:
+        path = self.manifests / f"{version:06d}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            m = Manifest(int(data["version"]), str(data["file"]), str(data["created_at"]),
+                         str(data.get("note", "")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if m.version != version or not (self.snapshots / m.file).is_file():
+            return None
+        return m
+
+    def current(self) -> Manifest | None:
+        for version in reversed(self.versions()):
+            m = self.manifest(version)
+            if m is not None:
+                return m
+        return None
+
+    def snapshot_path(self, manifest: Manifest) -> Path:
+        return self.snapshots / manifest.file
+
+    # -- writing ----------------------------------------------------------------------------
+    @contextmanager
+    def writer(self, note: str = "", timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Build the next snapshot: yields a read-write connection to a private file.
+
+        The snapshot is published when the block ends without an exception; otherwise the private
+        file is deleted and the current snapshot stays what it was.
+        """
+        for d in (self.snapshots, self.manifests, self.leases):
+            d.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.root / "write.lock").acquire(timeout)
+        tmp = self.snapshots / f"building-{uuid.uuid4().hex}.duckdb"
+        con = None
+        try:
+            con = duckdb.connect(str(tmp))
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            con = None
+            self._publish(tmp, note)
+        finally:
+            if con is not None:
+                con.close()
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            try:
+                self._collect_garbage()
+            finally:
+                lock.release()
+
+    def _publish(self, built: Path, note: str) -> Manifest:
+        version = max(self.versions(), default=0) + 1
+        final = self.snapshots / f"{version:06d}.duckdb"
+        _fsync_file(built)
+        os.rename(built, final)  # `final` is a fresh name: never a rename over an existing file
+        _fsync_dir(self.snapshots)
+        manifest = Manifest(version, final.name, datetime.now().isoformat(timespec="seconds"),
+                            note)
+        tmp = self.manifests / f"{version:06d}.json.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(manifest.__dict__, f, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, self.manifests / f"{version:06d}.json")  # the atomic switch
+        _fsync_dir(self.manifests)
+        return manifest
+
+    # -- garbage ----------------------------------------------------------------------------
+    def _live_versions(self) -> set[int]:
+        live = set()
+        if not self.leases.is_dir():
+            return live
+        for lease in self.leases.iterdir():
+            version = lease.name.split(".", 1)[0]
+            if not version.isdigit():
+                continue
+            if is_locked_by_someone(lease):
+                live.add(int(version))
+            else:
+                lease.unlink(missing_ok=True)  # its reader is gone
+        return live
+
+    def _collect_garbage(self) -> None:
+        """Delete snapshots that are neither current nor read by anyone. Caller holds write.lock."""
+        current = self.current()
+        if current is None:
+            return
+        keep = self._live_versions() | {current.version}
+        for path in list(self.snapshots.iterdir()):
+            stem = path.name.split(".", 1)[0]
+            if stem.isdigit() and int(stem) in keep:
+                continue
+            if stem.startswith("building-") or stem.isdigit():
+                try:
+                    path.unlink()
+                except OSError:  # still open somewhere (Windows): try again next time
+                    continue
+        for version in self.versions():
+            if version not in keep and not (self.snapshots / f"{version:06d}.duckdb").exists():
+                (self.manifests / f"{version:06d}.json").unlink(missing_ok=True)
+        for tmp in self.manifests.glob("*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def collect_garbage(self) -> bool:
+        """Clean up if no writer is busy; returns whether it ran."""
+        if not self.manifests.is_dir():
+            return False
+        lock = FileLock(self.root / "write.lock")
+        if not lock.try_acquire():
+            return False
+        try:
+            self._collect_garbage()
+        finally:
+            lock.release()
+        return True
+
+
+class Snapshot:
+    """One published snapshot, attached read-only in a private in-memory DuckDB instance."""
+
+    ALIAS = "wh"
+
+    def __init__(self, store: SnapshotStore, manifest: Manifest):
+        self.store = store
+        self.manifest = manifest
+        store.leases.mkdir(parents=True, exist_ok=True)
+        self._lease = FileLock(
+            store.leases / f"{manifest.label}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+        self._lease.acquire(timeout=5)
+        path = store.snapshot_path(manifest)
+        try:
+            self._con = duckdb.connect(":memory:")
+            # ATTACH takes no bound parameters; the path is ours, quoted as a SQL literal.
+            literal = "'" + str(path).replace("'", "''") + "'"
+            self._con.execute(f"ATTACH {literal} AS {self.ALIAS} (READ_ONLY)")
+            self._con.execute(f"USE {self.ALIAS}")
+        except duckdb.Error as exc:
+            self._release_lease()
+            raise WarehouseError(f"无法打开快照 {path}：{exc}") from exc
+        self._local = threading.local()
+        self._meta: dict[str, str] | None = None
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            cur.execute(f"USE {self.ALIAS}")
+            self._local.cursor = cur
+        return cur
+
+    def meta(self) -> dict[str, str]:
+        if self._meta is None:
+            self._meta = dict(self.cursor().execute("SELECT key, value FROM meta").fetchall())
+        return self._meta
+
+    def _release_lease(self) -> None:
+        self._lease.release()
+        self._lease.path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._con is None:
+            return
+        self._con.close()
+        self._con = None
+        self._release_lease()
+
+
+def open_current(root: Path | str) -> Snapshot:
+    """Open the current snapshot of a warehouse directory, or raise a one-line WarehouseError."""
+    store = SnapshotStore(root)
+    if not store.root.is_dir():
+        raise WarehouseError(f"数据仓库目录不存在：{store.root}（可先运行 cockpit demo build）")
+    manifest = store.current()
+    if manifest is None:
+        raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
+    snap = Snapshot(store, manifest)
+    try:
+        schema = snap.meta().get("schema_version")
+    except duckdb.Error as exc:
+        snap.close()
+        raise WarehouseError(f"快照 {store.snapshot_path(manifest)} 已损坏：{exc}") from exc
+    if schema is None:
+        snap.close()
+        raise WarehouseError(f"快照 {store.snapshot_path(manifest)} 不是驾驶舱数据仓库")
+    return snap
