@@ -404,12 +404,18 @@ def partition(
 
     Each grid cell (about 1/100 of the outline's size) goes to the seat with the
     smallest distance/weight, measured from a smoothly noise-warped position so
-    boundaries meander; cells are polygonised against the exact outline,
-    exclaves are merged into their main neighbour and the shared edges are
-    coverage-simplified.  ``weights`` overrides :data:`DEFAULT_WEIGHTS` per name
-    (unknown names default to 1.0).  Seats outside the outline are first moved
-    inside (see :func:`place_seats`).  The result is a clean coverage whose union
-    is the outline; the same ``seed`` always gives the same boundaries.
+    borders meander.  The cell borders are smoothed, cut against the exact
+    outline and polygonised, exclaves are merged into the neighbour they touch
+    most, and the shared edges are lightly coverage-simplified.
+
+    ``weights`` overrides :data:`DEFAULT_WEIGHTS` per name (other names default
+    to 1.0).  Seats outside the outline are first moved inside (see
+    :func:`place_seats`); every placed seat lies inside its own area.  The result
+    is a clean coverage whose union is the outline, one polygon per seat unless
+    the outline itself has separate islands; the same ``seed`` always gives the
+    same borders.  Raises ``ValueError`` for duplicate names, non-positive
+    weights, or seats too close together to separate (within ~1/400 of the
+    outline's size).
     """
     if not seats:
         raise ValueError("need at least one seat")
@@ -460,7 +466,7 @@ def partition(
         plain[i] = np.hypot(gx - seats_xy[i, 0], gy - seats_xy[i, 1])
     # Where seats crowd together (the county town) full-strength warp would throw
     # out tendrils; damp it by the local seat spacing (distance to 2nd-nearest seat).
-    local = np.partition(plain, 1, axis=0)[1] if n > 1 else np.full((ny, nx), spacing)
+    local = np.partition(plain, 1, axis=0)[1]
     damp = np.clip(local / spacing, 0.25, 1.0)
     px, py = gx + damp * wx, gy + damp * wy
     score = np.empty((n, ny, nx))

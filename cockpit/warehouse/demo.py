@@ -402,6 +402,8 @@ def _baseline_fix(values: np.ndarray, ind: Indicator, pidx: np.ndarray, months, 
     in_2020 = np.array([months[k][0] == 2020 for k in pidx])
     present = np.ones_like(values, bool)
     county = _aggregate(values, ind, pop, present)
+    if SPECS[ind.code].kind == "stock":  # a level: the 2020 figure is the year-end level
+        return values * (ind.baseline_value / county[in_2020][-1])
     if ind.aggregation == "sum":
         current = county[in_2020].sum()
         return values * (ind.baseline_value / current)
@@ -409,6 +411,20 @@ def _baseline_fix(values: np.ndarray, ind: Indicator, pidx: np.ndarray, months, 
     if ind.unit == "%":
         return values + (ind.baseline_value - current)
     return values * (ind.baseline_value / current)
+
+
+def _settle_rounding(values: np.ndarray, ind: Indicator, pidx: np.ndarray, months):
+    """Rounding each township's value can leave a 2020 county total a few units off the plan's
+    real figure; put the remainder on the largest township's December so the total is exact."""
+    if ind.aggregation != "sum" or ind.baseline_value is None or ind.baseline_year != 2020:
+        return values
+    cols = [j for j, k in enumerate(pidx) if months[k][0] == 2020]
+    if SPECS[ind.code].kind == "stock":
+        cols = cols[-1:]
+    residual = round(ind.baseline_value - values[:, cols].sum(), ind.decimals)
+    i = int(np.argmax(values[:, cols[-1]]))
+    values[i, cols[-1]] = round(values[i, cols[-1]] + residual, ind.decimals)
+    return values
 
 
 def _inject(code: str, values: np.ndarray, pidx: np.ndarray, months) -> np.ndarray:
@@ -486,7 +502,13 @@ def generate_observations(seed: int) -> pa.Table:
                 series = _project_progress(months, gen.rng)
             else:
                 series = _bend_county_target_lag(ind.code, gen.county_values(ind.code), months)
-            series = np.round(np.clip(series[pidx], 0, 100 if ind.unit == "%" else None),
+            series = series[pidx]
+            if ind.baseline_value is not None and ind.baseline_year == 2020:
+                in_2020 = np.array([months[k][0] == 2020 for k in pidx])
+                # Rates compare as the year's average, levels (个) as the year-end figure.
+                ref = series[in_2020].mean() if ind.is_rate else series[in_2020][-1]
+                series = series + (ind.baseline_value - ref)
+            series = np.round(np.clip(series, 0, 100 if ind.unit == "%" else None),
                               ind.decimals)
             emit(ind.code, [COUNTY_CODE], series[None, :], pidx, np.ones((1, len(pidx)), bool))
             continue
@@ -494,6 +516,7 @@ def generate_observations(seed: int) -> pa.Table:
         values = _baseline_fix(values, ind, pidx, months, gen.pop)
         values = _inject(ind.code, values, pidx, months)
         values = _clip_round(values, ind, spec)
+        values = _settle_rounding(values, ind, pidx, months)
         present = _missing_mask(ind.code, values.shape, pidx, months)
         county = np.round(_aggregate(values, ind, gen.pop, present), ind.decimals)
         emit(ind.code, codes, values, pidx, present)

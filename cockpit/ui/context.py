@@ -1,0 +1,93 @@
+"""What every panel is constructed with: the selection (as Qt signals), the queries, the language.
+
+Panels listen to `changed` and `reloaded` and change the selection through `select()`; they never
+hold references to each other. Requests that concern the window (open a township's detail page)
+go through signals here too.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.catalogue import DOMAINS, Indicator
+from ..core.selection import Selection, SelectionState
+from ..warehouse.queries import Queries
+
+OVERVIEW = "overview"
+
+
+class CockpitContext(QObject):
+    # (changed field names, new SelectionState)
+    changed = Signal(object, object)
+    # the warehouse switched to a new snapshot: panels re-pull everything
+    reloaded = Signal()
+    detail_requested = Signal(str)  # region code
+
+    def __init__(self, queries: Queries, selection: Selection, lang: str = "zh_CN",
+                 public_mode: bool = False, parent: QObject | None = None):
+        super().__init__(parent)
+        self.queries = queries
+        self.selection = selection
+        self.lang = lang
+        self.public_mode = public_mode
+        self._disconnect = selection.connect(self._relay)
+
+    def _relay(self, changed: frozenset, state: SelectionState) -> None:
+        self.changed.emit(changed, state)
+
+    @property
+    def state(self) -> SelectionState:
+        return self.selection.state
+
+    def select(self, **changes) -> frozenset:
+        return self.selection.update(**changes)
+
+    def set_queries(self, queries: Queries) -> None:
+        self.queries = queries
+        self.reloaded.emit()
+
+    def close(self) -> None:
+        self._disconnect()
+
+    # -- conveniences every panel needs -------------------------------------------------------
+    @property
+    def county_code(self) -> str:
+        return self.queries.county.code
+
+    def indicator(self, code: str | None = None) -> Indicator:
+        return self.queries.indicator_by_code[code or self.state.indicator]
+
+    def visible_indicators(self) -> list[Indicator]:
+        """Catalogue order; internal indicators hidden in public (demo) mode."""
+        return [i for i in self.queries.indicators
+                if not (self.public_mode and i.sensitivity == "internal")]
+
+    def domain_indicators(self, domain: str) -> list[Indicator]:
+        """The headline indicators shown for a domain tab (总览: two from each domain)."""
+        visible = self.visible_indicators()
+        if domain == OVERVIEW:
+            out = []
+            for d in DOMAINS:
+                out += [i for i in visible if i.domain == d and i.headline][:2]
+            return out
+        headline = [i for i in visible if i.domain == domain and i.headline]
+        return headline or [i for i in visible if i.domain == domain][:6]
+
+    def region_name(self, code: str | None = None) -> str:
+        region = self.queries.region_by_code.get(code or self.state.region)
+        if region is None:
+            return code or ""
+        return (region.name_en or region.name) if self.lang == "en" else region.name
+
+    def tr_name(self, indicator: Indicator) -> str:
+        return (indicator.name_en or indicator.name) if self.lang == "en" else indicator.name
+
+    def domain_name(self, domain: str) -> str:
+        if domain == OVERVIEW:
+            return "Overview" if self.lang == "en" else "总览"
+        zh, en = DOMAINS.get(domain, (domain, domain))
+        return en if self.lang == "en" else zh
+
+    def month(self) -> date:
+        return self.state.period

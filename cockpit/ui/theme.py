@@ -1,0 +1,89 @@
+"""The dark command-centre theme: palette, type scale, the bundled CJK font and the style sheet."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+from ..paths import assets_dir
+
+# Palette: deep navy background, cyan accents — the usual look of a 城市大脑 wall.
+BG = "#06101f"
+PANEL = "#0b1a30"
+PANEL_EDGE = "#1c3a5e"
+GRID = "#16304f"
+TEXT = "#e6f0ff"
+TEXT_DIM = "#8aa4c8"
+ACCENT = "#2fd0ff"
+ACCENT_2 = "#ffb020"
+HIGHLIGHT = "#ffe14d"      # the selected township, everywhere
+GOOD = "#2ee59d"
+BAD = "#ff5a5f"
+NEUTRAL = "#9bb0cc"
+SEVERITY = {"红": "#ff3b3b", "橙": "#ff9f1a", "黄": "#ffd93b"}
+
+# Sequential classes, worst → best (map choropleth, 5 classes). Blue-green reads as "good"
+# on a dark background; deep red as "needs attention".
+CLASS_COLORS_GOOD_HIGH = ["#b2394a", "#d9774b", "#d8c15a", "#4fb3a6", "#2d8fd5"]
+CLASS_COLORS_NEUTRAL = ["#1d3b66", "#25568c", "#2f72b3", "#3a90d6", "#56b4f0"]
+NO_DATA = "#2a3446"
+
+FONT_FAMILY_FALLBACK = "Noto Sans SC"
+_loaded_family: str | None = None
+
+
+def font_path() -> Path | None:
+    fonts = assets_dir() / "fonts"
+    for pattern in ("*.otf", "*.ttf"):
+        found = sorted(fonts.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def load_font() -> str:
+    """Register the bundled CJK font once and return its family name."""
+    global _loaded_family
+    if _loaded_family:
+        return _loaded_family
+    path = font_path()
+    family = FONT_FAMILY_FALLBACK
+    if path is not None:
+        font_id = QFontDatabase.addApplicationFont(str(path))
+        families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+        if families:
+            family = families[0]
+    _loaded_family = family
+    return family
+
+
+def color(hex_: str, alpha: int = 255) -> QColor:
+    c = QColor(hex_)
+    c.setAlpha(alpha)
+    return c
+
+
+def font(pixel_size: int, bold: bool = False) -> QFont:
+    f = QFont(load_font())
+    f.setPixelSize(max(6, int(pixel_size)))
+    f.setBold(bold)
+    return f
+
+
+def style_sheet(scale: float = 1.0) -> str:
+    path = assets_dir() / "theme.qss"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    # The sheet uses {fs_small}… placeholders so it scales with the window.
+    sizes = {"fs_small": 13, "fs_body": 15, "fs_title": 18, "fs_header": 28}
+    for key, px in sizes.items():
+        text = text.replace("{" + key + "}", str(max(8, round(px * scale))))
+    return text.replace("{font}", load_font())
+
+
+def apply(app: QApplication, scale: float = 1.0) -> None:
+    family = load_font()
+    base = QFont(family)
+    base.setPixelSize(max(8, round(14 * scale)))
+    app.setFont(base)
+    app.setStyleSheet(style_sheet(scale))

@@ -1,0 +1,54 @@
+from datetime import date
+
+import pytest
+
+from cockpit.core.selection import Selection, SelectionState
+
+
+def make():
+    return Selection(SelectionState("330723", "env_pm25", date(2025, 12, 1), "overview"))
+
+
+def test_update_of_several_fields_emits_once_with_all_changed_fields():
+    sel, seen = make(), []
+    sel.connect(lambda changed, state: seen.append((changed, state)))
+    sel.update(region="330723005", indicator="eco_retail")
+    assert len(seen) == 1
+    assert seen[0][0] == {"region", "indicator"}
+    assert seen[0][1].region == "330723005"
+
+
+def test_setting_a_field_to_its_current_value_emits_nothing():
+    sel, seen = make(), []
+    sel.connect(lambda *a: seen.append(a))
+    assert sel.update(region="330723") == frozenset()
+    assert seen == []
+    assert not sel.can_go_back
+
+
+def test_back_and_forward_restore_states_like_a_browser():
+    sel = make()
+    sel.update(region="330723005")
+    sel.update(indicator="eco_retail")
+    assert sel.back() and sel.state.indicator == "env_pm25" and sel.region == "330723005"
+    assert sel.back() and sel.region == "330723"
+    assert not sel.back()
+    assert sel.forward() and sel.region == "330723005"
+    sel.update(period=date(2025, 6, 1))  # a new branch drops the forward history
+    assert not sel.can_go_forward
+
+
+def test_unrecorded_changes_do_not_fill_history():
+    sel = make()
+    sel.update(period=date(2025, 1, 1), record=False)
+    assert not sel.can_go_back
+
+
+def test_disconnect_stops_notifications_and_unknown_fields_are_refused():
+    sel, seen = make(), []
+    off = sel.connect(lambda *a: seen.append(a))
+    off()
+    sel.update(region="330723001")
+    assert seen == [] and sel.listener_count == 0
+    with pytest.raises(TypeError):
+        sel.update(township="x")

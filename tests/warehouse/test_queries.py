@@ -1,0 +1,95 @@
+"""The query module answers what each panel needs, consistently with the facts."""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from cockpit.warehouse.demo import COUNTY_CODE, TOWNSHIP_CODES
+from cockpit.warehouse.queries import Queries
+from cockpit.warehouse.store import open_current
+
+TAOXI = TOWNSHIP_CODES["桃溪镇"]
+
+
+@pytest.fixture(scope="module")
+def q(demo_db):
+    snap = open_current(demo_db)
+    yield Queries(snap)
+    snap.close()
+
+
+def test_reference_data(q):
+    assert q.county.code == COUNTY_CODE and q.county.name == "武义县"
+    assert [t.name for t in q.townships][:3] == ["熟溪街道", "壶山街道", "白洋街道"]
+    assert len(q.indicators) == 61
+    assert q.months[0] == date(2020, 1, 1) and q.months[-1] == date(2025, 12, 1)
+    assert q.as_of == date(2025, 12, 1)
+    assert len(q.geometries_wkb()) == 18
+
+
+def test_township_values_for_the_map_and_ranking(q):
+    tv = q.township_values("env_pm25", date(2025, 8, 1))
+    assert tv.period == date(2025, 8, 1)
+    assert len(tv.regions) == 18 and COUNTY_CODE not in set(tv.regions)
+    tongqin = tv.values[list(tv.regions).index(TOWNSHIP_CODES["桐琴镇"])]
+    assert tongqin == tv.values.max()
+    assert np.isfinite(tv.yoy_values).all()
+
+
+def test_quarterly_and_yearly_indicators_answer_with_their_latest_period(q):
+    assert q.township_values("svc_family_doctor", date(2025, 11, 1)).period == date(2025, 9, 1)
+    assert q.township_values("eco_tax_per_mu", date(2025, 11, 1)).period == date(2024, 12, 1)
+    assert q.effective_period("eco_tax_per_mu", date(2025, 12, 1)) == date(2025, 12, 1)
+
+
+def test_missing_reports_are_absent_not_zero(q):
+    tv = q.township_values("gov_hazard_fixed", date(2025, 12, 1))
+    assert len(tv.regions) == 17 and TOWNSHIP_CODES["三港乡"] not in set(tv.regions)
+
+
+def test_kpis_carry_previous_and_year_ago_values(q):
+    k = q.kpis(TOWNSHIP_CODES["柳城畲族镇"], ["gov_events_closed", "ops_data_shared"],
+               date(2025, 12, 1))
+    assert k["gov_events_closed"].value == 78.2
+    assert k["gov_events_closed"].prev_value == 87.3
+    assert k["gov_events_closed"].yoy_value is not None
+    assert k["ops_data_shared"].value is None  # county-only indicator: no township value
+
+
+def test_series_and_sparklines(q):
+    s = q.series(TAOXI, "eco_retail")
+    assert len(s.periods) == 72 and s.periods[0] == np.datetime64("2020-01-01")
+    many = q.series_many(TAOXI, ["eco_retail", "svc_family_doctor"], date(2025, 6, 1), 12)
+    assert len(many["eco_retail"].values) == 12
+    assert many["eco_retail"].periods[-1] == np.datetime64("2025-06-01")
+    assert np.allclose(many["eco_retail"].values, s.values[54:66])
+    assert len(many["svc_family_doctor"].values) == 12  # 12 quarters
+
+
+@pytest.mark.parametrize("code", ["eco_retail", "env_pm25", "svc_online_rate"])
+def test_county_aggregate_matches_the_stored_county_figure(q, code):
+    stored = q.kpis(COUNTY_CODE, [code], date(2025, 6, 1))[code].value
+    ind = q.indicator_by_code[code]
+    assert q.county_aggregate(code, date(2025, 6, 1)) == pytest.approx(
+        stored, abs=10 ** -ind.decimals)
+
+
+def test_township_profile_ranks_by_polarity(q):
+    profile = {p["indicator"]: p for p in q.township_profile(TOWNSHIP_CODES["桐琴镇"],
+                                                             date(2025, 8, 1))}
+    assert profile["env_pm25"]["rank"] == 18 and profile["env_pm25"]["rank_of"] == 18
+    assert "ops_data_shared" not in profile
+    assert profile["eco_retail"]["county_value"] is not None
+
+
+def test_events_filtered_newest_first(q):
+    ev = q.events(TAOXI, date(2025, 12, 1), date(2026, 1, 1), limit=500)
+    assert ev and all(e["region"] == TAOXI for e in ev)
+    times = [e["reported_at"] for e in ev]
+    assert times == sorted(times, reverse=True)
+    everywhere = q.events(COUNTY_CODE, date(2025, 12, 1), date(2026, 1, 1), limit=5000)
+    assert len({e["region"] for e in everywhere}) > 10
+    counts = q.event_counts(TAOXI, date(2025, 12, 1), date(2026, 1, 1))
+    assert sum(counts.values()) == len(ev)
