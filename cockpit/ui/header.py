@@ -1,0 +1,220 @@
+"""The header bar: title, breadcrumb, search, back/forward, data freshness and the live clock."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTabBar, QVBoxLayout, QWidget)
+
+from ..core import formatting as fmt
+from ..core.catalogue import DOMAINS
+from .context import OVERVIEW, CockpitContext
+
+_TEXT = {
+    "zh_CN": {"search": "搜索乡镇或指标…", "as_of": "数据截至", "snapshot": "快照",
+              "stale": "数据已 {n} 个月未更新", "fresh": "数据为最新", "detail": "详情",
+              "back": "后退", "forward": "前进", "weekday": "一二三四五六日",
+              "not_found": "未找到“{q}”", "updated": "更新于"},
+    "en": {"search": "Search township or indicator…", "as_of": "Data as of",
+           "snapshot": "Snapshot", "stale": "Data {n} months old", "fresh": "Data current",
+           "detail": "Details", "back": "Back", "forward": "Forward", "weekday": "",
+           "not_found": "No match for “{q}”", "updated": "published"},
+}
+
+
+def months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+class Header(QFrame):
+    fullscreen_requested = Signal()
+
+    def __init__(self, ctx: CockpitContext, parent=None, clock=datetime.now):
+        super().__init__(parent)
+        self.setObjectName("header")
+        self.ctx = ctx
+        self._clock = clock
+        t = _TEXT[ctx.lang]
+
+        self.title = QLabel(objectName="headerTitle")
+        self.breadcrumb = QLabel(objectName="breadcrumb")
+        self.breadcrumb.setTextFormat(Qt.TextFormat.RichText)
+        self.breadcrumb.linkActivated.connect(self._on_breadcrumb)
+        self.back_button = QPushButton("◀", toolTip=t["back"], objectName="navButton")
+        self.forward_button = QPushButton("▶", toolTip=t["forward"], objectName="navButton")
+        self.back_button.clicked.connect(self._on_back)
+        self.forward_button.clicked.connect(self._on_forward)
+        self.search = QLineEdit(placeholderText=t["search"], objectName="search")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self._on_search)
+        self._completer_model = QStringListModel(self)
+        completer = QCompleter(self._completer_model, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.activated.connect(self._on_completion)
+        self.search.setCompleter(completer)
+        self.freshness = QLabel(objectName="freshness")
+        self.clock = QLabel(objectName="clock")
+        self.detail_button = QPushButton(t["detail"], objectName="detailButton")
+        self.detail_button.clicked.connect(self._on_detail)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(12, 6, 12, 2)
+        top.addWidget(self.title)
+        top.addSpacing(24)
+        top.addWidget(self.back_button)
+        top.addWidget(self.forward_button)
+        top.addWidget(self.breadcrumb, 1)
+        top.addWidget(self.search)
+        top.addSpacing(16)
+        top.addWidget(self.freshness)
+        top.addSpacing(16)
+        top.addWidget(self.clock)
+
+        self.tabs = QTabBar(objectName="domainTabs")
+        self.tabs.setExpanding(False)
+        self.tabs.setDrawBase(False)
+        self._domains = [OVERVIEW, *DOMAINS]
+        for domain in self._domains:
+            self.tabs.addTab(ctx.domain_name(domain))
+        self.tabs.currentChanged.connect(self._on_tab)
+        tabs_row = QHBoxLayout()
+        tabs_row.setContentsMargins(12, 0, 12, 0)
+        tabs_row.addWidget(self.tabs)
+        tabs_row.addStretch(1)
+        tabs_row.addWidget(self.detail_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addLayout(tabs_row)
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(1000)
+        ctx.changed.connect(self._on_selection_change)
+        ctx.reloaded.connect(self._on_reload)
+        self._on_reload()
+
+    # -- public state --------------------------------------------------------------------------------
+    def breadcrumb_text(self) -> str:
+        return self.breadcrumb.text().replace("&nbsp;", " ")
+
+    def plain_breadcrumb(self) -> str:
+        names = [self.ctx.queries.county.name if self.ctx.lang != "en"
+                 else (self.ctx.queries.county.name_en or self.ctx.queries.county.name)]
+        if self.ctx.state.region != self.ctx.county_code:
+            names.append(self.ctx.region_name())
+        return " › ".join(names)
+
+    def stale_months(self) -> int:
+        as_of = self.ctx.queries.as_of
+        return months_between(as_of, self._clock().date()) if as_of else 0
+
+    # -- updates -----------------------------------------------------------------------------------------
+    def _on_reload(self) -> None:
+        q = self.ctx.queries
+        self.title.setText(q.meta.get("title") or f"{q.county.name}城市大脑 · 数字驾驶舱"
+                           if self.ctx.lang != "en" else f"{q.county.name_en or q.county.name} City Brain Cockpit")
+        names = [r.name for r in q.townships] + [self.ctx.tr_name(i)
+                                                for i in self.ctx.visible_indicators()]
+        self._completer_model.setStringList(names)
+        self._update_freshness()
+        self._on_selection_change(frozenset({"region", "domain"}), self.ctx.state)
+        self._tick()
+
+    def _update_freshness(self) -> None:
+        t = _TEXT[self.ctx.lang]
+        q = self.ctx.queries
+        as_of = q.as_of
+        snapshot = q.snapshot.manifest
+        age = self.stale_months()
+        # Monthly data is normally published within about a month; older than that is stale.
+        stale = age > 2
+        status = t["stale"].format(n=age) if stale else t["fresh"]
+        label = fmt.month_label(as_of, self.ctx.lang) if as_of else "—"
+        self.freshness.setText(f"{t['as_of']} {label} · {status}")
+        self.freshness.setProperty("stale", stale)
+        self.freshness.setToolTip(
+            f"{t['snapshot']} {snapshot.label} · {t['updated']} {snapshot.created_at.replace('T', ' ')}")
+        self.freshness.style().unpolish(self.freshness)
+        self.freshness.style().polish(self.freshness)
+
+    def _tick(self) -> None:
+        now = self._clock()
+        if self.ctx.lang == "en":
+            self.clock.setText(now.strftime("%Y-%m-%d %a %H:%M:%S"))
+        else:
+            wd = _TEXT["zh_CN"]["weekday"][now.weekday()]
+            self.clock.setText(f"{now:%Y年%m月%d日} 星期{wd} {now:%H:%M:%S}")
+
+    def _on_selection_change(self, changed: frozenset, state) -> None:
+        if "region" in changed:
+            county = self.ctx.queries.county
+            county_name = county.name if self.ctx.lang != "en" else (county.name_en or county.name)
+            if state.region == self.ctx.county_code:
+                self.breadcrumb.setText(f"<span>{county_name}</span>")
+            else:
+                self.breadcrumb.setText(
+                    f"<a href='county' style='color:#8aa4c8;text-decoration:none'>{county_name}</a>"
+                    f"&nbsp;›&nbsp;<span style='color:#ffe14d'>{self.ctx.region_name()}</span>")
+        if "domain" in changed:
+            index = self._domains.index(state.domain) if state.domain in self._domains else 0
+            if self.tabs.currentIndex() != index:
+                self.tabs.blockSignals(True)
+                self.tabs.setCurrentIndex(index)
+                self.tabs.blockSignals(False)
+        self.back_button.setEnabled(self.ctx.selection.can_go_back)
+        self.forward_button.setEnabled(self.ctx.selection.can_go_forward)
+
+    # -- user actions ---------------------------------------------------------------------------------
+    def _on_breadcrumb(self, link: str) -> None:
+        self.ctx.select(region=self.ctx.county_code)
+
+    def _on_back(self) -> None:
+        self.ctx.selection.back()
+
+    def _on_forward(self) -> None:
+        self.ctx.selection.forward()
+
+    def _on_detail(self) -> None:
+        self.ctx.detail_requested.emit(self.ctx.state.region)
+
+    def _on_tab(self, index: int) -> None:
+        domain = self._domains[index]
+        changes = {"domain": domain}
+        current = self.ctx.indicator()
+        if domain != OVERVIEW and current.domain != domain:
+            shown = self.ctx.domain_indicators(domain)
+            if shown:
+                changes["indicator"] = shown[0].code
+        self.ctx.select(**changes)
+
+    def _on_completion(self, text: str) -> None:
+        self.search.setText(text)
+        self._on_search()
+
+    def _on_search(self) -> bool:
+        """Select a township or an indicator by (part of) its name."""
+        query = self.search.text().strip()
+        if not query:
+            return False
+        q = self.ctx.queries
+        for region in [q.county, *q.townships]:
+            names = {region.name, region.name_en or ""}
+            if query in names or any(query and query in n for n in names if n):
+                self.ctx.select(region=region.code)
+                self.search.clear()
+                return True
+        for ind in self.ctx.visible_indicators():
+            if query in (ind.name, ind.code, ind.name_en) or query in ind.name:
+                changes = {"indicator": ind.code}
+                if self.ctx.state.domain not in (OVERVIEW, ind.domain):
+                    changes["domain"] = ind.domain
+                self.ctx.select(**changes)
+                self.search.clear()
+                return True
+        self.search.setToolTip(_TEXT[self.ctx.lang]["not_found"].format(q=query))
+        return False

@@ -1,0 +1,336 @@
+"""KPI cards: the selected region's headline indicators for the current domain, one card each."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from ..core import formatting as fmt
+from ..core.catalogue import Indicator
+from . import theme
+from .context import CockpitContext
+
+_TEXT = {
+    "zh_CN": {"title": "核心指标", "mom": "环比", "yoy": "同比", "target": "目标",
+              "county": "全县", "county_only": "全县口径", "no_data": "暂无数据",
+              "unit": "单位", "dept": "牵头单位", "def": "口径", "period": "数据期",
+              "freq": {"month": "月度", "quarter": "季度", "year": "年度"}, "freq_label": "频度",
+              "sensitive": "内部指标", "flat": "持平"},
+    "en": {"title": "Key indicators", "mom": "MoM", "yoy": "YoY", "target": "Target",
+           "county": "County", "county_only": "County figure", "no_data": "No data",
+           "unit": "Unit", "dept": "Source", "def": "Definition", "period": "Period",
+           "freq": {"month": "monthly", "quarter": "quarterly", "year": "yearly"},
+           "freq_label": "Frequency", "sensitive": "Internal", "flat": "unchanged"},
+}
+
+
+@dataclass
+class CardData:
+    indicator: Indicator
+    value: float | None
+    prev_value: float | None
+    yoy_value: float | None
+    period: object
+    sparkline: np.ndarray
+    county_figure: bool      # the value shown is the county's (county-only indicator)
+
+
+def _verdict_color(verdict: int) -> str:
+    return {1: theme.GOOD, -1: theme.BAD}.get(verdict, theme.NEUTRAL)
+
+
+class KpiCard(QWidget):
+    """One indicator, painted in one pass (no child widgets: cheap to update on every selection)."""
+
+    clicked = Signal(str)
+
+    def __init__(self, lang: str, parent=None):
+        super().__init__(parent)
+        self.lang = lang
+        self.data: CardData | None = None
+        self.selected = False
+        self.scale = 1.0
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(120, 90)
+
+    # -- visible state (also what tests read) ----------------------------------------------------
+    @property
+    def indicator_code(self) -> str | None:
+        return self.data.indicator.code if self.data else None
+
+    def value_text(self) -> str:
+        if self.data is None:
+            return ""
+        number, unit = fmt.value_parts(self.data.value, self.data.indicator)
+        return number if number == "—" else f"{number} {unit}".replace(" %", "%")
+
+    def change_texts(self) -> tuple[str, str]:
+        d = self.data
+        if d is None:
+            return "", ""
+        return (fmt.format_change(d.value, d.prev_value, d.indicator, self.lang),
+                fmt.format_change(d.value, d.yoy_value, d.indicator, self.lang))
+
+    def set_data(self, data: CardData, selected: bool) -> None:
+        self.data = data
+        self.selected = selected
+        self.setToolTip(self._tooltip())
+        self.update()
+
+    def set_selected(self, selected: bool) -> None:
+        if selected != self.selected:
+            self.selected = selected
+            self.update()
+
+    def _tooltip(self) -> str:
+        t = _TEXT[self.lang]
+        d = self.data
+        ind = d.indicator
+        rows = [
+            (t["unit"], ind.unit),
+            (t["dept"], ind.department),
+            (t["def"], ind.definition),
+            (t["freq_label"], t["freq"][ind.frequency]),
+            (t["period"], fmt.period_label(d.period, ind.frequency, self.lang)),
+        ]
+        if ind.target_value is not None:
+            rows.append((t["target"], f"{fmt.format_value(ind.target_value, ind)}"
+                                      f"（{ind.target_year}）" if self.lang != "en" else
+                                      f"{fmt.format_value(ind.target_value, ind)} ({ind.target_year})"))
+        if ind.sensitivity == "internal":
+            rows.append(("", t["sensitive"]))
+        body = "".join(f"<tr><td style='color:{theme.TEXT_DIM}'>{k}</td><td>{v}</td></tr>"
+                       for k, v in rows)
+        name = ind.name_en if self.lang == "en" and ind.name_en else ind.name
+        return f"<b>{name}</b><table cellspacing=4>{body}</table>"
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.data is not None:
+            self.clicked.emit(self.data.indicator.code)
+
+    # -- painting ----------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        if self.data is None:
+            return
+        d, t, s = self.data, _TEXT[self.lang], self.scale
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        edge = theme.ACCENT if self.selected else theme.PANEL_EDGE
+        p.setPen(QPen(theme.color(edge), 2 if self.selected else 1))
+        p.setBrush(theme.color("#0f2340" if self.selected else "#0c1d36"))
+        p.drawRoundedRect(r, 4, 4)
+        pad = 10 * s
+        inner = r.adjusted(pad, pad * 0.6, -pad, -pad * 0.6)
+        h, w = inner.height(), inner.width()
+        # Rows as shares of the card's height, so a card reads the same at any size.
+        rows = {"name": 0.15, "value": 0.29, "mom": 0.12, "yoy": 0.12, "spark": 0.20,
+                "target": 0.12}
+        y = inner.top()
+        boxes = {}
+        for key, share in rows.items():
+            boxes[key] = QRectF(inner.left(), y, w, h * share)
+            y += h * share
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+        def fit(px: float, box: QRectF) -> float:
+            return max(9.0, min(px, box.height() * 0.8))
+
+        # name (and a tag when the figure is the county's)
+        p.setFont(theme.font(fit(17 * s, boxes["name"])))
+        p.setPen(theme.color(theme.TEXT_DIM))
+        name = d.indicator.name_en if self.lang == "en" and d.indicator.name_en else d.indicator.name
+        tag = f" [{t['county_only']}]" if d.county_figure else ""
+        p.drawText(boxes["name"], left, p.fontMetrics().elidedText(
+            name + tag, Qt.TextElideMode.ElideRight, int(w)))
+
+        # the big value with its unit
+        number, unit = fmt.value_parts(d.value, d.indicator)
+        box = boxes["value"]
+        p.setFont(theme.font(fit(38 * s, box), bold=True))
+        fm = p.fontMetrics()
+        baseline = box.top() + (box.height() + fm.ascent() - fm.descent()) / 2
+        if d.value is None:
+            p.setPen(theme.color(theme.TEXT_DIM))
+            p.drawText(QPointF(box.left(), baseline), t["no_data"])
+        else:
+            p.setPen(theme.color(theme.TEXT))
+            p.drawText(QPointF(box.left(), baseline), number)
+            x = box.left() + fm.horizontalAdvance(number) + 4 * s
+            p.setFont(theme.font(fit(16 * s, box)))
+            p.setPen(theme.color(theme.TEXT_DIM))
+            p.drawText(QPointF(x, baseline), unit)
+
+        # month-on-month and year-on-year, arrows coloured by polarity
+        for key, label, previous in (("mom", t["mom"], d.prev_value),
+                                     ("yoy", t["yoy"], d.yoy_value)):
+            box = boxes[key]
+            p.setFont(theme.font(fit(14 * s, box)))
+            delta = fmt.change(d.value, previous, d.indicator)
+            if delta is None:
+                shown = "—"
+            elif abs(delta) < 0.05:
+                shown = t["flat"]
+            else:
+                arrow = "▲" if delta > 0 else "▼"
+                shown = arrow + fmt.format_change(d.value, previous, d.indicator,
+                                                  self.lang).lstrip("+−±")
+            p.setPen(theme.color(theme.TEXT_DIM))
+            p.drawText(box, left, label)
+            x = p.fontMetrics().horizontalAdvance(label) + 6 * s
+            p.setPen(theme.color(_verdict_color(fmt.trend_verdict(d.value, previous,
+                                                                   d.indicator))))
+            p.drawText(box.adjusted(x, 0, 0, 0), left, shown)
+
+        self._paint_sparkline(p, boxes["spark"].adjusted(0, 2 * s, 0, -2 * s), d.sparkline)
+
+        # progress towards the target
+        progress = fmt.target_progress(d.value, d.indicator)
+        box = boxes["target"]
+        if progress is not None:
+            p.setFont(theme.font(fit(12 * s, box)))
+            label = (f"{t['target']} {fmt.format_value(d.indicator.target_value, d.indicator)}"
+                     f" · {min(progress, 9.99) * 100:.0f}%")
+            label_w = p.fontMetrics().horizontalAdvance(label)
+            bar_h = max(3.0, min(6 * s, box.height() * 0.35))
+            bar = QRectF(box.left(), box.center().y() - bar_h / 2,
+                         max(20.0, w - label_w - 8 * s), bar_h)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.color(theme.GRID))
+            p.drawRoundedRect(bar, bar_h / 2, bar_h / 2)
+            done = QRectF(bar.left(), bar.top(), bar.width() * min(progress, 1.0), bar_h)
+            p.setBrush(theme.color(theme.GOOD if progress >= 1 else theme.ACCENT))
+            p.drawRoundedRect(done, bar_h / 2, bar_h / 2)
+            p.setPen(theme.color(theme.TEXT_DIM))
+            p.drawText(QRectF(bar.right() + 6 * s, box.top(), w, box.height()), left,
+                       p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight,
+                                                  int(box.right() - bar.right() - 6 * s)))
+        p.end()
+
+    def _paint_sparkline(self, p: QPainter, rect: QRectF, values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)] if len(values) else values
+        if len(finite) < 2 or rect.width() < 20:
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        span = hi - lo or 1.0
+        n = len(values)
+        path = QPainterPath()
+        started = False
+        for k, v in enumerate(values):
+            if not math.isfinite(v):
+                started = False
+                continue
+            pt = QPointF(rect.left() + rect.width() * k / (n - 1),
+                         rect.bottom() - rect.height() * (v - lo) / span)
+            if started:
+                path.lineTo(pt)
+            else:
+                path.moveTo(pt)
+                started = True
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(theme.color(theme.ACCENT, 200), max(1.2, 1.6 * self.scale)))
+        p.drawPath(path)
+        last = values[-1]
+        if math.isfinite(last):
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.color(theme.HIGHLIGHT))
+            r = 2.5 * self.scale
+            p.drawEllipse(QPointF(rect.right(), rect.bottom() - rect.height() * (last - lo) / span),
+                          r, r)
+
+
+class KpiPanel(QFrame):
+    SPARK_PERIODS = 24
+
+    def __init__(self, ctx: CockpitContext, parent=None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.ctx = ctx
+        self.scale = 1.0
+        self._title = QLabel(objectName="panelTitle")
+        self._grid = QGridLayout()
+        self._grid.setSpacing(8)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addWidget(self._title)
+        layout.addLayout(self._grid, 1)
+        self.cards: list[KpiCard] = []
+        ctx.changed.connect(self._on_selection_change)
+        ctx.reloaded.connect(self._on_reload)
+        self._rebuild_cards()
+        self._refresh()
+
+    # -- public state ------------------------------------------------------------------------------
+    @property
+    def region_label(self) -> str:
+        return self.ctx.region_name()
+
+    def title_text(self) -> str:
+        return self._title.text()
+
+    def card_for(self, code: str) -> KpiCard | None:
+        return next((c for c in self.cards if c.indicator_code == code), None)
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        for card in self.cards:
+            card.scale = scale
+            card.update()
+
+    # -- reacting to the selection -------------------------------------------------------------------
+    def _on_selection_change(self, changed: frozenset, state) -> None:
+        if "domain" in changed:
+            self._rebuild_cards()
+        if changed & {"domain", "region", "period"}:
+            self._refresh()
+        elif "indicator" in changed:
+            for card in self.cards:
+                card.set_selected(card.indicator_code == state.indicator)
+
+    def _on_reload(self) -> None:
+        self._rebuild_cards()
+        self._refresh()
+
+    def _rebuild_cards(self) -> None:
+        for card in self.cards:
+            self._grid.removeWidget(card)
+            card.deleteLater()
+        indicators = self.ctx.domain_indicators(self.ctx.state.domain)
+        self.cards = []
+        columns = 2
+        for k, _ in enumerate(indicators):
+            card = KpiCard(self.ctx.lang, self)
+            card.scale = self.scale
+            card.clicked.connect(self._on_card_clicked)
+            self._grid.addWidget(card, k // columns, k % columns)
+            self.cards.append(card)
+        self._indicators = indicators
+
+    def _on_card_clicked(self, code: str) -> None:
+        self.ctx.select(indicator=code)
+
+    def _refresh(self) -> None:
+        ctx, state = self.ctx, self.ctx.state
+        q = ctx.queries
+        codes = [i.code for i in self._indicators]
+        region = state.region
+        values = q.kpis(region, codes, state.period)
+        sparks = q.series_many(region, codes, state.period, self.SPARK_PERIODS)
+        county_codes = [i.code for i in self._indicators
+                        if i.county_only and region != ctx.county_code]
+        if county_codes:
+            values.update(q.kpis(ctx.county_code, county_codes, state.period))
+            sparks.update(q.series_many(ctx.county_code, county_codes, state.period,
+                                        self.SPARK_PERIODS))
+        for ind, card in zip(self._indicators, self.cards):
+            v = values[ind.code]
+            card.set_data(CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,
+                                   sparks[ind.code].values, ind.code in county_codes),
+                          selected=ind.code == state.indicator)
+        t = _TEXT[ctx.lang]
+        self._title.setText(f"{t['title']} · {ctx.region_name()} · {ctx.domain_name(state.domain)}")
