@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QColor, QFont, QFontDatabase
+from PySide6.QtCore import QDir
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
 from ..paths import assets_dir
@@ -81,7 +82,27 @@ def style_sheet(scale: float = 1.0) -> str:
     return text.replace("{font}", load_font())
 
 
+def palette() -> QPalette:
+    """A dark palette, so any widget the style sheet does not cover is still dark."""
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: BG, QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: PANEL, QPalette.ColorRole.AlternateBase: "#0e213b",
+        QPalette.ColorRole.Text: TEXT, QPalette.ColorRole.Button: PANEL,
+        QPalette.ColorRole.ButtonText: TEXT, QPalette.ColorRole.ToolTipBase: PANEL,
+        QPalette.ColorRole.ToolTipText: TEXT, QPalette.ColorRole.Highlight: "#1d4f7a",
+        QPalette.ColorRole.HighlightedText: TEXT, QPalette.ColorRole.PlaceholderText: TEXT_DIM,
+        QPalette.ColorRole.Link: ACCENT,
+    }
+    for role, hex_ in roles.items():
+        pal.setColor(role, QColor(hex_))
+    return pal
+
+
 def apply(app: QApplication, scale: float = 1.0) -> None:
+    # The style sheet refers to its SVG arrows as cockpit:icons/….
+    QDir.addSearchPath("cockpit", str(assets_dir()))
+    app.setPalette(palette())
     family = load_font()
     base = QFont(family)
     base.setPixelSize(max(8, round(14 * scale)))
