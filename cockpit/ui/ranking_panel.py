@@ -1,0 +1,661 @@
+"""The township ranking: each township's value of the selected indicator and period, best first.
+
+The bars are painted by one widget rather than one graphics item per bar: 18 rows, one paint, and
+the rows double as hit areas. A region change only recolours (repaints); an indicator or period
+change re-reads one query.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QLinearGradient, QPainter, QPen
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout,
+                               QWidget)
+
+from ..core.catalogue import Indicator
+from ..core.formatting import format_change, format_value, period_label
+from . import theme
+from .context import CockpitContext
+
+_TEXT = {
+    "zh_CN": {
+        "title": "乡镇排名", "county": "全县", "county_total": "全县合计", "from": "起点",
+        "target": "目标", "missing": "未报送",
+        "county_only": "该指标仅统计全县，无乡镇排名", "no_data": "该期暂无数据",
+        "polarity": {"higher": "越高越好", "lower": "越低越好", "neutral": "按数值排序"},
+        "rank": "第{rank}名 / {count}", "prev": "环比", "yoy": "同比",
+        "click": "点击查看该乡镇", "click_back": "再次点击返回全县",
+    },
+    "en": {
+        "title": "Township ranking", "county": "County", "county_total": "County total",
+        "from": "from", "target": "Target",
+        "missing": "Not reported", "county_only": "County-level indicator: no township ranking",
+        "no_data": "No data for this period",
+        "polarity": {"higher": "higher is better", "lower": "lower is better",
+                     "neutral": "by value"},
+        "rank": "Rank {rank} of {count}", "prev": "vs prev.", "yoy": "YoY",
+        "click": "Click to select", "click_back": "Click again for the county",
+    },
+}
+
+# Bars of the other townships run from bright cyan (first) to a deeper blue (last).
+_BAR_FIRST = QColor(theme.ACCENT)
+_BAR_LAST = QColor("#1f6aa8")
+_DATA_FIELDS = frozenset({"indicator", "period"})
+
+
+@dataclass(frozen=True)
+class _Row:
+    code: str
+    name: str
+    value: float | None       # None: not reported
+    rank: int | None
+    prev_value: float | None
+    yoy_value: float | None
+    colour: str
+
+
+def _mix(a: QColor, b: QColor, t: float) -> str:
+    return QColor(round(a.red() + (b.red() - a.red()) * t),
+                  round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t)).name()
+
+
+def _finite(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+class _RankingChart(QWidget):
+    """Paints the rows; reports clicks on a township's row."""
+
+    township_clicked = Signal(str)
+
+    def __init__(self, texts: dict, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._t = texts
+        self.rows: list[_Row] = []
+        self.indicator: Indicator | None = None
+        self.selected: str | None = None
+        self.county_value: float | None = None   # drawn as a line
+        self.target_value: float | None = None
+        self.totals: str = ""   # county figures not on the townships' scale (summed indicators)
+        self._hover: int | None = None
+        self._layout_cache: dict | None = None
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumHeight(120)
+
+    def set_data(self, rows: list[_Row], indicator: Indicator, county_value, target_value,
+                 totals: str = "") -> None:
+        self.rows = rows
+        self.indicator = indicator
+        self.county_value = county_value
+        self.target_value = target_value
+        self.totals = totals
+        self._layout_cache = None
+        self.update()
+
+    def set_selected(self, code: str | None) -> None:
+        if code != self.selected:
+            self.selected = code
+            self._layout_cache = None   # the selected row's text is bold: widths change
+            self.update()
+
+    # -- geometry -------------------------------------------------------------------------------
+    def _layout(self) -> dict:
+        """Rows, columns and value scale for the current size; cached until data or size change."""
+        if self._layout_cache is not None:
+            return self._layout_cache
+        w, h = self.width(), self.height()
+        n = max(1, len(self.rows))
+        has_refs = (self.county_value is not None or self.target_value is not None
+                    or bool(self.totals))
+        # The font follows the row height so all 18 names stay legible at any panel size.
+        guess_row = (h - 6) / (n + (1.2 if has_refs else 0))
+        px = int(np.clip(round(guess_row * 0.56), 9, 18))
+        strip = px + 8 if has_refs else 2
+        row_h = (h - strip - 4) / n
+        px = int(np.clip(round(min(px, row_h * 0.62)), 9, 18))
+
+        font, bold = theme.font(px), theme.font(px, True)
+        fm, fm_bold = QFontMetrics(font), QFontMetrics(bold)
+        rank_w = fm_bold.horizontalAdvance("88") + px * 0.9
+        name_w = max([fm_bold.horizontalAdvance(r.name) for r in self.rows] + [px * 3])
+        labels = {r.code: self._value_text(r) for r in self.rows}
+        value_w = max([fm_bold.horizontalAdvance(t) for t in labels.values()] + [px * 3])
+        x_rank = 4.0
+        x_name = x_rank + rank_w + px * 0.6
+        bar_x0 = x_name + name_w + px * 0.8
+        bar_x1 = max(bar_x0 + 20, w - value_w - px * 0.8)
+
+        values = [r.value for r in self.rows if r.value is not None]
+        refs = [v for v in (self.county_value, self.target_value) if v is not None]
+        lo = min([0.0] + values + refs)
+        hi = max([0.0] + values + refs)
+        base = _baseline(values + refs)
+        if base > 0:
+            lo = base
+        if hi == lo:
+            hi = lo + 1.0
+        has_negative = lo < 0
+        if has_negative:
+            # Labels of negative bars go left of the bar: make room on that side too.
+            bar_x0 += value_w + px * 0.4
+
+        self._layout_cache = {
+            "px": px, "font": font, "bold": bold, "fm": fm, "strip": strip, "row_h": row_h,
+            "x_rank": x_rank, "rank_w": rank_w, "x_name": x_name, "bar_x0": bar_x0,
+            "bar_x1": bar_x1, "lo": lo, "hi": hi, "labels": labels, "value_w": value_w,
+            "base": max(base, 0.0) if lo >= 0 else 0.0,
+        }
+        return self._layout_cache
+
+    def _value_text(self, row: _Row) -> str:
+        if row.value is None:
+            return self._t["missing"]
+        return format_value(row.value, self.indicator)
+
+    def x_of(self, value: float) -> float:
+        g = self._layout()
+        return g["bar_x0"] + (value - g["lo"]) / (g["hi"] - g["lo"]) * (g["bar_x1"] - g["bar_x0"])
+
+    def row_rect(self, index: int) -> QRectF:
+        g = self._layout()
+        return QRectF(0, g["strip"] + index * g["row_h"], self.width(), g["row_h"])
+
+    def bar_rect(self, index: int) -> QRectF:
+        """The bar of a reported township (an empty rect at zero for a missing one)."""
+        g = self._layout()
+        row = self.rows[index]
+        rect = self.row_rect(index)
+        thickness = max(3.0, min(g["row_h"] * 0.56, g["px"] * 1.3))
+        zero = self.x_of(g["base"])
+        end = self.x_of(row.value) if row.value is not None else zero
+        left, right = min(zero, end), max(zero, end)
+        return QRectF(left, rect.center().y() - thickness / 2, right - left, thickness)
+
+    def index_at(self, pos: QPointF) -> int | None:
+        g = self._layout()
+        if not self.rows or pos.y() < g["strip"]:
+            return None
+        index = int((pos.y() - g["strip"]) // g["row_h"])
+        return index if 0 <= index < len(self.rows) else None
+
+    def resizeEvent(self, event) -> None:
+        self._layout_cache = None
+        super().resizeEvent(event)
+
+    # -- painting -------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        if not self.rows or self.indicator is None:
+            return
+        g = self._layout()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        px, row_h = g["px"], g["row_h"]
+        zero = self.x_of(g["base"])
+
+        tints = [self._row_tint(i, row) for i, row in enumerate(self.rows)]
+        for i, tint in enumerate(tints):
+            if tint is not None:
+                p.fillRect(self.row_rect(i).adjusted(0, 1, 0, -1), tint)
+            if self.rows[i].code == self.selected:
+                rect = self.row_rect(i)
+                p.fillRect(QRectF(0, rect.top() + 1, 3, rect.height() - 2),
+                           QColor(theme.HIGHLIGHT))
+        # Reference lines go behind the bars and the value labels.
+        self._paint_reference_lines(p, g)
+
+        for i, row in enumerate(self.rows):
+            rect = self.row_rect(i)
+            selected = row.code == self.selected
+            self._paint_rank(p, g, rect, row, selected)
+            p.setFont(g["bold"] if selected else g["font"])
+            name_colour = (theme.HIGHLIGHT if selected
+                           else theme.TEXT if row.value is not None else theme.TEXT_DIM)
+            p.setPen(QColor(name_colour))
+            p.drawText(QRectF(g["x_name"], rect.top(), g["bar_x0"] - g["x_name"], row_h),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, row.name)
+
+            if row.value is None:
+                self._paint_label(p, g, QPointF(zero + px * 0.4, rect.center().y()),
+                                  self._t["missing"], theme.color(theme.TEXT_DIM, 170),
+                                  g["font"], tints[i], left_aligned=True)
+                continue
+            bar = self.bar_rect(i)
+            far = bar.right() if row.value >= 0 else bar.left()
+            gradient = QLinearGradient(QPointF(zero, 0), QPointF(far, 0))
+            gradient.setColorAt(0.0, theme.color(row.colour, 60))
+            gradient.setColorAt(1.0, QColor(row.colour))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(gradient)
+            radius = min(2.5, bar.height() / 2)
+            p.drawRoundedRect(bar, radius, radius)
+            gap = px * 0.4
+            anchor = QPointF(far + gap if row.value >= 0 else far - gap, rect.center().y())
+            self._paint_label(p, g, anchor, g["labels"][row.code],
+                              QColor(theme.HIGHLIGHT if selected else theme.TEXT),
+                              g["bold"] if selected else g["font"], tints[i],
+                              left_aligned=row.value >= 0)
+
+        self._paint_reference_labels(p, g)
+        p.end()
+
+    def _row_tint(self, index: int, row: _Row) -> QColor | None:
+        if row.code == self.selected:
+            return theme.color(theme.HIGHLIGHT, 30)
+        if index == self._hover:
+            return theme.color(theme.TEXT, 14)
+        return None
+
+    @staticmethod
+    def _paint_label(p: QPainter, g: dict, anchor: QPointF, text: str, colour: QColor, font,
+                     tint: QColor | None, left_aligned: bool) -> None:
+        """Text beside a bar on a knocked-out background: a reference line never runs through it."""
+        fm = QFontMetrics(font)
+        width, height = fm.horizontalAdvance(text) + 6, fm.height()
+        left = anchor.x() - 3 if left_aligned else anchor.x() - width + 3
+        rect = QRectF(left, anchor.y() - height / 2, width, height)
+        p.fillRect(rect, QColor(theme.PANEL))
+        if tint is not None:
+            p.fillRect(rect, tint)
+        p.setFont(font)
+        p.setPen(colour)
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_rank(self, p: QPainter, g: dict, rect: QRectF, row: _Row, selected: bool):
+        px = g["px"]
+        badge = QRectF(g["x_rank"], rect.center().y() - px * 0.68, g["rank_w"], px * 1.36)
+        text = "—" if row.rank is None else str(row.rank)
+        p.setFont(g["bold"])
+        if row.rank is not None and row.rank <= 3:
+            # The podium gets filled badges; the colour says "top", not "selected".
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.color(theme.ACCENT, 215 - 45 * (row.rank - 1)))
+            p.drawRoundedRect(badge, 3, 3)
+            p.setPen(QColor(theme.BG))
+        else:
+            p.setPen(QPen(theme.color(theme.PANEL_EDGE), 1))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(badge, 3, 3)
+            p.setPen(QColor(theme.HIGHLIGHT if selected else theme.TEXT_DIM))
+        p.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _references(self) -> list[tuple[float, QColor, str]]:
+        refs = []
+        if self.county_value is not None:
+            refs.append((self.county_value, theme.color(theme.TEXT, 190),
+                         f"{self._t['county']} {format_value(self.county_value, self.indicator)}"))
+        if self.target_value is not None:
+            refs.append((self.target_value, QColor(theme.ACCENT_2),
+                         f"{self._t['target']} {_round_target(self.target_value, self.indicator)}"))
+        return sorted(refs, key=lambda ref: ref[0])
+
+    def _paint_reference_lines(self, p: QPainter, g: dict) -> None:
+        top, bottom = g["strip"] - 2, g["strip"] + g["row_h"] * len(self.rows)
+        for value, colour, _ in self._references():
+            x = self.x_of(value)
+            pen = QPen(colour, 1.3, Qt.PenStyle.CustomDashLine)
+            pen.setDashPattern([4, 3])
+            p.setPen(pen)
+            p.drawLine(QPointF(x, top), QPointF(x, bottom))
+
+    def _paint_reference_labels(self, p: QPainter, g: dict) -> None:
+        p.setFont(g["font"])
+        fm = g["fm"]
+        height = g["strip"] - 2
+        placed: list[QRectF] = []
+        if self.totals:
+            width = fm.horizontalAdvance(self.totals) + 4
+            rect = QRectF(self.width() - 4 - width, 0, width, height)
+            p.setPen(theme.color(theme.TEXT, 190))
+            p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                       self.totals)
+            placed.append(rect)
+        refs = self._references()
+        # With two lines, the left one's label ends at its line and the right one's starts
+        # there; labels pushed in from an edge push their neighbour along.
+        rects = []
+        for k, (value, _, label) in enumerate(refs):
+            x, width = self.x_of(value), fm.horizontalAdvance(label) + 4
+            if len(refs) == 2:
+                left = x - width - 3 if k == 0 else x + 3
+            else:
+                left = x - width / 2
+            rects.append(QRectF(left, 0, width, height))
+        limit = self.width() - 2
+        for k in reversed(range(len(rects))):
+            if rects[k].right() > limit:
+                rects[k].moveRight(limit)
+            limit = rects[k].left() - 8
+        floor = 2.0
+        for rect in rects:
+            if rect.left() < floor:
+                rect.moveLeft(floor)
+            floor = rect.right() + 8
+        for rect, (_, colour, label) in zip(rects, refs):
+            p.setPen(colour)
+            p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignHCenter, label)
+        placed += rects
+        if g["base"] > 0:
+            # The bars start above zero: say where, unless a reference label is in the way.
+            label = f"{self._t['from']} {_round_target(g['base'], self.indicator)}"
+            rect = QRectF(g["bar_x0"], 0, fm.horizontalAdvance(label) + 4, height)
+            if not any(rect.intersects(other) for other in placed):
+                p.setPen(theme.color(theme.TEXT_DIM, 200))
+                p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                           label)
+
+    # -- mouse ----------------------------------------------------------------------------------
+    def mouseMoveEvent(self, event) -> None:
+        index = self.index_at(event.position())
+        if index != self._hover:
+            self._hover = index
+            self.setCursor(Qt.CursorShape.PointingHandCursor if index is not None
+                           else Qt.CursorShape.ArrowCursor)
+            self.update()
+            if index is not None:
+                QToolTip.showText(event.globalPosition().toPoint(), self.tooltip_for(index), self)
+            else:
+                QToolTip.hideText()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.update()
+        super().leaveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            index = self.index_at(event.position())
+            if index is not None:
+                self.township_clicked.emit(self.rows[index].code)
+                event.accept()
+                return
+        super().mouseReleaseEvent(event)
+
+    def tooltip_for(self, index: int) -> str:
+        row, ind, t = self.rows[index], self.indicator, self._t
+        if row.value is None:
+            return f"{row.name} · {t['missing']}"
+        lines = [f"<b>{row.name}</b> · {t['rank'].format(rank=row.rank, count=self._ranked())}",
+                 f"<b>{format_value(row.value, ind)}</b>",
+                 f"{t['prev']} {format_change(row.value, row.prev_value, ind, _lang(t))}"
+                 f" · {t['yoy']} {format_change(row.value, row.yoy_value, ind, _lang(t))}",
+                 t["click_back"] if row.code == self.selected else t["click"]]
+        return "<br>".join(lines)
+
+    def _ranked(self) -> int:
+        return sum(1 for r in self.rows if r.value is not None)
+
+
+def _baseline(values: list[float]) -> float:
+    """Where bars start: zero, unless all values are positive and tightly clustered.
+
+    Rates such as 96–100 % would all look full from zero; starting a little below the smallest
+    value (a round number, labelled on the chart) keeps their differences visible.
+    """
+    if not values or min(values) <= 0:
+        return 0.0
+    lo, hi = min(values), max(values)
+    if hi - lo >= 0.35 * hi:
+        return 0.0
+    spread = max(hi - lo, hi * 0.01)
+    start = lo - spread * 0.6
+    step = 10 ** np.floor(np.log10(spread / 2))
+    for factor in (1, 2, 5, 10):
+        if spread / (step * factor) <= 6:
+            step *= factor
+            break
+    return max(0.0, float(np.floor(start / step) * step))
+
+
+def _lang(texts: dict) -> str:
+    return "en" if texts is _TEXT["en"] else "zh_CN"
+
+
+def _round_target(target: float, ind: Indicator) -> str:
+    text = format_value(target, ind)
+    if float(target).is_integer() and ind.decimals:
+        text = text.replace(f"{target:,.{ind.decimals}f}", f"{target:,.0f}", 1)
+    return text
+
+
+class RankingPanel(QFrame):
+    """All townships for the selected indicator and period, best first; click a row to select."""
+
+    def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("panel")
+        self._t = _TEXT.get(ctx.lang, _TEXT["zh_CN"])
+        self._order: list[str] = []
+        self._missing: list[str] = []
+        self._colours: dict[str, str] = {}
+        self._connected = False
+        self.highlighted_region: str | None = None
+        self.message_text: str | None = None
+        self._message_parts = ("", "")
+        self.county_line_value: float | None = None   # the dashed 全县 line, if drawn
+        self.title_text = ""
+
+        self._build()
+        self._connect()
+        self._refresh_data()
+        self._refresh_highlight()
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 8)
+        layout.setSpacing(6)
+        header = QHBoxLayout()
+        header.setSpacing(10)
+        self._title = QLabel(self)
+        self._title.setObjectName("panelTitle")
+        self._title.setFont(theme.font(17, True))
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._subtitle = QLabel(self)
+        self._subtitle.setFont(theme.font(12))
+        self._subtitle.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        header.addWidget(self._title, 1)
+        header.addWidget(self._subtitle)
+        layout.addLayout(header)
+
+        self.chart = _RankingChart(self._t, self)
+        layout.addWidget(self.chart, 1)
+        self._message = QLabel(self)
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setTextFormat(Qt.TextFormat.RichText)
+        self._message.setWordWrap(True)
+        self._message.setFont(theme.font(15))
+        self._message.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        self._message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self._message.hide()
+        layout.addWidget(self._message, 1)
+
+    def _connect(self) -> None:
+        self.ctx.changed.connect(self._on_selection_change)
+        self.ctx.reloaded.connect(self._on_reload)
+        self.chart.township_clicked.connect(self._on_township_clicked)
+        self._connected = True
+
+    # -- selection ----------------------------------------------------------------------------
+    def _on_selection_change(self, changed: frozenset, state) -> None:
+        if changed & _DATA_FIELDS:
+            self._refresh_data()
+        if changed & (_DATA_FIELDS | {"region"}):
+            self._refresh_highlight()
+
+    def _on_reload(self) -> None:
+        self._refresh_data()
+        self._refresh_highlight()
+
+    def _on_township_clicked(self, code: str) -> None:
+        # Clicking the selected township again goes back up to the county.
+        if code == self.ctx.state.region:
+            self.ctx.select(region=self.ctx.county_code)
+        else:
+            self.ctx.select(region=code)
+
+    def mouseReleaseEvent(self, event) -> None:
+        # A click sent to the panel itself (QTest, accessibility tools) lands on the row under it
+        # too; real clicks reach the chart directly and are accepted there.
+        if event.button() == Qt.MouseButton.LeftButton and self.chart.isVisible():
+            local = self.chart.mapFrom(self, event.position().toPoint())
+            index = None
+            if self.chart.rect().contains(local):
+                index = self.chart.index_at(QPointF(local))
+            if index is not None:
+                self._on_township_clicked(self.chart.rows[index].code)
+                event.accept()
+                return
+        super().mouseReleaseEvent(event)
+
+    # -- public state for tests -----------------------------------------------------------------
+    def order(self) -> list[str]:
+        """Region codes of the ranked townships, top to bottom (missing ones not included)."""
+        return list(self._order)
+
+    def missing_regions(self) -> list[str]:
+        """Townships without a report for the period, as listed under the ranking."""
+        return list(self._missing)
+
+    def bar_color(self, code: str) -> str | None:
+        """The bar's colour as #rrggbb: HIGHLIGHT for the selected township, NO_DATA if missing.
+
+        None for a region without a row (the county, or any region of a county-only indicator).
+        """
+        if code in self._missing:
+            return theme.NO_DATA
+        if code not in self._colours:
+            return None
+        return theme.HIGHLIGHT if code == self.highlighted_region else self._colours[code]
+
+    def widget_pos_of(self, code: str) -> QPoint:
+        """A point (panel coordinates) inside that township's bar, or its row if it has none."""
+        index = [r.code for r in self.chart.rows].index(code)
+        bar = self.chart.bar_rect(index)
+        if bar.width() >= 2:
+            point = bar.center()
+        else:
+            point = QPointF(self.chart.row_rect(index).center().x(), bar.center().y())
+        return self.chart.mapTo(self, point.toPoint())
+
+    # -- refresh --------------------------------------------------------------------------------
+    def _refresh_data(self) -> None:
+        ctx = self.ctx
+        ind = ctx.indicator()
+        t = self._t
+        polarity = t["polarity"].get(ind.polarity, "")
+        self.title_text = f"{t['title']} · {ctx.tr_name(ind)}"
+        self._title.setText(self.title_text)
+        self._title.setToolTip(self.title_text)
+
+        if ind.county_only:
+            county = ctx.queries.series(ctx.county_code, ind.code, end=ctx.state.period)
+            detail = ""
+            if len(county.periods):
+                period = period_label(county.periods[-1].astype(date), ind.frequency, ctx.lang)
+                detail = f"{t['county']} {format_value(county.values[-1], ind)} · {period}"
+            self._show_message(t["county_only"], ind, detail)
+            self._subtitle.setText("")
+            return
+        values = ctx.queries.township_values(ind.code, ctx.state.period)
+        if values.period is None:
+            self._show_message(t["no_data"], ind)
+            self._subtitle.setText(polarity)
+            return
+        self._subtitle.setText(f"{period_label(values.period, ind.frequency, ctx.lang)}"
+                               f" · {polarity}")
+
+        reported = {}
+        for code, value, prev, yoy in zip(values.regions, values.values, values.prev_values,
+                                          values.yoy_values):
+            if np.isfinite(value):
+                reported[str(code)] = (float(value), _finite(prev), _finite(yoy))
+        townships = ctx.queries.townships
+        position = {r.code: i for i, r in enumerate(townships)}
+        sign = 1.0 if ind.polarity == "lower" else -1.0
+        ranked = sorted(reported, key=lambda code: (sign * reported[code][0],
+                                                    position.get(code, len(position))))
+        missing = [r.code for r in townships if r.code not in reported]
+
+        rows: list[_Row] = []
+        self._colours = {}
+        rank, previous = 0, None
+        for i, code in enumerate(ranked):
+            value, prev, yoy = reported[code]
+            if value != previous:   # ties share a rank (1, 2, 2, 4), as in the profiles
+                rank, previous = i + 1, value
+            colour = _mix(_BAR_FIRST, _BAR_LAST, i / max(1, len(ranked) - 1))
+            self._colours[code] = colour
+            rows.append(_Row(code, ctx.region_name(code), value, rank, prev, yoy, colour))
+        for code in missing:
+            rows.append(_Row(code, ctx.region_name(code), None, None, None, None, theme.NO_DATA))
+        self._order, self._missing = ranked, missing
+
+        county = ctx.queries.series(ctx.county_code, ind.code, values.period, values.period)
+        county_value = _finite(county.values[0]) if len(county.values) else None
+        target = ind.target_value
+        totals = ""
+        if ind.aggregation == "sum":
+            # A county total dwarfs every township: say it in words, keep it off the scale.
+            parts = []
+            if county_value is not None:
+                parts.append(f"{t['county_total']} {format_value(county_value, ind)}")
+            if target is not None:
+                parts.append(f"{t['target']} {_round_target(target, ind)}")
+            totals = " · ".join(parts)
+            county_value = target = None
+        self.county_line_value = county_value
+        self.message_text = None
+        self._message.hide()
+        self.chart.show()
+        self.chart.set_data(rows, ind, county_value, target, totals)
+
+    def _show_message(self, text: str, ind: Indicator, detail: str = "") -> None:
+        self._order, self._missing, self._colours = [], [], {}
+        self.message_text = text
+        self.county_line_value = None
+        self._message_parts = (text, detail)
+        self._render_message()
+        self._message.show()
+        self.chart.hide()
+        self.chart.set_data([], ind, None, None)
+
+    def _render_message(self) -> None:
+        text, detail = self._message_parts
+        if detail:
+            # The county's own figure under the note, so the panel still says something useful.
+            size = int(self._message.font().pixelSize() * 1.5)
+            text = (f"{text}<br><span style='color:{theme.ACCENT}; font-size:{size}px;"
+                    f" font-weight:bold'>{detail}</span>")
+        self._message.setText(text)
+
+    def _refresh_highlight(self) -> None:
+        region = self.ctx.state.region
+        codes = {r.code for r in self.chart.rows}
+        self.highlighted_region = region if region in codes else None
+        self.chart.set_selected(self.highlighted_region)
+
+    def resizeEvent(self, event) -> None:
+        px = int(np.clip(round(self.height() / 44), 12, 18))
+        self._subtitle.setFont(theme.font(px))
+        self._message.setFont(theme.font(px + 3))
+        self._render_message()
+        super().resizeEvent(event)
+
+    def closeEvent(self, event) -> None:
+        self._disconnect()
+        super().closeEvent(event)
+
+    def _disconnect(self) -> None:
+        if self._connected:
+            self.ctx.changed.disconnect(self._on_selection_change)
+            self.ctx.reloaded.disconnect(self._on_reload)
+            self._connected = False
