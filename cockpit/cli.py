@@ -106,6 +106,15 @@ def cmd_snapshot(args) -> int:
     return render_snapshot(args)
 
 
+def cmd_bench(args) -> int:
+    db = Path(args.db)
+    if args.db == str(default_db_dir()):
+        ensure_demo(db, quiet=True)
+    from .ui.bench import main as bench_main
+
+    return bench_main(args)
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = text.lower().split("x")
@@ -152,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--domain", default=None, help="领域，如 生态环境")
     snap.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
     snap.set_defaults(func=cmd_snapshot)
+
+    bench = sub.add_parser("bench", help="性能基准：启动、选择联动、内存（离屏）")
+    bench.add_argument("--db", default=db_default, help="数据仓库目录")
+    bench.add_argument("--selections", type=int, default=200, help="随机选择次数")
+    bench.add_argument("--size", type=_size, default=(1920, 1080), help="窗口尺寸")
+    bench.add_argument("--json", default=None, help="同时写出 JSON 结果到该文件")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

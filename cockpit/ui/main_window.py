@@ -99,7 +99,8 @@ class CockpitWindow(QMainWindow):
         add([QKeySequence.StandardKey.Forward, "Alt+Right"], self.ctx.selection.forward)
         add([QKeySequence.StandardKey.Find], self.header.search.setFocus)
         add(["Space"], self.period_bar.play_button.toggle)
-        add(["Return", "Enter"], lambda: self.ctx.detail_requested.emit(self.ctx.state.region))
+        # Not Return: that belongs to the search box.
+        add(["Ctrl+D"], lambda: self.ctx.detail_requested.emit(self.ctx.state.region))
 
     def step_township(self, step: int) -> None:
         """Arrow keys walk through the townships in their usual order (and wrap)."""

@@ -1,0 +1,494 @@
+"""Recent events (基层治理四平台 / 12345 / 安全生产) of the selected township in the selected month.
+
+The county shows every township's events; clicking an event of another township selects that
+township, so the list is also a way into the map's selection.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QFrame, QHeaderView, QLabel,
+                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
+                               QVBoxLayout, QWidget)
+
+from ..core.formatting import month_label
+from . import theme
+from .context import CockpitContext
+
+ROW_LIMIT = 200
+FALLBACK_DAYS = 30
+
+COLUMNS = ("time", "region", "source", "category", "summary", "status")
+TIME, REGION, SOURCE, CATEGORY, SUMMARY, STATUS = range(len(COLUMNS))
+
+OVERDUE, OPEN, CLOSED = "已超期", "处置中", "已办结"
+STATUS_COLORS = {OVERDUE: theme.BAD, OPEN: theme.ACCENT_2, CLOSED: theme.TEXT_DIM}
+
+_TEXT = {
+    "zh_CN": {
+        "title": "事件动态",
+        "headers": ("时间", "乡镇（街道）", "来源", "类别", "事件摘要", "状态"),
+        "status": {OVERDUE: "已超期", OPEN: "处置中", CLOSED: "已办结"},
+        "count_label": {OVERDUE: "超期", OPEN: "处置中", CLOSED: "已办结"},
+        "source": {},
+        "empty": "本期无事件记录",
+        "fallback": "本月无事件，显示截至{day}的近{n}天",
+        "limited": "共 {total} 件，显示最近 {shown} 件",
+        "reported": "上报", "deadline": "时限", "closed": "办结", "not_closed": "未办结",
+        "id": "编号",
+    },
+    "en": {
+        "title": "Events",
+        "headers": ("Time", "Township", "Source", "Category", "Summary", "Status"),
+        "status": {OVERDUE: "Overdue", OPEN: "Open", CLOSED: "Closed"},
+        "count_label": {OVERDUE: "overdue", OPEN: "open", CLOSED: "closed"},
+        "source": {"基层治理四平台": "Grid platform", "12345": "12345 hotline",
+                   "安全生产": "Work safety"},
+        "empty": "No events in this period",
+        "fallback": "No events this month: {n} days up to {day}",
+        "limited": "{total} events, latest {shown} shown",
+        "reported": "Reported", "deadline": "Deadline", "closed": "Closed",
+        "not_closed": "not closed", "id": "ID",
+    },
+}
+
+
+def _text(lang: str) -> dict:
+    return _TEXT["en" if lang == "en" else "zh_CN"]
+
+
+def next_month(d: date) -> date:
+    return date(d.year + 1, 1, 1) if d.month == 12 else date(d.year, d.month + 1, 1)
+
+
+def format_time(t: datetime | None, lang: str = "zh_CN") -> str:
+    """12月28日 14:05 (the year is in the panel's title)."""
+    if t is None:
+        return "—"
+    if lang == "en":
+        return t.strftime("%b %d %H:%M")
+    return f"{t.month}月{t.day}日 {t:%H:%M}"
+
+
+def format_day(d: date, lang: str = "zh_CN") -> str:
+    return d.strftime("%b %d") if lang == "en" else f"{d.month}月{d.day}日"
+
+
+def event_window(queries, region: str | None,
+                 month: date) -> tuple[date, date, bool, dict[str, int]]:
+    """(start, end, fell_back, counts by status): the selected month, or — when it has no
+    events — the 30 days up to the latest event reported before the month's end, so a quiet
+    township still shows what happened last rather than an empty list."""
+    start, end = month, next_month(month)
+    counts = queries.event_counts(region, start, end)
+    if counts:
+        return start, end, False, counts
+    latest = queries.events(region, None, end, limit=1)
+    if latest:
+        end = latest[0]["reported_at"].date() + timedelta(days=1)
+    start = end - timedelta(days=FALLBACK_DAYS)
+    return start, end, True, (queries.event_counts(region, start, end) if latest else {})
+
+
+class _EventsModel(QAbstractTableModel):
+    """Read-only rows of event records; colours and tooltips come from here, not the view."""
+
+    def __init__(self, lang: str, parent=None):
+        super().__init__(parent)
+        self.lang = lang
+        self.text = _text(lang)
+        self.events: list[dict] = []
+        self._cells: list[tuple[str, ...]] = []
+        self._tips: list[str] = []
+
+    def set_events(self, events: list[dict]) -> None:
+        self.beginResetModel()
+        self.events = events
+        self._cells = [self._row_texts(e) for e in events]
+        self._tips = [None] * len(events)  # built lazily: most rows are never hovered
+        self.endResetModel()
+
+    def _row_texts(self, e: dict) -> tuple[str, ...]:
+        t = self.text
+        # Reports start with their township's name; the township has its own column (or is
+        # the panel's title), and the full text stays in the tooltip.
+        summary, name = e["summary"], e["region_name"]
+        if summary.startswith(name) and len(summary) > len(name):
+            summary = summary[len(name):]
+        return (format_time(e["reported_at"], self.lang), name,
+                t["source"].get(e["source"], e["source"]), e["category"], summary,
+                t["status"].get(e["status"], e["status"]))
+
+    def texts(self, row: int) -> tuple[str, ...]:
+        return self._cells[row]
+
+    def tooltip(self, row: int) -> str:
+        if self._tips[row] is None:
+            e, t = self.events[row], self.text
+            closed = (format_time(e["closed_at"], self.lang) if e["closed_at"]
+                      else t["not_closed"])
+            status = t["status"].get(e["status"], e["status"])
+            color = STATUS_COLORS.get(e["status"], theme.TEXT)
+            self._tips[row] = (
+                f"<b>{e['summary']}</b><br>"
+                f"{e['region_name']} · {self._cells[row][SOURCE]} · {e['category']}<br>"
+                f"{t['reported']}：{format_time(e['reported_at'], self.lang)}　"
+                f"{t['deadline']}：{format_time(e['deadline_at'], self.lang)}　"
+                f"{t['closed']}：{closed}<br>"
+                f"<span style='color:{color}'>{status}</span>　"
+                f"<span style='color:{theme.TEXT_DIM}'>{t['id']} {e['id']}</span>")
+        return self._tips[row]
+
+    # -- Qt model interface ------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.events)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.text["headers"][section]
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                align = (Qt.AlignmentFlag.AlignCenter if section == STATUS
+                         else Qt.AlignmentFlag.AlignLeft)
+                return align | Qt.AlignmentFlag.AlignVCenter
+        return None
+
+    def flags(self, index):
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cells[row][col]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == STATUS:
+                return theme.color(STATUS_COLORS.get(self.events[row]["status"], theme.TEXT))
+            if col in (TIME, SOURCE, CATEGORY):
+                return theme.color(theme.TEXT_DIM)
+            return theme.color(theme.TEXT)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row)
+        if role == Qt.ItemDataRole.UserRole:
+            return self.events[row]["region"]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            align = Qt.AlignmentFlag.AlignCenter if col == STATUS else Qt.AlignmentFlag.AlignLeft
+            return align | Qt.AlignmentFlag.AlignVCenter
+        return None
+
+
+class _StatusDelegate(QStyledItemDelegate):
+    """The status cell as an outlined pill, so 已超期 reads at a glance from across the room."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:  # background, selection and hover as for any cell
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        color = index.data(Qt.ItemDataRole.ForegroundRole)
+        fm = opt.fontMetrics
+        w = min(fm.horizontalAdvance(text) + 16, opt.rect.width() - 6)
+        h = min(fm.height() + 4, opt.rect.height() - 6)
+        pill = QRectF(opt.rect.center().x() - w / 2 + 0.5, opt.rect.center().y() - h / 2 + 0.5,
+                      w, h)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fill = theme.color(color.name(), 38)
+        painter.setBrush(fill)
+        painter.setPen(QPen(theme.color(color.name(), 170), 1))
+        painter.drawRoundedRect(pill, h / 2, h / 2)
+        painter.setPen(color)
+        painter.setFont(opt.font)
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option, index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 20, size.height())
+
+
+# The table sits flush in its panel: no frame or fill of its own, rows ruled like a ledger.
+# Everything else (fonts, header, selection, scroll bars) comes from assets/theme.qss.
+_TABLE_STYLE = f"""
+QTableView#eventsTable {{ background: transparent; border: none; }}
+QTableView#eventsTable::item {{ padding: 0px 6px; border-bottom: 1px solid {theme.GRID}; }}
+QTableView#eventsTable QHeaderView::section {{ border-right: none; padding: 4px 6px; }}
+"""
+
+
+class EventsPanel(QFrame):
+    """Events of `ctx.state.region` (every township for the county) in the selected month."""
+
+    def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.ctx = ctx
+        self.text = _text(ctx.lang)
+        self._region_filter: str | None = None
+        self.period_window: tuple[date, date] | None = None
+        self.fell_back = False
+        self.counts: dict[str, int] = {}
+        self._dirty = True
+        self._title_plain = ""
+        self._counts_plain = ""
+
+        self.title = QLabel(self)
+        self.title.setObjectName("panelTitle")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label = QLabel(self)
+        self.counts_label.setObjectName("eventCounts")
+        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.note = QLabel(self)
+        self.note.setObjectName("dim")  # theme.qss: secondary text, scaled with the window
+        self.note.hide()
+        self.scale = 1.0
+
+        self.model = _EventsModel(ctx.lang, self)
+        self.view = QTableView(self)
+        self.view.setObjectName("eventsTable")
+        self.view.setStyleSheet(_TABLE_STYLE)
+        self.view.setModel(self.model)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setShowGrid(False)
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setMouseTracking(True)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.verticalHeader().hide()
+        self.view.setItemDelegateForColumn(STATUS, _StatusDelegate(self.view))
+        header = self.view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionsClickable(False)
+        header.setMinimumSectionSize(24)
+        for col in range(len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(SUMMARY, QHeaderView.ResizeMode.Stretch)
+        self.view.clicked.connect(self._on_row_clicked)
+
+        top = self._top = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(12)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.counts_label, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.note)
+        layout.addWidget(self.view, 1)
+
+        self.view.installEventFilter(self)
+        self.view.viewport().installEventFilter(self)
+        self._apply_fonts()
+        ctx.changed.connect(self._on_selection_change)
+        ctx.reloaded.connect(self._on_reload)
+        self._connected = True
+        self.refresh()
+
+    # -- selection ---------------------------------------------------------------------------
+    def _on_selection_change(self, changed: frozenset, state) -> None:
+        if changed & {"region", "period"}:
+            self._refresh_when_visible()
+
+    def _on_reload(self) -> None:
+        self._refresh_when_visible()
+
+    def _refresh_when_visible(self) -> None:
+        # A hidden panel (e.g. inside a closed detail page) catches up when it is shown.
+        self._dirty = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.refresh()
+
+    def closeEvent(self, event) -> None:
+        self.disconnect_context()
+        super().closeEvent(event)
+
+    def disconnect_context(self) -> None:
+        if self._connected:
+            self._connected = False
+            self.ctx.changed.disconnect(self._on_selection_change)
+            self.ctx.reloaded.disconnect(self._on_reload)
+
+    def _on_row_clicked(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        code = self.model.events[index.row()]["region"]
+        if code != self.ctx.state.region:
+            self.ctx.select(region=code)
+
+    # -- data ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._dirty = False
+        ctx, q = self.ctx, self.ctx.queries
+        state = ctx.state
+        region = None if state.region == ctx.county_code else state.region
+        self._region_filter = region
+        start, end, self.fell_back, self.counts = event_window(q, region, state.period)
+        self.period_window = (start, end)
+        self.model.set_events(q.events(region, start, end, limit=ROW_LIMIT))
+        self.view.setColumnHidden(REGION, region is not None)
+        self.view.scrollToTop()
+        self._fit_columns()
+        self._update_title(state)
+
+    def _update_title(self, state) -> None:
+        t, ctx = self.text, self.ctx
+        name = ctx.region_name(state.region)
+        month = month_label(state.period, ctx.lang)
+        self._title_plain = f"{t['title']} · {name} · {month}"
+        self.title.setText(f"{t['title']} · <span style='color:{theme.HIGHLIGHT}'>{name}</span>"
+                           f" · {month}")
+        parts, plain = [], []
+        for status in (OVERDUE, OPEN, CLOSED):
+            n = self.counts.get(status, 0)
+            label = f"{t['count_label'][status]} {n}"
+            plain.append(label)
+            color = STATUS_COLORS[status] if n else theme.TEXT_DIM
+            weight = "font-weight:600;" if status == OVERDUE and n else ""
+            parts.append(f"<span style='color:{color};{weight}'>{label}</span>")
+        sep = f"<span style='color:{theme.PANEL_EDGE}'> · </span>"
+        self._counts_plain = " · ".join(plain)
+        self.counts_label.setText(sep.join(parts))
+
+        notes = []
+        if self.fell_back and self.period_window:
+            last = self.period_window[1] - timedelta(days=1)
+            notes.append(t["fallback"].format(day=format_day(last, ctx.lang), n=FALLBACK_DAYS))
+        total = sum(self.counts.values())
+        if total == 0:
+            notes.append(t["empty"])
+        elif total > self.model.rowCount():
+            notes.append(t["limited"].format(total=total, shown=self.model.rowCount()))
+        self.note.setText("　".join(notes))
+        self.note.setVisible(bool(notes))
+        self._fit_header()
+
+    # -- layout --------------------------------------------------------------------------------
+    def set_scale(self, scale: float) -> None:
+        """Called by the window as it resizes; the table's own text follows theme.qss."""
+        self.scale = scale
+        self._apply_fonts()
+        self._fit_columns()
+        self._fit_header()
+
+    def _apply_fonts(self) -> None:
+        # A legible floor: the window scales its text down to 0.62 on small screens.
+        self.counts_label.setFont(theme.font(max(13, 14 * self.scale)))
+
+    def _column_widths(self) -> dict[int, int]:
+        # Measured with the view's current font: the style sheet's size lands only at polish.
+        fm = self.view.fontMetrics()
+        pad = 20
+
+        def fit(*samples: str) -> int:
+            return max(fm.horizontalAdvance(s) for s in samples) + pad
+
+        headers = self.text["headers"]
+        return {
+            TIME: fit("12月28日 14:05", "Dec 28 14:05", headers[TIME]),
+            REGION: fit("柳城畲族镇", "Liucheng She", headers[REGION]),
+            SOURCE: fit("基层治理四平台", "12345 hotline", headers[SOURCE]),
+            CATEGORY: fit("企业消防安全隐患", headers[CATEGORY]),
+            STATUS: fit("已超期", "Overdue", headers[STATUS]) + 16,
+            SUMMARY: fit("企业灭火器过期、疏散通道"),
+        }
+
+    def _fit_columns(self) -> None:
+        """Size the columns to the font; narrow panels drop 来源 then 类别 (both stay in the
+        row tooltip) so the summary, the column a reader needs, keeps a readable width."""
+        widths = self._column_widths()
+        for col, width in widths.items():
+            if col != SUMMARY:
+                self.view.setColumnWidth(col, width)
+        self.view.verticalHeader().setDefaultSectionSize(
+            max(self.view.fontMetrics().height() + 14, 20))
+        available = self.view.viewport().width()
+        fixed = widths[TIME] + widths[STATUS] + widths[SUMMARY]
+        if self._region_filter is None:
+            fixed += widths[REGION]
+        show_category = available >= fixed + widths[CATEGORY]
+        show_source = available >= fixed + widths[CATEGORY] + widths[SOURCE]
+        self.view.setColumnHidden(SOURCE, not show_source)
+        self.view.setColumnHidden(CATEGORY, not show_category)
+
+    def _fit_header(self) -> None:
+        # The counts go under the title when both do not fit on one line.
+        needed = (self.title.sizeHint().width() + self.counts_label.sizeHint().width()
+                  + self._top.spacing() + 30)
+        wide = self.width() >= needed
+        direction = (QBoxLayout.Direction.LeftToRight if wide
+                     else QBoxLayout.Direction.TopToBottom)
+        if self._top.direction() != direction:
+            self._top.setDirection(direction)
+            self.counts_label.setAlignment(
+                (Qt.AlignmentFlag.AlignRight if wide else Qt.AlignmentFlag.AlignLeft)
+                | Qt.AlignmentFlag.AlignVCenter)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_header()
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if ((watched is self.view.viewport() and kind == QEvent.Type.Resize)
+                or (watched is self.view and kind in (QEvent.Type.FontChange,
+                                                      QEvent.Type.StyleChange))):
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    # -- public state for tests and the window --------------------------------------------------
+    def _flush(self) -> None:
+        if self._dirty:
+            self.refresh()
+
+    @property
+    def region_filter(self) -> str | None:
+        """The township whose events are listed; None: every township (county selected)."""
+        self._flush()
+        return self._region_filter
+
+    def row_count(self) -> int:
+        self._flush()
+        return self.model.rowCount()
+
+    def row_regions(self) -> list[str]:
+        self._flush()
+        return [e["region"] for e in self.model.events]
+
+    def row_texts(self, i: int) -> dict[str, str]:
+        """Every column's text of row i, keyed by column name (hidden columns included)."""
+        self._flush()
+        return dict(zip(COLUMNS, self.model.texts(i)))
+
+    def row_events(self) -> list[dict]:
+        self._flush()
+        return list(self.model.events)
+
+    def title_text(self) -> str:
+        self._flush()
+        return self._title_plain
+
+    def counts_text(self) -> str:
+        self._flush()
+        return self._counts_plain
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 360)
