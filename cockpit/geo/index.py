@@ -1,4 +1,4 @@
-"""Region polygons in a flat kilometre frame, with a spatial index that answers "which region is here?".
+"""Region polygons in a flat kilometre frame, and a spatial index answering "which region is here?".
 
 The map draws and hit-tests in this frame: kilometres keep Qt's float geometry well conditioned
 (degrees lose precision in integer bounding rects) and make distances on screen true to the ground

@@ -64,12 +64,12 @@ class CockpitContext(QObject):
                 if not (self.public_mode and i.sensitivity == "internal")]
 
     def domain_indicators(self, domain: str) -> list[Indicator]:
-        """The headline indicators shown for a domain tab (总览: two from each domain)."""
+        """The headline indicators shown for a domain tab (总览: the first of each domain)."""
         visible = self.visible_indicators()
         if domain == OVERVIEW:
             out = []
             for d in DOMAINS:
-                out += [i for i in visible if i.domain == d and i.headline][:2]
+                out += [i for i in visible if i.domain == d and i.headline][:1]
             return out
         headline = [i for i in visible if i.domain == domain and i.headline]
         return headline or [i for i in visible if i.domain == domain][:6]

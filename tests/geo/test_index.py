@@ -1,4 +1,4 @@
-"""Tests for the region index: km projection, point lookup through the STRtree, rings for drawing (no Qt)."""
+"""The region index: km projection, point lookup through the STRtree, rings for drawing (no Qt)."""
 from __future__ import annotations
 
 import subprocess

@@ -1,0 +1,198 @@
+"""The whole cockpit: every entry point selects a township everywhere, and the rendered window shows it."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from datetime import date
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+from cockpit.ui import theme
+from cockpit.ui.app import LiveWarehouse, _application, build_window, grab, initial_state
+from cockpit.warehouse.demo import TOWNSHIP_CODES
+
+TAOXI = TOWNSHIP_CODES["桃溪镇"]
+TONGQIN = TOWNSHIP_CODES["桐琴镇"]
+
+
+@pytest.fixture
+def window(demo_db, qtbot):
+    _application()
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse)
+    qtbot.addWidget(win)
+    win.resize(1920, 1080)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    warehouse.close()
+
+
+def assert_everywhere(win, code: str) -> None:
+    """Every panel's visible state shows the selected township."""
+    name = win.ctx.region_name(code)
+    assert win.ctx.state.region == code
+    assert win.map.highlighted_region == code
+    assert win.ranking.highlighted_region == code
+    assert name in win.kpis.title_text()
+    assert name in win.trend.series_names()
+    assert win.events.region_filter == code
+    assert set(win.events.row_regions()) <= {code}
+    assert win.header.plain_breadcrumb().endswith(f"› {name}")
+
+
+def test_starts_on_the_county_with_latest_month(window):
+    state = window.ctx.state
+    assert state.region == window.ctx.county_code
+    assert state.period == date(2025, 12, 1)
+    assert window.map.highlighted_region is None
+    assert window.header.plain_breadcrumb() == "武义县"
+    assert len(window.kpis.cards) >= 6
+
+
+def test_map_click_selects_everywhere(window, qtbot):
+    view = window.map
+    pos = view.widget_pos_of(TAOXI)
+    target = view.childAt(pos) or view
+    qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=target.mapFrom(view, pos))
+    assert_everywhere(window, TAOXI)
+
+
+def test_ranking_bar_click_selects_everywhere(window, qtbot):
+    pos = window.ranking.widget_pos_of(TONGQIN)
+    target = window.ranking.childAt(pos) or window.ranking
+    qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=target.mapFrom(window.ranking, pos))
+    assert_everywhere(window, TONGQIN)
+
+
+def test_kpi_card_click_sets_the_indicator_everywhere(window, qtbot):
+    window.ctx.select(region=TAOXI)
+    card = window.kpis.cards[1]
+    code = card.indicator_code
+    qtbot.mouseClick(card, Qt.MouseButton.LeftButton)
+    assert window.ctx.state.indicator == code
+    assert card.selected
+    name = window.ctx.indicator(code).name
+    assert name in window.trend.title_text
+    assert_everywhere(window, TAOXI)
+
+
+def test_search_box_selects_townships_and_indicators(window, qtbot):
+    window.header.search.setText("桃溪")
+    qtbot.keyClick(window.header.search, Qt.Key.Key_Return)
+    assert_everywhere(window, TAOXI)
+    window.header.search.setText("PM2.5")
+    qtbot.keyClick(window.header.search, Qt.Key.Key_Return)
+    assert window.ctx.state.indicator == "env_pm25"
+
+
+def test_keyboard_steps_through_townships_and_escape_returns_to_county(window, qtbot):
+    window.activateWindow()
+    window.ctx.select(region=TAOXI)
+    window.step_township(+1)
+    following = [t.code for t in window.ctx.queries.townships]
+    expected = following[following.index(TAOXI) + 1]
+    assert_everywhere(window, expected)
+    window.escape()
+    assert window.ctx.state.region == window.ctx.county_code
+    assert window.map.highlighted_region is None
+
+
+def test_period_slider_moves_every_panel(window):
+    months = window.ctx.queries.months
+    window.period_bar.slider.setValue(months.index(date(2025, 6, 1)))
+    assert window.ctx.state.period == date(2025, 6, 1)
+    assert window.trend.marker_period == date(2025, 6, 1)
+    assert "2025年6月" in window.period_bar.current_label.text()
+    assert "2025年6月" in window.map.title_text()
+
+
+def test_play_advances_months_without_filling_history(window):
+    months = window.ctx.queries.months
+    window.ctx.select(period=months[-3])
+    window.period_bar.play_button.setChecked(True)
+    window.period_bar.step()
+    assert window.ctx.state.period == months[-2]
+    window.period_bar.step()
+    assert window.ctx.state.period == months[-1]
+    assert not window.period_bar.playing
+    # playback is not history: one step back undoes the user's own period choice
+    assert window.ctx.selection.back()
+    assert window.ctx.state.period == months[-1]
+    assert not window.ctx.selection.can_go_back
+
+
+def test_back_and_forward_like_a_browser(window):
+    window.ctx.select(region=TAOXI)
+    window.ctx.select(region=TONGQIN)
+    window.header.back_button.click()
+    assert_everywhere(window, TAOXI)
+    window.header.forward_button.click()
+    assert_everywhere(window, TONGQIN)
+
+
+def test_domain_tab_shows_that_domains_indicators(window):
+    window.header.tabs.setCurrentIndex(3)  # 生态环境
+    assert window.ctx.state.domain == "environment"
+    assert all(window.ctx.indicator(c.indicator_code).domain == "environment"
+               for c in window.kpis.cards)
+    assert window.ctx.indicator().domain == "environment"
+
+
+def test_detail_page_opens_and_escape_returns(window):
+    window.ctx.detail_requested.emit(TAOXI)
+    assert window.showing_detail
+    assert window.detail.region == TAOXI
+    window.escape()
+    assert not window.showing_detail
+
+
+def _color_present(image: QImage, hex_: str, tolerance: int = 40) -> int:
+    arr = _array(image)
+    target = QColor(hex_)
+    d = (np.abs(arr[..., 0].astype(int) - target.red()) + np.abs(arr[..., 1].astype(int)
+         - target.green()) + np.abs(arr[..., 2].astype(int) - target.blue()))
+    return int((d < tolerance).sum())
+
+
+def _array(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, stride = image.width(), image.height(), image.bytesPerLine()
+    buf = np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()  # the converted image dies on return
+
+
+def test_rendered_window_shows_the_highlight_a_real_map_and_real_glyphs(window):
+    window.ctx.select(region=TAOXI, indicator="env_pm25", domain="environment")
+    image = grab(window, _application())
+    # the map is not blank: many distinct colours inside the map panel
+    top_left = window.map.mapTo(window, QPoint(0, 0))
+    map_img = image.copy(top_left.x(), top_left.y(), window.map.width(), window.map.height())
+    colours = np.unique(_array(map_img).reshape(-1, 3), axis=0)
+    assert len(colours) > 200
+    # the highlight colour sits on 桃溪镇's border inside the map
+    assert _color_present(map_img, theme.HIGHLIGHT) > 50
+    # KPI text is real glyphs, not the font's missing-glyph box
+    card = window.kpis.cards[0]
+    name = window.ctx.indicator(card.indicator_code).name
+    font = theme.font(32)
+    missing = _glyph(font, "\U000F0000")
+    for ch in name:
+        assert not np.array_equal(_glyph(font, ch), missing), f"{ch!r} renders as a box"
+
+
+def _glyph(font: QFont, ch: str) -> np.ndarray:
+    img = QImage(48, 48, QImage.Format.Format_RGB888)
+    img.fill(QColor("black"))
+    p = QPainter(img)
+    p.setFont(font)
+    p.setPen(QColor("white"))
+    p.drawText(4, 38, ch)
+    p.end()
+    return _array(img).copy()
