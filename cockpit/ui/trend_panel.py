@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
+from PySide6.QtWidgets import (QFrame, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
                                QWidget)
 
 from ..core.catalogue import Indicator
@@ -295,6 +295,9 @@ class TrendPanel(QFrame):
             axis.setPen(pg.mkPen(theme.GRID))
             axis.setTickPen(pg.mkPen(theme.GRID))
             axis.setStyle(tickLength=-4, tickTextOffset=5)
+            # Axis text replays slowly through QPicture; a device pixmap cache makes a
+            # selection change (which only moves the series) a blit.
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._bottom_axis.setStyle(hideOverlappingLabels=80)
         layout.addWidget(self._plot, 1)
 
