@@ -5,9 +5,11 @@ period on or before that month (`effective period`), so one month slider drives 
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, wraps
 
 import numpy as np
 
@@ -71,9 +73,57 @@ def _nan(values) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+def _frozen(value):
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, (Series, TownshipValues)):
+        for v in vars(value).values():
+            _frozen(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _frozen(v)
+    return value
+
+
+_MISSING = object()
+
+
+def memoised(method):
+    """Cache a query's answer for this snapshot (snapshots never change).
+
+    A wall cycling through townships and months asks the same questions again and again; the
+    answer is kept (LRU) and handed out read-only: arrays are frozen, dicts and lists are copied.
+    """
+    @wraps(method)
+    def wrapper(self, *args, **kwargs):
+        key = (method.__name__, tuple(tuple(a) if isinstance(a, list) else a for a in args),
+               tuple(sorted(kwargs.items())))
+        cache = self._memo
+        with self._memo_lock:
+            result = cache.get(key, _MISSING)
+            if result is not _MISSING:
+                cache.move_to_end(key)
+        if result is _MISSING:
+            result = _frozen(method(self, *args, **kwargs))
+            with self._memo_lock:
+                cache[key] = result
+                if len(cache) > self.MEMO_SIZE:
+                    cache.popitem(last=False)
+        if isinstance(result, dict):
+            return dict(result)
+        if isinstance(result, list):
+            return list(result)
+        return result
+    return wrapper
+
+
 class Queries:
+    MEMO_SIZE = 2048
+
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
+        self._memo: OrderedDict = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def _cur(self):
         return self.snapshot.cursor()
@@ -144,12 +194,14 @@ class Queries:
         return self.months[-1] if self.months else None
 
     # -- facts -------------------------------------------------------------------------------
+    @memoised
     def effective_period(self, indicator: str, month: date) -> date | None:
         row = self._cur().execute(
             "SELECT max(period) FROM observations WHERE indicator = ? AND period <= ?",
             [indicator, month]).fetchone()
         return row[0]
 
+    @memoised
     def township_values(self, indicator: str, month: date) -> TownshipValues:
         """The map's and the ranking's data: one indicator, every township, one period."""
         county = self.county.code
@@ -166,6 +218,7 @@ class Queries:
                               _nan(res["value"]), _nan(res["prev_value"]),
                               _nan(res["yoy_value"]))
 
+    @memoised
     def kpis(self, region: str, indicators: list[str], month: date) -> dict[str, KpiValue]:
         """Value, previous period and same period last year for several indicators at once."""
         rows = self._cur().execute(
@@ -181,6 +234,7 @@ class Queries:
         return {code: found.get(code, KpiValue(code, None, None, None, None))
                 for code in indicators}
 
+    @memoised
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
         res = self._cur().execute(
@@ -192,6 +246,7 @@ class Queries:
         ).fetchnumpy()
         return Series(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]))
 
+    @memoised
     def series_many(self, region: str, indicators: list[str], end: date,
                     count: int) -> dict[str, Series]:
         """The last `count` periods up to `end` of several indicators (KPI sparklines)."""
@@ -214,6 +269,7 @@ class Queries:
             out[code] = Series(periods[mask], values[mask])
         return out
 
+    @memoised
     def county_aggregate(self, indicator: str, month: date) -> float | None:
         """The county figure recomputed from its townships by the indicator's aggregation rule."""
         row = self._cur().execute(
@@ -232,6 +288,7 @@ class Queries:
             """, {"ind": indicator, "month": month, "county": self.county.code}).fetchone()
         return None if row is None else row[0]
 
+    @memoised
     def township_profile(self, region: str, month: date) -> list[dict]:
         """Every indicator for one township: value, county value, rank, changes, target."""
         county = self.county.code
@@ -261,6 +318,7 @@ class Queries:
         by_code = {r[0]: dict(zip(keys, r)) for r in rows}
         return [by_code[i.code] for i in self.indicators if i.code in by_code]
 
+    @memoised
     def events(self, region: str | None, start: date | None = None, end: date | None = None,
                limit: int = 200) -> list[dict]:
         """Events in a township (or the county when region is None or the county), newest first."""
@@ -280,6 +338,7 @@ class Queries:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    @memoised
     def event_points(self, start: date, end: date) -> dict[str, np.ndarray]:
         """Event locations for the map's point layer."""
         res = self._cur().execute(
@@ -287,6 +346,7 @@ class Queries:
                WHERE reported_at >= ? AND reported_at < ?""", [start, end]).fetchnumpy()
         return {k: np.asarray(v) for k, v in res.items()}
 
+    @memoised
     def event_counts(self, region: str | None, start: date, end: date) -> dict[str, int]:
         if region == self.county.code:
             region = None
