@@ -9,6 +9,7 @@ from .catalogue import Indicator
 _QUARTERS = {3: "一季度", 6: "二季度", 9: "三季度", 12: "四季度"}
 _QUARTERS_EN = {3: "Q1", 6: "Q2", 9: "Q3", 12: "Q4"}
 # Units that are counts of things: large values are written with 万.
+SMALL_COUNT = 20  # below this many, changes of counts are given as numbers, not per cent
 _COUNT_UNITS = {"件", "户", "人", "起", "件次", "个", "张", "人次", "元"}
 
 
@@ -68,6 +69,13 @@ def change(current, previous, indicator: Indicator) -> float | None:
 
 
 def format_change(current, previous, indicator: Indicator, lang: str = "zh_CN") -> str:
+    if is_missing(current) or is_missing(previous):
+        return "—"
+    if indicator.unit in _COUNT_UNITS and abs(previous) < SMALL_COUNT:
+        # 1 → 7 petitions is "+6 件次", not "+600%": per cent of a handful misleads.
+        diff = current - previous
+        sign = "+" if diff > 0 else ("−" if diff < 0 else "±")
+        return f"{sign}{abs(diff):,.{indicator.decimals}f}{indicator.unit}"
     delta = change(current, previous, indicator)
     if delta is None:
         return "—"

@@ -172,12 +172,12 @@ class KpiCard(QWidget):
             box = boxes[key]
             p.setFont(theme.font(fit(14 * s, box)))
             delta = fmt.change(d.value, previous, d.indicator)
-            if delta is None:
+            if fmt.is_missing(d.value) or fmt.is_missing(previous):
                 shown = "—"
-            elif abs(delta) < 0.05:
+            elif d.value == previous or (delta is not None and abs(delta) < 0.05):
                 shown = t["flat"]
             else:
-                arrow = "▲" if delta > 0 else "▼"
+                arrow = "▲" if d.value > previous else "▼"
                 shown = arrow + fmt.format_change(d.value, previous, d.indicator,
                                                   self.lang).lstrip("+−±")
             p.setPen(theme.color(theme.TEXT_DIM))

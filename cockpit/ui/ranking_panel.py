@@ -75,6 +75,7 @@ class _RankingChart(QWidget):
 
     def __init__(self, texts: dict, parent: QWidget | None = None):
         super().__init__(parent)
+        self.scale = 1.0
         self._t = texts
         self.rows: list[_Row] = []
         self.indicator: Indicator | None = None
@@ -115,10 +116,10 @@ class _RankingChart(QWidget):
                     or bool(self.totals))
         # The font follows the row height so all 18 names stay legible at any panel size.
         guess_row = (h - 6) / (n + (1.2 if has_refs else 0))
-        px = int(np.clip(round(guess_row * 0.56), 9, 18))
+        px = int(np.clip(round(guess_row * 0.56), 9, round(18 * self.scale)))
         strip = px + 8 if has_refs else 2
         row_h = (h - strip - 4) / n
-        px = int(np.clip(round(min(px, row_h * 0.62)), 9, 18))
+        px = int(np.clip(round(min(px, row_h * 0.62)), 9, round(18 * self.scale)))
 
         font, bold = theme.font(px), theme.font(px, True)
         fm, fm_bold = QFontMetrics(font), QFontMetrics(bold)
@@ -643,12 +644,23 @@ class RankingPanel(QFrame):
         self.highlighted_region = region if region in codes else None
         self.chart.set_selected(self.highlighted_region)
 
+    def set_scale(self, scale: float) -> None:
+        """Type may grow past its laptop size on a video wall (the window's scale)."""
+        self.chart.scale = scale
+        self.chart._layout_cache = None
+        self.chart.update()
+        self._scale = scale
+        self._apply_fonts()
+
     def resizeEvent(self, event) -> None:
-        px = int(np.clip(round(self.height() / 44), 12, 18))
+        self._apply_fonts()
+        super().resizeEvent(event)
+
+    def _apply_fonts(self) -> None:
+        px = int(np.clip(round(self.height() / 44), 12, round(18 * getattr(self, "_scale", 1.0))))
         self._subtitle.setFont(theme.font(px))
         self._message.setFont(theme.font(px + 3))
         self._render_message()
-        super().resizeEvent(event)
 
     def closeEvent(self, event) -> None:
         self._disconnect()

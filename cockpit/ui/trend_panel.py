@@ -226,6 +226,8 @@ class TrendPanel(QFrame):
         self._band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._township_name: str | None = None
         self._dual = False
+        self._dual_shown = False
+        self._scale = 1.0
         self._font_px = 12
         self._connected = False
         self.marker_period: date | None = None
@@ -299,6 +301,8 @@ class TrendPanel(QFrame):
             # selection change (which only moves the series) a blit.
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._bottom_axis.setStyle(hideOverlappingLabels=80)
+        self._left_axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
+        self._right_axis.setTextPen(pg.mkPen(theme.ACCENT))
         layout.addWidget(self._plot, 1)
 
         # The county's view box: drawn beneath the township's so the selection stays on top.
@@ -531,28 +535,45 @@ class TrendPanel(QFrame):
         if len(self._grid_x):
             x0, x1 = min(x0, self._grid_x[0] - 0.5), max(x1, self._grid_x[-1] + 0.5)
         pad = max(0.3, (x1 - x0) * 0.01)
-        self._vb.setXRange(x0 - pad, x1 + pad, padding=0)
+        # Ranges are only set when they change: each change regenerates the axes' text and grid,
+        # which costs more than drawing the lines themselves.
+        self._set_range(self._vb, 0, (x0 - pad, x1 + pad))
 
         county_values = [self._data[self._t["county"]][1]]
-        if band is not None:
-            county_values += [band[1], band[2]]
         extra = [float(target)] if target is not None else []
+        ind = self.ctx.indicator()
         if self._dual:
             self._county_vb.setYLink(None)
-            self._county_vb.setYRange(*self._y_range(county_values, extra), padding=0)
-            self._vb.setYRange(*self._y_range([self._data[self._township_name][1]], []),
-                               padding=0)
-            self._plot.getPlotItem().showAxis("right")
+            self._set_range(self._county_vb, 1, self._y_range(county_values, extra))
+            self._set_range(self._vb, 1,
+                            self._y_range([self._data[self._township_name][1]], []))
         else:
-            self._plot.getPlotItem().hideAxis("right")
-            values = county_values + ([self._data[self._township_name][1]]
-                                      if has_township else [])
-            self._vb.setYRange(*self._y_range(values, extra), padding=0)
+            # One scale per indicator for the county and every township, so stepping through
+            # townships compares them on the same axis (and leaves the axes untouched).
+            spread = self._township_band(ind.code) if not ind.county_only else None
+            values = county_values + ([spread[1], spread[2]] if spread is not None else [])
+            if has_township:
+                values.append(self._data[self._township_name][1])
+            self._set_range(self._vb, 1, self._y_range(values, extra))
             self._county_vb.setYLink(self._vb)
+        if self._dual != self._dual_shown:
+            self._dual_shown = self._dual
+            item = self._plot.getPlotItem()
+            (item.showAxis if self._dual else item.hideAxis)("right")
+            self._left_axis.setTextPen(pg.mkPen(theme.HIGHLIGHT if self._dual
+                                                else theme.TEXT_DIM))
         self._sync_county_view()
         self._empty.setPos((x0 + x1) / 2, sum(self._vb.viewRange()[1]) / 2)
-        self._left_axis.setTextPen(pg.mkPen(theme.HIGHLIGHT if self._dual else theme.TEXT_DIM))
-        self._right_axis.setTextPen(pg.mkPen(theme.ACCENT))
+
+    @staticmethod
+    def _set_range(view_box, axis: int, span: tuple[float, float]) -> None:
+        current = view_box.viewRange()[axis]
+        if np.allclose(current, span, rtol=1e-9, atol=1e-12):
+            return
+        if axis == 0:
+            view_box.setXRange(*span, padding=0)
+        else:
+            view_box.setYRange(*span, padding=0)
 
     @staticmethod
     def _y_range(arrays: list[np.ndarray], extra: list[float]) -> tuple[float, float]:
@@ -730,13 +751,20 @@ class TrendPanel(QFrame):
             f" border: 1px solid {theme.PANEL_EDGE}; border-radius: 4px; padding: 5px 8px;"
             f" font-size: {px}px; font-family: '{theme.load_font()}';")
 
+    def set_scale(self, scale: float) -> None:
+        """Type may grow past its laptop size on a video wall (the window's scale)."""
+        self._scale = scale
+        self.resizeEvent(None)
+
     def resizeEvent(self, event) -> None:
         # Type grows with the panel so one chart reads on a laptop and on a video wall.
-        px = int(np.clip(round(min(self.height() / 32, self.width() / 46)), 11, 16))
+        px = int(np.clip(round(min(self.height() / 32, self.width() / 46)), 11,
+                         round(16 * self._scale)))
         if px != self._font_px:
             self._font_px = px
             self._apply_fonts()
-        super().resizeEvent(event)
+        if event is not None:
+            super().resizeEvent(event)
 
     def closeEvent(self, event) -> None:
         self._disconnect()

@@ -27,3 +27,9 @@ def test_verdict_follows_polarity():
     assert fmt.trend_verdict(20.0, 25.0, C["env_pm25"]) == 1     # PM2.5 falling is good news
     assert fmt.trend_verdict(90.0, 95.0, C["svc_online_rate"]) == -1
     assert fmt.trend_verdict(100, 90, C["gov_events_received"]) == 0  # neutral
+
+
+def test_changes_of_small_counts_are_numbers_not_percentages():
+    assert fmt.format_change(7, 1, C["gov_petitions"]) == "+6件次"
+    assert fmt.format_change(70, 100, C["gov_petitions"]) == "−30.0%"
+    assert fmt.format_change(3, 0, C["gov_fires"]) == "+3起"
