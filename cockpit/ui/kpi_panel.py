@@ -260,6 +260,7 @@ class KpiPanel(QFrame):
         layout.addWidget(self._title)
         layout.addLayout(self._grid, 1)
         self.cards: list[KpiCard] = []
+        self._pool: list[KpiCard] = []
         ctx.changed.connect(self._on_selection_change)
         ctx.reloaded.connect(self._on_reload)
         self._rebuild_cards()
@@ -278,7 +279,7 @@ class KpiPanel(QFrame):
 
     def set_scale(self, scale: float) -> None:
         self.scale = scale
-        for card in self.cards:
+        for card in self._pool:
             card.scale = scale
             card.update()
 
@@ -297,18 +298,19 @@ class KpiPanel(QFrame):
         self._refresh()
 
     def _rebuild_cards(self) -> None:
-        for card in self.cards:
-            self._grid.removeWidget(card)
-            card.deleteLater()
+        """Show one card per headline indicator of the domain; cards are reused, never rebuilt."""
         indicators = self.ctx.domain_indicators(self.ctx.state.domain)
-        self.cards = []
         columns = 2
-        for k, _ in enumerate(indicators):
+        while len(self._pool) < len(indicators):
+            k = len(self._pool)
             card = KpiCard(self.ctx.lang, self)
             card.scale = self.scale
             card.clicked.connect(self._on_card_clicked)
             self._grid.addWidget(card, k // columns, k % columns)
-            self.cards.append(card)
+            self._pool.append(card)
+        for k, card in enumerate(self._pool):
+            card.setVisible(k < len(indicators))
+        self.cards = self._pool[:len(indicators)]
         self._indicators = indicators
 
     def _on_card_clicked(self, code: str) -> None:
