@@ -46,10 +46,27 @@ def ensure_demo(db: Path, quiet: bool = False) -> None:
 def cmd_demo_build(args) -> int:
     from .warehouse.demo import build_demo
 
+    scale = getattr(args, "scale", "county")
+    if scale != "county":
+        return _build_scale(args, scale)
     out = Path(args.out)
     print(f"生成演示数据仓库（种子 {args.seed}）→ {out}", file=sys.stderr)
     manifest = build_demo(out, seed=args.seed, progress=_progress(4))
     print(f"已发布快照 {manifest.label}：{out / 'snapshots' / manifest.file}")
+    return 0
+
+
+def _build_scale(args, scale: str) -> int:
+    """Province / nation datasets; never over the demo warehouse unless --out says so."""
+    from .warehouse.scale import build_scale, scale_db_dir, step_count
+
+    out = scale_db_dir(scale) if args.out == str(default_db_dir()) else Path(args.out)
+    name = {"province": "省级（浙江省 90 个县）", "nation": "全国（2,891 个县）"}[scale]
+    print(f"生成{name}规模数据集（种子 {args.seed}）→ {out}", file=sys.stderr)
+    report = build_scale(out, scale, seed=args.seed, progress=_progress(step_count(scale)))
+    print(f"已发布快照 {report.manifest.label}：{report.path}")
+    print(f"乡镇 {report.townships:,} 个，观测值 {report.observations:,} 条，事件 {report.events:,} 条；"
+          f"用时 {report.seconds:.0f} 秒，快照 {report.bytes / 2**20:,.0f} MB")
     return 0
 
 
@@ -89,6 +106,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_gui(args) -> int:
+    if getattr(args, "self_test", False):
+        return cmd_self_test(args)
     db = Path(args.db)
     if args.db == str(default_db_dir()):
         ensure_demo(db)
@@ -108,11 +127,335 @@ def cmd_snapshot(args) -> int:
 
 def cmd_bench(args) -> int:
     db = Path(args.db)
-    if args.db == str(default_db_dir()):
+    if args.db == str(default_db_dir()) and not args.scale:
         ensure_demo(db, quiet=True)
     from .ui.bench import main as bench_main
 
     return bench_main(args)
+
+
+class SelfTestFailure(Exception):
+    """A check of `cockpit --self-test` that did not hold (exit status 1)."""
+
+
+def cmd_self_test(args) -> int:
+    """Smoke test for an install or a frozen build: open the warehouse (the demo is built in a
+    throw-away home), render the whole cockpit offscreen and check the picture."""
+    import os
+    import shutil
+    import tempfile
+
+    from .warehouse.store import WarehouseError
+
+    started = time.monotonic()
+    temp_home = None
+    try:
+        if args.db == str(default_db_dir()):
+            # Never touch the user's own warehouse or settings.
+            temp_home = Path(tempfile.mkdtemp(prefix="cockpit-self-test-"))
+            os.environ["COCKPIT_HOME"] = str(temp_home)
+            db = temp_home / "demo"
+            ensure_demo(db, quiet=True)
+        else:
+            db = Path(args.db)
+        summary = _self_test_render(db, args.size or (1920, 1080))
+    except Exception as exc:
+        if temp_home is None and isinstance(exc, (WarehouseError, UsageError)):
+            raise  # a bad --db is the user's mistake: one line, exit 2
+        reason = str(exc) if isinstance(exc, SelfTestFailure) else f"{type(exc).__name__}: {exc}"
+        print(f"cockpit: 自检失败：{' '.join(reason.split())}", file=sys.stderr)
+        return 1
+    finally:
+        if temp_home is not None:
+            shutil.rmtree(temp_home, ignore_errors=True)
+    print(f"自检通过：{summary}；用时 {time.monotonic() - started:.1f} 秒")
+    return 0
+
+
+def _argb_pixels(image):
+    """A grabbed QImage as an (h, w) array of 0xAARRGGBB values, copied out of Qt's buffer."""
+    import numpy as np
+
+    rgb = image.convertToFormat(type(image).Format.Format_RGB32)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    raw = np.frombuffer(rgb.constBits(), np.uint8, count=stride * height).reshape(height, stride)
+    # Copy while `rgb` is alive: the view points into Qt's memory.
+    return raw[:, : 4 * width].copy().view(np.uint32)
+
+
+def _self_test_render(db: Path, size: tuple[int, int]) -> str:
+    import numpy as np
+
+    from .paths import assets_dir
+    from .ui import theme
+    from .ui.app import LiveWarehouse, _application, build_window, grab, initial_state
+
+    warehouse = LiveWarehouse(db)
+    try:
+        q = warehouse.queries
+        if not (q.townships and q.indicators and q.months):
+            raise SelfTestFailure(f"数据仓库 {db} 缺少乡镇、指标或月份数据")
+        if theme.font_path() is None:
+            raise SelfTestFailure(f"找不到内置中文字体（{assets_dir() / 'fonts'}）")
+        app = _application(offscreen=True)
+        window = build_window(warehouse, initial_state(q))
+        try:
+            window.resize(*size)
+            window.show()
+            pixels = _argb_pixels(grab(window, app))
+            size = window.width(), window.height()  # never below the window's minimum size
+            if pixels.shape != (size[1], size[0]):
+                raise SelfTestFailure(f"渲染尺寸为 {pixels.shape[1]}×{pixels.shape[0]}，"
+                                      f"窗口为 {size[0]}×{size[1]}")
+            colours, counts = np.unique(pixels, return_counts=True)
+            if len(colours) < 256 or counts.max() > 0.9 * pixels.size:
+                raise SelfTestFailure(f"驾驶舱画面几乎空白（只有 {len(colours)} 种颜色）")
+            family = window.fontInfo().family()
+            if not window.fontMetrics().inFontUcs4(ord("驾")):
+                raise SelfTestFailure(f"界面字体 {family} 不含中文字形")
+
+            # The map: every township coloured, and the class colours really on screen.
+            view = window.map.map_widget
+            corner = view.mapTo(window, view.rect().topLeft())
+            area = pixels[corner.y():corner.y() + view.height(),
+                          corner.x():corner.x() + view.width()]
+            assigned = window.map.colors
+            if len(assigned) < len(q.townships):
+                raise SelfTestFailure(
+                    f"地图只为 {len(assigned)}/{len(q.townships)} 个乡镇（街道）着色")
+            shown = [c for c in set(assigned.values()) if area.size and np.mean(
+                area == np.uint32(0xFF000000 | int(c[-6:], 16))) >= 0.001]
+            if len(shown) < 3:
+                raise SelfTestFailure(f"地图上只看得到 {len(shown)} 种分级色（应至少 3 种）")
+        finally:
+            window.close()
+            window.deleteLater()
+            app.processEvents()
+        county = q.meta.get("county_name") or q.county.name
+        return (f"{county} {len(q.townships)} 个乡镇（街道）、{len(q.indicators)} 项指标，"
+                f"快照 {warehouse.snapshot.manifest.label}；驾驶舱 {size[0]}×{size[1]} 离屏渲染正常"
+                f"（地图 {len(shown)} 种分级色，字体 {family}）")
+    finally:
+        warehouse.close()
+
+
+# --- cockpit alerts … ------------------------------------------------------------------------
+_ALERT_STATUS_ALIASES = {"new": "新预警", "acked": "已签收", "in_progress": "处置中",
+                         "closed": "已办结", "ignored": "已忽略", "cleared": "自动解除"}
+
+
+def _alert_service(args):
+    from .alerts.store import AlertService
+
+    return AlertService(args.db, state_path=args.state, rules_path=args.rules)
+
+
+def _alerts_call(action):
+    """Run an alerts action, turning rule and state mistakes into one-line usage errors."""
+    from .alerts.rules import RuleError
+    from .alerts.store import AlertStateError
+
+    try:
+        return action()
+    except (RuleError, AlertStateError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_alert(a) -> None:
+    flag = "（已逾期）" if a.overdue else ""
+    print(f"[{a.severity}] {a.id}  {a.status}{flag}  {a.message}")
+    if a.status == "处置中":
+        print(f"      承办：{a.department}，期限 {a.deadline}{flag}")
+    elif a.status == "已办结":
+        print(f"      办结：{a.closed_by}，{a.note}")
+    elif a.status == "已忽略":
+        print(f"      忽略至 {a.ignored_until}：{a.ignore_reason}")
+
+
+def cmd_alerts_evaluate(args) -> int:
+    if args.db == str(default_db_dir()):
+        ensure_demo(Path(args.db), quiet=True)
+    service = _alert_service(args)
+    started = time.perf_counter()
+    result = _alerts_call(service.evaluate)
+    seconds = time.perf_counter() - started
+    ev = result.evaluation
+    for warning in ev.warnings:
+        print(f"cockpit: 注意：{warning}", file=sys.stderr)
+    counts = service.counts_by_severity()
+    if args.json:
+        print(json.dumps({**result.as_dict(), "as_of": ev.as_of and ev.as_of.strftime("%Y-%m"),
+                          "rules": len(ev.coverage), "engine_seconds": round(ev.seconds, 4),
+                          "seconds": round(seconds, 4), "open_by_severity": counts,
+                          "warnings": ev.warnings}, ensure_ascii=False, indent=2))
+        return 0
+    from .core.formatting import month_label
+
+    as_of = month_label(ev.as_of) if ev.as_of else "—"
+    if result.stale:
+        print(f"快照 {result.snapshot_version:06d} 比已评估过的快照旧，未更新预警状态")
+    print(f"已评估快照 {result.snapshot_version:06d}（数据截至 {as_of}）：{len(ev.coverage)} 条规则，"
+          f"发现 {result.found} 条预警；新增 {len(result.raised)}，重新触发 {len(result.reopened)}，"
+          f"自动解除 {len(result.cleared)}；规则计算 {ev.seconds:.2f} 秒，共 {seconds:.2f} 秒")
+    print(f"未处理预警：红 {counts['红']} 条，橙 {counts['橙']} 条，黄 {counts['黄']} 条"
+          f"（状态保存在 {service.store.path}）")
+    return 0
+
+
+def cmd_alerts_list(args) -> int:
+    service = _alert_service(args)
+    status = args.status
+    open_only = status == "open"
+    if open_only:
+        status = None
+    elif status is not None:
+        status = _ALERT_STATUS_ALIASES.get(status, status)
+    alerts = _alerts_call(lambda: service.list(status=status, region=args.region,
+                                               open_only=open_only))
+    if args.json:
+        print(json.dumps([a.as_dict() for a in alerts], ensure_ascii=False, indent=2))
+        return 0
+    if not alerts:
+        print("没有符合条件的预警")
+        return 0
+    for a in alerts:
+        _print_alert(a)
+    counts = service.counts_by_severity(args.region)
+    print(f"共 {len(alerts)} 条；未处理：红 {counts['红']}，橙 {counts['橙']}，黄 {counts['黄']}")
+    return 0
+
+
+def cmd_alerts_change(args) -> int:
+    service = _alert_service(args)
+    actions = {
+        "ack": lambda: service.ack(args.id, args.by),
+        "assign": lambda: service.assign(args.id, args.by, args.department, args.deadline),
+        "close": lambda: service.close(args.id, args.by, args.note),
+        "ignore": lambda: service.ignore(args.id, args.by, args.until, args.reason),
+    }
+    alert = _alerts_call(actions[args.alerts_command])
+    _print_alert(alert)
+    return 0
+
+
+def cmd_alerts_history(args) -> int:
+    service = _alert_service(args)
+    entries = _alerts_call(lambda: service.history(args.id))
+    if args.json:
+        print(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        labels = {"severity": "等级", "from_severity": "原等级", "department": "承办",
+                  "deadline": "期限", "note": "说明", "until": "忽略至", "reason": "理由"}
+        detail = "；".join(f"{labels.get(k, k)} {v}" for k, v in e.detail.items()
+                          if k != "message")
+        moved = f"{e.from_status or '—'} → {e.to_status}"
+        print(f"{e.at.replace('T', ' ')}  {e.actor}  {e.action_label}  {moved}"
+              + (f"  {detail}" if detail else ""))
+    return 0
+
+
+def cmd_alerts_rules(args) -> int:
+    from .alerts.rules import KIND_LABELS, active_rules_path, load_rules
+
+    path = args.rules or active_rules_path()
+    rules = _alerts_call(lambda: load_rules(path))
+    for rule in rules:
+        state = "" if rule.enabled else "（已停用）"
+        print(f"[{rule.severity}] {rule.id}  {KIND_LABELS[rule.kind]}  {rule.title}{state}")
+    print(f"{path}：{len(rules)} 条规则，检查通过")
+    return 0
+
+
+def _fraction_bar():
+    """A one-line progress bar on stderr driven by (fraction 0…1, label) callbacks."""
+    state = {"start": time.monotonic(), "shown": None}
+
+    def update(fraction: float, label: str) -> None:
+        fraction = max(0.0, min(1.0, fraction))
+        filled = int(20 * fraction)
+        line = f"\r  [{'█' * filled}{'░' * (20 - filled)}] {fraction * 100:3.0f}% {label:<14}"
+        if line == state["shown"]:
+            return
+        state["shown"] = line
+        sys.stderr.write(line)
+        if fraction >= 1.0:
+            sys.stderr.write(f"  {time.monotonic() - state['start']:.1f} 秒\n")
+        sys.stderr.flush()
+    return update
+
+
+def _import_paths(files: list[str]) -> list[Path]:
+    paths = [Path(f) for f in files]
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"找不到文件：{p}")
+        if p.is_dir():
+            raise UsageError(f"{p} 是目录，不是文件（要监视目录请用 cockpit watch）")
+    return paths
+
+
+def _import_db(args) -> Path:
+    db = Path(args.db)
+    if args.db == str(default_db_dir()):
+        ensure_demo(db)
+    return db
+
+
+def cmd_validate(args) -> int:
+    from .warehouse.validation import validate_files
+
+    paths = _import_paths(args.files)
+    report = validate_files(paths, _import_db(args))
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(report.format())
+    return 0 if report.ok else 1
+
+
+def cmd_import(args) -> int:
+    from .warehouse.publish import import_files
+
+    paths = _import_paths(args.files)
+    db = _import_db(args)
+    print(f"导入 {len(paths)} 个文件 → {db}", file=sys.stderr)
+    result = import_files(paths, db, progress=_fraction_bar(), replace=args.replace)
+    if not result.published:
+        sys.stderr.write("\n")
+        print(result.report.format())
+        return 1
+    if result.report.warnings:
+        print(result.report.format())
+    print(result.summary())
+    return 0
+
+
+def cmd_watch(args) -> int:
+    from .warehouse.publish import InboxWatcher
+    from .warehouse.store import open_current
+
+    inbox = Path(args.inbox)
+    if not inbox.is_dir():
+        raise UsageError(f"收件箱目录不存在：{inbox}")
+    db = _import_db(args)
+    open_current(db).close()  # fail now, in one line, if the warehouse is not usable
+    watcher = InboxWatcher(inbox, db, settle=args.settle, replace=args.replace,
+                           log=lambda line: print(line, flush=True))
+    if not args.once:
+        print(f"监视 {inbox}（每 {args.interval:g} 秒查看一次，Ctrl+C 停止）→ {db}", flush=True)
+    outcomes = watcher.run(interval=args.interval, once=args.once)
+    return 1 if any(o.status == "quarantined" for o in outcomes) else 0
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"分钟数应为数字，例如 5，而不是 “{text}”")
+    if not 0 <= value <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError(f"分钟数 {text} 超出范围（0 至 10080）")
+    return value
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -136,6 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screen", type=int, default=None, help="在第 N 块屏幕上显示（从 0 起）")
     parser.add_argument("--size", type=_size, default=None, help="窗口尺寸，如 1920x1080")
     parser.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
+    parser.add_argument("--self-test", action="store_true",
+                        help="自检：打开（或在临时目录生成）数据仓库，离屏渲染整个驾驶舱并检查画面，失败时返回非零")
     parser.set_defaults(func=cmd_gui)
     sub = parser.add_subparsers(dest="command", metavar="命令")
 
@@ -144,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     build = demo_sub.add_parser("build", help="生成武义县演示数据仓库（确定性，离线）")
     build.add_argument("--out", default=db_default, help="输出的数据仓库目录")
     build.add_argument("--seed", type=int, default=None, help="随机种子（默认固定）")
+    build.add_argument("--scale", choices=("county", "province", "nation"), default="county",
+                       help="规模：county 武义县演示（默认）、province 浙江省、nation 全国"
+                            "（后两者默认写到 <COCKPIT_HOME>/bench/<规模>）")
     build.set_defaults(func=cmd_demo_build)
 
     info = sub.add_parser("info", help="查看数据仓库概况")
@@ -167,7 +515,80 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--selections", type=int, default=200, help="随机选择次数")
     bench.add_argument("--size", type=_size, default=(1920, 1080), help="窗口尺寸")
     bench.add_argument("--json", default=None, help="同时写出 JSON 结果到该文件")
+    bench.add_argument("--scale", choices=("county", "province", "nation"), default=None,
+                       help="在该规模的数据集上测（首次运行时生成，存于 <COCKPIT_HOME>/bench/）")
+    bench.add_argument("--soak", type=_minutes, default=0.0, metavar="MINUTES",
+                       help="之后再连续随机操作若干分钟，报告内存斜率与 Qt 对象增长")
     bench.set_defaults(func=cmd_bench)
+
+    validate = sub.add_parser("validate", help="校验部门报送的文件（只报告，不导入）")
+    validate.add_argument("files", nargs="+", metavar="FILE",
+                          help="CSV、Excel（.xlsx）、Parquet、GeoJSON 或 Shapefile（.shp）")
+    validate.add_argument("--db", default=db_default, help="数据仓库目录")
+    validate.add_argument("--json", action="store_true", help="以 JSON 输出")
+    validate.set_defaults(func=cmd_validate)
+
+    imp = sub.add_parser("import", help="校验并导入文件，一次导入发布一个新快照（全部成功或全不导入）")
+    imp.add_argument("files", nargs="+", metavar="FILE",
+                     help="CSV、Excel（.xlsx）、Parquet、GeoJSON 或 Shapefile（.shp）")
+    imp.add_argument("--db", default=db_default, help="数据仓库目录")
+    imp.add_argument("--replace", action="store_true",
+                     help="文件中出现的指标先清空原有数据（事件同理），而不是逐条更新")
+    imp.set_defaults(func=cmd_import)
+
+    watch = sub.add_parser("watch", help="监视收件箱目录：新文件自动校验导入，坏文件隔离并附错误报告")
+    watch.add_argument("inbox", metavar="INBOX", help="收件箱目录")
+    watch.add_argument("--db", default=db_default, help="数据仓库目录")
+    watch.add_argument("--interval", type=float, default=1.0, help="查看间隔（秒）")
+    watch.add_argument("--settle", type=float, default=1.0,
+                       help="文件大小保持不变多少秒后才处理（防止处理写了一半的文件）")
+    watch.add_argument("--once", action="store_true", help="处理完目录中现有的文件后退出")
+    watch.add_argument("--replace", action="store_true", help="同 import --replace")
+    watch.set_defaults(func=cmd_watch)
+
+    # Options every `alerts` subcommand takes, so they may follow the subcommand.
+    alert_opts = argparse.ArgumentParser(add_help=False)
+    alert_opts.add_argument("--db", default=db_default, help="数据仓库目录")
+    alert_opts.add_argument("--state", default=None,
+                            help="预警状态文件（默认 COCKPIT_HOME/state/operations.sqlite）")
+    alert_opts.add_argument("--rules", default=None,
+                            help="预警规则文件（默认 COCKPIT_HOME/alert_rules.toml，没有则用内置规则）")
+    alerts = sub.add_parser("alerts", help="事件预警：评估规则、查看和处置预警")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="子命令", required=True)
+    evaluate = alerts_sub.add_parser("evaluate", parents=[alert_opts],
+                                     help="在当前快照上评估全部规则并更新预警")
+    evaluate.add_argument("--json", action="store_true", help="以 JSON 输出")
+    evaluate.set_defaults(func=cmd_alerts_evaluate)
+    listing = alerts_sub.add_parser("list", parents=[alert_opts], help="列出预警")
+    listing.add_argument("--status", default=None,
+                         choices=("open", "新预警", "已签收", "处置中", "已办结", "已忽略", "自动解除",
+                                  *_ALERT_STATUS_ALIASES),
+                         metavar="S", help="状态：新预警 / 已签收 / 处置中 / 已办结 / 已忽略 / 自动解除，"
+                                           "或 open（未处理）")
+    listing.add_argument("--region", default=None, help="乡镇（街道）名称或代码")
+    listing.add_argument("--json", action="store_true", help="以 JSON 输出")
+    listing.set_defaults(func=cmd_alerts_list)
+    for name, text in (("ack", "签收一条预警"), ("assign", "把一条预警交办给部门（处置中）"),
+                       ("close", "办结一条预警（填写办结说明）"),
+                       ("ignore", "忽略一条预警到某日（填写理由）")):
+        change = alerts_sub.add_parser(name, parents=[alert_opts], help=text)
+        change.add_argument("id", help="预警编号（可只写前几位）")
+        change.add_argument("--by", required=True, help="操作人")
+        if name == "assign":
+            change.add_argument("--department", required=True, help="承办部门")
+            change.add_argument("--deadline", required=True, help="办理期限，如 2026-01-15")
+        elif name == "close":
+            change.add_argument("--note", required=True, help="办结说明")
+        elif name == "ignore":
+            change.add_argument("--until", required=True, help="忽略至该日期，如 2026-03-31")
+            change.add_argument("--reason", required=True, help="忽略理由")
+        change.set_defaults(func=cmd_alerts_change)
+    history = alerts_sub.add_parser("history", parents=[alert_opts], help="一条预警的处置记录")
+    history.add_argument("id", help="预警编号（可只写前几位）")
+    history.add_argument("--json", action="store_true", help="以 JSON 输出")
+    history.set_defaults(func=cmd_alerts_history)
+    rules = alerts_sub.add_parser("rules", parents=[alert_opts], help="检查并列出预警规则")
+    rules.set_defaults(func=cmd_alerts_rules)
     return parser
 
 

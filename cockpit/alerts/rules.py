@@ -5,7 +5,7 @@ A rules file is a list of ``[[rule]]`` tables. Every rule has an ``id``, a ``kin
 listed in ``KIND_FIELDS``. A value that is wrong is reported as one line naming the file, the line,
 the rule and the field, for example::
 
-    alert_rules.toml 第 14 行：规则 “change.events_closed” 的字段 points 应为大于 0 的数字，而不是 “abc”
+    alert_rules.toml 第 14 行：规则 “change.rates_mom” 的字段 points 应为数字，而不是 “abc”
 """
 from __future__ import annotations
 
@@ -141,10 +141,10 @@ class _Checker:
                 self.fail(key, "缺失" + (f"（可选：{' / '.join(choices)}）" if choices else ""))
             return default
         value = self.table[key]
+        if choices is not None and (not isinstance(value, str) or value not in choices):
+            self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是 {_show(value)}")
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"应为非空文本，而不是 {_show(value)}")
-        if choices is not None and value not in choices:
-            self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是 {_show(value)}")
         return value
 
     def number(self, key: str, *, minimum: float | None = None, above: float | None = None,

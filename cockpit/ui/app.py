@@ -121,14 +121,22 @@ def _state_with(q: Queries, state: SelectionState, township=None, indicator=None
 
 
 def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
-                 lang: str = "zh_CN", public_mode: bool = False):
+                 lang: str = "zh_CN", public_mode: bool = False, sound: bool = False,
+                 evaluate: bool = True):
+    """The cockpit window on a warehouse; alerts are evaluated in the background unless
+    `evaluate` is False (then the caller evaluates, e.g. synchronously for a snapshot)."""
+    from ..alerts.store import AlertService
     from .context import CockpitContext
     from .main_window import CockpitWindow
 
     q = warehouse.queries
     selection = Selection(state or initial_state(q))
-    ctx = CockpitContext(q, selection, lang=lang, public_mode=public_mode)
-    return CockpitWindow(ctx)
+    ctx = CockpitContext(q, selection, lang=lang, public_mode=public_mode,
+                         alerts=AlertService(warehouse.root))
+    window = CockpitWindow(ctx, sound=sound)
+    if evaluate:
+        window.watcher.request()
+    return window
 
 
 def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> None:
@@ -154,6 +162,7 @@ def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> None:
         if fixes:
             window.ctx.selection.update(record=False, **fixes)
         window.ctx.set_queries(q)
+        window.watcher.request()  # every new snapshot is evaluated for alerts
 
     timer = QTimer(window)
     timer.timeout.connect(check)
@@ -211,7 +220,12 @@ def render_snapshot(args) -> int:
                                 args.domain)
         except CockpitUsageError as exc:
             raise cli.UsageError(str(exc))
-        window = build_window(warehouse, state, lang=args.lang or "zh_CN")
+        window = build_window(warehouse, state, lang=args.lang or "zh_CN", evaluate=False)
+        try:
+            window.ctx.alerts.evaluate(warehouse.snapshot)
+        except Exception as exc:  # alerts are part of the picture, but not worth no picture
+            print(f"cockpit: 预警评估失败：{exc}", file=sys.stderr)
+        window.ctx.alerts_changed.emit()
         window.resize(*args.size)
         window.show()
         image = grab(window, app)

@@ -17,17 +17,31 @@ from ..warehouse.queries import Queries
 OVERVIEW = "overview"
 
 
+def _default_operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some service accounts): ask in the dialog instead
+        return ""
+
+
 class CockpitContext(QObject):
     # (changed field names, new SelectionState)
     changed = Signal(object, object)
     # the warehouse switched to a new snapshot: panels re-pull everything
     reloaded = Signal()
     detail_requested = Signal(str)  # region code
+    # alerts were re-evaluated or changed (here or in another window)
+    alerts_changed = Signal()
 
     def __init__(self, queries: Queries, selection: Selection, lang: str = "zh_CN",
-                 public_mode: bool = False, parent: QObject | None = None):
+                 public_mode: bool = False, alerts=None, operator: str | None = None,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.queries = queries
+        self.alerts = alerts  # cockpit.alerts.store.AlertService, or None
+        self.operator = operator or _default_operator()
         self.selection = selection
         self.lang = lang
         self.public_mode = public_mode

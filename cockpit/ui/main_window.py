@@ -6,6 +6,8 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QGridLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from . import theme
+from .alert_ticker import AlertTicker, AlertWatcher
+from .alerts_panel import AlertsPanel
 from .context import CockpitContext
 from .detail_view import TownshipDetail
 from .events_panel import EventsPanel
@@ -20,7 +22,7 @@ DESIGN_SIZE = (1920, 1080)
 
 
 class CockpitWindow(QMainWindow):
-    def __init__(self, ctx: CockpitContext, parent=None):
+    def __init__(self, ctx: CockpitContext, sound: bool = False, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("cockpit")
@@ -33,20 +35,26 @@ class CockpitWindow(QMainWindow):
         self.trend = TrendPanel(ctx)
         self.ranking = RankingPanel(ctx)
         self.events = EventsPanel(ctx)
+        self.alerts = AlertsPanel(ctx)
+        self.ticker = AlertTicker(ctx, sound=sound)
+        self.watcher = AlertWatcher(ctx, self.ticker, self)
         self.period_bar = PeriodBar(ctx)
         self.detail = TownshipDetail(ctx)
-        self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.detail]
+        self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts,
+                       self.detail]
 
         cockpit = QWidget(objectName="cockpitPage")
         grid = QGridLayout(cockpit)
         grid.setContentsMargins(10, 6, 10, 8)
         grid.setSpacing(8)
-        # Left: KPI cards. Centre: the map. Right: trend over ranking. Bottom: events.
+        # Left: KPI cards. Centre: the map. Right: trend over ranking.
+        # Bottom: alerts under the cards and the map, events under the charts.
         grid.addWidget(self.kpis, 0, 0, 2, 1)
         grid.addWidget(self.map, 0, 1, 2, 1)
         grid.addWidget(self.trend, 0, 2)
         grid.addWidget(self.ranking, 1, 2)
-        grid.addWidget(self.events, 2, 0, 1, 3)
+        grid.addWidget(self.alerts, 2, 0, 1, 2)
+        grid.addWidget(self.events, 2, 2)
         grid.setColumnStretch(0, 26)
         grid.setColumnStretch(1, 44)
         grid.setColumnStretch(2, 30)
@@ -63,6 +71,7 @@ class CockpitWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
+        layout.addWidget(self.ticker)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.period_bar)
         self.setCentralWidget(central)
@@ -145,5 +154,6 @@ class CockpitWindow(QMainWindow):
                 panel.set_scale(scale)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.watcher.stop()
         self.ctx.close()
         super().closeEvent(event)

@@ -1,0 +1,397 @@
+"""The alert panel: open alerts with severity, township, indicator and message; acknowledge, assign,
+close or ignore them; clicking one selects its township, indicator and period everywhere."""
+from __future__ import annotations
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
+                               QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
+
+from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
+                            AlertRecord, AlertStateError)
+from . import theme
+from .context import CockpitContext
+
+_TEXT = {
+    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选乡镇",
+              "open": "待处置", "every": "全部", "ack": "签收", "assign": "交办", "close": "办结",
+              "ignore": "忽略", "history": "处置记录", "cols": ["级别", "期间", "乡镇（街道）",
+                                                          "指标", "预警信息", "状态"],
+              "overdue": "超期", "none": "当前没有待处置的预警", "operator": "处置人",
+              "department": "责任单位", "deadline": "办理期限", "note": "办结说明",
+              "until": "忽略至", "reason": "忽略理由", "pick": "请先在列表中选中一条预警",
+              "done": "已{action}：{subject}", "events": "事件"},
+    "en": {"title": "Alerts", "all": "County", "only_region": "Selected township only",
+           "open": "Open", "every": "All", "ack": "Acknowledge", "assign": "Assign",
+           "close": "Close", "ignore": "Ignore", "history": "History",
+           "cols": ["Level", "Period", "Township", "Indicator", "Message", "Status"],
+           "overdue": "overdue", "none": "No open alerts", "operator": "Operator",
+           "department": "Department", "deadline": "Deadline", "note": "Closing note",
+           "until": "Ignore until", "reason": "Reason", "pick": "Select an alert first",
+           "done": "{action}: {subject}", "events": "Events"},
+}
+# Keyboard: a letter each, while the alert list has focus (the wall operator's hands stay on it).
+SHORTCUTS = {"ack": "A", "assign": "D", "close": "C", "ignore": "I", "history": "H"}
+SEVERITY_ORDER = "红橙黄"
+
+
+def _reverse(period: str) -> str:
+    """A key that sorts YYYY-MM newest first."""
+    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in period)
+
+
+STATUS_COLORS = {NEW: theme.BAD, ACKED: theme.ACCENT_2, IN_PROGRESS: theme.ACCENT,
+                 CLOSED: theme.GOOD, IGNORED: theme.TEXT_DIM, CLEARED: theme.TEXT_DIM}
+
+
+class AlertActionDialog(QDialog):
+    """Who acts, and the details the action needs (department and deadline, a note, a reason)."""
+
+    def __init__(self, action: str, alert: AlertRecord, operator: str, department: str,
+                 lang: str = "zh_CN", parent=None):
+        super().__init__(parent)
+        t = _TEXT[lang]
+        self.action = action
+        self.setWindowTitle(f"{t[action]} · {alert.region_name}")
+        form = QFormLayout(self)
+        message = QLabel(alert.message, wordWrap=True)
+        message.setMaximumWidth(520)
+        form.addRow(message)
+        self.operator = QLineEdit(operator)
+        form.addRow(t["operator"], self.operator)
+        self.department = QComboBox(editable=True)
+        self.department.addItem(department)
+        self.deadline = QDateEdit(QDate.currentDate().addDays(7), calendarPopup=True)
+        self.until = QDateEdit(QDate.currentDate().addDays(30), calendarPopup=True)
+        self.note = QPlainTextEdit()
+        self.note.setMaximumHeight(90)
+        self.reason = QLineEdit()
+        if action == "assign":
+            form.addRow(t["department"], self.department)
+            form.addRow(t["deadline"], self.deadline)
+        elif action == "close":
+            form.addRow(t["note"], self.note)
+        elif action == "ignore":
+            form.addRow(t["until"], self.until)
+            form.addRow(t["reason"], self.reason)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> dict:
+        out = {"by": self.operator.text().strip()}
+        if self.action == "assign":
+            out["department"] = self.department.currentText().strip()
+            out["deadline"] = self.deadline.date().toPython()
+        elif self.action == "close":
+            out["note"] = self.note.toPlainText().strip()
+        elif self.action == "ignore":
+            out["until"] = self.until.date().toPython()
+            out["reason"] = self.reason.text().strip()
+        return out
+
+
+_SORT_KEY = Qt.ItemDataRole.UserRole + 1
+
+
+class _SortableItem(QTableWidgetItem):
+    """Sorts by an explicit key (severity rank, period) rather than by the text shown."""
+
+    def __lt__(self, other) -> bool:
+        mine, theirs = self.data(_SORT_KEY), other.data(_SORT_KEY)
+        if mine is not None and theirs is not None:
+            return mine < theirs
+        return super().__lt__(other)
+
+
+class HistoryDialog(QDialog):
+    """Every transition of one alert: when, who, what, from which status to which."""
+
+    def __init__(self, alert: AlertRecord, entries, texts: dict, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"{texts['history']} · {alert.region_name}")
+        self.resize(720, 320)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(alert.message, wordWrap=True))
+        self.table = QTableWidget(len(entries), 5)
+        self.table.setHorizontalHeaderLabels(["时间", "处置人", "操作", "状态", "说明"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for row, e in enumerate(entries):
+            detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items())
+            for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, e.action_label,
+                                        f"{e.from_status or '—'} → {e.to_status}", detail]):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        layout.addWidget(self.table)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
+        layout.addWidget(close)
+
+
+class AlertsPanel(QFrame):
+    """Constructed with the context; the alert service is `ctx.alerts` (None: panel says so)."""
+
+    acted = Signal(str, str)  # action, alert id
+
+    def __init__(self, ctx: CockpitContext, parent=None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.ctx = ctx
+        t = self._t = _TEXT[ctx.lang]
+        self.operator = ctx.operator
+        self._alerts: list[AlertRecord] = []
+
+        self._title = QLabel(objectName="panelTitle")
+        self._counts = QLabel(objectName="alertCounts")
+        self._counts.setTextFormat(Qt.TextFormat.RichText)
+        self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
+                                       objectName="filterButton")
+        self.region_only.toggled.connect(self.refresh)
+        self.status_filter = QComboBox(objectName="statusFilter")
+        self.status_filter.addItem(t["open"], list(OPEN_STATUSES))
+        self.status_filter.addItem(t["every"], None)
+        for status in (CLOSED, IGNORED, CLEARED):
+            self.status_filter.addItem(status, [status])
+        self.status_filter.currentIndexChanged.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self._title)
+        top.addStretch(1)
+        top.addWidget(self._counts)
+        top.addSpacing(12)
+        top.addWidget(self.region_only)
+        top.addWidget(self.status_filter)
+
+        self.table = QTableWidget(0, len(t["cols"]), objectName="alertsTable")
+        self.table.setHorizontalHeaderLabels(t["cols"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Qt's default indicator is descending; most severe first is ascending severity rank.
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        header = self.table.horizontalHeader()
+        for col, mode in enumerate([QHeaderView.ResizeMode.ResizeToContents] * 4
+                                   + [QHeaderView.ResizeMode.Stretch,
+                                      QHeaderView.ResizeMode.ResizeToContents]):
+            header.setSectionResizeMode(col, mode)
+        self.table.itemClicked.connect(self._on_item_clicked)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        self.buttons: dict[str, QPushButton] = {}
+        actions = QHBoxLayout()
+        for action in ("ack", "assign", "close", "ignore", "history"):
+            button = QPushButton(f"{t[action]}（{SHORTCUTS[action]}）", objectName="alertAction")
+            button.clicked.connect(lambda _=False, a=action: self.request(a))
+            actions.addWidget(button)
+            self.buttons[action] = button
+            shortcut = QShortcut(QKeySequence(SHORTCUTS[action]), self.table,
+                                 context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda a=action: self.request(a))
+        self.message = QLabel(objectName="dim")
+        actions.addWidget(self.message, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+
+        ctx.changed.connect(self._on_selection_change)
+        ctx.alerts_changed.connect(self.refresh)
+        ctx.reloaded.connect(self.refresh)
+        self.refresh()
+
+    # -- public state -----------------------------------------------------------------------------
+    def title_text(self) -> str:
+        return self._title.text()
+
+    def row_count(self) -> int:
+        return self.table.rowCount()
+
+    def alert_ids(self) -> list[str]:
+        return [self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                for r in range(self.table.rowCount())]
+
+    def counts(self) -> dict[str, int]:
+        service = self.ctx.alerts
+        region = self._region_filter()
+        return service.counts_by_severity(region) if service else {}
+
+    def selected_alert(self) -> AlertRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        alert_id = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        return next((a for a in self._alerts if a.id == alert_id), None)
+
+    def select_alert(self, alert_id: str) -> None:
+        for r in range(self.table.rowCount()):
+            if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == alert_id:
+                self.table.selectRow(r)
+                return
+
+    # -- refreshing ---------------------------------------------------------------------------------
+    def _region_filter(self) -> str | None:
+        region = self.ctx.state.region
+        if not self.region_only.isChecked() or region == self.ctx.county_code:
+            return None
+        return region
+
+    def _on_selection_change(self, changed: frozenset, state) -> None:
+        if "region" in changed:
+            self.refresh()
+
+    def refresh(self) -> None:
+        t = self._t
+        region = self._region_filter()
+        name = self.ctx.region_name(region) if region else t["all"]
+        self._title.setText(f"{t['title']} · {name}")
+        service = self.ctx.alerts
+        if service is None:
+            self._alerts = []
+            self._fill()
+            return
+        statuses = self.status_filter.currentData()
+        keep = self.selected_alert()
+        self._alerts = service.list(status=statuses, region=region)
+        counts = service.counts_by_severity(region)
+        self._counts.setText("&nbsp;&nbsp;".join(
+            f"<span style='color:{theme.SEVERITY[s]}'>●</span> {s} <b>{n}</b>"
+            for s, n in counts.items()))
+        self._fill()
+        if keep is not None:
+            self.select_alert(keep.id)
+        self._update_buttons()
+
+    def _fill(self) -> None:
+        t = self._t
+        table = self.table
+        table.setSortingEnabled(False)
+        table.setRowCount(len(self._alerts))
+        for row, alert in enumerate(self._alerts):
+            status = alert.status + (f" · {t['overdue']}" if alert.overdue else "")
+            cells = [f"● {alert.severity}", alert.period_label, alert.region_name,
+                     alert.indicator_name or t["events"], alert.message, status]
+            for col, text in enumerate(cells):
+                item = _SortableItem(text)
+                if col == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, alert.id)
+                    item.setForeground(QColor(theme.SEVERITY.get(alert.severity, theme.TEXT)))
+                    # most severe first, then the newest period
+                    item.setData(_SORT_KEY, (SEVERITY_ORDER.find(alert.severity),
+                                             _reverse(alert.period), row))
+                elif col == 1:
+                    item.setData(_SORT_KEY, (alert.period, row))
+                elif col == 5:
+                    item.setForeground(QColor(theme.BAD if alert.overdue
+                                              else STATUS_COLORS.get(alert.status, theme.TEXT)))
+                item.setToolTip(self._tooltip(alert))
+                table.setItem(row, col, item)
+        table.setSortingEnabled(True)
+        if not self._alerts:
+            self.message.setText(t["none"])
+        elif self.message.text() == t["none"]:
+            self.message.clear()
+
+    def _tooltip(self, alert: AlertRecord) -> str:
+        lines = [f"<b>{alert.rule_name}</b>（{alert.severity}）", alert.message,
+                 f"状态：{alert.status}" + (f"，签收 {alert.acked_by} {alert.acked_at}"
+                                           if alert.acked_by else "")]
+        if alert.department:
+            lines.append(f"责任单位：{alert.department}，期限 {alert.deadline}")
+        if alert.note:
+            lines.append(f"办结说明：{alert.note}")
+        if alert.reopen_count:
+            lines.append(f"已重新触发 {alert.reopen_count} 次")
+        return "<br>".join(lines)
+
+    def _update_buttons(self) -> None:
+        alert = self.selected_alert()
+        allowed = {
+            "ack": alert is not None and alert.status == NEW,
+            "assign": alert is not None and alert.status in (NEW, ACKED),
+            "close": alert is not None and alert.status in OPEN_STATUSES,
+            "ignore": alert is not None and alert.status in OPEN_STATUSES,
+            "history": alert is not None,
+        }
+        for action, button in self.buttons.items():
+            button.setEnabled(allowed[action])
+
+    # -- user actions -------------------------------------------------------------------------------
+    def _on_item_clicked(self, item: QTableWidgetItem) -> None:
+        alert = self.selected_alert()
+        if alert is None:
+            return
+        changes = {"region": alert.region, "period": alert.period_date}
+        if alert.indicator and alert.indicator in self.ctx.queries.indicator_by_code:
+            changes["indicator"] = alert.indicator
+            ind = self.ctx.queries.indicator_by_code[alert.indicator]
+            if self.ctx.state.domain not in ("overview", ind.domain):
+                changes["domain"] = ind.domain
+        if alert.region not in self.ctx.queries.region_by_code:
+            changes.pop("region")
+        if changes["period"] not in self.ctx.queries.months:
+            changes.pop("period")
+        self.ctx.select(**changes)
+
+    def request(self, action: str) -> None:
+        """A button or shortcut: ask the details in a dialog, then act."""
+        alert = self.selected_alert()
+        if alert is None:
+            self.message.setText(self._t["pick"])
+            return
+        if action == "history":
+            self._show_history(alert)
+            return
+        if not self.buttons[action].isEnabled():
+            return
+        department = ""
+        if alert.indicator in self.ctx.queries.indicator_by_code:
+            department = self.ctx.queries.indicator_by_code[alert.indicator].department
+        dialog = AlertActionDialog(action, alert, self.operator, department, self.ctx.lang,
+                                   self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.perform(action, alert.id, **dialog.values())
+
+    def perform(self, action: str, alert_id: str, **values) -> bool:
+        """Apply one transition; a refused one (someone else got there first) is explained."""
+        service = self.ctx.alerts
+        try:
+            record = getattr(service, action)(alert_id, **values)
+        except AlertStateError as exc:
+            self.message.setText(str(exc))
+            self.refresh()
+            return False
+        if values.get("by"):
+            self.operator = values["by"]
+            self.ctx.operator = values["by"]
+        self.message.setText(self._t["done"].format(action=self._t[action],
+                                                    subject=record.message[:40]))
+        self.acted.emit(action, alert_id)
+        self.ctx.alerts_changed.emit()
+        return True
+
+    def _show_history(self, alert: AlertRecord) -> None:
+        self.history_dialog = HistoryDialog(alert, self.ctx.alerts.history(alert.id),
+                                            self._t, self)
+        self.history_dialog.show()
+
+    def closeEvent(self, event) -> None:
+        for signal, slot in ((self.ctx.changed, self._on_selection_change),
+                             (self.ctx.alerts_changed, self.refresh),
+                             (self.ctx.reloaded, self.refresh)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        super().closeEvent(event)
+

@@ -1,0 +1,106 @@
+"""The default rules on the demo warehouse: every injected anomaly is found, and little else."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cockpit.alerts.engine import evaluate
+from cockpit.alerts.rules import load_rules
+from cockpit.warehouse.demo import ANOMALIES, COUNTY_CODE, TOWNSHIP_CODES
+from cockpit.warehouse.store import open_current
+
+# Which alert kinds count as finding each kind of injected anomaly.
+KINDS_FOR = {
+    "spike": {"anomaly", "change", "threshold"},
+    "seasonal_spike": {"anomaly"},
+    "drop": {"change", "threshold", "anomaly"},
+    "drift": {"threshold", "change", "anomaly", "target_lag"},
+    "missing": {"missing"},
+    "target_lag": {"target_lag"},
+    "event_burst": {"events"},
+}
+
+
+@pytest.fixture(scope="module")
+def demo_evaluation(demo_db):
+    snap = open_current(demo_db)
+    try:
+        return evaluate(snap, load_rules())
+    finally:
+        snap.close()
+
+
+def explains(anomaly, alert) -> bool:
+    region = TOWNSHIP_CODES[anomaly.township] if anomaly.township else COUNTY_CODE
+    return (alert.kind in KINDS_FOR[anomaly.kind] and alert.region == region
+            and alert.indicator == anomaly.indicator
+            and alert.period.strftime("%Y-%m") in anomaly.periods)
+
+
+@pytest.mark.parametrize("anomaly", ANOMALIES, ids=lambda a: f"{a.kind}-{a.township}-{a.indicator}")
+def test_every_injected_anomaly_raises_an_alert_of_the_right_kind_region_indicator_and_period(
+        demo_evaluation, anomaly):
+    found = [a for a in demo_evaluation.alerts if explains(anomaly, a)]
+    assert found, f"no alert for {anomaly}"
+
+
+def test_the_demo_raises_few_enough_alerts_for_one_operator_and_no_noise(demo_evaluation):
+    alerts = demo_evaluation.alerts
+    assert 10 <= len(alerts) <= 30
+    noise = [a.message for a in alerts if not any(explains(x, a) for x in ANOMALIES)]
+    assert noise == []
+    assert demo_evaluation.warnings == []
+
+
+def test_winter_pm25_is_not_an_anomaly_but_the_august_spike_in_tongqin_is(demo_evaluation):
+    pm25 = [a for a in demo_evaluation.alerts if a.indicator == "env_pm25"]
+    assert [(a.region_name, a.period.strftime("%Y-%m"), a.kind) for a in pm25] == [
+        ("桐琴镇", "2025-08", "anomaly")]
+
+
+def test_the_liucheng_drop_reads_as_the_issue_describes_it(demo_evaluation):
+    threshold = next(a for a in demo_evaluation.alerts
+                     if a.kind == "threshold" and a.region_name == "柳城畲族镇")
+    assert threshold.message == ("柳城畲族镇 事件处置完成率 2025年12月为 78.2%，低于 90% 的预警线，"
+                                 "环比下降 9.1 个百分点")
+    assert threshold.severity == "红"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "cockpit", "alerts", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_evaluate_list_ack_close_on_the_demo(demo_db):
+    db = ["--db", str(demo_db)]
+    out = run("evaluate", *db, "--json")
+    assert out.returncode == 0, out.stderr
+    first = json.loads(out.stdout)
+    assert first["found"] == len(first["raised"]) >= 10 and first["as_of"] == "2025-12"
+    assert sum(first["open_by_severity"].values()) == first["found"]
+    listed = json.loads(run("list", "--status", "open", "--json").stdout)
+    assert len(listed) == first["found"]
+    target = next(a for a in listed if a["region_name"] == "柳城畲族镇")
+    out = run("ack", target["id"][:6], "--by", "张三")
+    assert out.returncode == 0 and "已签收" in out.stdout
+    out = run("close", target["id"], "--by", "张三", "--note", "已约谈柳城畲族镇，积压事件本周清零")
+    assert out.returncode == 0 and "已办结" in out.stdout
+    again = json.loads(run("evaluate", *db, "--json").stdout)
+    assert again["raised"] == [] and again["reopened"] == [] and again["cleared"] == []
+    closed = json.loads(run("list", "--status", "已办结", "--json").stdout)
+    assert [(a["id"], a["closed_by"]) for a in closed] == [(target["id"], "张三")]
+    text = run("list", "--region", "柳城畲族镇").stdout
+    assert "[红]" in text and "办结：张三" in text
+    history = run("history", target["id"]).stdout.splitlines()
+    assert [line.split()[3] for line in history] == ["触发", "签收", "办结"]
+
+
+def test_cli_refuses_an_impossible_transition_in_one_line(demo_db):
+    run("evaluate", "--db", str(demo_db))
+    alert = json.loads(run("list", "--json").stdout)[0]
+    out = run("close", alert["id"], "--by", "张三", "--note", "x")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (f"cockpit: 预警 {alert['id']} 当前状态为 新预警，不能办结，请先签收")

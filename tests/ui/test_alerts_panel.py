@@ -1,0 +1,113 @@
+"""The alert panel in the cockpit: listed, filtered, sorted, selectable everywhere, acted upon, and
+new critical alerts announced; changes by another window show up without a restart."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from PySide6.QtCore import Qt
+
+from cockpit.alerts.store import AlertService
+from cockpit.ui.app import LiveWarehouse, _application, build_window
+from cockpit.warehouse.demo import TOWNSHIP_CODES
+
+LIUCHENG = TOWNSHIP_CODES["柳城畲族镇"]
+
+
+@pytest.fixture
+def window(demo_db, qtbot):
+    _application()
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse)
+    qtbot.addWidget(win)
+    win.resize(1600, 900)
+    win.show()
+    qtbot.waitUntil(lambda: win.watcher.runs >= 1, timeout=20_000)
+    yield win
+    win.close()
+    warehouse.close()
+
+
+def test_alerts_are_listed_with_counts_most_severe_first(window):
+    panel = window.alerts
+    assert panel.row_count() > 0
+    counts = panel.counts()
+    assert set(counts) == {"红", "橙", "黄"} and sum(counts.values()) == panel.row_count()
+    severities = [window.ctx.alerts.get(i).severity for i in panel.alert_ids()]
+    assert severities == sorted(severities, key="红橙黄".find)
+    panel.table.sortItems(0, Qt.SortOrder.DescendingOrder)
+    severities = [window.ctx.alerts.get(i).severity for i in panel.alert_ids()]
+    assert severities == sorted(severities, key="红橙黄".find, reverse=True)
+
+
+def test_new_critical_alerts_flash_in_the_ticker(window):
+    assert window.ticker.isVisible() and window.ticker.flashing
+    assert "柳城畲族镇" in window.ticker.label.toolTip() or window.ticker.alerts
+    window.ticker.dismiss()
+    assert not window.ticker.isVisible()
+
+
+def test_selecting_a_township_filters_the_alerts(window):
+    window.ctx.select(region=LIUCHENG)
+    panel = window.alerts
+    regions = {window.ctx.alerts.get(i).region for i in panel.alert_ids()}
+    assert regions == {LIUCHENG}
+    assert "柳城畲族镇" in panel.title_text()
+    panel.region_only.setChecked(False)
+    assert len({window.ctx.alerts.get(i).region for i in panel.alert_ids()}) > 1
+
+
+def test_clicking_an_alert_selects_its_township_indicator_and_period_everywhere(window, qtbot):
+    panel = window.alerts
+    target = next(a for a in window.ctx.alerts.list(open_only=True)
+                  if a.region == LIUCHENG and a.indicator == "gov_events_closed")
+    window.ctx.select(period=date(2025, 6, 1), indicator="env_pm25")
+    panel.region_only.setChecked(False)
+    panel.select_alert(target.id)
+    row = panel.alert_ids().index(target.id)
+    rect = panel.table.visualItemRect(panel.table.item(row, 4))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    state = window.ctx.state
+    assert (state.region, state.indicator, state.period) == (
+        LIUCHENG, "gov_events_closed", date(2025, 12, 1))
+    assert window.map.highlighted_region == LIUCHENG
+    assert window.ranking.highlighted_region == LIUCHENG
+    assert "柳城畲族镇" in window.trend.series_names()
+
+
+def test_acknowledge_assign_and_close_from_the_panel(window):
+    panel = window.alerts
+    alert_id = panel.alert_ids()[0]
+    assert panel.perform("ack", alert_id, by="值班员甲")
+    assert window.ctx.alerts.get(alert_id).status == "已签收"
+    assert panel.perform("assign", alert_id, by="值班员甲", department="县应急管理局",
+                         deadline=date(2026, 12, 31))
+    assert window.ctx.alerts.get(alert_id).status == "处置中"
+    assert not panel.perform("ack", alert_id, by="值班员乙")  # no longer new: refused, explained
+    assert panel.message.text()
+    assert panel.perform("close", alert_id, by="值班员甲", note="已督办整改到位")
+    assert alert_id not in panel.alert_ids()  # the open list no longer shows it
+    actions = [e.action for e in window.ctx.alerts.history(alert_id)]
+    assert actions[-3:] == ["ack", "assign", "close"]
+
+
+def test_changes_made_by_another_window_appear_without_restart(window, demo_db, qtbot):
+    panel = window.alerts
+    alert_id = panel.alert_ids()[0]
+    other = AlertService(demo_db)  # another window: same operations store, own connection
+    other.ack(alert_id, by="另一屏")
+    row = panel.alert_ids().index(alert_id)
+    qtbot.waitUntil(lambda: panel.table.item(row, 5).text().startswith("已签收"), timeout=5000)
+
+
+def test_keyboard_shortcut_opens_the_action_for_the_selected_alert(window, qtbot, monkeypatch):
+    from cockpit.ui import alerts_panel
+
+    asked = []
+    monkeypatch.setattr(alerts_panel.AlertActionDialog, "exec",
+                        lambda self: asked.append(self.action) or 0)
+    panel = window.alerts
+    panel.table.setFocus()
+    panel.select_alert(panel.alert_ids()[0])
+    qtbot.keyClick(panel.table, Qt.Key.Key_D)
+    assert asked == ["assign"]
