@@ -178,7 +178,8 @@ def run_gui(args) -> int:
         warehouse = LiveWarehouse(args.db)
         app = _application()
         state = initial_state(warehouse.queries)
-        window = build_window(warehouse, state, lang=args.lang or "zh_CN")
+        window = build_window(warehouse, state, lang=args.lang or "zh_CN",
+                              sound=getattr(args, "sound", False))
     except CockpitUsageError as exc:
         raise cli.UsageError(str(exc))
     screens = app.screens()
