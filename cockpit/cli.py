@@ -139,8 +139,11 @@ class SelfTestFailure(Exception):
 
 
 def cmd_self_test(args) -> int:
-    """Smoke test for an install or a frozen build: open the warehouse (the demo is built in a
-    throw-away home), render the whole cockpit offscreen and check the picture."""
+    """Smoke test for an install or a frozen build: open the warehouse (by default the demo, built
+    afresh), evaluate the alerts, render the whole cockpit offscreen and check the picture.
+
+    Everything it writes (demo warehouse, alert state) goes to a throw-away COCKPIT_HOME, so the
+    user's own warehouse and alerts are never touched; a --db warehouse is only read."""
     import os
     import shutil
     import tempfile
@@ -148,26 +151,22 @@ def cmd_self_test(args) -> int:
     from .warehouse.store import WarehouseError
 
     started = time.monotonic()
-    temp_home = None
+    own_demo = args.db == str(default_db_dir())
+    temp_home = Path(tempfile.mkdtemp(prefix="cockpit-self-test-"))
+    os.environ["COCKPIT_HOME"] = str(temp_home)
     try:
-        if args.db == str(default_db_dir()):
-            # Never touch the user's own warehouse or settings.
-            temp_home = Path(tempfile.mkdtemp(prefix="cockpit-self-test-"))
-            os.environ["COCKPIT_HOME"] = str(temp_home)
-            db = temp_home / "demo"
+        db = temp_home / "demo" if own_demo else Path(args.db)
+        if own_demo:
             ensure_demo(db, quiet=True)
-        else:
-            db = Path(args.db)
-        summary = _self_test_render(db, args.size or (1920, 1080))
+        summary = _self_test_render(db, args.size or (1920, 1080), expect_alerts=own_demo)
     except Exception as exc:
-        if temp_home is None and isinstance(exc, (WarehouseError, UsageError)):
+        if not own_demo and isinstance(exc, (WarehouseError, UsageError)):
             raise  # a bad --db is the user's mistake: one line, exit 2
         reason = str(exc) if isinstance(exc, SelfTestFailure) else f"{type(exc).__name__}: {exc}"
         print(f"cockpit: 自检失败：{' '.join(reason.split())}", file=sys.stderr)
         return 1
     finally:
-        if temp_home is not None:
-            shutil.rmtree(temp_home, ignore_errors=True)
+        shutil.rmtree(temp_home, ignore_errors=True)
     print(f"自检通过：{summary}；用时 {time.monotonic() - started:.1f} 秒")
     return 0
 
@@ -183,7 +182,7 @@ def _argb_pixels(image):
     return raw[:, : 4 * width].copy().view(np.uint32)
 
 
-def _self_test_render(db: Path, size: tuple[int, int]) -> str:
+def _self_test_render(db: Path, size: tuple[int, int], expect_alerts: bool) -> str:
     import numpy as np
 
     from .paths import assets_dir
@@ -198,8 +197,14 @@ def _self_test_render(db: Path, size: tuple[int, int]) -> str:
         if theme.font_path() is None:
             raise SelfTestFailure(f"找不到内置中文字体（{assets_dir() / 'fonts'}）")
         app = _application(offscreen=True)
-        window = build_window(warehouse, initial_state(q))
+        window = build_window(warehouse, initial_state(q), evaluate=False)
         try:
+            # Alerts as the cockpit raises them: the bundled rules, evaluated in DuckDB, stored.
+            window.ctx.alerts.evaluate(warehouse.snapshot)
+            window.ctx.alerts_changed.emit()
+            alerts = len(window.ctx.alerts.list(open_only=True))
+            if expect_alerts and not alerts:
+                raise SelfTestFailure("演示数据仓库没有产生任何预警（预警规则是否缺失？）")
             window.resize(*size)
             window.show()
             pixels = _argb_pixels(grab(window, app))
@@ -234,7 +239,7 @@ def _self_test_render(db: Path, size: tuple[int, int]) -> str:
         county = q.meta.get("county_name") or q.county.name
         return (f"{county} {len(q.townships)} 个乡镇（街道）、{len(q.indicators)} 项指标，"
                 f"快照 {warehouse.snapshot.manifest.label}；驾驶舱 {size[0]}×{size[1]} 离屏渲染正常"
-                f"（地图 {len(shown)} 种分级色，字体 {family}）")
+                f"（地图 {len(shown)} 种分级色，预警 {alerts} 条，字体 {family}）")
     finally:
         warehouse.close()
 
@@ -479,8 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screen", type=int, default=None, help="在第 N 块屏幕上显示（从 0 起）")
     parser.add_argument("--size", type=_size, default=None, help="窗口尺寸，如 1920x1080")
     parser.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
+    parser.add_argument("--sound", action="store_true", help="新红色预警时发出提示音")
     parser.add_argument("--self-test", action="store_true",
-                        help="自检：打开（或在临时目录生成）数据仓库，离屏渲染整个驾驶舱并检查画面，失败时返回非零")
+                        help="自检：在临时目录生成演示数据仓库（或只读打开 --db），评估预警，"
+                             "离屏渲染整个驾驶舱并检查画面；失败时返回非零")
     parser.set_defaults(func=cmd_gui)
     sub = parser.add_subparsers(dest="command", metavar="命令")
 
@@ -608,6 +615,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `cockpit alerts list | head`: the reader left; that is fine
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

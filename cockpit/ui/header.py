@@ -15,11 +15,13 @@ _TEXT = {
     "zh_CN": {"search": "搜索乡镇或指标…", "as_of": "数据截至", "snapshot": "快照",
               "stale": "数据已 {n} 个月未更新", "fresh": "数据为最新", "detail": "详情",
               "back": "后退", "forward": "前进", "weekday": "一二三四五六日",
-              "not_found": "未找到“{q}”", "updated": "更新于"},
+              "not_found": "未找到“{q}”", "updated": "更新于", "quality": "数据质量",
+              "import": "导入数据"},
     "en": {"search": "Search township or indicator…", "as_of": "Data as of",
            "snapshot": "Snapshot", "stale": "Data {n} months old", "fresh": "Data current",
            "detail": "Details", "back": "Back", "forward": "Forward", "weekday": "",
-           "not_found": "No match for “{q}”", "updated": "published"},
+           "not_found": "No match for “{q}”", "updated": "published", "quality": "Data quality",
+           "import": "Import"},
 }
 
 
@@ -28,7 +30,8 @@ def months_between(earlier: date, later: date) -> int:
 
 
 class Header(QFrame):
-    fullscreen_requested = Signal()
+    quality_requested = Signal()
+    import_requested = Signal()
 
     def __init__(self, ctx: CockpitContext, parent=None, clock=datetime.now):
         super().__init__(parent)
@@ -58,6 +61,10 @@ class Header(QFrame):
         self.clock = QLabel(objectName="clock")
         self.detail_button = QPushButton(t["detail"], objectName="detailButton")
         self.detail_button.clicked.connect(self._on_detail)
+        self.quality_button = QPushButton(t["quality"], objectName="detailButton")
+        self.quality_button.clicked.connect(self.quality_requested)
+        self.import_button = QPushButton(t["import"], objectName="detailButton")
+        self.import_button.clicked.connect(self.import_requested)
 
         top = QHBoxLayout()
         top.setContentsMargins(12, 6, 12, 2)
@@ -83,6 +90,8 @@ class Header(QFrame):
         tabs_row.setContentsMargins(12, 0, 12, 0)
         tabs_row.addWidget(self.tabs)
         tabs_row.addStretch(1)
+        tabs_row.addWidget(self.import_button)
+        tabs_row.addWidget(self.quality_button)
         tabs_row.addWidget(self.detail_button)
 
         layout = QVBoxLayout(self)

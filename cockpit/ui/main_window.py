@@ -15,6 +15,7 @@ from .header import Header
 from .kpi_panel import KpiPanel
 from .map_panel import MapPanel
 from .period_bar import PeriodBar
+from .quality_page import QualityPage
 from .ranking_panel import RankingPanel
 from .trend_panel import TrendPanel
 
@@ -40,6 +41,7 @@ class CockpitWindow(QMainWindow):
         self.watcher = AlertWatcher(ctx, self.ticker, self)
         self.period_bar = PeriodBar(ctx)
         self.detail = TownshipDetail(ctx)
+        self.quality = QualityPage(ctx)
         self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts,
                        self.detail]
 
@@ -65,6 +67,7 @@ class CockpitWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(cockpit)
         self.pages.addWidget(self.detail)
+        self.pages.addWidget(self.quality)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -78,6 +81,10 @@ class CockpitWindow(QMainWindow):
 
         ctx.detail_requested.connect(self._on_detail_requested)
         self.detail.closed.connect(self.show_cockpit)
+        self.quality.closed.connect(self.show_cockpit)
+        self.quality.import_requested.connect(self.open_import)
+        self.header.quality_requested.connect(self.show_quality)
+        self.header.import_requested.connect(self.open_import)
         self._install_shortcuts()
         self._rescale_timer = QTimer(self, singleShot=True, interval=120)
         self._rescale_timer.timeout.connect(self._apply_scale)
@@ -94,6 +101,21 @@ class CockpitWindow(QMainWindow):
 
     def show_cockpit(self) -> None:
         self.pages.setCurrentWidget(self.pages.widget(0))
+
+    def show_quality(self) -> None:
+        self.pages.setCurrentWidget(self.quality)
+
+    @property
+    def showing_quality(self) -> bool:
+        return self.pages.currentWidget() is self.quality
+
+    def open_import(self):
+        """The import dialog on this window's warehouse (non-modal: the wall keeps running)."""
+        from .import_dialog import ImportDialog
+
+        self.import_dialog = ImportDialog(self.ctx.queries.snapshot.store.root, self)
+        self.import_dialog.show()
+        return self.import_dialog
 
     # -- keyboard -----------------------------------------------------------------------------------
     def _install_shortcuts(self) -> None:
@@ -125,7 +147,7 @@ class CockpitWindow(QMainWindow):
         """Esc leaves full screen first, then the detail page, then goes back to the county."""
         if self.isFullScreen():
             self.showNormal()
-        elif self.showing_detail:
+        elif self.showing_detail or self.showing_quality:
             self.show_cockpit()
         else:
             self.ctx.select(region=self.ctx.county_code)

@@ -116,3 +116,37 @@ def create_schema(con) -> None:
 def finalize(con) -> None:
     """Derive the comparison columns and write the facts in read order."""
     con.execute(FINALIZE_SQL)
+
+
+# After an import: prev_value / yoy_value derived by the same rules as FINALIZE_SQL from the
+# merged facts, except that where the previous (or year-ago) fact is not stored, a row keeps the
+# comparison it had: scale warehouses derive their first year's from history they do not keep.
+# Indicators in replaced_indicators were replaced whole by the import and keep nothing.
+# Expects TEMP tables staging_observations (every fact of the new snapshot, values only) and
+# replaced_indicators (code), and a view old_observations (the previous snapshot's observations).
+REDERIVE_SQL = """
+INSERT INTO observations
+SELECT s.indicator, s.period, s.region, s.value,
+       coalesce(p.value, CASE WHEN r.code IS NULL THEN o.prev_value END) AS prev_value,
+       coalesce(y.value, CASE WHEN r.code IS NULL THEN o.yoy_value END) AS yoy_value
+FROM staging_observations s
+JOIN indicators i ON i.code = s.indicator
+LEFT JOIN replaced_indicators r ON r.code = s.indicator
+LEFT JOIN old_observations o
+       ON o.indicator = s.indicator AND o.period = s.period AND o.region = s.region
+LEFT JOIN staging_observations p
+       ON p.indicator = s.indicator AND p.region = s.region
+      AND p.period = s.period - CASE i.frequency WHEN 'month' THEN INTERVAL 1 MONTH
+                                                 WHEN 'quarter' THEN INTERVAL 3 MONTH
+                                                 ELSE INTERVAL 12 MONTH END
+LEFT JOIN staging_observations y
+       ON y.indicator = s.indicator AND y.region = s.region
+      AND y.period = s.period - INTERVAL 12 MONTH
+ORDER BY s.indicator, s.period, s.region;
+DROP TABLE staging_observations;
+"""
+
+
+def rederive(con) -> None:
+    """Write the facts of an imported snapshot with their comparisons (see REDERIVE_SQL)."""
+    con.execute(REDERIVE_SQL)

@@ -1,0 +1,222 @@
+"""The data officer's import dialog: choose files → validation report → import, with progress.
+
+Validation and import run in a worker thread; the dialog stays responsive and the cockpit behind it
+keeps its snapshot until the new one is published (the window's snapshot watcher then reloads)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QFileDialog, QHBoxLayout,
+                               QHeaderView, QLabel, QListWidget, QProgressBar, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from . import theme
+
+FILE_FILTER = "部门数据与边界 (*.csv *.xlsx *.parquet *.geojson *.json *.shp);;所有文件 (*)"
+
+
+class _Worker(QObject):
+    """Runs one validation or import off the GUI thread and reports back through signals."""
+
+    progressed = Signal(float, str)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def run(self, job) -> None:
+        def target():
+            try:
+                self.finished.emit(job(lambda fraction, label: self.progressed.emit(
+                    float(fraction), str(label))))
+            except Exception as exc:  # shown in the dialog; never a crash of the cockpit
+                self.failed.emit(str(exc))
+        threading.Thread(target=target, name="import", daemon=True).start()
+
+
+class ImportDialog(QDialog):
+    def __init__(self, db_dir: Path | str, parent=None):
+        super().__init__(parent)
+        self.setObjectName("importDialog")
+        self.setWindowTitle("导入部门数据")
+        self.resize(980, 620)
+        self.db_dir = Path(db_dir)
+        self.report = None
+        self.result = None
+        self.busy = False
+
+        self.files = QListWidget()
+        self.files.setMaximumHeight(110)
+        add = QPushButton("选择文件…")
+        add.clicked.connect(self._choose)
+        clear = QPushButton("清空")
+        clear.clicked.connect(self._clear)
+        self.validate_button = QPushButton("校验")
+        self.validate_button.clicked.connect(self.validate)
+        self.import_button = QPushButton("导入")
+        self.import_button.setEnabled(False)
+        self.import_button.clicked.connect(self.start_import)
+        self.replace = QCheckBox("用本次文件替换这些指标的全部已有数据（而不是合并）")
+        self.summary = QLabel("选择 CSV、XLSX、Parquet 数据文件，或 GeoJSON / Shapefile 乡镇边界。",
+                              wordWrap=True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.hide()
+        self.problems = QTableWidget(0, 6)
+        self.problems.setHorizontalHeaderLabels(["级别", "位置", "所见值", "应为", "说明", "行数"])
+        self.problems.verticalHeader().hide()
+        self.problems.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.problems.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.problems.horizontalHeader()
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+
+        buttons = QHBoxLayout()
+        for w in (add, clear):
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        buttons.addWidget(self.validate_button)
+        buttons.addWidget(self.import_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.files)
+        layout.addLayout(buttons)
+        layout.addWidget(self.replace)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.problems, 1)
+
+        self._worker = _Worker(self)
+        self._worker.progressed.connect(self._on_progress)
+        self._worker.failed.connect(self._on_failed)
+
+    # -- files ----------------------------------------------------------------------------------------
+    def add_files(self, paths) -> None:
+        known = {self.files.item(i).text() for i in range(self.files.count())}
+        for path in paths:
+            if str(path) not in known:
+                self.files.addItem(str(path))
+        self._invalidate()
+
+    def paths(self) -> list[str]:
+        return [self.files.item(i).text() for i in range(self.files.count())]
+
+    def _choose(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileNames(self, "选择要导入的文件", "", FILE_FILTER)
+        self.add_files(chosen)
+
+    def _clear(self) -> None:
+        self.files.clear()
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self.report = None
+        self.import_button.setEnabled(False)
+
+    # -- validation --------------------------------------------------------------------------------
+    def validate(self) -> None:
+        from ..warehouse.validation import validate_files
+
+        paths = self.paths()
+        if not paths or self.busy:
+            return
+        self._start("正在校验…", lambda progress: validate_files(paths, self.db_dir,
+                                                              progress=progress),
+                    self._on_validated)
+
+    def _on_validated(self, report) -> None:
+        self._stop()
+        self.report = report
+        self._show_problems(report.problems)
+        errors, warnings = report.error_count, report.warning_count
+        if errors:
+            self.summary.setText(f"发现 {errors} 处错误、{warnings} 处提醒：请修改文件后重新校验，"
+                                 "数据仓库未作任何改动。")
+        else:
+            self.summary.setText(
+                f"校验通过：新增 {report.new_observations:,} 条、更新 {report.updated_observations:,} 条"
+                + (f"，{warnings} 处提醒（不影响导入）" if warnings else "") + "。")
+        self.import_button.setEnabled(not errors and report.batch is not None)
+
+    def _show_problems(self, problems) -> None:
+        table = self.problems
+        table.setRowCount(len(problems))
+        for row, p in enumerate(problems):
+            cells = ["错误" if p.is_error else "提醒", p.location(), p.value or "",
+                     p.expected or "", p.message, str(p.count)]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if col == 0:
+                    item.setForeground(QColor(theme.BAD if p.is_error else theme.ACCENT_2))
+                table.setItem(row, col, item)
+        table.resizeColumnsToContents()
+
+    # -- import ---------------------------------------------------------------------------------------
+    def start_import(self) -> None:
+        from ..warehouse.publish import import_files
+
+        if self.report is None or self.busy:
+            return
+        paths, report, replace = self.paths(), self.report, self.replace.isChecked()
+        self._start("正在导入…", lambda progress: import_files(
+            paths, self.db_dir, progress=progress, replace=replace, report=report),
+            self._on_imported)
+
+    def _on_imported(self, result) -> None:
+        self._stop()
+        self.result = result
+        self.import_button.setEnabled(False)
+        if result.published:
+            self.summary.setText(f"已导入并发布新快照：{result.summary()}。驾驶舱将自动切换到新数据。")
+        else:
+            self._show_problems(result.report.problems)
+            self.summary.setText(result.summary())
+
+    # -- worker plumbing ------------------------------------------------------------------------------
+    def _start(self, label: str, job, on_done) -> None:
+        self.busy = True
+        for button in (self.validate_button, self.import_button):
+            button.setEnabled(False)
+        self.summary.setText(label)
+        self.progress.setValue(0)
+        self.progress.show()
+        try:
+            self._worker.finished.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+        self._worker.finished.connect(on_done)
+        self._worker.run(job)
+
+    def _stop(self) -> None:
+        self.busy = False
+        self.progress.hide()
+        self.validate_button.setEnabled(True)
+
+    def _on_progress(self, fraction: float, label: str) -> None:
+        self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        self.progress.setFormat(f"{label} %p%")
+
+    def _on_failed(self, message: str) -> None:
+        self._stop()
+        self.summary.setText(f"未能完成：{message}。数据仓库保持不变。")
+
+    def reject(self) -> None:
+        if not self.busy:  # an import in flight finishes (atomically) before the dialog closes
+            super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self.busy:
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+
+def wait_until_idle(dialog: ImportDialog, app, timeout_s: float = 60.0) -> None:
+    """Process events until the dialog's worker is done (tests and scripted use)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while dialog.busy and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()

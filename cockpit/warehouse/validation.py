@@ -1,0 +1,914 @@
+"""Judging files before anything is written: every problem named by file, sheet, row, column, the value
+seen and what was expected; errors block the import, warnings (a value ten times last month's) do not.
+
+`validate_files(paths, queries_or_snapshot)` is the entry point the CLI and the import dialog use. It
+reads the files (`importer`), resolves region and indicator names, and runs the checks as SQL over
+all rows at once, so a million-row file is judged in seconds; only the first rows of each kind of
+problem per table are listed one by one, the rest are counted.
+"""
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ..core.formatting import month_label, period_label
+
+MAX_DETAILS = 20          # problems listed one by one per kind and table; the rest are counted
+JUMP_RATIO = 10.0         # a value this many times the previous period's is worth a second look
+FREQ_NAMES = {"month": "按月", "quarter": "按季度", "year": "按年"}
+FREQ_EXPECTED = {
+    "month": "月份，如 2025-06 或 2025年6月",
+    "quarter": "季度，如 2025年二季度、2025Q2 或季末月份 2025-06",
+    "year": "年份，如 2025年 或 2025-12",
+}
+# Rates of change may be negative or above 100: their names say so.
+_CHANGE_WORDS = ("增长率", "增速", "降低率", "下降率", "增幅", "变化率", "变动率", "同比", "环比")
+EVENT_STATUSES = {
+    "已办结": "已办结", "办结": "已办结", "已完成": "已办结", "完成": "已办结", "已处置": "已办结",
+    "已结案": "已办结", "处置中": "处置中", "办理中": "处置中", "处理中": "处置中", "在办": "处置中",
+    "待处置": "处置中", "已受理": "处置中", "已超期": "已超期", "超期": "已超期", "逾期": "已超期",
+}
+EVENT_SOURCES = {"基层治理四平台": "基层治理四平台", "四平台": "基层治理四平台", "12345": "12345",
+                 "12345热线": "12345", "统一咨询平台": "12345", "安全生产": "安全生产"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about one place in a file. `message` says what is wrong, in zh_CN."""
+    severity: str                 # error / warning
+    check: str                    # machine name: unknown_region, placeholder, jump …
+    file: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None      # the value as seen in the file
+    expected: str | None = None   # what would have been accepted
+    message: str = ""
+    count: int = 1                # >1 for a line standing for several rows
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row:
+            parts.append(f"第{self.row}行")
+        if self.column:
+            parts.append(self.column)
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location()}：{self.message}"
+        details = []
+        if self.value is not None:
+            details.append(f"看到“{self.value}”")
+        if self.expected:
+            details.append(f"应为：{self.expected}")
+        if details:
+            text += "（" + "；".join(details) + "）"
+        return text
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SourceSummary:
+    """What one table of a file holds, for the report."""
+    file: str
+    sheet: str | None
+    kind: str                     # 长表 / 宽表 / 事件 / 边界
+    rows: int
+    indicators: list[str] = field(default_factory=list)
+    first_period: date | None = None
+    last_period: date | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        where = self.file + (f" 工作表“{self.sheet}”" if self.sheet else "")
+        unit = {"宽表": "个数值", "边界": "个要素", "事件": "条记录"}.get(self.kind, "行")
+        text = f"{where}（{self.kind}，{self.rows:,} {unit}"
+        if self.indicators:
+            names = "、".join(self.indicators[:3]) + (" 等" if len(self.indicators) > 3 else "")
+            text += f"，{len(self.indicators)} 项指标：{names}"
+        if self.first_period and self.last_period:
+            span = month_label(self.first_period)
+            if self.last_period != self.first_period:
+                span += f"至{month_label(self.last_period)}"
+            text += f"，{span}"
+        text += "）"
+        if self.ignored_columns:
+            text += "；已忽略列：" + "、".join(self.ignored_columns)
+        return text
+
+
+@dataclass
+class ImportBatch:
+    """The validated content of an import, ready to be written as one snapshot."""
+    files: list[str]
+    observations: pa.Table | None = None   # indicator, period (date32), region, value
+    events: pa.Table | None = None          # the events table's columns
+    boundaries: pa.Table | None = None      # code, geometry (WKB), area_km2, label_lon, label_lat
+    log: list[dict] = field(default_factory=list)  # one entry per table and indicator
+
+    @property
+    def empty(self) -> bool:
+        return not any(t is not None and t.num_rows for t in
+                       (self.observations, self.events, self.boundaries))
+
+
+@dataclass
+class Report:
+    """The outcome of validating some files: problems, what was found, and the batch if it may go in."""
+    files: list[str]
+    problems: list[Problem]
+    sources: list[SourceSummary]
+    snapshot_version: int | None = None
+    batch: ImportBatch | None = None
+    new_observations: int = 0
+    updated_observations: int = 0
+    unchanged_observations: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def error_count(self) -> int:
+        return sum(p.count for p in self.errors)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(p.count for p in self.warnings)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def headline(self) -> str:
+        n = len(self.files)
+        if self.ok:
+            text = f"校验 {n} 个文件：没有错误"
+            if self.warning_count:
+                text += f"，{self.warning_count:,} 个警告（不影响导入）"
+            return text
+        text = f"校验 {n} 个文件：{self.error_count:,} 个错误"
+        if self.warning_count:
+            text += f"、{self.warning_count:,} 个警告"
+        return text + "，不能导入（数据仓库未作任何改动）"
+
+    def format(self) -> str:
+        """The report as a person reads it (CLI output, the error report beside a quarantined file)."""
+        lines = [self.headline()]
+        by_file: dict[str, list[Problem]] = {}
+        for p in self.problems:
+            by_file.setdefault(p.file, []).append(p)
+        for name in self.files:
+            lines.append("")
+            lines.append(f"■ {name}")
+            for s in self.sources:
+                if s.file == name:
+                    lines.append(f"  {s.describe()}")
+            problems = by_file.get(name, [])
+            if not problems:
+                lines.append("  ✓ 没有发现问题")
+            for p in problems:
+                mark = "✗ 错误" if p.is_error else "! 警告"
+                lines.append(f"  {mark} {p}")
+        if self.ok and self.batch is not None and self.batch.observations is not None:
+            lines.append("")
+            lines.append(f"观测值：新增 {self.new_observations:,} 条，更新 {self.updated_observations:,} 条，"
+                         f"与仓库相同 {self.unchanged_observations:,} 条")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "files": self.files,
+            "errors": self.error_count,
+            "warnings": self.warning_count,
+            "problems": [p.as_dict() for p in self.problems],
+            "sources": [{**s.__dict__, "first_period": str(s.first_period or ""),
+                         "last_period": str(s.last_period or "")} for s in self.sources],
+            "new_observations": self.new_observations,
+            "updated_observations": self.updated_observations,
+        }
+
+
+# --- entry point ---------------------------------------------------------------------------
+Progress = Callable[[float, str], None]
+
+
+def _open_target(target):
+    """(queries, close) for a Queries, a Snapshot, or a warehouse directory."""
+    from .queries import Queries
+    from .store import Snapshot, open_current
+
+    if isinstance(target, Queries):
+        return target, lambda: None
+    if isinstance(target, Snapshot):
+        return Queries(target), lambda: None
+    snap = open_current(target)
+    return Queries(snap), snap.close
+
+
+def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None = None,
+                   progress: Progress | None = None) -> Report:
+    """Read and check files against a warehouse snapshot; nothing is written.
+
+    `queries_or_snapshot` is a `Queries`, a `Snapshot` or a warehouse directory. `today` decides
+    which periods are in the future (default: the real today). `progress(fraction, label)` is
+    called as files are read and checked. The returned `Report` lists every problem; when it has
+    no errors, `report.batch` holds what `import_files` will write.
+    """
+    from . import importer
+
+    progress = progress or (lambda fraction, label: None)
+    today = today or date.today()
+    paths = [Path(p) for p in paths]
+    queries, close = _open_target(queries_or_snapshot)
+    try:
+        regions = importer.RegionMatcher(queries.regions, queries.county.code)
+        indicators = importer.IndicatorMatcher(queries.indicators)
+        reads = []
+        for k, path in enumerate(paths):
+            progress(0.6 * k / max(len(paths), 1), f"读取 {path.name}")
+            reads.append(importer.read_file(path, indicators))
+        progress(0.6, "校验")
+        problems: list[Problem] = [p for r in reads for p in r.problems]
+        sources: list[SourceSummary] = []
+        batch = ImportBatch(files=[p.name for p in paths])
+        report = Report([p.name for p in paths], problems, sources,
+                        queries.snapshot.version, None)
+        obs_sources = [s for r in reads for s in r.observations]
+        if obs_sources:
+            _check_observations(report, batch, obs_sources, queries, regions, indicators, today)
+        progress(0.85, "校验事件与边界")
+        event_sources = [s for r in reads for s in r.events]
+        if event_sources:
+            _check_events(report, batch, event_sources, queries, regions, today)
+        boundary_files = [r.boundaries for r in reads if r.boundaries is not None]
+        if boundary_files:
+            _check_boundaries(report, batch, boundary_files, queries, regions)
+        for r in reads:
+            has_content = any(s.file == r.file for s in sources)
+            if not has_content and not any(p.file == r.file and p.is_error for p in problems):
+                problems.append(Problem("error", "empty_file", r.file, message="文件中没有可导入的数据",
+                                        expected="指标数据、事件记录或乡镇边界"))
+        problems.sort(key=lambda p: (paths_index(report.files, p.file), p.sheet or "",
+                                     p.row or 0, p.check))
+        if report.ok and not batch.empty:
+            report.batch = batch
+        progress(1.0, "校验完成")
+        return report
+    finally:
+        close()
+
+
+def paths_index(files: list[str], name: str) -> int:
+    try:
+        return files.index(name)
+    except ValueError:
+        return len(files)
+
+
+# --- observations ---------------------------------------------------------------------------
+def _indicator_table(queries) -> pa.Table:
+    rows = []
+    for i in queries.indicators:
+        change = any(w in i.name for w in _CHANGE_WORDS)
+        rows.append({"code": i.code, "name": i.name, "unit": i.unit, "frequency": i.frequency,
+                     "aggregation": i.aggregation, "nonneg": not change,
+                     "max100": i.unit == "%" and not change,
+                     "step": {"month": 1, "quarter": 3, "year": 12}[i.frequency]})
+    return pa.Table.from_pylist(rows)
+
+
+def _check_observations(report: Report, batch: ImportBatch, sources, queries, regions,
+                        indicators, today: date) -> None:
+    from . import importer
+
+    tables = []
+    for k, s in enumerate(sources):
+        tables.append(s.rows.append_column("src", pa.array(np.full(s.rows.num_rows, k, np.int32))))
+    rows = pa.concat_tables(tables)
+    cur = queries.snapshot.cursor().cursor()  # a private connection: temp tables die with it
+    try:
+        cur.execute(f"USE {queries.snapshot.ALIAS}")
+        cur.register("imp_rows", rows)
+        cur.register("imp_ind", _indicator_table(queries))
+
+        # Resolve each distinct text once in Python; the rows join the answers in SQL.
+        region_matches = {raw: regions.resolve(raw) for (raw,) in
+                          cur.execute("SELECT DISTINCT region FROM imp_rows").fetchall()}
+        indicator_matches = {raw: indicators.resolve(raw) for (raw,) in
+                             cur.execute("SELECT DISTINCT indicator FROM imp_rows").fetchall()}
+        periods = {raw: importer.parse_period(raw) for (raw,) in
+                   cur.execute("SELECT DISTINCT period FROM imp_rows").fetchall()}
+        odd_values = {raw: importer.parse_number(raw) for (raw,) in cur.execute(
+            "SELECT DISTINCT value FROM imp_rows"
+            " WHERE NOT coalesce(isfinite(TRY_CAST(value AS DOUBLE)), false)").fetchall()}
+        cur.register("imp_region_map", pa.table({
+            "raw": pa.array(list(region_matches), pa.string()),
+            "code": pa.array([m.code for m in region_matches.values()], pa.string())}))
+        cur.register("imp_indicator_map", pa.table({
+            "raw": pa.array(list(indicator_matches), pa.string()),
+            "code": pa.array([m.code for m, _ in indicator_matches.values()], pa.string()),
+            "unit_hint": pa.array([u for _, u in indicator_matches.values()], pa.string())}))
+        cur.register("imp_period_map", pa.table({
+            "raw": pa.array(list(periods), pa.string()),
+            "period": pa.array([p.period if p else None for p in periods.values()], pa.date32()),
+            "grain": pa.array([p.grain if p else None for p in periods.values()], pa.string())}))
+        cur.register("imp_value_map", pa.table({
+            "raw": pa.array(list(odd_values), pa.string()),
+            "num": pa.array([v for v, _ in odd_values.values()], pa.float64()),
+            "kind": pa.array([k for _, k in odd_values.values()], pa.string())}))
+        cur.execute("""
+            CREATE TEMP TABLE imp_res AS
+            SELECT r.src, r.row, r.cell_col, r.region AS region_raw, r.indicator AS indicator_raw,
+                   r.period AS period_raw, r.value AS value_raw,
+                   coalesce(r.unit, im.unit_hint) AS unit_seen,
+                   rm.code AS region, im.code AS indicator, pm.period, pm.grain,
+                   CASE WHEN isfinite(TRY_CAST(r.value AS DOUBLE)) THEN TRY_CAST(r.value AS DOUBLE)
+                        ELSE vm.num END AS value,
+                   CASE WHEN isfinite(TRY_CAST(r.value AS DOUBLE)) THEN 'ok'
+                        ELSE vm.kind END AS value_kind
+            FROM imp_rows r
+            LEFT JOIN imp_region_map rm ON rm.raw = r.region
+            LEFT JOIN imp_indicator_map im ON im.raw = r.indicator
+            LEFT JOIN imp_period_map pm ON pm.raw = r.period
+            LEFT JOIN imp_value_map vm ON vm.raw = r.value
+        """)
+        units = {}
+        for raw, code, unit in cur.execute(
+                "SELECT DISTINCT r.unit_seen, r.indicator, i.unit FROM imp_res r"
+                " JOIN imp_ind i ON i.code = r.indicator"
+                " WHERE r.unit_seen IS NOT NULL AND r.unit_seen <> ''").fetchall():
+            units[(raw, code)] = importer.normalise_unit(raw) == importer.normalise_unit(unit)
+        cur.register("imp_unit_map", pa.table({
+            "raw": pa.array([k[0] for k in units], pa.string()),
+            "code": pa.array([k[1] for k in units], pa.string()),
+            "ok": pa.array(list(units.values()), pa.bool_())}))
+
+        checker = _RowChecker(cur, report, sources, queries, region_matches, indicator_matches)
+        checker.run(today)
+        _summarise_sources(cur, report, sources, queries)
+        if not report.ok:
+            return
+        batch.observations = _arrow(cur, """
+            SELECT indicator, period, region, any_value(value) AS value FROM imp_res
+            GROUP BY indicator, period, region ORDER BY indicator, period, region
+        """)
+        cur.register("imp_final", batch.observations)
+        new, updated, same = cur.execute("""
+            SELECT count(*) FILTER (WHERE o.value IS NULL),
+                   count(*) FILTER (WHERE o.value IS NOT NULL AND o.value <> f.value),
+                   count(*) FILTER (WHERE o.value = f.value)
+            FROM imp_final f LEFT JOIN observations o
+              ON o.indicator = f.indicator AND o.period = f.period AND o.region = f.region
+        """).fetchone()
+        report.new_observations += new
+        report.updated_observations += updated
+        report.unchanged_observations += same
+        ind_by_code = queries.indicator_by_code
+        for src, code, n, first, last in cur.execute("""
+                SELECT src, indicator, count(*), min(period), max(period) FROM imp_res
+                GROUP BY src, indicator ORDER BY src, indicator""").fetchall():
+            s = sources[src]
+            batch.log.append({"file": s.file, "sheet": s.sheet, "kind": "observations",
+                              "indicator": code, "department": ind_by_code[code].department,
+                              "rows": n, "first_period": first, "last_period": last})
+    finally:
+        cur.close()
+
+
+def _arrow(cur, query: str) -> pa.Table:
+    """A query's result as an Arrow table (the method's name changed in DuckDB 2)."""
+    relation = cur.sql(query)
+    fetch = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")
+    return fetch()
+
+
+def _summarise_sources(cur, report: Report, sources, queries) -> None:
+    names = {i.code: i.name for i in queries.indicators}
+    stats = {src: (n, first, last) for src, n, first, last in cur.execute(
+        "SELECT src, count(*), min(period), max(period) FROM imp_res GROUP BY src").fetchall()}
+    codes: dict[int, list[str]] = {}
+    for src, code in cur.execute("SELECT DISTINCT src, indicator FROM imp_res"
+                                 " WHERE indicator IS NOT NULL ORDER BY src, indicator").fetchall():
+        codes.setdefault(src, []).append(names.get(code, code))
+    for k, s in enumerate(sources):
+        n, first, last = stats.get(k, (0, None, None))
+        report.sources.append(SourceSummary(
+            s.file, s.sheet, "长表" if s.layout == "long" else "宽表", n, codes.get(k, []),
+            first, last, list(s.ignored_columns)))
+
+
+class _RowChecker:
+    """Runs each check as one query over all rows and turns the first hits into Problems."""
+
+    def __init__(self, cur, report: Report, sources, queries, region_matches, indicator_matches):
+        self.cur = cur
+        self.report = report
+        self.sources = sources
+        self.queries = queries
+        self.region_matches = region_matches
+        self.indicator_matches = indicator_matches
+        self.county = queries.county.code
+        self.county_name = queries.county.name
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _hits(self, where: str, params: dict | None = None, per_row: bool = False) -> list[dict]:
+        """Rows matching `where` (a constant condition; values are bound), first ones per table.
+
+        per_row: one hit per row of the file, for problems of the row rather than the cell (a
+        wide sheet's unknown township would otherwise be reported once per month).
+        """
+        once = "QUALIFY row_number() OVER (PARTITION BY r.src, r.row ORDER BY r.cell_col) = 1" \
+            if per_row else ""
+        cur = self.cur.execute(f"""
+            SELECT * FROM (
+                SELECT *, count(*) OVER (PARTITION BY src) AS n_total,
+                       row_number() OVER (PARTITION BY src ORDER BY row, cell_col) AS k
+                FROM (
+                    SELECT r.*, i.name AS ind_name, i.unit AS ind_unit, i.frequency AS ind_freq
+                    FROM imp_res r LEFT JOIN imp_ind i ON i.code = r.indicator
+                    LEFT JOIN imp_unit_map u ON u.raw = r.unit_seen AND u.code = r.indicator
+                    WHERE {where} {once}
+                )
+            ) WHERE k <= {MAX_DETAILS} ORDER BY src, row, cell_col
+        """, params or {})
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def _add(self, hits: list[dict], check: str, role: str,
+             make: Callable[[dict], tuple[str, str | None, str]], severity: str = "error") -> None:
+        """make(hit) → (message, value seen, expected)."""
+        totals: dict[int, int] = {}
+        for hit in hits:
+            src = self.sources[hit["src"]]
+            message, value, expected = make(hit)
+            self.report.problems.append(Problem(
+                severity, check, src.file, src.sheet, hit["row"], self._column(src, role, hit),
+                value, expected, message))
+            totals[hit["src"]] = hit["n_total"]
+        for k, total in totals.items():
+            if total > MAX_DETAILS:
+                src = self.sources[k]
+                self.report.problems.append(Problem(
+                    severity, check, src.file, src.sheet, None, None, None, None,
+                    f"同类问题另有 {total - MAX_DETAILS:,} 处（上面只列出前 {MAX_DETAILS} 处）",
+                    count=total - MAX_DETAILS))
+
+    @staticmethod
+    def _column(src, role: str, hit: dict) -> str | None:
+        if role in ("value", "period") and hit.get("cell_col"):
+            return hit["cell_col"]
+        return src.labels.get(role)
+
+    # -- the checks ----------------------------------------------------------------------------
+    def run(self, today: date) -> None:
+        self.unknown_regions()
+        self.unknown_indicators()
+        self.bad_periods()
+        self.bad_values()
+        self.frequency(today)
+        self.units()
+        self.impossible()
+        self.county_only()
+        self.duplicates()
+        if self.report.ok:
+            self.jumps()
+
+    def unknown_regions(self) -> None:
+        def make(hit):
+            raw = hit["region_raw"]
+            if not raw:
+                return "乡镇（街道）为空", raw, "本县乡镇（街道）名称或区划代码"
+            m = self.region_matches[raw]
+            if m.status == "ambiguous":
+                return (f"“{raw}”可能是 {'、'.join(m.candidates)} 中的任何一个，无法确定", raw,
+                        "乡镇（街道）全称或区划代码")
+            hint = f"，是否为“{m.suggestion}”？" if m.suggestion else ""
+            return (f"“{raw}”不是{self.county_name}的乡镇（街道）{hint}", raw,
+                    "本县乡镇（街道）名称或区划代码，如 熟溪街道 或 330723001")
+        self._add(self._hits("r.region IS NULL", per_row=True), "unknown_region", "region", make)
+
+    def unknown_indicators(self) -> None:
+        def make(hit):
+            raw = hit["indicator_raw"]
+            if not raw:
+                return "指标为空", raw, "指标目录中的指标名称或代码"
+            m, _ = self.indicator_matches[raw]
+            if m.status == "ambiguous":
+                return (f"“{raw}”对应多项指标（{'、'.join(m.candidates)}），无法确定", raw,
+                        "指标代码或完整的指标名称")
+            hint = f"，是否为“{m.suggestion}”？" if m.suggestion else ""
+            return (f"“{raw}”不是指标目录中的指标{hint}", raw,
+                    "指标目录中的指标名称或代码，如 规上工业增加值 或 eco_industry_va")
+        self._add(self._hits("r.indicator IS NULL"), "unknown_indicator", "indicator", make)
+
+    def bad_periods(self) -> None:
+        def make(hit):
+            raw = hit["period_raw"]
+            if not raw:
+                return "期间为空", raw, "期间，如 2025-06、2025年6月、2025年二季度、2025年"
+            return (f"期间“{raw}”无法识别", raw,
+                    "期间，如 2025-06、2025年6月、2025年二季度、2025年")
+        self._add(self._hits("r.period IS NULL"), "bad_period", "period", make)
+
+    def bad_values(self) -> None:
+        expected = "一个数值（未报送的数据请删去该行，不要用占位符）"
+
+        def make(hit):
+            raw = hit["value_raw"]
+            if hit["value_kind"] == "placeholder":
+                if not (raw or "").strip():
+                    return "数值为空", raw, expected
+                return f"数值单元格中是占位符“{raw}”，不是数值", raw, expected
+            return f"“{raw}”不是数值", raw, "一个数值，如 1234.5"
+        hits = self._hits("r.value IS NULL AND r.value_kind = 'placeholder'")
+        self._add(hits, "placeholder", "value", make)
+        self._add(self._hits("r.value IS NULL AND r.value_kind <> 'placeholder'"),
+                  "not_a_number", "value", make)
+
+    def frequency(self, today: date) -> None:
+        freq_ok = """(i.frequency = 'month' AND r.grain = 'month')
+            OR (i.frequency = 'quarter' AND (r.grain = 'quarter'
+                OR (r.grain = 'month' AND month(r.period) IN (3, 6, 9, 12))))
+            OR (i.frequency = 'year' AND (r.grain = 'year'
+                OR (r.grain = 'month' AND month(r.period) = 12)))"""
+
+        def make(hit):
+            freq = hit["ind_freq"]
+            return (f"{hit['ind_name']}{FREQ_NAMES[freq]}报送，期间“{hit['period_raw']}”不是"
+                    f"{'一个月份' if freq == 'month' else '一个季度' if freq == 'quarter' else '一个年份'}",
+                    hit["period_raw"], FREQ_EXPECTED[freq])
+        self._add(self._hits(f"r.period IS NOT NULL AND r.indicator IS NOT NULL AND NOT ({freq_ok})"),
+                  "period_frequency", "period", make)
+        this_month = date(today.year, today.month, 1)
+
+        def future(hit):
+            return (f"期间 {period_label(hit['period'], hit['grain'] or 'month')} 还没有到"
+                    f"（今天是 {today.year}年{today.month}月{today.day}日）", hit["period_raw"],
+                    f"不晚于 {month_label(this_month)} 的期间")
+        self._add(self._hits("r.period > $month", {"month": this_month}), "future_period",
+                  "period", future)
+
+    def units(self) -> None:
+        def make(hit):
+            return (f"单位“{hit['unit_seen']}”与指标目录不符：{hit['ind_name']}的单位是“{hit['ind_unit']}”",
+                    hit["unit_seen"], f"“{hit['ind_unit']}”（请换算后再导入）")
+        self._add(self._hits("u.ok = false", per_row=True), "unit_mismatch", "unit", make)
+
+        def percent(hit):
+            return (f"数值写成了百分数，但{hit['ind_name']}的单位是“{hit['ind_unit']}”",
+                    hit["value_raw"], f"以“{hit['ind_unit']}”为单位的数值，不带 %")
+        self._add(self._hits("r.value_kind = 'percent' AND i.unit <> '%'"), "unit_mismatch",
+                  "value", percent)
+
+    def impossible(self) -> None:
+        def negative(hit):
+            return (f"{hit['ind_name']}不可能是负数", hit["value_raw"], "不小于 0 的数值")
+        self._add(self._hits("r.value < 0 AND i.nonneg"), "negative_value", "value", negative)
+
+        def over(hit):
+            return (f"{hit['ind_name']}是比率，不可能超过 100%", hit["value_raw"],
+                    "0 到 100 之间的数值（单位 %）")
+        self._add(self._hits("r.value > 100 AND i.max100"), "rate_over_100", "value", over)
+
+    def county_only(self) -> None:
+        def make(hit):
+            return (f"{hit['ind_name']}只统计全县，不分乡镇（街道）", hit["region_raw"],
+                    f"“全县”或“{self.county_name}”")
+        self._add(self._hits("i.aggregation = 'county_only' AND r.region <> $county",
+                             {"county": self.county}, per_row=True),
+                  "county_only", "region", make)
+
+    def duplicates(self) -> None:
+        # Keys first (a plain hash aggregate), the rows' places only for the few repeated keys.
+        rows = self.cur.execute("""
+            WITH dup AS (
+                SELECT indicator, period, region,
+                       CASE WHEN min(value) <> max(value) THEN 2 ELSE 1 END AS nv
+                FROM imp_res
+                WHERE indicator IS NOT NULL AND period IS NOT NULL AND region IS NOT NULL
+                  AND value IS NOT NULL
+                GROUP BY indicator, period, region HAVING count(*) > 1
+            )
+            SELECT d.indicator, d.period, d.region, d.nv,
+                   list(struct_pack(src := r.src, row := r.row, cell_col := r.cell_col,
+                                    value := r.value_raw) ORDER BY r.src, r.row, r.cell_col)
+            FROM dup d JOIN imp_res r
+              ON r.indicator = d.indicator AND r.period = d.period AND r.region = d.region
+            GROUP BY d.indicator, d.period, d.region, d.nv
+            ORDER BY min(r.src), min(r.row)
+        """).fetchall()
+        listed = {"error": 0, "warning": 0}
+        extra = {"error": 0, "warning": 0}
+        for indicator, period, region, nv, places in rows:
+            severity = "error" if nv > 1 else "warning"
+            first = places[0]
+            for place in places[1:]:
+                if listed[severity] >= MAX_DETAILS:
+                    extra[severity] += 1
+                    continue
+                listed[severity] += 1
+                src = self.sources[place["src"]]
+                other = self._place_name(first, src)
+                if nv > 1:
+                    message = (f"与{other}重复：同一乡镇、指标、期间有两个不同的数值"
+                               f"（{first['value']} 与 {place['value']}）")
+                    expected = "每个乡镇（街道）、指标、期间只有一个数值"
+                else:
+                    message = f"与{other}完全重复，只导入一次"
+                    expected = None
+                self.report.problems.append(Problem(
+                    severity, "duplicate_conflict" if nv > 1 else "duplicate", src.file,
+                    src.sheet, place["row"], self._column(src, "value", place), place["value"],
+                    expected, message))
+        for severity, n in extra.items():
+            if n:
+                src = self.sources[0]
+                self.report.problems.append(Problem(
+                    severity, "duplicate_conflict" if severity == "error" else "duplicate",
+                    src.file, None, None, None, None, None,
+                    f"另有 {n:,} 处同类重复（上面只列出前 {MAX_DETAILS} 处）", count=n))
+
+    def _place_name(self, place: dict, here) -> str:
+        src = self.sources[place["src"]]
+        where = f"第{place['row']}行"
+        if place.get("cell_col"):
+            where += place["cell_col"]
+        if src is here:
+            return where
+        return f"{src.file}{' 工作表“' + src.sheet + '”' if src.sheet else ''} {where}"
+
+    def jumps(self) -> None:
+        extra = """, coalesce(p.value, o.value) AS prev, coalesce(p.period, o.period) AS prev_period"""
+        where = """r.value IS NOT NULL AND coalesce(p.value, o.value) > 0
+                   AND (r.value >= $ratio * coalesce(p.value, o.value)
+                        OR (r.value > 0 AND r.value * $ratio <= coalesce(p.value, o.value)))"""
+        cur = self.cur.execute(f"""
+            WITH fresh AS (SELECT DISTINCT indicator, period, region, value FROM imp_res)
+            SELECT * FROM (
+                SELECT r.*, i.name AS ind_name, i.unit AS ind_unit, i.frequency AS ind_freq {extra},
+                       count(*) OVER (PARTITION BY r.src) AS n_total,
+                       row_number() OVER (PARTITION BY r.src ORDER BY r.row, r.cell_col) AS k
+                FROM imp_res r JOIN imp_ind i ON i.code = r.indicator
+                LEFT JOIN fresh p ON p.indicator = r.indicator AND p.region = r.region
+                     AND p.period = CAST(r.period - to_months(i.step) AS DATE)
+                LEFT JOIN observations o ON o.indicator = r.indicator AND o.region = r.region
+                     AND o.period = CAST(r.period - to_months(i.step) AS DATE)
+                WHERE {where}
+            ) WHERE k <= {MAX_DETAILS} ORDER BY src, row, cell_col
+        """, {"ratio": JUMP_RATIO})
+        names = [d[0] for d in cur.description]
+        hits = [dict(zip(names, row)) for row in cur.fetchall()]
+
+        def make(hit):
+            value, prev = hit["value"], hit["prev"]
+            label = period_label(hit["prev_period"], hit["ind_freq"])
+            if value >= prev:
+                message = (f"{hit['ind_name']} {_num(value)} 是上一期（{label}）{_num(prev)} 的 "
+                           f"{value / prev:.1f} 倍")
+            else:
+                message = (f"{hit['ind_name']} {_num(value)} 只有上一期（{label}）{_num(prev)} 的 "
+                           f"1/{prev / value:.0f}")
+            return message, hit["value_raw"], "与上一期相近；数据属实可忽略此提示（单位是否有误？）"
+        self._add(hits, "jump", "value", make, severity="warning")
+
+
+def _num(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+# --- events ------------------------------------------------------------------------------
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S",
+                 "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
+                 "%Y年%m月%d日%H:%M", "%Y年%m月%d日", "%Y-%m-%dT%H:%M:%S", "%Y%m%d %H:%M",
+                 "%Y.%m.%d %H:%M", "%Y.%m.%d")
+
+
+def parse_time(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if not text:
+        return None
+    text = " ".join(text.split())
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _check_events(report: Report, batch: ImportBatch, sources, queries, regions,
+                  today: date) -> None:
+    import shapely
+
+    now = datetime.combine(today, datetime.max.time())
+    county_geom = None
+    wkb = queries.geometries_wkb("county").get(queries.county.code)
+    if wkb:
+        county_geom = shapely.from_wkb(wkb).buffer(0.05)
+    labels = {r.code: (r.label_lon, r.label_lat) for r in queries.regions}
+    columns: dict[str, list] = {k: [] for k in (
+        "id", "region", "source", "category", "summary", "reported_at", "deadline_at",
+        "closed_at", "status", "lon", "lat")}
+    seen_ids: dict[str, tuple] = {}
+    problems = report.problems
+    counts: dict[tuple, int] = {}
+
+    for s in sources:
+        def add(check, record, role, message, value, expected, severity="error"):
+            key = (s.file, s.sheet, check)
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] <= MAX_DETAILS:
+                problems.append(Problem(severity, check, s.file, s.sheet, record["_row"],
+                                        s.labels.get(role), value, expected, message))
+        first_period = last_period = None
+        for record in s.rows:
+            ok = True
+            raw_region = record.get("region") or ""
+            m = regions.resolve(raw_region)
+            if m.code is None:
+                hint = f"，是否为“{m.suggestion}”？" if m.suggestion else ""
+                add("unknown_region", record, "region",
+                    f"“{raw_region}”不是{queries.county.name}的乡镇（街道）{hint}" if raw_region
+                    else "乡镇（街道）为空", raw_region, "本县乡镇（街道）名称或区划代码")
+                ok = False
+            source = EVENT_SOURCES.get(str(record.get("source") or "").strip(),
+                                       str(record.get("source") or "").strip())
+            if not source:
+                add("missing_value", record, "source", "来源为空", "", "基层治理四平台、12345 或 安全生产")
+                ok = False
+            elif source not in EVENT_SOURCES.values():
+                add("unknown_source", record, "source", f"来源“{source}”不是已知的平台，将按原样导入",
+                    source, "基层治理四平台、12345 或 安全生产", severity="warning")
+            for role in ("category", "summary"):
+                if not str(record.get(role) or "").strip():
+                    add("missing_value", record, role, f"{'类别' if role == 'category' else '摘要'}为空",
+                        "", "非空文字")
+                    ok = False
+            times = {}
+            for role, name in (("reported_at", "上报时间"), ("deadline_at", "办理期限"),
+                               ("closed_at", "办结时间")):
+                raw = record.get(role)
+                if raw is None or (isinstance(raw, str) and not raw.strip()):
+                    times[role] = None
+                    if role == "reported_at":
+                        add("bad_time", record, role, "上报时间为空", "", "日期时间，如 2025-12-01 09:30")
+                        ok = False
+                    continue
+                t = parse_time(raw)
+                if t is None:
+                    add("bad_time", record, role, f"{name}“{raw}”无法识别", str(raw),
+                        "日期时间，如 2025-12-01 09:30")
+                    ok = False
+                times[role] = t
+            reported = times.get("reported_at")
+            if reported is not None and reported > now:
+                add("future_period", record, "reported_at", "上报时间在今天之后",
+                    str(record.get("reported_at")), f"不晚于 {today.isoformat()} 的时间")
+                ok = False
+            for role, name in (("closed_at", "办结时间"), ("deadline_at", "办理期限")):
+                t = times.get(role)
+                if t is not None and reported is not None and t < reported:
+                    add("bad_time", record, role, f"{name}早于上报时间（{reported:%Y-%m-%d %H:%M}）",
+                        str(record.get(role)), f"不早于上报时间的{name}")
+                    ok = False
+            raw_status = str(record.get("status") or "").strip()
+            status = EVENT_STATUSES.get(raw_status)
+            if raw_status and status is None:
+                add("bad_status", record, "status", f"状态“{raw_status}”无法识别", raw_status,
+                    "已办结、处置中 或 已超期（可留空，按时间推算）")
+                ok = False
+            if status is None and ok:
+                deadline = times.get("deadline_at")
+                if times.get("closed_at") is not None:
+                    status = "已办结"
+                elif deadline is not None and deadline < datetime.now():
+                    status = "已超期"
+                else:
+                    status = "处置中"
+            lon = lat = None
+            raw_lon, raw_lat = str(record.get("lon") or "").strip(), str(record.get("lat") or "").strip()
+            if raw_lon or raw_lat:
+                try:
+                    lon, lat = float(raw_lon), float(raw_lat)
+                except ValueError:
+                    add("bad_coordinate", record, "lon", "经纬度不是数值", f"{raw_lon}, {raw_lat}",
+                        "经度、纬度两个数值（WGS84/CGCS2000），如 119.82, 28.89")
+                    ok = False
+                if lon is not None and county_geom is not None and \
+                        not county_geom.contains(shapely.Point(lon, lat)):
+                    add("bad_coordinate", record, "lon", f"坐标不在{queries.county.name}范围内",
+                        f"{raw_lon}, {raw_lat}", f"{queries.county.name}境内的经纬度")
+                    ok = False
+            elif m.code is not None:
+                lon, lat = labels.get(m.code, (None, None))
+            if not ok:
+                continue
+            event_id = str(record.get("id") or "").strip()
+            content = (m.code, source, record.get("category"), record.get("summary"), reported)
+            if not event_id:
+                digest = hashlib.sha1(repr(content).encode("utf-8")).hexdigest()[:12].upper()
+                event_id = f"IMP{digest}"
+            if event_id in seen_ids:
+                if seen_ids[event_id] != content:
+                    add("duplicate_conflict", record, "id",
+                        f"编号“{event_id}”重复，且两条记录内容不同", event_id, "每条事件一个唯一编号")
+                else:
+                    add("duplicate", record, "id", f"编号“{event_id}”的记录重复，只导入一次",
+                        event_id, None, severity="warning")
+                continue
+            seen_ids[event_id] = content
+            for key, value in (("id", event_id), ("region", m.code), ("source", source),
+                               ("category", str(record["category"]).strip()),
+                               ("summary", str(record["summary"]).strip()),
+                               ("reported_at", reported), ("deadline_at", times.get("deadline_at")),
+                               ("closed_at", times.get("closed_at")), ("status", status),
+                               ("lon", lon), ("lat", lat)):
+                columns[key].append(value)
+            month = date(reported.year, reported.month, 1)
+            first_period = min(first_period or month, month)
+            last_period = max(last_period or month, month)
+        report.sources.append(SourceSummary(s.file, s.sheet, "事件", len(s.rows),
+                                            first_period=first_period, last_period=last_period))
+        batch.log.append({"file": s.file, "sheet": s.sheet, "kind": "events", "indicator": None,
+                          "department": None, "rows": len(s.rows), "first_period": first_period,
+                          "last_period": last_period})
+    for (file, sheet, check), n in counts.items():
+        if n > MAX_DETAILS:
+            severity = "warning" if check in ("unknown_source", "duplicate") else "error"
+            problems.append(Problem(severity, check, file, sheet, None, None, None, None,
+                                    f"同类问题另有 {n - MAX_DETAILS:,} 处（上面只列出前 {MAX_DETAILS} 处）",
+                                    count=n - MAX_DETAILS))
+    if columns["id"]:
+        batch.events = pa.table({
+            "id": pa.array(columns["id"], pa.string()),
+            "region": pa.array(columns["region"], pa.string()),
+            "source": pa.array(columns["source"], pa.string()),
+            "category": pa.array(columns["category"], pa.string()),
+            "summary": pa.array(columns["summary"], pa.string()),
+            "reported_at": pa.array(columns["reported_at"], pa.timestamp("s")),
+            "deadline_at": pa.array(columns["deadline_at"], pa.timestamp("s")),
+            "closed_at": pa.array(columns["closed_at"], pa.timestamp("s")),
+            "status": pa.array(columns["status"], pa.string()),
+            "lon": pa.array(columns["lon"], pa.float64()),
+            "lat": pa.array(columns["lat"], pa.float64()),
+        })
+
+
+# --- boundaries -----------------------------------------------------------------------------
+def _check_boundaries(report: Report, batch: ImportBatch, files, queries, regions) -> None:
+    import shapely
+
+    from ..geo import boundaries
+
+    county_wkb = queries.geometries_wkb("county").get(queries.county.code)
+    county_geom = shapely.from_wkb(county_wkb) if county_wkb else None
+    townships = {r.code: r.name for r in queries.townships}
+    merged: dict[str, object] = {}
+    for f in files:
+        matched = boundaries.match_townships(f, regions.resolve, townships, county_geom,
+                                             queries.county.name)
+        report.problems.extend(matched.problems)
+        for code, geom in matched.geometries.items():
+            if code in merged:
+                report.problems.append(Problem(
+                    "error", "duplicate_conflict", f.file, message=f"{townships[code]}的边界在多个文件中出现",
+                    expected="每个乡镇（街道）的边界只出现在一个文件中"))
+            merged[code] = geom
+        report.sources.append(SourceSummary(f.file, None, "边界", len(f.features)))
+        batch.log.append({"file": f.file, "sheet": None, "kind": "boundaries", "indicator": None,
+                          "department": None, "rows": len(f.features), "first_period": None,
+                          "last_period": None})
+    if merged:
+        missing = [name for code, name in townships.items() if code not in merged]
+        if missing:
+            report.problems.append(Problem(
+                "warning", "missing_boundaries", files[0].file,
+                message=f"{len(missing)} 个乡镇（街道）没有边界，仍用原来的示意边界："
+                        + "、".join(missing),
+                expected="全部乡镇（街道）的边界"))
+        batch.boundaries = boundaries.boundary_table(merged)
