@@ -88,6 +88,8 @@ class ImportDialog(QDialog):
         self._worker = _Worker(self)
         self._worker.progressed.connect(self._on_progress)
         self._worker.failed.connect(self._on_failed)
+        self._worker.finished.connect(lambda result: self._on_done(result))
+        self._on_done = lambda result: None
 
     # -- files ----------------------------------------------------------------------------------------
     def add_files(self, paths) -> None:
@@ -180,11 +182,7 @@ class ImportDialog(QDialog):
         self.summary.setText(label)
         self.progress.setValue(0)
         self.progress.show()
-        try:
-            self._worker.finished.disconnect()
-        except (RuntimeError, TypeError):
-            pass
-        self._worker.finished.connect(on_done)
+        self._on_done = on_done
         self._worker.run(job)
 
     def _stop(self) -> None:
