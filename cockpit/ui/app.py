@@ -29,6 +29,7 @@ def _application(offscreen: bool = False):
 
     app = QApplication.instance()
     if app is None:
+        _quiet_offscreen_warnings()
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(sys.argv[:1])
@@ -43,6 +44,24 @@ def _application(offscreen: bool = False):
 
     pg.setConfigOptions(antialias=True, background=None, foreground=theme.TEXT_DIM)
     return app
+
+
+def _quiet_offscreen_warnings() -> None:
+    """The offscreen platform warns about window size hints it cannot honour, once per window;
+    that is noise on a snapshot's or a test's stderr. Everything else still gets through."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(handler)
 
 
 def initial_state(q: Queries) -> SelectionState:
