@@ -152,6 +152,9 @@ class ImportDialog(QDialog):
                     item.setForeground(QColor(theme.BAD if p.is_error else theme.ACCENT_2))
                 table.setItem(row, col, item)
         table.resizeColumnsToContents()
+        # Keep the explanation column visible: cap the others at a readable width.
+        for col in (1, 2, 3):
+            table.setColumnWidth(col, min(table.columnWidth(col), 300))
 
     # -- import ---------------------------------------------------------------------------------------
     def start_import(self) -> None:
