@@ -205,9 +205,10 @@ class AlertsPanel(QFrame):
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
 
+        self._cache: dict = {}
         ctx.changed.connect(self._on_selection_change)
-        ctx.alerts_changed.connect(self.refresh)
-        ctx.reloaded.connect(self.refresh)
+        ctx.alerts_changed.connect(self._on_alerts_changed)
+        ctx.reloaded.connect(self._on_alerts_changed)
         self.refresh()
 
     # -- public state -----------------------------------------------------------------------------
@@ -250,6 +251,10 @@ class AlertsPanel(QFrame):
         if "region" in changed:
             self.refresh()
 
+    def _on_alerts_changed(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
     def refresh(self) -> None:
         t = self._t
         region = self._region_filter()
@@ -262,8 +267,12 @@ class AlertsPanel(QFrame):
             return
         statuses = self.status_filter.currentData()
         keep = self.selected_alert()
-        self._alerts = service.list(status=statuses, region=region)
-        counts = service.counts_by_severity(region)
+        # Stepping through townships re-reads nothing: the store only changes with alerts_changed.
+        key = (region, tuple(statuses or ()))
+        if key not in self._cache:
+            self._cache[key] = (service.list(status=statuses, region=region),
+                                service.counts_by_severity(region))
+        self._alerts, counts = self._cache[key]
         self._counts.setText("&nbsp;&nbsp;".join(
             f"<span style='color:{theme.SEVERITY[s]}'>●</span> {s} <b>{n}</b>"
             for s, n in counts.items()))
@@ -369,7 +378,7 @@ class AlertsPanel(QFrame):
             record = getattr(service, action)(alert_id, **values)
         except AlertStateError as exc:
             self.message.setText(str(exc))
-            self.refresh()
+            self._on_alerts_changed()
             return False
         if values.get("by"):
             self.operator = values["by"]
@@ -387,8 +396,8 @@ class AlertsPanel(QFrame):
 
     def closeEvent(self, event) -> None:
         for signal, slot in ((self.ctx.changed, self._on_selection_change),
-                             (self.ctx.alerts_changed, self.refresh),
-                             (self.ctx.reloaded, self.refresh)):
+                             (self.ctx.alerts_changed, self._on_alerts_changed),
+                             (self.ctx.reloaded, self._on_alerts_changed)):
             try:
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):
