@@ -65,11 +65,18 @@ def color(hex_: str, alpha: int = 255) -> QColor:
     return c
 
 
+_fonts: dict[tuple[int, bool], QFont] = {}
+
+
 def font(pixel_size: int, bold: bool = False) -> QFont:
-    f = QFont(load_font())
-    f.setPixelSize(max(6, int(pixel_size)))
-    f.setBold(bold)
-    return f
+    """The bundled family at a pixel size (a copy: QFont is implicitly shared, so it is cheap)."""
+    key = (max(6, int(pixel_size)), bool(bold))
+    cached = _fonts.get(key)
+    if cached is None:
+        cached = _fonts[key] = QFont(load_font())
+        cached.setPixelSize(key[0])
+        cached.setBold(key[1])
+    return QFont(cached)
 
 
 def style_sheet(scale: float = 1.0) -> str:
