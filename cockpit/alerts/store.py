@@ -677,10 +677,29 @@ class AlertService:
         self._scope = evaluation.scope
         return self.store.sync(evaluation, warehouse=str(self.db_dir.resolve()))
 
+    @property
+    def scope(self) -> str | None:
+        """The county (or city, province) this warehouse describes: the alerts it shows.
+
+        One operations store may hold several warehouses' alerts (a county demo and a province
+        benchmark under one COCKPIT_HOME); a cockpit lists only its own."""
+        if self._scope is None:
+            from ..warehouse.store import WarehouseError, open_current
+
+            try:
+                snapshot = open_current(self.db_dir)
+            except WarehouseError:
+                return None
+            try:
+                self._scope = snapshot.meta().get("county_code")
+            finally:
+                snapshot.close()
+        return self._scope
+
     def list(self, status=None, region: str | None = None, severity: str | None = None,
              open_only: bool = False) -> list[AlertRecord]:
         return self.store.list(status=status, region=region, severity=severity,
-                               open_only=open_only)
+                               open_only=open_only, scope=self.scope)
 
     def get(self, alert_id: str) -> AlertRecord:
         return self.store.get(alert_id)
@@ -698,10 +717,10 @@ class AlertService:
         return self.store.ignore(alert_id, by, until, reason)
 
     def counts_by_severity(self, region: str | None = None) -> dict[str, int]:
-        return self.store.counts_by_severity(region)
+        return self.store.counts_by_severity(region, scope=self.scope)
 
     def counts_by_region(self) -> dict[str, dict[str, int]]:
-        return self.store.counts_by_region()
+        return self.store.counts_by_region(scope=self.scope)
 
     def history(self, alert_id: str) -> list[AuditEntry]:
         return self.store.history(alert_id)
