@@ -87,13 +87,9 @@ CREATE TEMP TABLE staging_observations (
 );
 """
 
-# Rows are stored in the order the hottest query reads them (one indicator, one period, all
-# regions) so that query touches one contiguous run of rows.
-FINALIZE_SQL = """
-INSERT INTO observations
-SELECT s.indicator, s.period, s.region, s.value, p.value AS prev_value, y.value AS yoy_value
-FROM staging_observations s
-JOIN indicators i ON i.code = s.indicator
+# The previous period (by the indicator's frequency) and the same period a year earlier, joined
+# from the staged facts; then the facts are written in read order and the staging table dropped.
+_COMPARISONS = """
 LEFT JOIN staging_observations p
        ON p.indicator = s.indicator AND p.region = s.region
       AND p.period = s.period - CASE i.frequency WHEN 'month' THEN INTERVAL 1 MONTH
@@ -105,6 +101,15 @@ LEFT JOIN staging_observations y
 ORDER BY s.indicator, s.period, s.region;
 DROP TABLE staging_observations;
 """
+
+# Rows are stored in the order the hottest query reads them (one indicator, one period, all
+# regions) so that query touches one contiguous run of rows.
+FINALIZE_SQL = """
+INSERT INTO observations
+SELECT s.indicator, s.period, s.region, s.value, p.value AS prev_value, y.value AS yoy_value
+FROM staging_observations s
+JOIN indicators i ON i.code = s.indicator
+""" + _COMPARISONS
 
 
 def create_schema(con) -> None:
@@ -134,17 +139,7 @@ JOIN indicators i ON i.code = s.indicator
 LEFT JOIN replaced_indicators r ON r.code = s.indicator
 LEFT JOIN old_observations o
        ON o.indicator = s.indicator AND o.period = s.period AND o.region = s.region
-LEFT JOIN staging_observations p
-       ON p.indicator = s.indicator AND p.region = s.region
-      AND p.period = s.period - CASE i.frequency WHEN 'month' THEN INTERVAL 1 MONTH
-                                                 WHEN 'quarter' THEN INTERVAL 3 MONTH
-                                                 ELSE INTERVAL 12 MONTH END
-LEFT JOIN staging_observations y
-       ON y.indicator = s.indicator AND y.region = s.region
-      AND y.period = s.period - INTERVAL 12 MONTH
-ORDER BY s.indicator, s.period, s.region;
-DROP TABLE staging_observations;
-"""
+""" + _COMPARISONS
 
 
 def rederive(con) -> None:
