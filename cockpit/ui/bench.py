@@ -1,14 +1,33 @@
-"""`cockpit bench`: how fast the real cockpit window responds, measured in one process, offscreen."""
+"""`cockpit bench`: how fast the real cockpit window responds, measured in one process, offscreen.
+
+One run measures start-up against a bare PySide6 + pyqtgraph window, a selection repainting every
+panel, indicator / period / domain changes, the map alone (recolour, click hit-test, hover card)
+and memory; it profiles the selection so a missed budget shows where the time goes. `--scale`
+runs it on the county demo or on the province / nation datasets (built once, kept under
+`<COCKPIT_HOME>/bench/<scale>`); `--soak MINUTES` then keeps the window busy with random
+selections and period steps and reports the resident-memory slope and any growth in Qt objects.
+"""
 from __future__ import annotations
 
+import cProfile
+import gc
 import json
 import os
+import pstats
 import random
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+# DESIGN §5 budgets, by scale: selection p95, map recolour, hit-test, first-paint ratio, memory.
+BUDGETS = {
+    "county": {"selection_p95_ms": 16, "first_paint_ratio": 1.5, "rss_mb": 350},
+    "province": {"selection_p95_ms": 33},
+    "nation": {"selection_p95_ms": 100, "map_recolour_p95_ms": 50, "hit_test_p95_us": 1000,
+               "rss_mb": 1536},
+}
 
 
 def _rss_mb() -> float:
@@ -31,7 +50,9 @@ def _peak_rss_mb() -> float:
 
 
 def _stats(samples_ms: list[float]) -> dict:
-    a = np.asarray(samples_ms)
+    a = np.asarray(samples_ms, dtype=float)
+    if not a.size:
+        return {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
     return {"n": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 2),
             "p95_ms": round(float(np.percentile(a, 95)), 2), "max_ms": round(float(a.max()), 2)}
 
@@ -44,6 +65,17 @@ def _settle(app, window) -> None:
     would paint everything again and measure a repaint no user triggers.)"""
     app.sendPostedEvents()
     app.processEvents()
+
+
+def _quiet_qt() -> None:
+    """The offscreen platform warns on every window hint; keep the table readable."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" in message:
+            return
+        sys.stderr.write(message + "\n")
+    qInstallMessageHandler(handler)
 
 
 def _bare_window_first_paint(app, size) -> float:
@@ -66,12 +98,149 @@ def _bare_window_first_paint(app, size) -> float:
     return elapsed
 
 
-def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1) -> dict:
+_HANDLERS = ("_on_selection_change", "_on_region_change", "_on_indicator_change")
+_PAINTS = ("paintEvent", "paint")
+
+
+def _profile(run, runs: int, top: int = 14) -> dict:
+    """cProfile a callable; attribute the time to each panel (its selection handler and its
+    painting, inclusive of the queries and Qt calls they make) and list the costliest calls."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    panels: dict[str, dict[str, float]] = {}
+    queries_ms = 0.0
+    rows = []
+    for (path, line, func), (_, calls, tottime, cumtime, _) in stats.stats.items():
+        if "cockpit" not in path:
+            continue
+        module = path[path.rfind("cockpit"):].replace(os.sep, "/")
+        short = module.rsplit("/", 1)[-1].removesuffix(".py")
+        if module.endswith("warehouse/queries.py") and func == "wrapper":
+            queries_ms += cumtime * 1000
+        if "/ui/" in module and short not in ("bench", "context", "app"):
+            entry = panels.setdefault(short, {"handlers_ms": 0.0, "paint_ms": 0.0})
+            if func == "_on_selection_change":
+                entry["handlers_ms"] += cumtime * 1000
+            elif func in _PAINTS:
+                entry["paint_ms"] += cumtime * 1000
+        if short not in ("bench", "selection", "context"):
+            rows.append((cumtime, f"{module}:{line}({func})", calls, tottime))
+    rows.sort(reverse=True)
+    by_panel = {k: {kk: round(vv, 1) for kk, vv in v.items()}
+                for k, v in sorted(panels.items(), key=lambda kv: -sum(kv[1].values()))
+                if sum(v.values()) > 0}
+    return {
+        "runs": runs,
+        "total_ms": round(stats.total_tt * 1000, 1),
+        "queries_ms": round(queries_ms, 1),
+        "by_panel": by_panel,
+        "top_cumulative": [{"function": name, "calls": calls, "cum_ms": round(cum * 1000, 1),
+                            "self_ms": round(tt * 1000, 1)} for cum, name, calls, tt in rows[:top]],
+    }
+
+
+def _qt_object_count(window) -> int:
+    from PySide6.QtCore import QObject
+
+    count = len(window.findChildren(QObject))
+    scene = getattr(window.map, "_scene", None)
+    if scene is not None:
+        count += len(scene.items())
+    return count
+
+
+def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
+    """The map on its own: recolour (cold query, and warm), click hit-test, hover card."""
+    from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    from ..core.selection import Selection
+    from .context import CockpitContext
+    from .map_panel import MapPanel
+
+    ctx = CockpitContext(q, Selection(window.ctx.state))
+    panel = MapPanel(ctx)
+    panel.resize(window.map.size())
+    panel.show()
+    _settle(app, panel)
+    indicators = [i.code for i in q.indicators if not i.county_only]
+    months = q.months
+    choro = panel.choropleth
+
+    def recolour(pairs) -> tuple[list[float], list[float]]:
+        out, compose = [], []
+        for indicator, month in pairs:
+            t = time.perf_counter()
+            ctx.selection.update(record=False, indicator=indicator, period=month)
+            panel.map_widget.repaint()
+            out.append((time.perf_counter() - t) * 1000)
+            compose.append(choro.compose_ms)
+        return out, compose
+
+    pairs = [(rng.choice(indicators), rng.choice(months)) for _ in range(n)]
+    cold, compose = recolour(pairs)
+    warm, _ = recolour(pairs)   # every answer is memoised now: classes, LUT and paint only
+
+    # Clicks: random points over the map view (townships, gaps and sea), through the panel's
+    # own mapping and the index, as a click is handled.
+    view = panel.map_widget
+    points = [view.mapTo(panel, QPoint(rng.randrange(view.width()), rng.randrange(view.height())))
+              for _ in range(2000)]
+    hits = []
+    t_all = time.perf_counter()
+    for p in points:
+        t = time.perf_counter()
+        panel.region_at(p)
+        hits.append((time.perf_counter() - t) * 1e6)
+    hit_total_us = (time.perf_counter() - t_all) * 1e6 / len(points)
+
+    # Hover: mouse moves onto townships' label points; the card text, the outline and the
+    # repaint they cause.
+    townships = [t.code for t in q.townships]
+    hovers = []
+    for code in rng.sample(townships, min(200, len(townships))):
+        pos = view.mapFrom(panel, panel.widget_pos_of(code))
+        event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(view.mapToGlobal(pos)),
+                            Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+        t = time.perf_counter()
+        app.sendEvent(view, event)
+        _settle(app, panel)
+        hovers.append((time.perf_counter() - t) * 1000)
+    hit_us = np.asarray(hits)
+    out = {
+        "map_townships": len(choro.codes),
+        "map_mode": "id raster" if choro.raster else "vector paths",
+        "map_size": f"{view.width()}x{view.height()}",
+        "map_bake_ms": round(choro.bake_ms, 1),
+        "map_recolour": _stats(cold),
+        "map_recolour_warm": _stats(warm),
+        "map_lut_compose": _stats(compose),
+        "hit_test_us": round(hit_total_us, 2),
+        "hit_test": {"n": len(hits), "p50_us": round(float(np.percentile(hit_us, 50)), 2),
+                     "p95_us": round(float(np.percentile(hit_us, 95)), 2),
+                     "max_us": round(float(hit_us.max()), 2)},
+        "hover": _stats(hovers),
+    }
+    panel.close()
+    panel.deleteLater()
+    ctx.close()
+    app.processEvents()
+    return out
+
+
+def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
+              scale: str | None = None, soak_minutes: float = 0.0,
+              profile: bool = True) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_start = time.perf_counter()
     from .app import LiveWarehouse, _application, build_window
 
     app = _application()
+    _quiet_qt()
     import_ms = (time.perf_counter() - t_start) * 1000
     bare_ms = _bare_window_first_paint(app, size)
 
@@ -98,45 +267,51 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1)
             out.append((time.perf_counter() - t) * 1000)
         return out
 
+    others = max(10, selections // 4)
+    domains = ["overview", "economy", "market", "environment", "governance", "service",
+               "government"]
     # warm up caches the way a user's first clicks would
     timed([{"region": c} for c in townships[:3]])
     results = {
         "selection": _stats(timed([{"region": rng.choice(townships)}
                                    for _ in range(selections)])),
-        "indicator_change": _stats(timed([{"indicator": rng.choice(indicators)}
-                                          for _ in range(max(50, selections // 4))])),
-        "period_step": _stats(timed([{"period": months[k % len(months)]}
-                                     for k in range(max(50, selections // 4))])),
-        "domain_switch": _stats(timed([{"domain": d} for d in
-                                       ["overview", "economy", "market", "environment",
-                                        "governance", "service", "government"] * 8])),
     }
-    # hit-test and hover through the map's public surface
-    index = window.map.index if hasattr(window.map, "index") else None
-    if index is not None:
-        pts = []
-        for code in townships:
-            r = q.region_by_code[code]
-            pts.append(index.project(r.label_lon, r.label_lat))
-        t = time.perf_counter()
-        n = 0
-        for _ in range(200):
-            for x, y in pts:
-                index.locate(float(np.asarray(x).ravel()[0]), float(np.asarray(y).ravel()[0]))
-                n += 1
-        results["hit_test_us"] = round((time.perf_counter() - t) / n * 1e6, 2)
+    if profile:   # in the same state as the selections just timed
+        picks = [{"region": rng.choice(townships)} for _ in range(min(30, selections))]
+        results["profile_selection"] = _profile(lambda: timed(picks), len(picks))
     results.update({
-        "scale": "county" if len(townships) < 100 else "larger",
+        "indicator_change": _stats(timed([{"indicator": rng.choice(indicators)}
+                                          for _ in range(others)])),
+        "period_step": _stats(timed([{"period": months[k % len(months)]}
+                                     for k in range(others)])),
+        "domain_switch": _stats(timed([{"domain": d} for d in
+                                       domains * max(1, selections // 25)])),
+    })
+    # The cockpit's own memory, before the benchmark adds a second map panel of its own.
+    rss_mb, peak_mb = _rss_mb(), _peak_rss_mb()
+    results.update(_map_measurements(app, window, q, rng, max(10, selections // 4)))
+    counts = q.summary()
+    results.update({
+        "scale": scale or ("county" if len(townships) < 100 else
+                           "province" if len(townships) < 10000 else "nation"),
+        "warehouse": str(Path(db).resolve()),
         "townships": len(townships),
+        "regions": len(q.regions),
         "indicators": len(q.indicators),
+        "observations": counts["observations"],
+        "events": counts["events"],
         "window": f"{size[0]}x{size[1]}",
         "qt_import_ms": round(import_ms, 1),
         "bare_window_first_paint_ms": round(bare_ms, 1),
         "first_paint_ms": round(first_paint_ms, 1),
         "first_paint_ratio": round(first_paint_ms / bare_ms, 2) if bare_ms else None,
-        "rss_mb": round(_rss_mb(), 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "rss_mb": round(rss_mb, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "peak_rss_with_bench_map_mb": round(_peak_rss_mb(), 1),
     })
+    if soak_minutes > 0:
+        results["soak"] = soak(app, window, soak_minutes, rng)
+    results["budgets"] = check_budgets(results)
     window.close()
     window.deleteLater()
     app.processEvents()
@@ -144,24 +319,158 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1)
     return results
 
 
+def soak(app, window, minutes: float, rng: random.Random, sample_s: float = 5.0) -> dict:
+    """Random selections and period steps for `minutes`: memory slope and Qt object growth.
+
+    The first fifth of the run warms caches (the query memo fills up to its limit) and is left
+    out of the slope; the slope is a least-squares fit of resident memory against time.
+    """
+    ctx, q = window.ctx, window.ctx.queries
+    townships = [t.code for t in q.townships]
+    months = q.months
+    end = time.monotonic() + minutes * 60
+    start = time.monotonic()
+    samples: list[tuple[float, float, int, int]] = []
+    next_sample = start
+    actions = 0
+    while time.monotonic() < end:
+        if rng.random() < 0.7:
+            ctx.selection.update(record=False, region=rng.choice(townships))
+        else:
+            ctx.selection.update(record=False, period=rng.choice(months))
+        _settle(app, window)
+        actions += 1
+        now = time.monotonic()
+        if now >= next_sample:
+            gc.collect()
+            samples.append((now - start, _rss_mb(), _qt_object_count(window),
+                            len(gc.get_objects())))
+            next_sample = now + sample_s
+    gc.collect()
+    samples.append((time.monotonic() - start, _rss_mb(), _qt_object_count(window),
+                    len(gc.get_objects())))
+    t = np.array([s[0] for s in samples])
+    rss = np.array([s[1] for s in samples])
+    objects = [s[2] for s in samples]
+    steady = t >= t[-1] * 0.2
+    late = t >= t[-1] * 0.6
+
+    def slope_of(mask) -> float:
+        if mask.sum() >= 3 and np.ptp(t[mask]) > 0:
+            return float(np.polyfit(t[mask] / 3600.0, rss[mask], 1)[0])
+        return float("nan")
+    slope, late_slope = slope_of(steady), slope_of(late)
+    first_steady = int(np.argmax(steady))
+    python_objects = [s[3] for s in samples]
+    return {
+        "minutes": round(minutes, 2),
+        "actions": actions,
+        "samples": len(samples),
+        "rss_start_mb": round(float(rss[0]), 1),
+        "rss_end_mb": round(float(rss[-1]), 1),
+        "rss_slope_mb_per_hour": round(slope, 1),
+        "rss_slope_last_40pct_mb_per_hour": round(late_slope, 1),
+        "qt_objects_start": objects[first_steady],
+        "qt_objects_end": objects[-1],
+        "qt_object_growth": objects[-1] - objects[first_steady],
+        "python_objects_start": python_objects[first_steady],
+        "python_objects_end": python_objects[-1],
+        "rss_samples": [[round(s[0], 1), round(s[1], 1)] for s in samples],
+    }
+
+
+def check_budgets(results: dict) -> dict:
+    """Each DESIGN §5 budget of this scale: the figure, the budget and whether it is met."""
+    scale = results.get("scale", "county")
+    figures = {
+        "selection_p95_ms": results["selection"]["p95_ms"],
+        "first_paint_ratio": results.get("first_paint_ratio"),
+        "rss_mb": results.get("peak_rss_mb"),
+        "map_recolour_p95_ms": results.get("map_recolour", {}).get("p95_ms"),
+        "hit_test_p95_us": results.get("hit_test", {}).get("p95_us"),
+    }
+    out = {}
+    for key, budget in BUDGETS.get(scale, {}).items():
+        value = figures.get(key)
+        out[key] = {"value": value, "budget": budget,
+                    "met": None if value is None else bool(value <= budget)}
+    return out
+
+
 def print_table(results: dict) -> None:
     rows = [("选择乡镇 → 全部面板重绘 selection", results["selection"]),
             ("切换指标 indicator change", results["indicator_change"]),
             ("切换月份 period step", results["period_step"]),
             ("切换领域 domain switch", results["domain_switch"])]
+    if "map_recolour" in results:
+        rows += [("地图重新着色 map recolour", results["map_recolour"]),
+                 ("  （查询已缓存 memoised）", results["map_recolour_warm"]),
+                 ("地图悬停卡片 hover card", results["hover"])]
+    print(f"规模 scale: {results.get('scale')}，乡镇 {results.get('townships'):,} 个，"
+          f"观测值 {results.get('observations', 0):,} 条，窗口 {results.get('window')}")
     print(f"{'':36} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for label, s in rows:
+        if not s["n"]:
+            continue
         print(f"{label:36} {s['n']:>5} {s['p50_ms']:>8.2f} {s['p95_ms']:>8.2f} {s['max_ms']:>8.2f}")
     print(f"首次完整绘制 first paint        {results['first_paint_ms']:.0f} ms"
           f"（裸窗口 bare window {results['bare_window_first_paint_ms']:.0f} ms，"
           f"比值 ratio {results['first_paint_ratio']}）")
-    if "hit_test_us" in results:
-        print(f"地图点选 hit-test               {results['hit_test_us']:.1f} µs")
-    print(f"常驻内存 RSS                     {results['rss_mb']:.0f} MB（峰值 peak {results['peak_rss_mb']:.0f} MB）")
+    if "hit_test" in results:
+        h = results["hit_test"]
+        print(f"地图点选 hit-test               p50 {h['p50_us']:.1f} µs，p95 {h['p95_us']:.1f} µs"
+              f"（{results.get('map_mode')}，{results.get('map_townships', 0):,} 个乡镇，"
+              f"烘焙 bake {results.get('map_bake_ms', 0):.0f} ms）")
+    print(f"常驻内存 RSS                     {results['rss_mb']:.0f} MB"
+          f"（峰值 peak {results['peak_rss_mb']:.0f} MB）")
+    if "soak" in results:
+        s = results["soak"]
+        print(f"长时运行 soak                   {s['minutes']} 分钟，{s['actions']} 次操作："
+              f"内存斜率 {s['rss_slope_mb_per_hour']} MB/小时"
+              f"（后 40% {s['rss_slope_last_40pct_mb_per_hour']} MB/小时），"
+              f"Qt 对象 {s['qt_objects_start']} → {s['qt_objects_end']}")
+    prof = results.get("profile_selection")
+    if prof:
+        panels = "，".join(f"{k} {v['handlers_ms'] + v['paint_ms']:.0f}"
+                           for k, v in list(prof["by_panel"].items())[:6])
+        print(f"选择耗时分布 profile            {prof['runs']} 次选择共 {prof['total_ms']:.0f} ms"
+              f"（其中查询 {prof['queries_ms']:.0f} ms）：{panels}")
+    budgets = results.get("budgets") or {}
+    if budgets:
+        parts = []
+        for key, b in budgets.items():
+            mark = "✓" if b["met"] else ("?" if b["met"] is None else "✗")
+            parts.append(f"{key} {b['value']} / {b['budget']} {mark}")
+        print("预算 budgets (DESIGN §5)         " + "；".join(parts))
+
+
+def ensure_dataset(scale: str, quiet: bool = False) -> Path:
+    """The dataset of a scale under <COCKPIT_HOME>/bench/<scale>, built on first use."""
+    from ..warehouse.scale import build_scale, scale_db_dir, step_count
+    from ..warehouse.store import SnapshotStore
+
+    path = scale_db_dir(scale)
+    if SnapshotStore(path).exists():
+        return path
+    progress = (lambda step: None)
+    if not quiet:
+        from ..cli import _progress
+
+        print(f"首次运行：正在生成{_SCALE_NAMES.get(scale, scale)}规模数据集 → {path}",
+              file=sys.stderr)
+        progress = _progress(step_count(scale))
+    build_scale(path, scale, progress=progress)
+    return path
+
+
+_SCALE_NAMES = {"county": "县级", "province": "省级", "nation": "全国"}
 
 
 def main(args) -> int:
-    results = run_bench(Path(args.db), selections=args.selections, size=args.size)
+    scale = getattr(args, "scale", None)
+    db = ensure_dataset(scale) if scale else Path(args.db)
+    results = run_bench(db, selections=args.selections, size=args.size, scale=scale,
+                        soak_minutes=getattr(args, "soak", None) or 0.0)
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2),

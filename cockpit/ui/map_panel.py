@@ -3,12 +3,16 @@
 Drawing follows the house rules for maps: one item draws every township (paths built once per
 snapshot, grouped by colour at paint time, a recolour never rebuilds geometry); the selected
 township's outline is a separate small item; hovering and clicking go through `RegionIndex`.
+From a thousand townships on (a province, the country) the item fills a baked id raster of the
+view instead and recolours it through a lookup table: refilling 40,000 polygons would take
+hundreds of milliseconds, the lookup a few.
 Everything is drawn in the index's kilometre frame with y flipped for Qt (y down).
 """
 from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -21,6 +25,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFontMetricsF,
+    QImage,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -180,23 +185,52 @@ def rings_to_path(rings: Rings) -> QPainterPath:
     return path
 
 
-class ChoroplethItem(QGraphicsItem):
-    """Every township polygon in one item, filled by colour group, with thin borders on top.
+def _argb(color: str | QColor) -> int:
+    """Opaque 0xAARRGGBB (premultiplied and straight are the same when opaque)."""
+    return QColor(color).rgba() | 0xFF000000
 
-    `set_geometry` builds the paths (once per snapshot); `set_colors` only marks the colour
-    grouping stale, and the next paint regroups the existing paths: one brush change per colour.
+
+class ChoroplethItem(QGraphicsItem):
+    """Every township polygon in one item, filled by colour, with thin borders on top.
+
+    Geometry and colour are separate: `set_geometry` builds the shapes once per snapshot;
+    `set_colors` (code → colour) or `set_row_colors` (one ARGB per township, in `codes` order)
+    only recolour. Two ways of drawing, chosen by the number of townships:
+
+    - up to RASTER_MIN townships, vector paths grouped by colour (antialiased, one brush change
+      per colour), cached as a device pixmap so moving the selection is a blit;
+    - beyond, a baked id raster: every township is filled once, in its own id colour, into an
+      image of exactly the device pixels the item covers (re-baked only when the view's
+      transform changes). A recolour is then one lookup-table pass over that image — tens of
+      thousands of polygons are never refilled — and borders are the pixels where the id
+      changes. Paths of single townships (the highlight) are built on demand.
     """
 
     BORDER_MIN_PX = 12   # a township smaller than this on screen is drawn without its border
+    RASTER_MIN = 1000    # townships from which the id raster draws the map
 
     def __init__(self, parent: QGraphicsItem | None = None):
         super().__init__(parent)
+        self._codes: list[str] = []
+        self._row: dict[str, int] = {}
         self._paths: dict[str, QPainterPath] = {}
         self._borders = QPainterPath()
         self._bounds = QRectF()
-        self._colors: dict[str, str] = {}
+        self._rgb = np.zeros(0, np.uint32)           # ARGB per township row
+        self._no_data = _argb(theme.NO_DATA)
         self._groups: list[tuple[QBrush, list[QPainterPath]]] | None = None
         self._typical_size = 0.0    # median township size, scene units (km)
+        self._raster = False
+        self._shapes: list[tuple[list, QPainterPath | None]] = []   # per row: polygons or path
+        self._bake_key: tuple | None = None
+        self._ids: np.ndarray | None = None           # township row + 1 per device pixel
+        self._edges: np.ndarray | None = None         # flat indices of border pixels
+        self._origin = QPointF()
+        self._dpr = 1.0
+        self._image: QImage | None = None
+        self._image_buf: np.ndarray | None = None
+        self.bake_ms = 0.0                            # last bake / compose, for the benchmark
+        self.compose_ms = 0.0
         self._border_pen = QPen(theme.color(BOUNDARY), 1.0)
         self._border_pen.setCosmetic(True)
         self._border_pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -206,66 +240,214 @@ class ChoroplethItem(QGraphicsItem):
 
     # -- geometry ------------------------------------------------------------------------------
     def set_geometry(self, rings_by_code: Mapping[str, Rings]) -> None:
-        paths = {code: rings_to_path(rings) for code, rings in rings_by_code.items()}
-        borders = QPainterPath()
+        codes = list(rings_by_code)
+        self._codes = codes
+        self._row = {code: i for i, code in enumerate(codes)}
+        self._raster = len(codes) >= self.RASTER_MIN
+        self._rgb = np.full(len(codes), self._no_data, np.uint32)
+        sizes = []
         bounds = QRectF()
-        for path in paths.values():
-            borders.addPath(path)
-            bounds = bounds.united(path.boundingRect())
+        if self._raster:
+            self._paths = {}
+            self._borders = QPainterPath()
+            self._shapes = []
+            exteriors, lengths = [], []
+            for rings in rings_by_code.values():
+                polygons, holed = [], None
+                if any(len(interiors) for _, interiors in rings):
+                    holed = rings_to_path(rings)   # keep holes open: odd-even fill
+                else:
+                    polygons = [pgfn.arrayToQPolygonF(ext[:, 0], -ext[:, 1])
+                                for ext, _ in rings if len(ext) >= 3]
+                self._shapes.append((polygons, holed))
+                exteriors += [ext for ext, _ in rings]
+                lengths.append(sum(len(ext) for ext, _ in rings))
+            # Bounds and sizes of every township in one pass over all their vertices.
+            lengths = np.array(lengths)
+            if lengths.sum():
+                pts = np.concatenate(exteriors)
+                starts = (np.cumsum(lengths) - lengths)[lengths > 0]
+                lo = np.minimum.reduceat(pts, starts)
+                hi = np.maximum.reduceat(pts, starts)
+                sizes = np.sqrt(np.clip((hi - lo).prod(axis=1), 0.0, None)).tolist()
+                (x0, y0), (x1, y1) = lo.min(axis=0), hi.max(axis=0)
+                bounds = QRectF(QPointF(x0, -y1), QPointF(x1, -y0))
+            self.setCacheMode(QGraphicsItem.CacheMode.NoCache)   # the raster is the cache
+        else:
+            paths = {code: rings_to_path(rings) for code, rings in rings_by_code.items()}
+            borders = QPainterPath()
+            for path in paths.values():
+                borders.addPath(path)
+                rect = path.boundingRect()
+                bounds = bounds.united(rect)
+                sizes.append(math.sqrt(rect.width() * rect.height()))
+            self._paths = paths
+            self._borders = borders
+            self._shapes = []
+            self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         if bounds != self._bounds:
             self.prepareGeometryChange()
             self._bounds = bounds
-        sizes = [math.sqrt(r.width() * r.height()) for r in map(QPainterPath.boundingRect,
-                                                                 paths.values())]
         self._typical_size = float(np.median(sizes)) if sizes else 0.0
-        self._paths = paths
-        self._borders = borders
-        self._colors = {c: v for c, v in self._colors.items() if c in paths}
         self._groups = None
+        self._bake_key = None
+        self._ids = self._edges = None
+        self._image = self._image_buf = None
         self.update()
 
     @property
+    def codes(self) -> list[str]:
+        """Township codes in drawing (row) order."""
+        return list(self._codes)
+
+    @property
+    def raster(self) -> bool:
+        """True when the map is drawn through the baked id raster (many townships)."""
+        return self._raster
+
+    @property
     def paths(self) -> Mapping[str, QPainterPath]:
-        """The cached township paths (scene coordinates); identical objects across recolours."""
+        """The cached township paths (scene coordinates); identical objects across recolours.
+
+        With the id raster only the paths asked for so far (`path(code)`) exist."""
         return MappingProxyType(self._paths)
 
     def path(self, code: str) -> QPainterPath | None:
-        return self._paths.get(code)
+        path = self._paths.get(code)
+        if path is None and self._raster and code in self._row:
+            # From the polygons already built for the raster: no second copy of the rings.
+            polygons, holed = self._shapes[self._row[code]]
+            if holed is None:
+                holed = QPainterPath()
+                holed.setFillRule(Qt.FillRule.OddEvenFill)
+                for polygon in polygons:
+                    holed.addPolygon(polygon)
+                    holed.closeSubpath()
+            path = self._paths[code] = holed
+        return path
 
     # -- colour --------------------------------------------------------------------------------
     def set_colors(self, colors: Mapping[str, str | QColor]) -> None:
         """Township code → fill colour; townships left out are drawn as 无数据."""
         names: dict = {}   # a handful of distinct colours over thousands of townships
-        new = {}
+        rgb = np.full(len(self._codes), self._no_data, np.uint32)
         for code, c in colors.items():
-            if code in self._paths:
+            row = self._row.get(code)
+            if row is not None:
                 key = c if isinstance(c, str) else c.rgba()
-                name = names.get(key)
-                if name is None:
-                    name = names[key] = QColor(c).name()
-                new[code] = name
-        if new == self._colors:
+                value = names.get(key)
+                if value is None:
+                    value = names[key] = _argb(c)
+                rgb[row] = value
+        self.set_row_colors(rgb)
+
+    def set_row_colors(self, rgb: np.ndarray) -> None:
+        """One opaque ARGB value per township in `codes` order: the fast path for many."""
+        rgb = np.asarray(rgb, dtype=np.uint32)
+        if rgb.shape == self._rgb.shape and np.array_equal(rgb, self._rgb):
             return
-        self._colors = new
+        self._rgb = rgb.copy()
         self._groups = None
+        self._image = self._image_buf = None
         self.update()
 
     @property
     def colors(self) -> dict[str, str]:
         """Code → '#rrggbb' for every township drawn (无数据 included)."""
-        return {code: self._colors.get(code, theme.NO_DATA) for code in self._paths}
+        names = {int(v): QColor.fromRgba(int(v)).name() for v in np.unique(self._rgb)}
+        return {code: names[int(v)] for code, v in zip(self._codes, self._rgb)}
 
     def _group(self) -> list[tuple[QBrush, list[QPainterPath]]]:
-        groups: dict[str, list[QPainterPath]] = {}
-        for code, path in self._paths.items():
-            groups.setdefault(self._colors.get(code, theme.NO_DATA), []).append(path)
-        return [(QBrush(QColor(hex_)), paths) for hex_, paths in groups.items()]
+        groups: dict[int, list[QPainterPath]] = {}
+        for code, value in zip(self._codes, self._rgb.tolist()):
+            groups.setdefault(value, []).append(self._paths[code])
+        return [(QBrush(QColor.fromRgba(value)), paths) for value, paths in groups.items()]
+
+    # -- id raster -----------------------------------------------------------------------------
+    def _bake(self, transform: QTransform, device_rect: QRectF, dpr: float) -> None:
+        """Fill every township once with its own id colour into the device pixels it covers."""
+        started = time.perf_counter()
+        area = transform.mapRect(self._bounds).intersected(device_rect)
+        x0, y0 = math.floor(area.left()), math.floor(area.top())
+        w = max(1, math.ceil(area.right()) - x0)
+        h = max(1, math.ceil(area.bottom()) - y0)
+        image = QImage(max(1, round(w * dpr)), max(1, round(h * dpr)), QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(dpr)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setTransform(transform * QTransform.fromTranslate(-x0, -y0))
+        for row, (polygons, holed) in enumerate(self._shapes):
+            ident = row + 1
+            painter.setBrush(QColor((ident >> 16) & 255, (ident >> 8) & 255, ident & 255))
+            if holed is not None:
+                painter.drawPath(holed)
+            else:
+                for polygon in polygons:
+                    painter.drawPolygon(polygon)
+        painter.end()
+        height, stride = image.height(), image.bytesPerLine() // 4
+        raw = np.frombuffer(image.constBits(), np.uint32, count=stride * height)
+        ids = (raw.reshape(height, stride)[:, : image.width()] & 0xFFFFFF).astype(np.int32)
+        border_px = self._typical_size * math.sqrt(abs(transform.determinant())) * dpr
+        edges = None
+        if border_px >= self.BORDER_MIN_PX * dpr:
+            mask = np.zeros(ids.shape, bool)
+            mask[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+            mask[1:, :] |= ids[1:, :] != ids[:-1, :]
+            mask &= ids != 0
+            edges = np.flatnonzero(mask)
+        self._ids, self._edges = ids, edges
+        self._origin = QPointF(x0, y0)
+        self._dpr = dpr
+        self._image = self._image_buf = None
+        self.bake_ms = (time.perf_counter() - started) * 1000
+
+    def _compose(self) -> None:
+        """Colour the id raster through a lookup table: one pass, no polygon is refilled."""
+        started = time.perf_counter()
+        lut = np.empty(len(self._rgb) + 1, np.uint32)
+        lut[0] = 0                      # outside every township: transparent
+        lut[1:] = self._rgb
+        buf = lut[self._ids]
+        if self._edges is not None:
+            buf.reshape(-1)[self._edges] = _argb(BOUNDARY)
+        h, w = buf.shape
+        image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(self._dpr)
+        self._image, self._image_buf = image, buf   # the image borrows the buffer's memory
+        self.compose_ms = (time.perf_counter() - started) * 1000
+
+    def prepare_raster(self, transform: QTransform, device_rect: QRectF, dpr: float = 1.0
+                       ) -> None:
+        """Bake and colour ahead of the paint (e.g. right after the view is fitted)."""
+        if not self._raster or not self._codes:
+            return
+        key = (transform.m11(), transform.m12(), transform.m21(), transform.m22(),
+               transform.dx(), transform.dy(), device_rect.width(), device_rect.height(), dpr)
+        if key != self._bake_key:
+            self._bake(transform, device_rect, dpr)
+            self._bake_key = key
+        if self._image is None:
+            self._compose()
 
     # -- QGraphicsItem -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
         return self._bounds
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        if self._raster:
+            device = painter.device()
+            self.prepare_raster(painter.worldTransform(),
+                                QRectF(0, 0, device.width(), device.height()),
+                                device.devicePixelRatioF())
+            if self._image is not None:
+                painter.save()
+                painter.resetTransform()
+                painter.drawImage(self._origin, self._image)
+                painter.restore()
+            return
         if self._groups is None:
             self._groups = self._group()
         painter.setPen(Qt.PenStyle.NoPen)
@@ -646,6 +828,28 @@ class _TownshipFigure:
     rank: int | None
 
 
+class _Figures:
+    """One indicator's township figures as arrays; a township's figure is looked up on demand
+    (a hover), so a recolour of 40,000 townships builds no per-township objects."""
+
+    def __init__(self, regions: np.ndarray, values: np.ndarray, prev: np.ndarray,
+                 yoy: np.ndarray, polarity: str):
+        self.regions, self.values, self.prev, self.yoy = regions, values, prev, yoy
+        self.polarity = polarity
+        self._rank: np.ndarray | None = None
+        self._where: dict[str, int] | None = None
+
+    def get(self, code: str) -> _TownshipFigure | None:
+        if self._where is None:
+            self._where = {c: i for i, c in enumerate(self.regions)}
+            self._rank = ranks(self.values, self.polarity)
+        i = self._where.get(code)
+        if i is None:
+            return None
+        return _TownshipFigure(float(self.values[i]), float(self.prev[i]), float(self.yoy[i]),
+                               int(self._rank[i]) or None)
+
+
 class MapPanel(QFrame):
     """The county's townships coloured by the selected indicator and month.
 
@@ -661,7 +865,7 @@ class MapPanel(QFrame):
         self._index: RegionIndex | None = None
         self._anchors: dict[str, tuple[float, float]] = {}   # label point per township, km
         self._labels: dict[str, TownshipLabel] = {}
-        self._figures: dict[str, _TownshipFigure] = {}
+        self._figures: _Figures | None = None
         self._values_all = np.empty(0)
         self._indicator: Indicator | None = None
         self._legend_entries: list[tuple[str, str]] = []
@@ -673,6 +877,9 @@ class MapPanel(QFrame):
         self._label_px = 13
         self._scale = 0.0            # view pixels per km
         self._areas: dict[str, float] = {}
+        self._rows_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_of: dict[str, int] | None = None
+        self._label_plans: dict[tuple, list] = {}
 
         self._title = QLabel(self)
         self._title.setObjectName("panelTitle")
@@ -788,7 +995,7 @@ class MapPanel(QFrame):
         """The hover card's text for a township (rich text)."""
         ind = self._indicator
         name = self.ctx.region_name(code)
-        figure = self._figures.get(code)
+        figure = self._figures.get(code) if self._figures is not None else None
         if ind is None or figure is None or is_missing(figure.value):
             return f"<b>{name}</b><br>{self._t('无数据', 'No data')}"
         lines = [f"<b>{name}</b>",
@@ -819,19 +1026,22 @@ class MapPanel(QFrame):
         values = np.asarray(tv.values, dtype=float)
         self._values_all = values
         classes = classify(values, indicator.polarity)
-        colors, figures = {}, {}
-        rank = ranks(values, indicator.polarity)
-        for code, value, prev, yoy, k in zip(tv.regions, values, tv.prev_values,
-                                             tv.yoy_values, rank):
-            colors[code] = classes.color_of(value)
-            figures[code] = _TownshipFigure(float(value), float(prev), float(yoy),
-                                            int(k) or None)
-        self._figures = figures
-        self._choropleth.set_colors(colors)
+        self._figures = _Figures(tv.regions, values, tv.prev_values, tv.yoy_values,
+                                 indicator.polarity)
+        # Vectorised: class of every value, then one colour per drawn township row.
+        rows = self._rows_of(tv.regions)
+        rgb = np.full(len(self._choropleth.codes), _argb(theme.NO_DATA), np.uint32)
+        reported = (rows >= 0) & np.isfinite(values)
+        if classes.colors:
+            palette = np.array([_argb(c) for c in classes.colors], np.uint32)
+            k = np.searchsorted(np.asarray(classes.breaks, float), values[reported],
+                                side="right")
+            rgb[rows[reported]] = palette[k]
+        self._choropleth.set_row_colors(rgb)
 
-        drawn = set(self._choropleth.paths)
         entries = list(zip(classes.labels, classes.colors))[::-1]   # highest values on top
-        missing = any(is_missing(figures[c].value) if c in figures else True for c in drawn)
+        drawn = len(rgb)
+        missing = int(np.count_nonzero(reported)) < drawn
         if missing and drawn:
             entries.append((self._t("无数据", "No data"), theme.NO_DATA))
         self._legend_entries = entries
@@ -843,6 +1053,27 @@ class MapPanel(QFrame):
         if self._hovered is not None and self._card.isVisible():
             self._card.setText(self.hover_text(self._hovered))
             self._card.adjustSize()
+
+    def _rows_of(self, regions: np.ndarray) -> np.ndarray:
+        """Choropleth row of each region code (-1 where not drawn): one dict lookup per code
+        through a map built once per geometry, and reused outright for the same answer."""
+        cached = self._rows_cache
+        if cached is not None and cached[0] is regions:
+            return cached[1]
+        if self._row_of is None:
+            self._row_of = {code: i for i, code in enumerate(self._choropleth.codes)}
+        where = self._row_of
+        if all(c in where for c in regions[:64]) and len(where) >= len(regions):
+            try:
+                rows = np.array(list(map(where.__getitem__, regions)), dtype=np.int64)
+            except KeyError:
+                rows = None
+        else:
+            rows = None
+        if rows is None:
+            rows = np.array([where.get(c, -1) for c in regions], dtype=np.int64)
+        self._rows_cache = (regions, rows)
+        return rows
 
     def _on_period_change(self) -> None:
         self._events_stale = True
@@ -865,17 +1096,26 @@ class MapPanel(QFrame):
         self._choropleth.set_geometry({code: index.rings(code) for code in index.codes})
         self._hover.set_path(None)
         self._hovered = None
+        self._rows_cache = self._row_of = None
 
         townships = [r for r in queries.townships if r.code in index]
+        # Label points are usually inside their township: check them all at once, and look
+        # for a point on the surface only for the few that are not.
+        lon = np.array([np.nan if r.label_lon is None else r.label_lon for r in townships])
+        lat = np.array([np.nan if r.label_lat is None else r.label_lat for r in townships])
+        xs, ys = index.project(lon, lat)
+        xs, ys = np.atleast_1d(xs), np.atleast_1d(ys)
+        found = index.locate_many(np.nan_to_num(xs), np.nan_to_num(ys))
         self._anchors = {}
-        for region in townships:
-            x = y = None
-            if region.label_lon is not None and region.label_lat is not None:
-                x, y = index.project(region.label_lon, region.label_lat)
-            self._anchors[region.code] = index.inner_point(region.code, x, y)
+        for region, x, y, hit in zip(townships, xs.tolist(), ys.tolist(), found):
+            if hit == region.code and math.isfinite(x) and math.isfinite(y):
+                self._anchors[region.code] = (x, y)
+            else:
+                self._anchors[region.code] = index.inner_point(region.code)
         for label in self._labels.values():
             self._scene.removeItem(label)
         self._labels = {}
+        self._label_plans = {}
         if len(townships) <= LABEL_LIMIT:
             for region in townships:
                 name = self.ctx.region_name(region.code)
@@ -883,7 +1123,7 @@ class MapPanel(QFrame):
                 label.setPos(_scene_point(*self._anchors[region.code]))
                 self._scene.addItem(label)
                 self._labels[region.code] = label
-        self._areas = {code: index.geometry(code).area for code in index.codes}
+        self._areas = {code: index.geometry(code).area for code in self._labels}
 
         self._schematic = any(r.schematic for r in queries.townships)
         self._note.setVisible(self._schematic)
@@ -1024,13 +1264,32 @@ class MapPanel(QFrame):
 
     def _place_labels(self) -> None:
         """Full names where there is room; where labels would collide, smaller type, then short
-        names, then a nudge up or down inside the township. The selected one is placed first."""
+        names, then a nudge up or down inside the township. The selected one is placed first.
+
+        A layout depends only on the selected township and the view, so each is worked out once
+        and reused: a wall stepping through townships, or a leader flicking between two, pays
+        for the collision search only the first time."""
         if not self._labels or self._scale <= 0:
             return
+        origin = self._view.mapFromScene(QPointF(0.0, 0.0))
+        key = (self._highlighted, self._label_px, self._scale, origin.x(), origin.y())
+        plan = self._label_plans.get(key)
+        if plan is None:
+            plan = self._plan_labels()
+            if len(self._label_plans) > 4 * len(self._labels) + 8:
+                self._label_plans.clear()
+            self._label_plans[key] = plan
+        for code, text, size, offset in plan:
+            label = self._labels[code]
+            label.set_style(text, size, code == self._highlighted)
+            label.setPos(_scene_point(*self._anchors[code]) + offset / self._scale)
+
+    def _plan_labels(self) -> list[tuple[str, str, int, QPointF]]:
         px = self._label_px
         small = max(9, round(px * 0.85))
         metrics: dict[tuple[int, bool], QFontMetricsF] = {}
         placed: list[QRectF] = []
+        plan: list[tuple[str, str, int, QPointF]] = []
         order = sorted(self._labels, key=lambda c: (c != self._highlighted, -self._areas[c]))
         for code in order:
             label = self._labels[code]
@@ -1063,8 +1322,8 @@ class MapPanel(QFrame):
                     break
             text, size, offset, rect = best
             placed.append(rect)
-            label.set_style(text, size, selected)
-            label.setPos(_scene_point(*self._anchors[code]) + offset / self._scale)
+            plan.append((code, text, size, offset))
+        return plan
 
     def _place_overlays(self) -> None:
         area = self._view.viewport().rect()

@@ -2,6 +2,12 @@
 
 A selected period is a month. Indicators reported quarterly or yearly answer with their latest
 period on or before that month (`effective period`), so one month slider drives every panel.
+
+The root region (meta `county_code`, `county` below) is the county of the demo, or a province or
+the whole country in the scale datasets; `townships` are every township-level region under it.
+Large warehouses may also store the facts in region order (meta `region_order_table`): queries
+about one place then read that table, so DuckDB's zone maps skip all but a row group or two
+instead of scanning every indicator's slice.
 """
 from __future__ import annotations
 
@@ -48,6 +54,14 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Band:
+    """Per period, the lowest and the highest township value of one indicator."""
+    periods: np.ndarray      # datetime64[D]
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+@dataclass(frozen=True)
 class TownshipValues:
     """One indicator in one period for every township that reported it."""
     indicator: str
@@ -76,7 +90,7 @@ def _nan(values) -> np.ndarray:
 def _frozen(value):
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
-    elif isinstance(value, (Series, TownshipValues)):
+    elif isinstance(value, (Series, TownshipValues, Band)):
         for v in vars(value).values():
             _frozen(v)
     elif isinstance(value, dict):
@@ -153,7 +167,39 @@ class Queries:
 
     @cached_property
     def townships(self) -> list[Region]:
-        return [r for r in self.regions if r.level == "township" and r.parent == self.county.code]
+        """Every township-level region under the root (its children, or deeper: county → city →
+        province warehouses), in storage order."""
+        return [r for r in self.regions if r.level == "township" and self._under_root(r)]
+
+    def _under_root(self, region: Region) -> bool:
+        root, by_code = self.county.code, self.region_by_code
+        parent, seen = region.parent, 0
+        while parent is not None and seen < 16:
+            if parent == root:
+                return True
+            parent = by_code[parent].parent if parent in by_code else None
+            seen += 1
+        return False
+
+    @cached_property
+    def _township_codes(self) -> frozenset:
+        return frozenset(r.code for r in self.townships)
+
+    @cached_property
+    def _only_township_level(self) -> bool:
+        """True when every township-level region is under the root (SQL can filter by level)."""
+        return len(self.townships) == sum(r.level == "township" for r in self.regions)
+
+    @cached_property
+    def _by_region(self) -> str:
+        """The facts table to read for one region: the region-ordered copy where there is one."""
+        name = self.meta.get("region_order_table")
+        if name != "observations_by_region":   # an identifier, checked, never a value
+            return "observations"
+        found = self._cur().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = ?",
+            [name, self.snapshot.ALIAS]).fetchone()[0]
+        return name if found else "observations"
 
     @cached_property
     def indicators(self) -> list[Indicator]:
@@ -204,30 +250,58 @@ class Queries:
     @memoised
     def township_values(self, indicator: str, month: date) -> TownshipValues:
         """The map's and the ranking's data: one indicator, every township, one period."""
-        county = self.county.code
+        period = self.effective_period(indicator, month)
+        if period is None:
+            empty = np.empty(0)
+            return TownshipValues(indicator, None, np.empty(0, dtype=object), empty, empty,
+                                  empty)
+        # One (indicator, period) slice of the facts, stored contiguously: zone maps skip the
+        # rest. Only townships: a province or nation warehouse also holds its aggregates, and
+        # leaving out those few thousand codes is cheaper than matching 40,000 townships.
         res = self._cur().execute(
             """
-            WITH p AS (SELECT max(period) AS period FROM observations
-                       WHERE indicator = $ind AND period <= $month)
-            SELECT o.region, o.value, o.prev_value, o.yoy_value, o.period
-            FROM observations o, p
-            WHERE o.indicator = $ind AND o.period = p.period AND o.region <> $county
-            """, {"ind": indicator, "month": month, "county": county}).fetchnumpy()
-        period = _to_date(res["period"][0]) if len(res["period"]) else None
-        return TownshipValues(indicator, period, np.asarray(res["region"], dtype=object),
-                              _nan(res["value"]), _nan(res["prev_value"]),
-                              _nan(res["yoy_value"]))
+            SELECT o.region, o.value, o.prev_value, o.yoy_value
+            FROM observations o
+            ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a ON a.code = o.region
+            WHERE o.indicator = $ind AND o.period = $period
+            """, {"ind": indicator, "period": period}).fetchnumpy()
+        regions = np.asarray(res["region"], dtype=object)
+        keep = slice(None)
+        if not self._only_township_level:
+            codes = self._township_codes
+            keep = np.fromiter((c in codes for c in regions), bool, len(regions))
+        regions = regions[keep]
+        return TownshipValues(indicator, _to_date(period) if len(regions) else None, regions,
+                              _nan(res["value"])[keep], _nan(res["prev_value"])[keep],
+                              _nan(res["yoy_value"])[keep])
+
+    @memoised
+    def township_band(self, indicator: str) -> Band | None:
+        """Per period, the lowest and highest township value (the trend's band), in one query
+        (not one series per township: 40,000 of them at nation scale). None without data."""
+        res = self._cur().execute(
+            """
+            SELECT o.period, min(o.value) AS lo, max(o.value) AS hi FROM observations o
+            ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a ON a.code = o.region
+            WHERE o.indicator = ?
+            GROUP BY o.period ORDER BY o.period
+            """, [indicator]).fetchnumpy()
+        if not len(res["period"]):
+            return None
+        return Band(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["lo"]),
+                    _nan(res["hi"]))
 
     @memoised
     def kpis(self, region: str, indicators: list[str], month: date) -> dict[str, KpiValue]:
         """Value, previous period and same period last year for several indicators at once."""
+        facts = self._by_region
         rows = self._cur().execute(
-            """
-            WITH p AS (SELECT indicator, max(period) AS period FROM observations
+            f"""
+            WITH p AS (SELECT indicator, max(period) AS period FROM {facts}
                        WHERE indicator = ANY($inds) AND period <= $month AND region = $region
                        GROUP BY indicator)
             SELECT o.indicator, o.period, o.value, o.prev_value, o.yoy_value
-            FROM observations o JOIN p USING (indicator, period)
+            FROM {facts} o JOIN p USING (indicator, period)
             WHERE o.region = $region
             """, {"inds": list(indicators), "month": month, "region": region}).fetchall()
         found = {r[0]: KpiValue(r[0], r[1], r[2], r[3], r[4]) for r in rows}
@@ -238,8 +312,8 @@ class Queries:
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
         res = self._cur().execute(
-            """
-            SELECT period, value FROM observations
+            f"""
+            SELECT period, value FROM {self._by_region}
             WHERE indicator = ? AND region = ? AND period >= ? AND period <= ?
             ORDER BY period
             """, [indicator, region, start or date(1900, 1, 1), end or date(2999, 12, 1)]
@@ -251,11 +325,11 @@ class Queries:
                     count: int) -> dict[str, Series]:
         """The last `count` periods up to `end` of several indicators (KPI sparklines)."""
         res = self._cur().execute(
-            """
+            f"""
             SELECT indicator, period, value FROM (
                 SELECT indicator, period, value,
                        row_number() OVER (PARTITION BY indicator ORDER BY period DESC) AS k
-                FROM observations
+                FROM {self._by_region}
                 WHERE indicator = ANY($inds) AND region = $region AND period <= $end
             ) WHERE k <= $count ORDER BY indicator, period
             """, {"inds": list(indicators), "region": region, "end": end, "count": count}
@@ -283,36 +357,46 @@ class Queries:
                    END
             FROM observations o, p, indicators i, regions r
             WHERE o.indicator = $ind AND o.period = p.period AND i.code = o.indicator
-              AND r.code = o.region AND r.parent = $county
+              AND r.code = o.region AND r.level = 'township'
+              AND (r.parent = $county OR $deep)
             GROUP BY i.aggregation
-            """, {"ind": indicator, "month": month, "county": self.county.code}).fetchone()
+            """, {"ind": indicator, "month": month, "county": self.county.code,
+                  "deep": self._only_township_level}).fetchone()
         return None if row is None else row[0]
 
     @memoised
     def township_profile(self, region: str, month: date) -> list[dict]:
         """Every indicator for one township: value, county value, rank, changes, target."""
         county = self.county.code
+        facts = self._by_region
+        # Peers are the townships (not the county, city or province aggregates); counting the
+        # better ones per indicator ranks without a window over every township's row.
         rows = self._cur().execute(
-            """
-            WITH p AS (SELECT indicator, max(period) AS period FROM observations
+            f"""
+            WITH p AS (SELECT indicator, max(period) AS period FROM {facts}
                        WHERE period <= $month AND region = $region GROUP BY indicator),
+            me AS (SELECT o.indicator, o.period, o.value, o.prev_value, o.yoy_value
+                   FROM {facts} o JOIN p USING (indicator, period) WHERE o.region = $region),
             peers AS (
-                SELECT o.indicator, o.region, o.value,
-                       rank() OVER (PARTITION BY o.indicator ORDER BY
-                           CASE i.polarity WHEN 'lower' THEN o.value ELSE -o.value END) AS rank,
-                       count(*) OVER (PARTITION BY o.indicator) AS n
-                FROM observations o JOIN p USING (indicator, period)
-                JOIN indicators i ON i.code = o.indicator
-                WHERE o.region <> $county
+                SELECT me.indicator,
+                       count(*) FILTER (WHERE CASE i.polarity WHEN 'lower' THEN o.value < me.value
+                                                          ELSE o.value > me.value END) + 1 AS rank,
+                       count(*) AS n
+                FROM me JOIN observations o USING (indicator, period)
+                JOIN indicators i ON i.code = me.indicator
+                ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a
+                       ON a.code = o.region
+                WHERE $township
+                GROUP BY me.indicator
             )
-            SELECT o.indicator, o.period, o.value, o.prev_value, o.yoy_value, c.value AS county,
-                   peers.rank, peers.n
-            FROM observations o JOIN p USING (indicator, period)
-            LEFT JOIN observations c ON c.indicator = o.indicator AND c.period = o.period
-                                    AND c.region = $county
-            LEFT JOIN peers ON peers.indicator = o.indicator AND peers.region = o.region
-            WHERE o.region = $region
-            """, {"month": month, "region": region, "county": county}).fetchall()
+            SELECT me.indicator, me.period, me.value, me.prev_value, me.yoy_value,
+                   c.value AS county, peers.rank, peers.n
+            FROM me
+            LEFT JOIN {facts} c ON c.indicator = me.indicator AND c.period = me.period
+                                AND c.region = $county
+            LEFT JOIN peers ON peers.indicator = me.indicator
+            """, {"month": month, "region": region, "county": county,
+                  "township": region in self._township_codes}).fetchall()
         keys = ("indicator", "period", "value", "prev_value", "yoy_value", "county_value",
                 "rank", "rank_of")
         by_code = {r[0]: dict(zip(keys, r)) for r in rows}
@@ -324,15 +408,20 @@ class Queries:
         """Events in a township (or the county when region is None or the county), newest first."""
         if region == self.county.code:
             region = None
+        # The newest `limit` first, then their township names: joining every event of a
+        # province or the country to 40,000 regions before the limit costs tens of ms.
         cur = self._cur().execute(
             """
+            WITH e AS (
+                SELECT * FROM events
+                WHERE ($region IS NULL OR region = $region)
+                  AND reported_at >= $start AND reported_at < $end
+                ORDER BY reported_at DESC, id
+                LIMIT $limit)
             SELECT e.id, e.region, r.name AS region_name, e.source, e.category, e.summary,
                    e.reported_at, e.deadline_at, e.closed_at, e.status, e.lon, e.lat
-            FROM events e JOIN regions r ON r.code = e.region
-            WHERE ($region IS NULL OR e.region = $region)
-              AND e.reported_at >= $start AND e.reported_at < $end
+            FROM e JOIN regions r ON r.code = e.region
             ORDER BY e.reported_at DESC, e.id
-            LIMIT $limit
             """, {"region": region, "start": start or date(1900, 1, 1),
                   "end": end or date(2999, 1, 1), "limit": limit})
         names = [d[0] for d in cur.description]

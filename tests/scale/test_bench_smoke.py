@@ -1,0 +1,35 @@
+"""CI smoke run of `cockpit bench --scale county`: it runs end to end and reports every figure
+(no timing assertions: the budgets are judged on real runs, not in CI)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COCKPIT_HOME=str(tmp_path / "home"))
+    run = subprocess.run(
+        [sys.executable, "-m", "cockpit", "bench", "--scale", "county", "--selections", "10",
+         "--soak", "0.05", "--json", str(out)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "selection" in run.stdout and "hit-test" in run.stdout
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["scale"] == "county" and results["townships"] == 18
+    for key in ("selection", "indicator_change", "period_step", "domain_switch",
+                "map_recolour", "map_recolour_warm", "hover"):
+        assert set(results[key]) == {"n", "p50_ms", "p95_ms", "max_ms"}, key
+        assert results[key]["n"] > 0
+    assert results["selection"]["n"] == 10
+    for key in ("first_paint_ms", "bare_window_first_paint_ms", "first_paint_ratio",
+                "rss_mb", "peak_rss_mb", "hit_test_us"):
+        assert results[key] > 0, key
+    assert results["hit_test"]["n"] > 0 and results["hit_test"]["p95_us"] > 0
+    assert set(results["soak"]) >= {"rss_slope_mb_per_hour", "qt_object_growth", "actions"}
+    assert results["soak"]["actions"] > 0
+    assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb"}
+    assert results["profile_selection"]["by_panel"]
+    assert (tmp_path / "home" / "bench" / "county" / "manifests").is_dir()
