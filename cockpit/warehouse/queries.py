@@ -132,7 +132,10 @@ def memoised(method):
 
 
 class Queries:
-    MEMO_SIZE = 2048
+    # Enough for a wall rotating through every township of a county in one month (≈10 answers
+    # per township) with room to spare, small enough that memory stays flat over months: an
+    # answer can be a few hundred events.
+    MEMO_SIZE = 384
 
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
