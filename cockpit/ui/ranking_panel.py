@@ -443,6 +443,10 @@ class RankingPanel(QFrame):
         self._message_parts = ("", "")
         self.county_line_value: float | None = None   # the dashed 全县 line, if drawn
         self.title_text = ""
+        self._all_rows: list[_Row] = []
+        self._row_index_of: list | None = None
+        self._row_index_cache: dict[str, int] = {}
+        self._chart_args = (None, None, None, "")
 
         self._build()
         self._connect()
@@ -617,7 +621,32 @@ class RankingPanel(QFrame):
         self.message_text = None
         self._message.hide()
         self.chart.show()
-        self.chart.set_data(rows, ind, county_value, target, totals)
+        self._all_rows = rows
+        self._chart_args = (ind, county_value, target, totals)
+        self._show_rows()
+
+    # A province or the nation has more townships than a panel has lines: show the top, the
+    # selected township with its neighbours, and the bottom, with their true ranks.
+    MAX_ROWS = 30
+    TOP, AROUND, BOTTOM = 14, 3, 5
+
+    def _show_rows(self) -> None:
+        rows = self._all_rows
+        if len(rows) > self.MAX_ROWS:
+            keep = set(range(self.TOP)) | set(range(len(rows) - self.BOTTOM, len(rows)))
+            selected = self._row_index.get(self.ctx.state.region)
+            if selected is not None:
+                keep |= set(range(max(0, selected - self.AROUND),
+                                  min(len(rows), selected + self.AROUND + 1)))
+            rows = [rows[i] for i in sorted(keep)]
+        self.chart.set_data(rows, *self._chart_args)
+
+    @property
+    def _row_index(self) -> dict[str, int]:
+        if self._row_index_of is not self._all_rows:
+            self._row_index_cache = {r.code: i for i, r in enumerate(self._all_rows)}
+            self._row_index_of = self._all_rows
+        return self._row_index_cache
 
     def _show_message(self, text: str, ind: Indicator, detail: str = "") -> None:
         self._order, self._missing, self._colours = [], [], {}
@@ -627,6 +656,7 @@ class RankingPanel(QFrame):
         self._render_message()
         self._message.show()
         self.chart.hide()
+        self._all_rows = []
         self.chart.set_data([], ind, None, None)
 
     def _render_message(self) -> None:
@@ -640,8 +670,9 @@ class RankingPanel(QFrame):
 
     def _refresh_highlight(self) -> None:
         region = self.ctx.state.region
-        codes = {r.code for r in self.chart.rows}
-        self.highlighted_region = region if region in codes else None
+        if len(self._all_rows) > self.MAX_ROWS:
+            self._show_rows()  # the selected township's neighbourhood moves with it
+        self.highlighted_region = region if region in self._row_index else None
         self.chart.set_selected(self.highlighted_region)
 
     def set_scale(self, scale: float) -> None:
