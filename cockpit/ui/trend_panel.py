@@ -217,7 +217,6 @@ class TrendPanel(QFrame):
         self.setObjectName("panel")
         self._t = _TEXT.get(ctx.lang, _TEXT["zh_CN"])
         self._series_cache: dict[tuple[str, str], Series] = {}
-        self._band_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
         # Plotted data, by series name: periods as datetime64[D], values with NaN for gaps.
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._names: list[str] = []
@@ -380,7 +379,6 @@ class TrendPanel(QFrame):
 
     def _on_reload(self) -> None:
         self._series_cache.clear()
-        self._band_cache.clear()
         self._refresh_series()
         self._refresh_marker()
 
@@ -417,22 +415,11 @@ class TrendPanel(QFrame):
         return self._series_cache[key]
 
     def _township_band(self, indicator: str):
-        """Per-period min and max over the townships (cached: it depends on the indicator only)."""
-        if indicator not in self._band_cache:
-            found = [self._series(t.code, indicator) for t in self.ctx.queries.townships]
-            found = [s for s in found if len(s.periods)]
-            band = None
-            if found:
-                periods = np.unique(np.concatenate([s.periods for s in found]))
-                table = np.full((len(found), len(periods)), np.nan)
-                for row, s in zip(table, found):
-                    row[np.searchsorted(periods, s.periods)] = s.values
-                counted = np.isfinite(table).any(axis=0)
-                lo = np.where(counted, np.nanmin(np.where(counted, table, 0.0), axis=0), np.nan)
-                hi = np.where(counted, np.nanmax(np.where(counted, table, 0.0), axis=0), np.nan)
-                band = (periods, lo, hi)
-            self._band_cache[indicator] = band
-        return self._band_cache[indicator]
+        """Per-period min and max over the townships: (periods, lo, hi), or None.
+
+        One grouped query (memoised per snapshot), never one series per township."""
+        band = self.ctx.queries.township_band(indicator)
+        return None if band is None else (band.periods, band.lo, band.hi)
 
     @staticmethod
     def _align(series: Series, grid: np.ndarray) -> np.ndarray:
