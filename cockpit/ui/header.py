@@ -108,9 +108,6 @@ class Header(QFrame):
         self._on_reload()
 
     # -- public state --------------------------------------------------------------------------------
-    def breadcrumb_text(self) -> str:
-        return self.breadcrumb.text().replace("&nbsp;", " ")
-
     def plain_breadcrumb(self) -> str:
         names = [self.ctx.queries.county.name if self.ctx.lang != "en"
                  else (self.ctx.queries.county.name_en or self.ctx.queries.county.name)]

@@ -267,10 +267,6 @@ class KpiPanel(QFrame):
         self._refresh()
 
     # -- public state ------------------------------------------------------------------------------
-    @property
-    def region_label(self) -> str:
-        return self.ctx.region_name()
-
     def title_text(self) -> str:
         return self._title.text()
 
