@@ -642,6 +642,37 @@ class EventPointsItem(QGraphicsItem):
             painter.drawPoints(points)
 
 
+class AlertBadge(QGraphicsItem):
+    """A township's open alerts on the map: a dot in the most severe alert's colour with the
+    number of open 红/橙 alerts, a fixed pixel size beside the township's name."""
+
+    RADIUS = 9.0
+    OFFSET = QPointF(16.0, -14.0)   # pixels up-right of the label anchor
+
+    def __init__(self, severity: str, count: int, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.severity = severity
+        self.count = count
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setZValue(5)
+
+    def boundingRect(self) -> QRectF:
+        r = self.RADIUS + 3
+        c = self.OFFSET
+        return QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(theme.color(theme.BG), 2))
+        painter.setBrush(theme.color(theme.SEVERITY.get(self.severity, theme.BAD)))
+        painter.drawEllipse(self.OFFSET, self.RADIUS, self.RADIUS)
+        painter.setPen(theme.color("#ffffff" if self.severity == "红" else theme.BG))
+        painter.setFont(theme.font(12, True))
+        r = self.RADIUS
+        painter.drawText(QRectF(self.OFFSET.x() - r, self.OFFSET.y() - r, 2 * r, 2 * r),
+                         Qt.AlignmentFlag.AlignCenter, str(min(self.count, 99)))
+
+
 # ------------------------------------------------------------------------------- overlays
 @dataclass
 class _LegendContent:
@@ -865,6 +896,7 @@ class MapPanel(QFrame):
         self._index: RegionIndex | None = None
         self._anchors: dict[str, tuple[float, float]] = {}   # label point per township, km
         self._labels: dict[str, TownshipLabel] = {}
+        self._badges: dict[str, AlertBadge] = {}
         self._figures: _Figures | None = None
         self._values_all = np.empty(0)
         self._indicator: Indicator | None = None
@@ -1133,6 +1165,7 @@ class MapPanel(QFrame):
                                                  bounds.width(), bounds.height()))
         self._events_stale = True
         self._fit()
+        self._on_alerts_change()
         self._on_indicator_change()
         self._on_region_change()
         if self._events.isVisible():
@@ -1334,17 +1367,51 @@ class MapPanel(QFrame):
         self._note.move(area.width() - self._note.width() - margin,
                         area.height() - self._note.height() - margin)
 
+    # -- alert badges ---------------------------------------------------------------------------
+    BADGE_LIMIT = 300   # the most severe townships first; a nation map is not a pin cushion
+
+    @property
+    def alert_badges(self) -> dict[str, tuple[str, int]]:
+        """Townships carrying a badge: code -> (most severe open 红/橙 level, count)."""
+        return {code: (b.severity, b.count) for code, b in self._badges.items()}
+
+    def _on_alerts_change(self) -> None:
+        for badge in self._badges.values():
+            self._scene.removeItem(badge)
+        self._badges = {}
+        service = getattr(self.ctx, "alerts", None)
+        if service is None:
+            return
+        try:
+            counts = service.counts_by_region()
+        except Exception:  # the operations store is busy: badges come back at the next change
+            return
+        marked = []
+        for code, by_level in counts.items():
+            if code not in self._anchors:
+                continue
+            red, orange = by_level.get("红", 0), by_level.get("橙", 0)
+            if red or orange:
+                marked.append((-red, -orange, code, "红" if red else "橙", red + orange))
+        for _, _, code, severity, count in sorted(marked)[:self.BADGE_LIMIT]:
+            badge = AlertBadge(severity, count)
+            badge.setPos(_scene_point(*self._anchors[code]))
+            self._scene.addItem(badge)
+            self._badges[code] = badge
+
     # -- lifetime -------------------------------------------------------------------------------
     def _connect(self) -> None:
         if not self._connected:
             self.ctx.changed.connect(self._on_selection_change)
             self.ctx.reloaded.connect(self._on_reload)
+            self.ctx.alerts_changed.connect(self._on_alerts_change)
             self._connected = True
 
     def _disconnect(self) -> None:
         if self._connected:
             self.ctx.changed.disconnect(self._on_selection_change)
             self.ctx.reloaded.disconnect(self._on_reload)
+            self.ctx.alerts_changed.disconnect(self._on_alerts_change)
             self._connected = False
 
     def closeEvent(self, event) -> None:

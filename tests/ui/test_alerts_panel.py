@@ -111,3 +111,13 @@ def test_keyboard_shortcut_opens_the_action_for_the_selected_alert(window, qtbot
     panel.select_alert(panel.alert_ids()[0])
     qtbot.keyClick(panel.table, Qt.Key.Key_D)
     assert asked == ["assign"]
+
+
+def test_townships_with_open_critical_alerts_carry_a_badge_on_the_map(window):
+    badges = window.map.alert_badges
+    assert badges[LIUCHENG][0] == "红" and badges[TOWNSHIP_CODES["桃溪镇"]][0] == "红"
+    assert all(level in ("红", "橙") for level, _ in badges.values())
+    for alert in window.ctx.alerts.list(open_only=True, region=LIUCHENG):
+        assert window.alerts.perform("ack", alert.id, by="值班员甲")
+        assert window.alerts.perform("close", alert.id, by="值班员甲", note="已处置")
+    assert LIUCHENG not in window.map.alert_badges
