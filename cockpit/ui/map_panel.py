@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -248,7 +249,7 @@ class ChoroplethItem(QGraphicsItem):
         sizes = []
         bounds = QRectF()
         if self._raster:
-            self._paths = {}
+            self._paths = OrderedDict()
             self._borders = QPainterPath()
             self._shapes = []
             exteriors, lengths = [], []
@@ -312,9 +313,15 @@ class ChoroplethItem(QGraphicsItem):
         With the id raster only the paths asked for so far (`path(code)`) exist."""
         return MappingProxyType(self._paths)
 
+    PATH_CACHE = 512     # raster mode: outlines built on demand, the most recent kept
+
     def path(self, code: str) -> QPainterPath | None:
         path = self._paths.get(code)
-        if path is None and self._raster and code in self._row:
+        if not self._raster:
+            return path
+        if path is not None:
+            self._paths.move_to_end(code)
+        elif code in self._row:
             # From the polygons already built for the raster: no second copy of the rings.
             polygons, holed = self._shapes[self._row[code]]
             if holed is None:
@@ -324,6 +331,8 @@ class ChoroplethItem(QGraphicsItem):
                     holed.addPolygon(polygon)
                     holed.closeSubpath()
             path = self._paths[code] = holed
+            if len(self._paths) > self.PATH_CACHE:   # a wall visits them all, over months
+                self._paths.popitem(last=False)
         return path
 
     # -- colour --------------------------------------------------------------------------------

@@ -102,11 +102,26 @@ def _frozen(value):
 _MISSING = object()
 
 
+def _nbytes(value) -> int:
+    """Roughly what an answer holds in memory: arrays by size, containers by their items."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (Series, TownshipValues, Band)):
+        return 64 + sum(_nbytes(v) for v in vars(value).values())
+    if isinstance(value, dict):
+        return 64 + sum(64 + _nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(64 + _nbytes(v) for v in value)
+    return 64
+
+
 def memoised(method):
     """Cache a query's answer for this snapshot (snapshots never change).
 
     A wall cycling through townships and months asks the same questions again and again; the
     answer is kept (LRU) and handed out read-only: arrays are frozen, dicts and lists are copied.
+    The cache is bounded by answers (MEMO_SIZE) and by bytes (MEMO_BYTES): one township_values
+    answer of a nation warehouse holds 40,000 townships, a county's 18.
     """
     @wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -119,10 +134,16 @@ def memoised(method):
                 cache.move_to_end(key)
         if result is _MISSING:
             result = _frozen(method(self, *args, **kwargs))
+            size = _nbytes(result)
             with self._memo_lock:
+                sizes = self._memo_sizes
+                self._memo_bytes += size - sizes.get(key, 0)
                 cache[key] = result
-                if len(cache) > self.MEMO_SIZE:
-                    cache.popitem(last=False)
+                sizes[key] = size
+                while len(cache) > 1 and (len(cache) > self.MEMO_SIZE
+                                          or self._memo_bytes > self.MEMO_BYTES):
+                    old, _ = cache.popitem(last=False)
+                    self._memo_bytes -= sizes.pop(old, 0)
         if isinstance(result, dict):
             return dict(result)
         if isinstance(result, list):
@@ -136,10 +157,13 @@ class Queries:
     # per township) with room to spare, small enough that memory stays flat over months: an
     # answer can be a few hundred events.
     MEMO_SIZE = 384
+    MEMO_BYTES = 192 * 2**20
 
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
         self._memo: OrderedDict = OrderedDict()
+        self._memo_sizes: dict = {}
+        self._memo_bytes = 0
         self._memo_lock = threading.Lock()
 
     def _cur(self):
@@ -183,6 +207,10 @@ class Queries:
             parent = by_code[parent].parent if parent in by_code else None
             seen += 1
         return False
+
+    @cached_property
+    def _code_objects(self) -> dict[str, str]:
+        return {r.code: r.code for r in self.regions}
 
     @cached_property
     def _township_codes(self) -> frozenset:
@@ -268,7 +296,13 @@ class Queries:
             ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a ON a.code = o.region
             WHERE o.indicator = $ind AND o.period = $period
             """, {"ind": indicator, "period": period}).fetchnumpy()
-        regions = np.asarray(res["region"], dtype=object)
+        # The warehouse's own code strings, not 40,000 fresh copies per answer: kept answers
+        # share them, and lookups by code hit on identity.
+        raw, codes = res["region"], self._code_objects
+        try:
+            regions = np.fromiter(map(codes.__getitem__, raw), dtype=object, count=len(raw))
+        except KeyError:
+            regions = np.asarray(raw, dtype=object)
         keep = slice(None)
         if not self._only_township_level:
             codes = self._township_codes
@@ -297,17 +331,18 @@ class Queries:
     @memoised
     def kpis(self, region: str, indicators: list[str], month: date) -> dict[str, KpiValue]:
         """Value, previous period and same period last year for several indicators at once."""
-        facts = self._by_region
+        # One place's rows (a row group or two in region order), the latest per indicator
+        # picked here: a self-join for that costs more than the few dozen rows it saves.
         rows = self._cur().execute(
             f"""
-            WITH p AS (SELECT indicator, max(period) AS period FROM {facts}
-                       WHERE indicator = ANY($inds) AND period <= $month AND region = $region
-                       GROUP BY indicator)
-            SELECT o.indicator, o.period, o.value, o.prev_value, o.yoy_value
-            FROM {facts} o JOIN p USING (indicator, period)
-            WHERE o.region = $region
+            SELECT indicator, period, value, prev_value, yoy_value FROM {self._by_region}
+            WHERE region = $region AND indicator = ANY($inds) AND period <= $month
             """, {"inds": list(indicators), "month": month, "region": region}).fetchall()
-        found = {r[0]: KpiValue(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        latest: dict[str, tuple] = {}
+        for row in rows:
+            if row[0] not in latest or row[1] > latest[row[0]][1]:
+                latest[row[0]] = row
+        found = {code: KpiValue(*row) for code, row in latest.items()}
         return {code: found.get(code, KpiValue(code, None, None, None, None))
                 for code in indicators}
 
@@ -327,15 +362,14 @@ class Queries:
     def series_many(self, region: str, indicators: list[str], end: date,
                     count: int) -> dict[str, Series]:
         """The last `count` periods up to `end` of several indicators (KPI sparklines)."""
+        # Every period up to `end` (a few dozen rows of one place), the last `count` kept here:
+        # no window function over the table.
         res = self._cur().execute(
             f"""
-            SELECT indicator, period, value FROM (
-                SELECT indicator, period, value,
-                       row_number() OVER (PARTITION BY indicator ORDER BY period DESC) AS k
-                FROM {self._by_region}
-                WHERE indicator = ANY($inds) AND region = $region AND period <= $end
-            ) WHERE k <= $count ORDER BY indicator, period
-            """, {"inds": list(indicators), "region": region, "end": end, "count": count}
+            SELECT indicator, period, value FROM {self._by_region}
+            WHERE region = $region AND indicator = ANY($inds) AND period <= $end
+            ORDER BY indicator, period
+            """, {"inds": list(indicators), "region": region, "end": end}
         ).fetchnumpy()
         codes = np.asarray(res["indicator"], dtype=object)
         periods = np.asarray(res["period"], dtype="datetime64[D]")
@@ -343,7 +377,9 @@ class Queries:
         out = {}
         for code in indicators:
             mask = codes == code
-            out[code] = Series(periods[mask], values[mask])
+            n = int(mask.sum())
+            first = n - count if count > 0 else n
+            out[code] = Series(periods[mask][max(first, 0):], values[mask][max(first, 0):])
         return out
 
     @memoised
@@ -411,8 +447,30 @@ class Queries:
         """Events in a township (or the county when region is None or the county), newest first."""
         if region == self.county.code:
             region = None
-        # The newest `limit` first, then their township names: joining every event of a
-        # province or the country to 40,000 regions before the limit costs tens of ms.
+        # The newest `limit` first, their township names looked up here: joining every event
+        # of a province or the country to 40,000 regions before the limit costs tens of ms.
+        params = {"start": start or date(1900, 1, 1), "end": end or date(2999, 1, 1),
+                  "limit": limit}
+        where = "reported_at >= $start AND reported_at < $end"
+        if region is not None:
+            where = "region = $region AND " + where
+            params["region"] = region
+        cur = self._cur().execute(
+            f"""
+            SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
+                   status, lon, lat
+            FROM events WHERE {where}
+            ORDER BY reported_at DESC, id
+            LIMIT $limit
+            """, params)
+        rows = cur.fetchall()
+        by_code = self.region_by_code
+        if all(row[1] in by_code for row in rows):
+            keys = ("id", "region", "region_name", "source", "category", "summary",
+                    "reported_at", "deadline_at", "closed_at", "status", "lon", "lat")
+            return [dict(zip(keys, (row[0], row[1], by_code[row[1]].name, *row[2:])))
+                    for row in rows]
+        # Events of regions the warehouse does not know: leave them out before the limit.
         cur = self._cur().execute(
             """
             WITH e AS (
