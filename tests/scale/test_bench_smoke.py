@@ -25,7 +25,8 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
         assert results[key]["n"] > 0
     assert results["selection"]["n"] == 10
     for key in ("first_paint_ms", "bare_window_first_paint_ms", "first_paint_ratio",
-                "rss_mb", "peak_rss_mb", "hit_test_us"):
+                "first_paint_rss_mb", "alerts_evaluated_after_ms", "rss_mb", "peak_rss_mb",
+                "hit_test_us"):
         assert results[key] > 0, key
     assert results["hit_test"]["n"] > 0 and results["hit_test"]["p95_us"] > 0
     assert set(results["soak"]) >= {"rss_slope_mb_per_hour", "qt_object_growth", "actions"}
