@@ -306,6 +306,7 @@ class AlertsPanel(QFrame):
                 item.setToolTip(self._tooltip(alert))
                 table.setItem(row, col, item)
         table.setSortingEnabled(True)
+        table.doItemsLayout()   # now, not deferred: one paint per change instead of two
         if not self._alerts:
             self.message.setText(t["none"])
         elif self.message.text() == t["none"]:

@@ -347,6 +347,9 @@ class EventsPanel(QFrame):
         self.view.setColumnHidden(REGION, region is not None)
         self.view.scrollToTop()
         self._fit_columns()
+        # Lay the rows out now: left to Qt's deferred layout, the table would paint once
+        # before it and once after (twice per selection).
+        self.view.doItemsLayout()
         self._update_title(state)
 
     def _update_title(self, state) -> None:

@@ -123,7 +123,7 @@ class KpiCard(QWidget):
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
         edge = theme.ACCENT if self.selected else theme.PANEL_EDGE
         p.setPen(QPen(theme.color(edge), 2 if self.selected else 1))
-        p.setBrush(theme.color("#0f2340" if self.selected else "#0c1d36"))
+        p.setBrush(theme.color(self._ground()))
         p.drawRoundedRect(r, 4, 4)
         pad = 10 * s
         inner = r.adjusted(pad, pad * 0.6, -pad, -pad * 0.6)
@@ -212,6 +212,9 @@ class KpiCard(QWidget):
                                                   int(box.right() - bar.right() - 6 * s)))
         p.end()
 
+    def _ground(self) -> str:
+        return "#0f2340" if self.selected else "#0c1d36"
+
     def _paint_sparkline(self, p: QPainter, rect: QRectF, values: np.ndarray) -> None:
         finite = values[np.isfinite(values)] if len(values) else values
         if len(finite) < 2 or rect.width() < 20:
@@ -233,7 +236,7 @@ class KpiCard(QWidget):
                 path.moveTo(pt)
                 started = True
         p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(theme.color(theme.ACCENT, 200), max(1.2, 1.6 * self.scale)))
+        p.setPen(QPen(theme.blend(theme.ACCENT, 200, self._ground()), max(1.2, 1.6 * self.scale)))
         p.drawPath(path)
         last = values[-1]
         if math.isfinite(last):

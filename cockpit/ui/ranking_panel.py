@@ -223,13 +223,13 @@ class _RankingChart(QWidget):
 
             if row.value is None:
                 self._paint_label(p, g, QPointF(zero + px * 0.4, rect.center().y()),
-                                  self._t["missing"], theme.color(theme.TEXT_DIM, 170),
+                                  self._t["missing"], theme.blend(theme.TEXT_DIM, 170),
                                   g["font"], tints[i], left_aligned=True)
                 continue
             bar = self.bar_rect(i)
             far = bar.right() if row.value >= 0 else bar.left()
             gradient = QLinearGradient(QPointF(zero, 0), QPointF(far, 0))
-            gradient.setColorAt(0.0, theme.color(row.colour, 60))
+            gradient.setColorAt(0.0, theme.blend(row.colour, 60))
             gradient.setColorAt(1.0, QColor(row.colour))
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(gradient)
@@ -247,9 +247,9 @@ class _RankingChart(QWidget):
 
     def _row_tint(self, index: int, row: _Row) -> QColor | None:
         if row.code == self.selected:
-            return theme.color(theme.HIGHLIGHT, 30)
+            return theme.blend(theme.HIGHLIGHT, 30)
         if index == self._hover:
-            return theme.color(theme.TEXT, 14)
+            return theme.blend(theme.TEXT, 14)
         return None
 
     @staticmethod
@@ -288,7 +288,7 @@ class _RankingChart(QWidget):
     def _references(self) -> list[tuple[float, QColor, str]]:
         refs = []
         if self.county_value is not None:
-            refs.append((self.county_value, theme.color(theme.TEXT, 190),
+            refs.append((self.county_value, theme.blend(theme.TEXT, 190),
                          f"{self._t['county']} {format_value(self.county_value, self.indicator)}"))
         if self.target_value is not None:
             refs.append((self.target_value, QColor(theme.ACCENT_2),
@@ -312,7 +312,7 @@ class _RankingChart(QWidget):
         if self.totals:
             width = fm.horizontalAdvance(self.totals) + 4
             rect = QRectF(self.width() - 4 - width, 0, width, height)
-            p.setPen(theme.color(theme.TEXT, 190))
+            p.setPen(theme.blend(theme.TEXT, 190))
             p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                        self.totals)
             placed.append(rect)
@@ -346,7 +346,7 @@ class _RankingChart(QWidget):
             label = f"{self._t['from']} {_round_target(g['base'], self.indicator)}"
             rect = QRectF(g["bar_x0"], 0, fm.horizontalAdvance(label) + 4, height)
             if not any(rect.intersects(other) for other in placed):
-                p.setPen(theme.color(theme.TEXT_DIM, 200))
+                p.setPen(theme.blend(theme.TEXT_DIM, 200))
                 p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                            label)
 

@@ -65,6 +65,19 @@ def color(hex_: str, alpha: int = 255) -> QColor:
     return c
 
 
+def blend(hex_: str, alpha: int, ground: str = PANEL) -> QColor:
+    """`hex_` at `alpha` over an opaque `ground`, as one opaque colour.
+
+    What the eye sees is the same as a translucent colour over that ground, but Qt's raster
+    engine draws opaque pens and brushes several times faster (a translucent line across a
+    chart: ~100 µs against ~4 µs), which matters for what repaints on every selection."""
+    fg, bg = QColor(hex_), QColor(ground)
+    a = alpha / 255.0
+    return QColor.fromRgbF(fg.redF() * a + bg.redF() * (1 - a),
+                           fg.greenF() * a + bg.greenF() * (1 - a),
+                           fg.blueF() * a + bg.blueF() * (1 - a))
+
+
 _fonts: dict[tuple[int, bool], QFont] = {}
 
 
