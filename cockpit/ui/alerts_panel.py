@@ -255,6 +255,24 @@ class AlertsPanel(QFrame):
         self._cache.clear()
         self.refresh()
 
+    def _fetch(self, region: str | None):
+        """(alerts, counts by severity) for a region under the status filter. Stepping through
+        townships re-reads nothing: the store only changes with alerts_changed."""
+        statuses = self.status_filter.currentData()
+        key = (region, tuple(statuses or ()))
+        if key not in self._cache:
+            if len(self._cache) >= 512:   # a wall stepping through a province's townships
+                self._cache.clear()
+            service = self.ctx.alerts
+            self._cache[key] = (service.list(status=statuses, region=region),
+                                service.counts_by_severity(region))
+        return self._cache[key]
+
+    def warm(self, region: str) -> None:
+        """Fetch what selecting `region` would list (see prewarm.py)."""
+        if self.ctx.alerts is not None and self.region_only.isChecked():
+            self._fetch(None if region == self.ctx.county_code else region)
+
     def refresh(self) -> None:
         t = self._t
         region = self._region_filter()
@@ -265,14 +283,8 @@ class AlertsPanel(QFrame):
             self._alerts = []
             self._fill()
             return
-        statuses = self.status_filter.currentData()
         keep = self.selected_alert()
-        # Stepping through townships re-reads nothing: the store only changes with alerts_changed.
-        key = (region, tuple(statuses or ()))
-        if key not in self._cache:
-            self._cache[key] = (service.list(status=statuses, region=region),
-                                service.counts_by_severity(region))
-        self._alerts, counts = self._cache[key]
+        self._alerts, counts = self._fetch(region)
         self._counts.setText("&nbsp;&nbsp;".join(
             f"<span style='color:{theme.SEVERITY[s]}'>●</span> {s} <b>{n}</b>"
             for s, n in counts.items()))

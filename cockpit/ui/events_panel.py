@@ -335,15 +335,24 @@ class EventsPanel(QFrame):
             self.ctx.select(region=code)
 
     # -- data ----------------------------------------------------------------------------------
+    def _fetch(self, region: str | None):
+        q, period = self.ctx.queries, self.ctx.state.period
+        start, end, fell_back, counts = event_window(q, region, period)
+        return start, end, fell_back, counts, q.events(region, start, end, limit=ROW_LIMIT)
+
+    def warm(self, region: str) -> None:
+        """Fetch what selecting `region` would show (see prewarm.py)."""
+        self._fetch(None if region == self.ctx.county_code else region)
+
     def refresh(self) -> None:
         self._dirty = False
-        ctx, q = self.ctx, self.ctx.queries
+        ctx = self.ctx
         state = ctx.state
         region = None if state.region == ctx.county_code else state.region
         self._region_filter = region
-        start, end, self.fell_back, self.counts = event_window(q, region, state.period)
+        start, end, self.fell_back, self.counts, events = self._fetch(region)
         self.period_window = (start, end)
-        self.model.set_events(q.events(region, start, end, limit=ROW_LIMIT))
+        self.model.set_events(events)
         self.view.setColumnHidden(REGION, region is not None)
         self.view.scrollToTop()
         self._fit_columns()

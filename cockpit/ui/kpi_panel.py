@@ -315,11 +315,11 @@ class KpiPanel(QFrame):
     def _on_card_clicked(self, code: str) -> None:
         self.ctx.select(indicator=code)
 
-    def _refresh(self) -> None:
+    def _fetch(self, region: str) -> tuple[dict, dict, list[str]]:
+        """The cards' figures for a region: values, sparklines, and which are the county's."""
         ctx, state = self.ctx, self.ctx.state
         q = ctx.queries
         codes = [i.code for i in self._indicators]
-        region = state.region
         values = q.kpis(region, codes, state.period)
         sparks = q.series_many(region, codes, state.period, self.SPARK_PERIODS)
         county_codes = [i.code for i in self._indicators
@@ -328,6 +328,15 @@ class KpiPanel(QFrame):
             values.update(q.kpis(ctx.county_code, county_codes, state.period))
             sparks.update(q.series_many(ctx.county_code, county_codes, state.period,
                                         self.SPARK_PERIODS))
+        return values, sparks, county_codes
+
+    def warm(self, region: str) -> None:
+        """Fetch what selecting `region` would show (see prewarm.py)."""
+        self._fetch(region)
+
+    def _refresh(self) -> None:
+        ctx, state = self.ctx, self.ctx.state
+        values, sparks, county_codes = self._fetch(state.region)
         for ind, card in zip(self._indicators, self.cards):
             v = values[ind.code]
             card.set_data(CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,

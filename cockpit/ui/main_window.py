@@ -15,6 +15,7 @@ from .header import Header
 from .kpi_panel import KpiPanel
 from .map_panel import MapPanel
 from .period_bar import PeriodBar
+from .prewarm import Prewarmer
 from .quality_page import QualityPage
 from .ranking_panel import RankingPanel
 from .trend_panel import TrendPanel
@@ -44,6 +45,8 @@ class CockpitWindow(QMainWindow):
         self.quality = QualityPage(ctx)
         self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts,
                        self.detail]
+        self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
+                                         self.alerts.warm], self)
 
         cockpit = QWidget(objectName="cockpitPage")
         grid = QGridLayout(cockpit)
@@ -176,6 +179,7 @@ class CockpitWindow(QMainWindow):
                 panel.set_scale(scale)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.prewarmer.stop()
         self.watcher.stop()
         self.ctx.close()
         super().closeEvent(event)

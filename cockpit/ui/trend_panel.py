@@ -447,6 +447,12 @@ class TrendPanel(QFrame):
         return self._hover_label.text() if self._hover_label.isVisible() else ""
 
     # -- data -----------------------------------------------------------------------------------
+    def warm(self, region: str) -> None:
+        """Fetch what selecting `region` would draw (see prewarm.py)."""
+        ind = self.ctx.indicator()
+        if not ind.county_only:
+            self._series(region, ind.code)
+
     def _series(self, region: str, indicator: str) -> Series:
         return self.ctx.queries.series(region, indicator)   # memoised per snapshot
 
