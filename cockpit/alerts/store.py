@@ -647,11 +647,13 @@ class AlertService:
 
     def __init__(self, db_dir: Path | str, state_path: Path | str | None = None,
                  rules_path: Path | str | None = None,
-                 clock: Callable[[], datetime] = datetime.now):
+                 clock: Callable[[], datetime] = datetime.now, scope: str | None = None):
         self.db_dir = Path(db_dir)
         self.rules_path = Path(rules_path) if rules_path is not None else None
         self.store = AlertStore(state_path, clock=clock)
-        self._scope: str | None = None
+        # The warehouse's root region, when the caller has the warehouse open already (else
+        # read from the current snapshot on first use).
+        self._scope: str | None = scope
 
     def rules(self):
         from .rules import load_rules

@@ -151,7 +151,8 @@ def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
     q = warehouse.queries
     selection = Selection(state or initial_state(q))
     ctx = CockpitContext(q, selection, lang=lang, public_mode=public_mode,
-                         alerts=AlertService(warehouse.root))
+                         alerts=AlertService(warehouse.root,
+                                             scope=q.meta.get("county_code")))
     window = CockpitWindow(ctx, sound=sound)
     if evaluate:
         window.watcher.request()

@@ -41,10 +41,11 @@ class CockpitWindow(QMainWindow):
         self.ticker = AlertTicker(ctx, sound=sound)
         self.watcher = AlertWatcher(ctx, self.ticker, self)
         self.period_bar = PeriodBar(ctx)
-        self.detail = TownshipDetail(ctx)
-        self.quality = QualityPage(ctx)
-        self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts,
-                       self.detail]
+        # The detail and data-quality pages are built when first opened: most sessions on a
+        # wall never open them, and building them would delay the first paint.
+        self._detail: TownshipDetail | None = None
+        self._quality: QualityPage | None = None
+        self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts]
         self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
                                          self.alerts.warm], self)
 
@@ -69,8 +70,6 @@ class CockpitWindow(QMainWindow):
 
         self.pages = QStackedWidget()
         self.pages.addWidget(cockpit)
-        self.pages.addWidget(self.detail)
-        self.pages.addWidget(self.quality)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -83,9 +82,6 @@ class CockpitWindow(QMainWindow):
         self.setCentralWidget(central)
 
         ctx.detail_requested.connect(self._on_detail_requested)
-        self.detail.closed.connect(self.show_cockpit)
-        self.quality.closed.connect(self.show_cockpit)
-        self.quality.import_requested.connect(self.open_import)
         self.header.quality_requested.connect(self.show_quality)
         self.header.import_requested.connect(self.open_import)
         self._install_shortcuts()
@@ -95,8 +91,27 @@ class CockpitWindow(QMainWindow):
 
     # -- pages ----------------------------------------------------------------------------------------
     @property
+    def detail(self) -> TownshipDetail:
+        if self._detail is None:
+            self._detail = TownshipDetail(self.ctx)
+            self._detail.set_scale(self.scale)
+            self._detail.closed.connect(self.show_cockpit)
+            self.pages.addWidget(self._detail)
+            self.panels.append(self._detail)
+        return self._detail
+
+    @property
+    def quality(self) -> QualityPage:
+        if self._quality is None:
+            self._quality = QualityPage(self.ctx)
+            self._quality.closed.connect(self.show_cockpit)
+            self._quality.import_requested.connect(self.open_import)
+            self.pages.addWidget(self._quality)
+        return self._quality
+
+    @property
     def showing_detail(self) -> bool:
-        return self.pages.currentWidget() is self.detail
+        return self._detail is not None and self.pages.currentWidget() is self._detail
 
     def _on_detail_requested(self, region: str) -> None:
         self.ctx.select(region=region)
@@ -110,7 +125,7 @@ class CockpitWindow(QMainWindow):
 
     @property
     def showing_quality(self) -> bool:
-        return self.pages.currentWidget() is self.quality
+        return self._quality is not None and self.pages.currentWidget() is self._quality
 
     def open_import(self):
         """The import dialog on this window's warehouse (non-modal: the wall keeps running)."""
