@@ -116,6 +116,7 @@ class AlertWatcher(QObject):
         self._poll.start()
         self.last_error: str | None = None
         self.runs = 0
+        self._thread: threading.Thread | None = None
 
     def request(self) -> None:
         if self.ctx.alerts is None:
@@ -125,7 +126,8 @@ class AlertWatcher(QObject):
                 self._pending = True
                 return
             self._running = True
-        threading.Thread(target=self._run, name="alert-evaluation", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="alert-evaluation", daemon=True)
+        self._thread.start()
 
     @property
     def busy(self) -> bool:
@@ -169,5 +171,12 @@ class AlertWatcher(QObject):
             self._seq = seq
             self.ctx.alerts_changed.emit()
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 0.0) -> None:
+        """Stop polling and drop a queued evaluation; with `wait_s`, also let a running one
+        finish (an interpreter exiting under a thread inside DuckDB aborts the process)."""
         self._poll.stop()
+        with self._lock:
+            self._pending = False
+        thread = self._thread
+        if wait_s > 0 and thread is not None and thread.is_alive():
+            thread.join(wait_s)

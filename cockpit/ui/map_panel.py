@@ -1267,6 +1267,8 @@ class MapPanel(QFrame):
 
     def _fit(self) -> None:
         """Scale the county to fill the view; label and legend sizes follow the view's size."""
+        if not self.isVisible():
+            return   # showEvent fits it, at the size it is shown at
         bounds = self._choropleth.boundingRect()
         area = self._view.viewport().rect()
         if bounds.isEmpty() or area.width() < 10 or area.height() < 10:

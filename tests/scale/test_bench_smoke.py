@@ -29,6 +29,10 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
                 "hit_test_us"):
         assert results[key] > 0, key
     assert results["hit_test"]["n"] > 0 and results["hit_test"]["p95_us"] > 0
+    start = results["startup"]   # launched as a user would: python -m cockpit, and the floor
+    assert start["cockpit_ms"] > 0 and start["bare_ms"] > 0 and len(start["cockpit_all_ms"]) == 3
+    assert results["budgets"]["first_paint_ratio"]["value"] == start["ratio"]
+    assert "start-up" in run.stdout
     assert set(results["soak"]) >= {"rss_slope_mb_per_hour", "qt_object_growth", "actions"}
     assert results["soak"]["actions"] > 0
     assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb"}
