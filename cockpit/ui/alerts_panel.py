@@ -242,10 +242,9 @@ class AlertsPanel(QFrame):
 
     # -- refreshing ---------------------------------------------------------------------------------
     def _region_filter(self) -> str | None:
-        region = self.ctx.state.region
-        if not self.region_only.isChecked() or region == self.ctx.county_code:
+        if not self.region_only.isChecked():
             return None
-        return region
+        return self.ctx.township_or_none(self.ctx.state.region)
 
     def _on_selection_change(self, changed: frozenset, state) -> None:
         if "region" in changed:
@@ -271,7 +270,7 @@ class AlertsPanel(QFrame):
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would list (see prewarm.py)."""
         if self.ctx.alerts is not None and self.region_only.isChecked():
-            self._fetch(None if region == self.ctx.county_code else region)
+            self._fetch(self.ctx.township_or_none(region))
 
     def refresh(self) -> None:
         t = self._t

@@ -69,6 +69,10 @@ class CockpitContext(QObject):
     def county_code(self) -> str:
         return self.queries.county.code
 
+    def township_or_none(self, code: str) -> str | None:
+        """A region as a list filter: None (every township) for the county itself."""
+        return None if code == self.county_code else code
+
     def indicator(self, code: str | None = None) -> Indicator:
         return self.queries.indicator_by_code[code or self.state.indicator]
 

@@ -342,13 +342,13 @@ class EventsPanel(QFrame):
 
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would show (see prewarm.py)."""
-        self._fetch(None if region == self.ctx.county_code else region)
+        self._fetch(self.ctx.township_or_none(region))
 
     def refresh(self) -> None:
         self._dirty = False
         ctx = self.ctx
         state = ctx.state
-        region = None if state.region == ctx.county_code else state.region
+        region = ctx.township_or_none(state.region)
         self._region_filter = region
         start, end, self.fell_back, self.counts, events = self._fetch(region)
         self.period_window = (start, end)
