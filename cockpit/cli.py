@@ -116,6 +116,25 @@ def cmd_gui(args) -> int:
     return run_gui(args)
 
 
+def cmd_wall(args) -> int:
+    db = Path(args.db)
+    if args.db == str(default_db_dir()):
+        ensure_demo(db, quiet=bool(args.preview))
+    from .ui import wall
+
+    return wall.render_preview(args) if args.preview else wall.run_wall(args)
+
+
+def _screens(text: str) -> list[int]:
+    try:
+        screens = [int(part) for part in text.replace("，", ",").split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"屏幕应写成从 0 起的编号，如 0 或 0,1,2，而不是 “{text}”")
+    if not screens or min(screens) < 0 or len(set(screens)) != len(screens):
+        raise argparse.ArgumentTypeError(f"屏幕编号 “{text}” 不对：应为不重复的非负整数，如 0,1,2")
+    return screens
+
+
 def cmd_snapshot(args) -> int:
     db = Path(args.db)
     if args.db == str(default_db_dir()):
@@ -516,6 +535,26 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--domain", default=None, help="领域，如 生态环境")
     snap.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
     snap.set_defaults(func=cmd_snapshot)
+
+    wall = sub.add_parser(
+        "wall", help="大屏模式：全屏无边框、按播放列表轮播、红色预警插播（连按两次 Ctrl+Shift+Q 退出）",
+        description="指挥中心大屏：在所选屏幕上无边框全屏（多块屏幕时一个窗口横跨），按播放列表轮播领域、"
+                    "乡镇、预警中心、乡镇详情和规划目标页；操作员触碰即暂停，空闲后恢复；新的红色预警打断轮播。"
+                    "连按两次 Ctrl+Shift+Q 退出。--preview 只把每一页离屏渲染为 PNG 后退出。")
+    wall.add_argument("--db", default=db_default, help="数据仓库目录")
+    wall.add_argument("--playlist", default=None,
+                      help="播放列表 TOML 文件（默认：内置 data/wall_playlist.toml）")
+    wall.add_argument("--profile", choices=("internal", "public"), default="internal",
+                      help="public：公开版，内部指标及其预警一律不显示（对外参观）")
+    wall.add_argument("--screens", type=_screens, default=None,
+                      help="在哪些屏幕上显示，如 0 或 0,1,2（多块屏幕时一个窗口横跨）")
+    wall.add_argument("--size", type=_size, default=None,
+                      help="不全屏，以该尺寸显示（试看）；与 --preview 一起时为渲染尺寸")
+    wall.add_argument("--preview", default=None, metavar="DIR",
+                      help="把播放列表的每一页离屏渲染为 DIR/NN-页面.png 后退出")
+    wall.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
+    wall.add_argument("--sound", action="store_true", help="新红色预警时发出提示音")
+    wall.set_defaults(func=cmd_wall)
 
     bench = sub.add_parser("bench", help="性能基准：启动、选择联动、内存（离屏）")
     bench.add_argument("--db", default=db_default, help="数据仓库目录")

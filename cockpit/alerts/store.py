@@ -255,6 +255,14 @@ def _required(text: str | None, what: str) -> str:
     return str(text).strip()
 
 
+def _hiding(hidden: Iterable[str]) -> tuple[list[str], list]:
+    """SQL conditions leaving out alerts about some indicators (a public wall's internal ones)."""
+    hidden = sorted(set(hidden))
+    if not hidden:
+        return [], []
+    return [f"(indicator IS NULL OR indicator NOT IN ({', '.join('?' * len(hidden))}))"], hidden
+
+
 class AlertStore:
     """The alerts and their audit trail in one SQLite file; safe for several processes at once."""
 
@@ -340,10 +348,10 @@ class AlertStore:
 
     def list(self, status: str | Iterable[str] | None = None, region: str | None = None,
              severity: str | None = None, scope: str | None = None, open_only: bool = False,
-             limit: int | None = None) -> list[AlertRecord]:
+             limit: int | None = None, hidden: Iterable[str] = ()) -> list[AlertRecord]:
         """Alerts, most severe and newest first; `status` one status or several, `region` a
-        code or a name."""
-        where, params = [], []
+        code or a name; alerts about `hidden` indicators left out."""
+        where, params = _hiding(hidden)
         statuses = [status] if isinstance(status, str) else (list(status) if status else [])
         if open_only:
             statuses = [s for s in statuses if s in OPEN_STATUSES] if statuses \
@@ -374,11 +382,12 @@ class AlertStore:
         with self._connect() as con:
             return [self._record(r) for r in con.execute(sql, params).fetchall()]
 
-    def counts_by_severity(self, region: str | None = None,
-                           scope: str | None = None) -> dict[str, int]:
+    def counts_by_severity(self, region: str | None = None, scope: str | None = None,
+                           hidden: Iterable[str] = ()) -> dict[str, int]:
         """Open alerts (新预警, 已签收, 处置中) by severity, 红 / 橙 / 黄 always present."""
-        where = [f"status IN ({', '.join('?' * len(OPEN_STATUSES))})"]
-        params: list = list(OPEN_STATUSES)
+        where, params = _hiding(hidden)
+        where.append(f"status IN ({', '.join('?' * len(OPEN_STATUSES))})")
+        params += list(OPEN_STATUSES)
         if region:
             where.append("(region = ? OR region_name = ?)")
             params += [region, region]
@@ -392,11 +401,14 @@ class AlertStore:
         counts.update({r[0]: r[1] for r in rows})
         return counts
 
-    def counts_by_region(self, scope: str | None = None) -> dict[str, dict[str, int]]:
+    def counts_by_region(self, scope: str | None = None,
+                         hidden: Iterable[str] = ()) -> dict[str, dict[str, int]]:
         """Open alerts per region code and severity: the map's badges."""
-        params: list = list(OPEN_STATUSES)
-        sql = (f"SELECT region, severity, count(*) FROM alerts WHERE status IN "
-               f"({', '.join('?' * len(OPEN_STATUSES))})")
+        where, params = _hiding(hidden)
+        params += list(OPEN_STATUSES)
+        sql = ("SELECT region, severity, count(*) FROM alerts WHERE "
+               + "".join(w + " AND " for w in where)
+               + f"status IN ({', '.join('?' * len(OPEN_STATUSES))})")
         if scope:
             sql += " AND scope = ?"
             params.append(scope)
@@ -647,8 +659,11 @@ class AlertService:
 
     def __init__(self, db_dir: Path | str, state_path: Path | str | None = None,
                  rules_path: Path | str | None = None,
-                 clock: Callable[[], datetime] = datetime.now, scope: str | None = None):
+                 clock: Callable[[], datetime] = datetime.now, scope: str | None = None,
+                 hidden_indicators: Iterable[str] = ()):
         self.db_dir = Path(db_dir)
+        # Indicators whose alerts this service never shows (internal ones on a public wall).
+        self.hidden = frozenset(hidden_indicators)
         self.rules_path = Path(rules_path) if rules_path is not None else None
         self.store = AlertStore(state_path, clock=clock)
         # The warehouse's root region, when the caller has the warehouse open already (else
@@ -701,7 +716,7 @@ class AlertService:
     def list(self, status=None, region: str | None = None, severity: str | None = None,
              open_only: bool = False) -> list[AlertRecord]:
         return self.store.list(status=status, region=region, severity=severity,
-                               open_only=open_only, scope=self.scope)
+                               open_only=open_only, scope=self.scope, hidden=self.hidden)
 
     def get(self, alert_id: str) -> AlertRecord:
         return self.store.get(alert_id)
@@ -719,10 +734,10 @@ class AlertService:
         return self.store.ignore(alert_id, by, until, reason)
 
     def counts_by_severity(self, region: str | None = None) -> dict[str, int]:
-        return self.store.counts_by_severity(region, scope=self.scope)
+        return self.store.counts_by_severity(region, scope=self.scope, hidden=self.hidden)
 
     def counts_by_region(self) -> dict[str, dict[str, int]]:
-        return self.store.counts_by_region(scope=self.scope)
+        return self.store.counts_by_region(scope=self.scope, hidden=self.hidden)
 
     def history(self, alert_id: str) -> list[AuditEntry]:
         return self.store.history(alert_id)

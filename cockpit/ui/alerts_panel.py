@@ -364,8 +364,19 @@ class AlertsPanel(QFrame):
             changes.pop("period")
         self.ctx.select(**changes)
 
+    actions_enabled = True
+
+    def set_wall(self, on: bool) -> None:
+        """A wall shows alerts but takes no actions and has no filters to click (actions ask in
+        dialogs, and nobody types at a wall): operators act from their desks."""
+        self.actions_enabled = not on
+        for widget in (*self.buttons.values(), self.region_only, self.status_filter):
+            widget.setVisible(not on)
+
     def request(self, action: str) -> None:
         """A button or shortcut: ask the details in a dialog, then act."""
+        if not self.actions_enabled:
+            return
         alert = self.selected_alert()
         if alert is None:
             self.message.setText(self._t["pick"])

@@ -64,8 +64,9 @@ def _quiet_offscreen_warnings() -> None:
     previous = qInstallMessageHandler(handler)
 
 
-def initial_state(q: Queries) -> SelectionState:
-    overview = [i for i in q.indicators if i.headline]
+def initial_state(q: Queries, public: bool = False) -> SelectionState:
+    overview = [i for i in q.indicators
+                if i.headline and not (public and i.sensitivity == "internal")]
     indicator = overview[0].code if overview else q.indicators[0].code
     period = q.as_of or q.months[-1]
     return SelectionState(region=q.county.code, indicator=indicator, period=period,
@@ -150,9 +151,10 @@ def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
 
     q = warehouse.queries
     selection = Selection(state or initial_state(q))
+    hidden = [i.code for i in q.indicators if i.sensitivity == "internal"] if public_mode else []
     ctx = CockpitContext(q, selection, lang=lang, public_mode=public_mode,
-                         alerts=AlertService(warehouse.root,
-                                             scope=q.meta.get("county_code")))
+                         alerts=AlertService(warehouse.root, scope=q.meta.get("county_code"),
+                                             hidden_indicators=hidden))
     window = CockpitWindow(ctx, sound=sound)
     if evaluate:
         window.watcher.request()

@@ -16,12 +16,14 @@ _TEXT = {
               "stale": "数据已 {n} 个月未更新", "fresh": "数据为最新", "detail": "详情",
               "back": "后退", "forward": "前进", "weekday": "一二三四五六日",
               "not_found": "未找到“{q}”", "updated": "更新于", "quality": "数据质量",
-              "import": "导入数据"},
+              "import": "导入数据", "public": "公开版",
+              "public_tip": "公开版：内部指标及其预警不显示"},
     "en": {"search": "Search township or indicator…", "as_of": "Data as of",
            "snapshot": "Snapshot", "stale": "Data {n} months old", "fresh": "Data current",
            "detail": "Details", "back": "Back", "forward": "Forward", "weekday": "",
            "not_found": "No match for “{q}”", "updated": "published", "quality": "Data quality",
-           "import": "Import"},
+           "import": "Import", "public": "Public edition",
+           "public_tip": "Public edition: internal indicators and their alerts are hidden"},
 }
 
 
@@ -66,9 +68,14 @@ class Header(QFrame):
         self.import_button = QPushButton(t["import"], objectName="detailButton")
         self.import_button.clicked.connect(self.import_requested)
 
+        self.profile_label = QLabel(t["public"], objectName="profileTag",
+                                    toolTip=t["public_tip"])
+        self.profile_label.setVisible(ctx.public_mode)
+
         top = QHBoxLayout()
         top.setContentsMargins(12, 6, 12, 2)
         top.addWidget(self.title)
+        top.addWidget(self.profile_label)
         top.addSpacing(24)
         top.addWidget(self.back_button)
         top.addWidget(self.forward_button)
@@ -106,6 +113,14 @@ class Header(QFrame):
         ctx.changed.connect(self._on_selection_change)
         ctx.reloaded.connect(self._on_reload)
         self._on_reload()
+
+    def set_wall(self, on: bool) -> None:
+        """On a video wall nobody types or navigates at the header: only what it says stays."""
+        for widget in (self.back_button, self.forward_button, self.search, self.detail_button,
+                       self.quality_button, self.import_button,
+                       getattr(self, "export_button", None), getattr(self, "plan_button", None)):
+            if widget is not None:
+                widget.setVisible(not on)
 
     # -- public state --------------------------------------------------------------------------------
     def plain_breadcrumb(self) -> str:

@@ -1,11 +1,15 @@
 """The cockpit window: header, KPI cards, map, trend and ranking charts, events, period bar."""
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QGridLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QMainWindow, QStackedWidget,
+                               QVBoxLayout, QWidget)
 
 from . import theme
+from .alert_centre import AlertCentre
 from .alert_ticker import AlertTicker, AlertWatcher
 from .alerts_panel import AlertsPanel
 from .context import CockpitContext
@@ -22,6 +26,22 @@ from .trend_panel import TrendPanel
 
 DESIGN_SIZE = (1920, 1080)
 
+# Layouts by the window's shape. A video wall of two or three screens side by side is one wide
+# window: more panels sit side by side there, instead of the 16:9 grid being stretched.
+LAPTOP, WIDE_16_9, WIDE_32_9, WIDE_48_9 = "laptop", "16:9", "32:9", "48:9"
+
+
+def layout_for(width: int, height: int) -> str:
+    """The layout that fits a window: 48:9 (three screens), 32:9 (two), 16:9, or a laptop's."""
+    aspect = width / max(1, height)
+    if aspect >= 4.0:
+        return WIDE_48_9
+    if aspect >= 2.6:
+        return WIDE_32_9
+    if height < 900:
+        return LAPTOP
+    return WIDE_16_9
+
 
 class CockpitWindow(QMainWindow):
     def __init__(self, ctx: CockpitContext, sound: bool = False, parent=None):
@@ -30,6 +50,8 @@ class CockpitWindow(QMainWindow):
         self.setObjectName("cockpit")
         self.setWindowTitle(ctx.queries.meta.get("title", "城市大脑 · 数字驾驶舱"))
         self.scale = 1.0
+        self.layout_mode: str | None = None
+        self.wall = None   # the WallController when this window runs a video wall
 
         self.header = Header(ctx)
         self.kpis = KpiPanel(ctx)
@@ -41,43 +63,38 @@ class CockpitWindow(QMainWindow):
         self.ticker = AlertTicker(ctx, sound=sound)
         self.watcher = AlertWatcher(ctx, self.ticker, self)
         self.period_bar = PeriodBar(ctx)
-        # The detail and data-quality pages are built when first opened: most sessions on a
-        # wall never open them, and building them would delay the first paint.
+        # The detail, data-quality and alert-centre pages are built when first opened: most
+        # sessions never open them, and building them would delay the first paint.
         self._detail: TownshipDetail | None = None
         self._quality: QualityPage | None = None
+        self._alert_centre: AlertCentre | None = None
         self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts]
         self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
                                          self.alerts.warm], self)
 
-        cockpit = QWidget(objectName="cockpitPage")
-        grid = QGridLayout(cockpit)
-        grid.setContentsMargins(10, 6, 10, 8)
-        grid.setSpacing(8)
-        # Left: KPI cards. Centre: the map. Right: trend over ranking.
-        # Bottom: alerts under the cards and the map, events under the charts.
-        grid.addWidget(self.kpis, 0, 0, 2, 1)
-        grid.addWidget(self.map, 0, 1, 2, 1)
-        grid.addWidget(self.trend, 0, 2)
-        grid.addWidget(self.ranking, 1, 2)
-        grid.addWidget(self.alerts, 2, 0, 1, 2)
-        grid.addWidget(self.events, 2, 2)
-        grid.setColumnStretch(0, 26)
-        grid.setColumnStretch(1, 44)
-        grid.setColumnStretch(2, 30)
-        grid.setRowStretch(0, 36)
-        grid.setRowStretch(1, 40)
-        grid.setRowStretch(2, 24)
-
+        # The pages (cockpit grid, detail, quality, alert centre) and, on wide walls, a column of
+        # alerts and events beside them that stays whatever page is shown.
         self.pages = QStackedWidget()
-        self.pages.addWidget(cockpit)
+        self.pages.addWidget(QWidget(objectName="cockpitPage"))
+        self.side = QWidget(objectName="sideColumn")
+        side_layout = QVBoxLayout(self.side)
+        side_layout.setContentsMargins(0, 6, 10, 8)
+        side_layout.setSpacing(8)
+        self.body = QWidget()
+        body_layout = QHBoxLayout(self.body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.setSpacing(0)
+        body_layout.addWidget(self.pages)
+        body_layout.addWidget(self.side)
+        self.side.hide()
 
         central = QWidget()
-        layout = QVBoxLayout(central)
+        self._central_layout = layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
         layout.addWidget(self.ticker)
-        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.body, 1)
         layout.addWidget(self.period_bar)
         self.setCentralWidget(central)
 
@@ -88,6 +105,59 @@ class CockpitWindow(QMainWindow):
         self._rescale_timer = QTimer(self, singleShot=True, interval=120)
         self._rescale_timer.timeout.connect(self._apply_scale)
         self._apply_scale()
+
+    # -- layouts ------------------------------------------------------------------------------------
+    def _arrange(self, mode: str) -> None:
+        """Put the panels where `mode` wants them; the panels themselves are kept, only moved."""
+        if mode == self.layout_mode:
+            return
+        self.layout_mode = mode
+        cockpit = QWidget(objectName="cockpitPage")
+        grid = QGridLayout(cockpit)
+        grid.setContentsMargins(10, 6, 10, 8)
+        grid.setSpacing(8)
+        # Left: KPI cards. Centre: the map. Then the trend over the ranking.
+        grid.addWidget(self.kpis, 0, 0, 2, 1)
+        grid.addWidget(self.map, 0, 1, 2, 1)
+        grid.addWidget(self.trend, 0, 2)
+        grid.addWidget(self.ranking, 1, 2)
+        side = self.side.layout()
+        body = self.body.layout()
+        if mode in (LAPTOP, WIDE_16_9):
+            # Alerts under the cards and the map, events under the charts. A laptop gives the
+            # lists more height: four rows of each must show at 1366×768.
+            grid.addWidget(self.alerts, 2, 0, 1, 2)
+            grid.addWidget(self.events, 2, 2)
+            stretches = (26, 44, 30)
+            rows = (28, 30, 42) if mode == LAPTOP else (36, 40, 24)
+            self.side.hide()
+            body.setStretch(0, 1)
+            body.setStretch(1, 0)
+        else:
+            # Wide walls: alerts and events get the full height of the last screen(s): a column
+            # beside the pages, so they stay in view on every page of the rotation. Column
+            # shares put panel edges on the screens' edges (bezels), not through a panel.
+            side.addWidget(self.alerts, 1)
+            side.addWidget(self.events, 1)
+            if mode == WIDE_32_9:   # KPI | map ‖ trend + ranking | alerts + events
+                stretches, share = (19, 48, 33), (3, 1)
+            else:                   # KPI | map ‖ trend + ranking ‖ alerts + events
+                stretches, share = (30, 70, 100), (2, 1)
+            rows = (45, 55)
+            self.side.show()
+            body.setStretch(0, share[0])
+            body.setStretch(1, share[1])
+        for col, stretch in enumerate(stretches):
+            grid.setColumnStretch(col, stretch)
+        for row, stretch in enumerate(rows):
+            grid.setRowStretch(row, stretch)
+        old = self.pages.widget(0)
+        showing_cockpit = self.pages.currentWidget() is old
+        self.pages.insertWidget(0, cockpit)
+        self.pages.removeWidget(old)
+        old.deleteLater()
+        if showing_cockpit:
+            self.pages.setCurrentWidget(cockpit)
 
     # -- pages ----------------------------------------------------------------------------------------
     @property
@@ -110,8 +180,37 @@ class CockpitWindow(QMainWindow):
         return self._quality
 
     @property
+    def alert_centre(self) -> AlertCentre:
+        if self._alert_centre is None:
+            self._alert_centre = AlertCentre(self.ctx)
+            self._alert_centre.set_scale(self.scale)
+            self._alert_centre.closed.connect(self.show_cockpit)
+            self.pages.addWidget(self._alert_centre)
+            self.panels.append(self._alert_centre)
+        return self._alert_centre
+
+    def show_alert_centre(self) -> None:
+        self.pages.setCurrentWidget(self.alert_centre)
+
+    @property
+    def showing_alert_centre(self) -> bool:
+        return (self._alert_centre is not None
+                and self.pages.currentWidget() is self._alert_centre)
+
+    @property
     def showing_detail(self) -> bool:
         return self._detail is not None and self.pages.currentWidget() is self._detail
+
+    @property
+    def page_name(self) -> str:
+        """Which page is on screen: cockpit, detail, quality, alerts or plan."""
+        current = self.pages.currentWidget()
+        for name, page in (("detail", self._detail), ("quality", self._quality),
+                           ("alerts", self._alert_centre),
+                           ("plan", getattr(self, "_plan", None))):
+            if page is not None and current is page:
+                return name
+        return "cockpit"
 
     def _on_detail_requested(self, region: str) -> None:
         self.ctx.select(region=region)
@@ -162,15 +261,18 @@ class CockpitWindow(QMainWindow):
         self.ctx.select(region=codes[index])
 
     def escape(self) -> None:
-        """Esc leaves full screen first, then the detail page, then goes back to the county."""
-        if self.isFullScreen():
+        """Esc leaves full screen first (not on a wall: that is a kiosk), then the page shown,
+        then goes back to the county."""
+        if self.isFullScreen() and self.wall is None:
             self.showNormal()
-        elif self.showing_detail or self.showing_quality:
+        elif self.page_name != "cockpit":
             self.show_cockpit()
         else:
             self.ctx.select(region=self.ctx.county_code)
 
     def toggle_fullscreen(self) -> None:
+        if self.wall is not None:
+            return
         if self.isFullScreen():
             self.showNormal()
         else:
@@ -181,19 +283,34 @@ class CockpitWindow(QMainWindow):
         super().resizeEvent(event)
         self._rescale_timer.start()
 
+    # On a wall no text is smaller than this share of the screen's height (legible at 5 m).
+    text_floor_share = 0.0
+
     def _apply_scale(self) -> None:
         w, h = max(1, self.width()), max(1, self.height())
+        self._arrange(layout_for(w, h))
         # Text follows the smaller ratio so a 7680×2160 wall scales like 3840×2160, not 4×.
         scale = max(0.62, min(w / DESIGN_SIZE[0], h / DESIGN_SIZE[1], 4.0))
-        if abs(scale - self.scale) < 0.02 and self.styleSheet():
+        floor = math.ceil(self.text_floor_share * h - 1e-9)
+        if (abs(scale - self.scale) < 0.02 and self.styleSheet()
+                and floor == theme.text_floor()):
             return
+        theme.set_text_floor(floor)
         self.scale = scale
+        # Plain labels take the window's font: it grows with a wall (never below a laptop's).
+        self.setFont(theme.font(14 * max(1.0, scale)))
         self.setStyleSheet(theme.style_sheet(scale))
         for panel in self.panels:
             if hasattr(panel, "set_scale"):
                 panel.set_scale(scale)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.wall is not None:
+            if not self.wall.exiting:   # a wall is left with its key chord, never by accident
+                event.ignore()
+                self.wall.refuse_close()
+                return
+            self.wall.stop()
         self.prewarmer.stop()
         self.watcher.stop()
         self.ctx.close()

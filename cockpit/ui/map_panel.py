@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from ..core.catalogue import Indicator
 from ..core.formatting import format_change, format_value, is_missing, number, period_label
+from ..core.ranking import ranks
 from ..geo.index import RegionIndex, Rings
 from . import theme
 from .context import CockpitContext
@@ -151,25 +152,6 @@ def classify(values, polarity: str, n_classes: int = 5) -> Classes:
 
 def _decimals(step: float) -> int:
     return max(0, math.ceil(-math.log10(step) - 1e-9))
-
-
-def ranks(values, polarity: str) -> np.ndarray:
-    """Competition rank (1 = best; ties share a rank) of each value among the finite ones.
-
-    0 where a value is missing, and everywhere for neutral indicators (no "best" to rank by).
-    """
-    values = np.asarray(values, dtype=float)
-    out = np.zeros(len(values), dtype=int)
-    finite = np.isfinite(values)
-    if polarity == "neutral" or not finite.any():
-        return out
-    ordered = np.sort(values[finite])
-    if polarity == "lower":
-        better = np.searchsorted(ordered, values[finite], side="left")
-    else:
-        better = len(ordered) - np.searchsorted(ordered, values[finite], side="right")
-    out[finite] = better + 1
-    return out
 
 
 # ------------------------------------------------------------------------------- items
@@ -653,32 +635,44 @@ class EventPointsItem(QGraphicsItem):
 
 class AlertBadge(QGraphicsItem):
     """A township's open alerts on the map: a dot in the most severe alert's colour with the
-    number of open 红/橙 alerts, a fixed pixel size beside the township's name."""
+    number of open 红/橙 alerts, beside the township's name and sized with the names (a badge
+    must read from across the room on a 4K wall, not stay 18 px)."""
 
-    RADIUS = 9.0
-    OFFSET = QPointF(16.0, -14.0)   # pixels up-right of the label anchor
-
-    def __init__(self, severity: str, count: int, parent: QGraphicsItem | None = None):
+    def __init__(self, severity: str, count: int, px: int = 12,
+                 parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self.severity = severity
         self.count = count
+        self.px = px
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setZValue(5)
 
+    def set_pixel_size(self, px: int) -> None:
+        if px != self.px:
+            self.prepareGeometryChange()
+            self.px = px
+
+    @property
+    def radius(self) -> float:
+        return self.px * 0.75
+
+    @property
+    def offset(self) -> QPointF:   # up-right of the label anchor
+        return QPointF(self.px * 1.3, -self.px * 1.15)
+
     def boundingRect(self) -> QRectF:
-        r = self.RADIUS + 3
-        c = self.OFFSET
+        r, c = self.radius + 3, self.offset
         return QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(theme.color(theme.BG), 2))
         painter.setBrush(theme.color(theme.SEVERITY.get(self.severity, theme.BAD)))
-        painter.drawEllipse(self.OFFSET, self.RADIUS, self.RADIUS)
+        r, c = self.radius, self.offset
+        painter.drawEllipse(c, r, r)
         painter.setPen(theme.color("#ffffff" if self.severity == "红" else theme.BG))
-        painter.setFont(theme.font(12, True))
-        r = self.RADIUS
-        painter.drawText(QRectF(self.OFFSET.x() - r, self.OFFSET.y() - r, 2 * r, 2 * r),
+        painter.setFont(theme.font(self.px, True))
+        painter.drawText(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r),
                          Qt.AlignmentFlag.AlignCenter, str(min(self.count, 99)))
 
 
@@ -1274,7 +1268,7 @@ class MapPanel(QFrame):
         if bounds.isEmpty() or area.width() < 10 or area.height() < 10:
             return
         short = min(area.width(), area.height())
-        label_px = int(min(28, max(10, round(short / 46))))
+        label_px = theme.px(min(40, max(10, round(short / 46))))
         pad = max(8, round(short * 0.03))
         target = QRectF(area).adjusted(pad, pad, -pad, -pad)
         scale = min(target.width() / bounds.width(), target.height() / bounds.height())
@@ -1305,6 +1299,8 @@ class MapPanel(QFrame):
         self._legend.set_pixel_size(px)
         self._note.set_pixel_size(max(9, round(px * 0.85)))
         self._card.set_pixel_size(px)
+        for badge in self._badges.values():
+            badge.set_pixel_size(px)
 
     def _place_labels(self) -> None:
         """Full names where there is room; where labels would collide, smaller type, then short
@@ -1405,7 +1401,7 @@ class MapPanel(QFrame):
             if red or orange:
                 marked.append((-red, -orange, code, "红" if red else "橙", red + orange))
         for _, _, code, severity, count in sorted(marked)[:self.BADGE_LIMIT]:
-            badge = AlertBadge(severity, count)
+            badge = AlertBadge(severity, count, self._label_px)
             badge.setPos(_scene_point(*self._anchors[code]))
             self._scene.addItem(badge)
             self._badges[code] = badge

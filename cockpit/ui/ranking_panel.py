@@ -154,6 +154,13 @@ class _RankingChart(QWidget):
         }
         return self._layout_cache
 
+    def capacity(self) -> int:
+        """How many rows fit at the smallest legible type: 9 px at a desk, the wall's floor on
+        a wall. More townships than that are condensed by the panel (top, selection, bottom)."""
+        smallest = max(9, theme.text_floor())
+        room = self.height() - (smallest + 8) - 4
+        return max(3, int(room // (smallest / 0.62)))
+
     def _value_text(self, row: _Row) -> str:
         if row.value is None:
             return self._t["missing"]
@@ -447,6 +454,7 @@ class RankingPanel(QFrame):
         self._row_index_of: list | None = None
         self._row_index_cache: dict[str, int] = {}
         self._chart_args = (None, None, None, "")
+        self._shape: tuple[int, int, int] | None = None
 
         self._build()
         self._connect()
@@ -630,15 +638,31 @@ class RankingPanel(QFrame):
     MAX_ROWS = 30
     TOP, AROUND, BOTTOM = 14, 3, 5
 
+    def _condensing(self) -> tuple[int, int, int] | None:
+        """(top, around, bottom) rows to show when all of them do not fit, else None."""
+        limit = min(self.MAX_ROWS, self.chart.capacity())
+        if len(self._all_rows) <= limit:
+            return None
+        if limit >= self.MAX_ROWS:
+            return self.TOP, self.AROUND, self.BOTTOM
+        # A small panel (a laptop) or big type (a wall): fewer, larger rows — the top, the
+        # bottom and the selected township, never small print.
+        around = 0 if limit < 8 else 1
+        bottom = max(1, (limit - 2 * around - 1) // 3)
+        return limit - 2 * around - 1 - bottom, around, bottom
+
     def _show_rows(self) -> None:
         rows = self._all_rows
-        if len(rows) > self.MAX_ROWS:
-            keep = set(range(self.TOP)) | set(range(len(rows) - self.BOTTOM, len(rows)))
+        shape = self._condensing()
+        if shape is not None:
+            top, around, bottom = shape
+            keep = set(range(top)) | set(range(len(rows) - bottom, len(rows)))
             selected = self._row_index.get(self.ctx.state.region)
             if selected is not None:
-                keep |= set(range(max(0, selected - self.AROUND),
-                                  min(len(rows), selected + self.AROUND + 1)))
+                keep |= set(range(max(0, selected - around),
+                                  min(len(rows), selected + around + 1)))
             rows = [rows[i] for i in sorted(keep)]
+        self._shape = shape
         self.chart.set_data(rows, *self._chart_args)
 
     @property
@@ -670,7 +694,7 @@ class RankingPanel(QFrame):
 
     def _refresh_highlight(self) -> None:
         region = self.ctx.state.region
-        if len(self._all_rows) > self.MAX_ROWS:
+        if self._shape is not None:
             self._show_rows()  # the selected township's neighbourhood moves with it
         self.highlighted_region = region if region in self._row_index else None
         self.chart.set_selected(self.highlighted_region)
@@ -686,6 +710,8 @@ class RankingPanel(QFrame):
     def resizeEvent(self, event) -> None:
         self._apply_fonts()
         super().resizeEvent(event)
+        if self._all_rows and self._condensing() != self._shape:
+            self._show_rows()   # room for more (or fewer) rows
 
     def _apply_fonts(self) -> None:
         px = int(np.clip(round(self.height() / 44), 12, round(18 * getattr(self, "_scale", 1.0))))

@@ -79,11 +79,29 @@ def blend(hex_: str, alpha: int, ground: str = PANEL) -> QColor:
 
 
 _fonts: dict[tuple[int, bool], QFont] = {}
+# The smallest text the window may show, in pixels: 0 at a desk; on a video wall 1 % of the
+# screen height, so nothing is unreadable from 5 m (set by the wall, see wall.py).
+_text_floor = 0
+
+
+def set_text_floor(px: int) -> None:
+    global _text_floor
+    _text_floor = max(0, int(px))
+
+
+def text_floor() -> int:
+    return _text_floor
+
+
+def px(size: float) -> int:
+    """A text size in pixels, never under the floor (for style sheets and painted text)."""
+    return max(_text_floor, int(round(size)))
 
 
 def font(pixel_size: int, bold: bool = False) -> QFont:
-    """The bundled family at a pixel size (a copy: QFont is implicitly shared, so it is cheap)."""
-    key = (max(6, int(pixel_size)), bool(bold))
+    """The bundled family at a pixel size (a copy: QFont is implicitly shared, so it is cheap),
+    never under the wall's text floor."""
+    key = (max(6, _text_floor, int(pixel_size)), bool(bold))
     cached = _fonts.get(key)
     if cached is None:
         cached = _fonts[key] = QFont(load_font())
@@ -97,8 +115,8 @@ def style_sheet(scale: float = 1.0) -> str:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     # The sheet uses {fs_small}… placeholders so it scales with the window.
     sizes = {"fs_small": 13, "fs_body": 15, "fs_title": 18, "fs_header": 28}
-    for key, px in sizes.items():
-        text = text.replace("{" + key + "}", str(max(8, round(px * scale))))
+    for key, size in sizes.items():
+        text = text.replace("{" + key + "}", str(max(8, px(size * scale))))
     return text.replace("{font}", load_font())
 
 
@@ -125,6 +143,6 @@ def apply(app: QApplication, scale: float = 1.0) -> None:
     app.setPalette(palette())
     family = load_font()
     base = QFont(family)
-    base.setPixelSize(max(8, round(14 * scale)))
+    base.setPixelSize(max(8, px(14 * scale)))
     app.setFont(base)
     app.setStyleSheet(style_sheet(scale))

@@ -800,8 +800,8 @@ class TrendPanel(QFrame):
 
     def resizeEvent(self, event) -> None:
         # Type grows with the panel so one chart reads on a laptop and on a video wall.
-        px = int(np.clip(round(min(self.height() / 32, self.width() / 46)), 11,
-                         round(16 * self._scale)))
+        px = theme.px(np.clip(round(min(self.height() / 32, self.width() / 46)), 11,
+                              round(16 * self._scale)))
         if px != self._font_px:
             self._font_px = px
             self._apply_fonts()

@@ -19,7 +19,8 @@ from cockpit.geo.index import RegionIndex
 from cockpit.ui import map_panel as map_module
 from cockpit.ui import theme
 from cockpit.ui.context import CockpitContext
-from cockpit.ui.map_panel import ChoroplethItem, MapPanel, classify, ranks
+from cockpit.core.ranking import ranks
+from cockpit.ui.map_panel import ChoroplethItem, MapPanel, classify
 from cockpit.warehouse.demo import build_demo
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current
