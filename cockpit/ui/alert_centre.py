@@ -206,6 +206,7 @@ class AlertCentre(QWidget):
     def _apply_fonts(self) -> None:
         px = theme.px(16 * self.scale)
         self.regions.px = self.domains.px = px
+        self.title.setFont(theme.font(24 * self.scale, True))
         for label in self.count_labels.values():
             label.setFont(theme.font(20 * self.scale, True))
         self.regions.update()

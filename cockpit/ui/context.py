@@ -37,8 +37,10 @@ class CockpitContext(QObject):
 
     def __init__(self, queries: Queries, selection: Selection, lang: str = "zh_CN",
                  public_mode: bool = False, alerts=None, operator: str | None = None,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, today=date.today):
         super().__init__(parent)
+        # What day it is, for "is this figure late?" (tests pass a fixed day).
+        self.today = today
         self.queries = queries
         self.alerts = alerts  # cockpit.alerts.store.AlertService, or None
         self.operator = operator or _default_operator()

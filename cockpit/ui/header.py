@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdi
 
 from ..core import formatting as fmt
 from ..core.catalogue import DOMAINS
+from . import theme
 from .context import OVERVIEW, CockpitContext
 
 _TEXT = {
@@ -113,6 +114,11 @@ class Header(QFrame):
         ctx.changed.connect(self._on_selection_change)
         ctx.reloaded.connect(self._on_reload)
         self._on_reload()
+
+    def set_scale(self, scale: float) -> None:
+        # The tabs' text size comes from the style sheet (QTabBar::tab); the bar's own font is
+        # kept the same so what a reader (or a legibility check) sees is what it reports.
+        self.tabs.setFont(theme.font(18 * scale))
 
     def set_wall(self, on: bool) -> None:
         """On a video wall nobody types or navigates at the header: only what it says stays."""

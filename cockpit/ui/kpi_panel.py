@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPainterPath, QPen
+from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
 from ..core.catalogue import Indicator
 from . import theme
 from .context import CockpitContext
+from .lateness import lateness
 
 _TEXT = {
     "zh_CN": {"title": "核心指标", "mom": "环比", "yoy": "同比", "target": "目标",
@@ -37,6 +38,9 @@ class CardData:
     period: object
     sparkline: np.ndarray
     county_figure: bool      # the value shown is the county's (county-only indicator)
+    period_note: str = ""    # the period shown ("2025年12月"), coloured when it is late
+    period_colour: str | None = None   # amber / red when late
+    late_note: str = ""      # why it is coloured, for the tooltip
 
 
 def _verdict_color(verdict: int) -> str:
@@ -98,6 +102,8 @@ class KpiCard(QWidget):
             (t["freq_label"], t["freq"][ind.frequency]),
             (t["period"], fmt.period_label(d.period, ind.frequency, self.lang)),
         ]
+        if d.late_note:
+            rows.append(("", d.late_note))
         if ind.target_value is not None:
             rows.append((t["target"], f"{fmt.format_value(ind.target_value, ind)}"
                                       f"（{ind.target_year}）" if self.lang != "en" else
@@ -141,13 +147,26 @@ class KpiCard(QWidget):
         def fit(px: float, box: QRectF) -> float:
             return max(9.0, min(px, box.height() * 0.8))
 
-        # name (and a tag when the figure is the county's)
+        # name (and a tag when the figure is the county's), the period on the right
         p.setFont(theme.font(fit(17 * s, boxes["name"])))
+        name_w = w
+        if d.period_note:
+            note_font = theme.font(fit(13 * s, boxes["name"]))
+            note_w = QFontMetrics(note_font).horizontalAdvance(d.period_note)
+            name_room = w - note_w - 8 * s
+            if QFontMetrics(p.font()).horizontalAdvance(d.indicator.name[:5]) <= name_room:
+                p.save()
+                p.setFont(note_font)
+                p.setPen(theme.color(d.period_colour or theme.TEXT_DIM))
+                p.drawText(boxes["name"], Qt.AlignmentFlag.AlignRight
+                           | Qt.AlignmentFlag.AlignVCenter, d.period_note)
+                p.restore()
+                name_w = name_room
         p.setPen(theme.color(theme.TEXT_DIM))
         name = d.indicator.name_en if self.lang == "en" and d.indicator.name_en else d.indicator.name
         tag = f" [{t['county_only']}]" if d.county_figure else ""
         p.drawText(boxes["name"], left, p.fontMetrics().elidedText(
-            name + tag, Qt.TextElideMode.ElideRight, int(w)))
+            name + tag, Qt.TextElideMode.ElideRight, int(max(0, name_w))))
 
         # the big value with its unit
         number, unit = fmt.value_parts(d.value, d.indicator)
@@ -339,8 +358,13 @@ class KpiPanel(QFrame):
         values, sparks, county_codes = self._fetch(state.region)
         for ind, card in zip(self._indicators, self.cards):
             v = values[ind.code]
+            word, colour, tip = lateness(ctx, v.period, ind.frequency)
             card.set_data(CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,
-                                   sparks[ind.code].values, ind.code in county_codes),
+                                   sparks[ind.code].values, ind.code in county_codes,
+                                   fmt.period_label(v.period, ind.frequency, ctx.lang)
+                                   if v.period else "", colour,
+                                   f"<span style='color:{colour}'>{word}</span>：{tip}"
+                                   if colour else ""),
                           selected=ind.code == state.indicator)
         t = _TEXT[ctx.lang]
         self._title.setText(f"{t['title']} · {ctx.region_name()} · {ctx.domain_name(state.domain)}")

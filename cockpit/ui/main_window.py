@@ -68,7 +68,8 @@ class CockpitWindow(QMainWindow):
         self._detail: TownshipDetail | None = None
         self._quality: QualityPage | None = None
         self._alert_centre: AlertCentre | None = None
-        self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts]
+        self.panels = [self.header, self.kpis, self.map, self.trend, self.ranking, self.events,
+                       self.alerts]
         self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
                                          self.alerts.warm], self)
 

@@ -53,6 +53,7 @@ from ..core.ranking import ranks
 from ..geo.index import RegionIndex, Rings
 from . import theme
 from .context import CockpitContext
+from .lateness import lateness, period_html
 
 __all__ = [
     "ChoroplethItem",
@@ -917,6 +918,8 @@ class MapPanel(QFrame):
         self._label_plans: dict[tuple, list] = {}
 
         self._title = QLabel(self)
+        self._title_plain = ""
+        self.late_text = ""   # "迟报" / "滞后 N 期" when the map shows a late period
         self._title.setObjectName("panelTitle")
         self._events_toggle = QToolButton(self)
         self._events_toggle.setObjectName("mapEventsToggle")
@@ -1004,7 +1007,8 @@ class MapPanel(QFrame):
         return self._view.viewport()
 
     def title_text(self) -> str:
-        return self._title.text()
+        """The title without markup: indicator · period (see `late_text` for lateness)."""
+        return self._title_plain
 
     def region_at(self, point: QPoint | QPointF) -> str | None:
         """The township at a point of this panel (QPoint) or of the scene (QPointF), else None."""
@@ -1081,9 +1085,13 @@ class MapPanel(QFrame):
             entries.append((self._t("无数据", "No data"), theme.NO_DATA))
         self._legend_entries = entries
         self._classes = classes
-        self._title.setText(
-            f"{ctx.tr_name(indicator)} · "
-            f"{period_label(tv.period or ctx.month(), indicator.frequency, ctx.lang)}")
+        period = tv.period or ctx.month()
+        self._title_plain = (f"{ctx.tr_name(indicator)} · "
+                             f"{period_label(period, indicator.frequency, ctx.lang)}")
+        shown, tip = period_html(ctx, tv.period, indicator.frequency)
+        self._title.setText(f"{ctx.tr_name(indicator)} · {shown}")
+        self._title.setToolTip(tip)
+        self.late_text = lateness(ctx, tv.period, indicator.frequency)[0]
         self._refresh_legend()
         if self._hovered is not None and self._card.isVisible():
             self._card.setText(self.hover_text(self._hovered))

@@ -19,6 +19,7 @@ from ..core.catalogue import Indicator
 from ..core.formatting import format_change, format_value, period_label
 from . import theme
 from .context import CockpitContext
+from .lateness import period_html
 
 _TEXT = {
     "zh_CN": {
@@ -583,8 +584,9 @@ class RankingPanel(QFrame):
             self._show_message(t["no_data"], ind)
             self._subtitle.setText(polarity)
             return
-        self._subtitle.setText(f"{period_label(values.period, ind.frequency, ctx.lang)}"
-                               f" · {polarity}")
+        shown, tip = period_html(ctx, values.period, ind.frequency)
+        self._subtitle.setText(f"{shown} · {polarity}")
+        self._subtitle.setToolTip(tip)
 
         reported = {}
         for code, value, prev, yoy in zip(values.regions, values.values, values.prev_values,

@@ -21,6 +21,7 @@ from ..core.formatting import format_value, period_label
 from ..warehouse.queries import Series
 from . import theme
 from .context import CockpitContext
+from .lateness import lateness
 
 _TEXT = {
     "zh_CN": {
@@ -488,8 +489,14 @@ class TrendPanel(QFrame):
         self._dual = township_series is not None and ind.aggregation == "sum"
 
         self.title_text = f"{ctx.tr_name(ind)} · {self._t['trend'].get(ind.frequency, '')}"
-        self._title.setText(self.title_text)
-        self._title.setToolTip(self.title_text)
+        # The series runs to the newest period there is: late when that one is.
+        latest = _as_date(self._grid[-1]) if len(self._grid) else None
+        word, colour, tip = lateness(ctx, latest, ind.frequency)
+        late = (f" · <span style='color:{colour}'>"
+                f"{period_label(latest, ind.frequency, ctx.lang) if latest else ''} {word}</span>"
+                if colour else "")
+        self._title.setText(self.title_text + late)
+        self._title.setToolTip(f"{self.title_text}<br>{tip}")
         self._note.setVisible(is_township and ind.county_only)
         self._unit.setText(self._t["unit"].format(unit=ind.unit) if ind.unit else "")
 

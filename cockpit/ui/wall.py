@@ -256,14 +256,15 @@ class WallController(QObject):
         for key in set(self._seen_red) - set(current):
             self.carousel.forget_alert(key[0])
         self._seen_red = current
-        # Most severe and newest first (the store's order): the first one takes the wall.
-        for alert in reversed(fresh):
-            if alert.region in self.ctx.queries.region_by_code:
-                indicator = alert.indicator if alert.indicator and self._visible(
-                    alert.indicator) else None
-                taken = self.carousel.alert(alert.id, alert.region, indicator, now)
-                if taken:
-                    self._apply(self.carousel.current)
+        # The newest of a batch (the store lists the newest period first) takes the wall; the
+        # rest of the batch are in the ticker and the alert list, not a string of turns.
+        fresh = [a for a in fresh if a.region in self.ctx.queries.region_by_code]
+        if fresh:
+            alert = fresh[0]
+            indicator = alert.indicator if alert.indicator and self._visible(
+                alert.indicator) else None
+            if self.carousel.alert(alert.id, alert.region, indicator, now):
+                self._apply(self.carousel.current)
         self._update_progress(now)
 
     def _alert_period(self, alert_id: str):
@@ -342,7 +343,10 @@ class WallController(QObject):
         """An operator is here: hold the rotation, show the cursor."""
         now = self.clock()
         self._last_activity = now
+        was_paused = self.carousel.paused
         self.carousel.touch(now)
+        if not was_paused:
+            self._update_progress(now)
         if self._cursor_hidden:
             QApplication.restoreOverrideCursor()
             self._cursor_hidden = False
