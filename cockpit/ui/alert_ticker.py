@@ -40,7 +40,17 @@ class AlertTicker(QFrame):
         self._flashes = 0
         self._timer = QTimer(self, interval=self.FLASH_MS)
         self._timer.timeout.connect(self._flash)
+        self._expiry = QTimer(self, singleShot=True)
+        self._expiry.timeout.connect(self._expire)
         self.hide()
+
+    # On a wall nobody clicks 知道了: the ticker goes out by itself after this many ms.
+    wall_timeout_ms = 0
+
+    def set_wall(self, on: bool, timeout_s: float = 300.0) -> None:
+        self.view_button.setVisible(not on)
+        self.dismiss_button.setVisible(not on)
+        self.wall_timeout_ms = int(timeout_s * 1000) if on else 0
 
     def announce(self, alerts: list[AlertRecord]) -> None:
         critical = [a for a in alerts if a.severity == "红" and a.is_open]
@@ -54,6 +64,8 @@ class AlertTicker(QFrame):
         self._flashes = 0
         self._timer.start()
         self.show()
+        if self.wall_timeout_ms:
+            self._expiry.start(self.wall_timeout_ms)   # a newer alert restarts it
         if self.sound:
             QApplication.beep()
 
@@ -81,6 +93,10 @@ class AlertTicker(QFrame):
         if alert.period_date in self.ctx.queries.months:
             changes["period"] = alert.period_date
         self.ctx.select(**changes)
+
+    def _expire(self) -> None:
+        if not self.flashing:
+            self.dismiss()
 
     def dismiss(self) -> None:
         self._timer.stop()

@@ -125,6 +125,7 @@ class WallController(QObject):
         window.header.set_wall(True)
         window.period_bar.hide()
         window.alerts.set_wall(True)
+        window.ticker.set_wall(True, playlist.alert_focus + playlist.alert_cooldown)
         self.progress = WallProgress(window)
         window._central_layout.addWidget(self.progress)
         window.panels.append(self.progress)   # follows the window's scale
