@@ -10,10 +10,11 @@ the rule and the field, for example::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..core.tomlfile import loads, read_text, show
 
 SEVERITIES = ("红", "橙", "黄")  # most severe first
 SEVERITY_RANK = {"红": 3, "橙": 2, "黄": 1}
@@ -142,9 +143,9 @@ class _Checker:
             return default
         value = self.table[key]
         if choices is not None and (not isinstance(value, str) or value not in choices):
-            self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是 {_show(value)}")
+            self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是 {show(value)}")
         if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"应为非空文本，而不是 {_show(value)}")
+            self.fail(key, f"应为非空文本，而不是 {show(value)}")
         return value
 
     def number(self, key: str, *, minimum: float | None = None, above: float | None = None,
@@ -152,7 +153,7 @@ class _Checker:
         value = self.table[key]
         ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type:
-            self.fail(key, f"应为{'整数' if integer else '数字'}，而不是 {_show(value)}")
+            self.fail(key, f"应为{'整数' if integer else '数字'}，而不是 {show(value)}")
         if value != value:  # NaN
             self.fail(key, "不能是 nan")
         if above is not None and not value > above:
@@ -170,20 +171,8 @@ class _Checker:
         if not isinstance(value, list) or not value or not all(
                 isinstance(v, str) and v.strip() for v in value):
             expected = "非空的文本列表" + ("或 \"*\"（全部）" if allow_star else "")
-            self.fail(key, f"应为{expected}，而不是 {_show(value)}")
+            self.fail(key, f"应为{expected}，而不是 {show(value)}")
         return tuple(value)
-
-
-def _show(value) -> str:
-    if isinstance(value, str):
-        return f"“{value}”"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "一个表"
-    if isinstance(value, list):
-        return "一个列表"
-    return str(value)
 
 
 def _num(value: float) -> str:
@@ -192,7 +181,7 @@ def _num(value: float) -> str:
 
 def _check_rule(table: Any, index: int, locate) -> Rule:
     if not isinstance(table, dict):
-        raise RuleError(f"第 {index} 条规则应为一个表（[[rule]]），而不是 {_show(table)}",
+        raise RuleError(f"第 {index} 条规则应为一个表（[[rule]]），而不是 {show(table)}",
                         file=locate(None, index, None)[0])
     c = _Checker(table, index, locate)
     if "id" not in table:
@@ -200,7 +189,7 @@ def _check_rule(table: Any, index: int, locate) -> Rule:
     rule_id = c.text("id")
     if not _ID_RE.match(rule_id):
         c.fail("id", "只能由字母、数字、点、下划线和连字符组成（不超过 80 个字符），而不是 "
-               f"{_show(rule_id)}")
+               f"{show(rule_id)}")
     kind = c.text("kind", KINDS)
     severity_text = c.text("severity", tuple(SEVERITY_ALIASES))
     severity = SEVERITY_ALIASES[severity_text]
@@ -214,7 +203,7 @@ def _check_rule(table: Any, index: int, locate) -> Rule:
     enabled = True
     if c.has("enabled"):
         if not isinstance(table["enabled"], bool):
-            c.fail("enabled", f"应为 true 或 false，而不是 {_show(table['enabled'])}")
+            c.fail("enabled", f"应为 true 或 false，而不是 {show(table['enabled'])}")
         enabled = table["enabled"]
     indicators = c.codes("indicators", allow_star=True) if c.has("indicators") else None
     exclude = c.codes("exclude") if c.has("exclude") else ()
@@ -225,7 +214,7 @@ def _check_rule(table: Any, index: int, locate) -> Rule:
     if c.has("escalate"):
         table_e = table["escalate"]
         if not isinstance(table_e, dict) or not table_e:
-            c.fail("escalate", "应为一个表，如 { 红 = 80 }，而不是 " + _show(table_e))
+            c.fail("escalate", "应为一个表，如 { 红 = 80 }，而不是 " + show(table_e))
         for key, value in table_e.items():
             if key not in SEVERITY_ALIASES:
                 c.fail("escalate", f"的键应为 红 / 橙 / 黄，而不是 “{key}”")
@@ -233,7 +222,7 @@ def _check_rule(table: Any, index: int, locate) -> Rule:
             if SEVERITY_RANK[sev] <= SEVERITY_RANK[severity]:
                 c.fail("escalate", f"中的 {key} 不高于规则本身的等级 {severity}，升级没有意义")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                c.fail("escalate", f"中 {key} 的值应为数字，而不是 {_show(value)}")
+                c.fail("escalate", f"中 {key} 的值应为数字，而不是 {show(value)}")
             escalate.append((sev, float(value)))
         escalate.sort(key=lambda pair: -SEVERITY_RANK[pair[0]])
 
@@ -333,16 +322,7 @@ def _locator(file_label: str, text: str):
 
 def parse_rules(text: str, file_label: str = "alert_rules.toml") -> list[Rule]:
     """Rules from TOML text; raises RuleError (one line) on the first mistake."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        if match:
-            reason = message[:match.start()].strip()
-            raise RuleError(f"第 {match.group(2)} 列不是合法的 TOML（{reason}）",
-                            file=file_label, line=int(match.group(1))) from None
-        raise RuleError(f"不是合法的 TOML（{message}）", file=file_label) from None
+    data = loads(text, file_label, RuleError)
     locate = _locator(file_label, text)
     for key in data:
         if key not in ("rule", "version"):
@@ -366,13 +346,4 @@ def parse_rules(text: str, file_label: str = "alert_rules.toml") -> list[Rule]:
 def load_rules(path: Path | str | None = None) -> list[Rule]:
     """The rules in a TOML file (default: the user's file if any, else the bundled defaults)."""
     path = Path(path) if path is not None else active_rules_path()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RuleError(f"无法读取预警规则文件（{exc.strerror or exc}）", file=str(path)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise RuleError("不是 UTF-8 编码的文本", file=str(path), line=line) from None
-    return parse_rules(text, str(path))
+    return parse_rules(read_text(path, "预警规则文件", RuleError), str(path))

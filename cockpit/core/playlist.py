@@ -28,12 +28,12 @@ before another red alert may interrupt).
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from .catalogue import DOMAINS, Indicator
+from .tomlfile import loads, read_text, show
 
 PAGE_KINDS = ("domain", "township", "townships", "alerts", "detail", "plan")
 KIND_LABELS = {"domain": "领域", "township": "乡镇", "townships": "乡镇轮播",
@@ -105,18 +105,6 @@ class Catalogue:
         return found[0] if found else None
 
 
-def _show(value) -> str:
-    if isinstance(value, str):
-        return f"“{value}”"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "一个表"
-    if isinstance(value, list):
-        return "一个列表"
-    return str(value)
-
-
 def _near(text: str, names) -> str:
     """Up to three names that share characters with `text`, as a hint."""
     chars = set(text)
@@ -173,15 +161,15 @@ class _Checker:
     def text(self, key: str, choices: tuple[str, ...] | None = None) -> str:
         value = self.table[key]
         if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"应为非空文本，而不是 {_show(value)}")
+            self.fail(key, f"应为非空文本，而不是 {show(value)}")
         if choices is not None and value not in choices:
-            self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是 {_show(value)}")
+            self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是 {show(value)}")
         return value.strip()
 
     def seconds(self, key: str, low: float, high: float) -> float:
         value = self.table[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            self.fail(key, f"应为秒数（数字），而不是 {_show(value)}")
+            self.fail(key, f"应为秒数（数字），而不是 {show(value)}")
         if not low <= value <= high:
             self.fail(key, f"应在 {low:g} 至 {high:g} 秒之间，而不是 {value:g}")
         return float(value)
@@ -189,7 +177,7 @@ class _Checker:
     def integer(self, key: str, low: int, high: int) -> int:
         value = self.table[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"应为整数，而不是 {_show(value)}")
+            self.fail(key, f"应为整数，而不是 {show(value)}")
         if not low <= value <= high:
             self.fail(key, f"应在 {low} 至 {high} 之间，而不是 {value}")
         return value
@@ -202,7 +190,7 @@ def _domain(c: _Checker, key: str) -> str:
     for code, (zh, en) in DOMAINS.items():
         if text in (code, zh, en):
             return code
-    c.fail(key, f"{_show(text)} 不是领域（可选：总览、{'、'.join(zh for zh, _ in DOMAINS.values())}）")
+    c.fail(key, f"{show(text)} 不是领域（可选：总览、{'、'.join(zh for zh, _ in DOMAINS.values())}）")
 
 
 def _region(c: _Checker, key: str, cat: Catalogue, township_only: bool = False) -> str:
@@ -210,7 +198,7 @@ def _region(c: _Checker, key: str, cat: Catalogue, township_only: bool = False) 
     code = cat.regions.get(text)
     if code is None or (township_only and code not in cat.township_codes):
         names = [n for n, v in cat.regions.items() if v in cat.township_codes]
-        c.fail(key, f"{_show(text)} 不是本数据仓库的乡镇（街道）{_near(text, names)}")
+        c.fail(key, f"{show(text)} 不是本数据仓库的乡镇（街道）{_near(text, names)}")
     return code
 
 
@@ -222,7 +210,7 @@ def _indicator(c: _Checker, key: str, cat: Catalogue) -> str:
                  if not (cat.public and i.sensitivity == "internal")]
         hidden = (cat.public and any(text in (i.code, i.name) for i in cat.indicators.values()))
         reason = "是内部指标，公开版不能展示" if hidden else f"不是本数据仓库的指标{_near(text, names)}"
-        c.fail(key, f"{_show(text)} {reason}")
+        c.fail(key, f"{show(text)} {reason}")
     return code
 
 
@@ -230,7 +218,7 @@ def _page(table: Any, index: int, default_dwell: float, cat: Catalogue, file: st
           starts) -> Page:
     c = _Checker(table if isinstance(table, dict) else {}, index, file, lines, starts)
     if not isinstance(table, dict):
-        c.fail(None, f"应为一个表（[[page]]），而不是 {_show(table)}")
+        c.fail(None, f"应为一个表（[[page]]），而不是 {show(table)}")
     if "kind" not in table:
         c.fail("kind", f"缺失（可选：{' / '.join(PAGE_KINDS)}）")
     kind = c.text("kind", PAGE_KINDS)
@@ -263,16 +251,7 @@ def _page(table: Any, index: int, default_dwell: float, cat: Catalogue, file: st
 
 def parse_playlist(text: str, catalogue: Catalogue, file: str = "playlist.toml") -> Playlist:
     """A playlist from TOML text, checked against a warehouse; raises PlaylistError (one line)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        if match:
-            reason = message[:match.start()].strip()
-            raise PlaylistError(f"第 {match.group(2)} 列不是合法的 TOML（{reason}）", file=file,
-                                line=int(match.group(1))) from None
-        raise PlaylistError(f"不是合法的 TOML（{message}）", file=file) from None
+    data = loads(text, file, PlaylistError)
     lines, starts = _block_lines(text)
     for key in data:
         if key not in ("playlist", "page"):
@@ -303,16 +282,7 @@ def parse_playlist(text: str, catalogue: Catalogue, file: str = "playlist.toml")
 
 def load_playlist(path: Path | str, catalogue: Catalogue) -> Playlist:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PlaylistError(f"无法读取播放列表（{exc.strerror or exc}）", file=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise PlaylistError("不是 UTF-8 编码的文本", file=str(path), line=line) from None
-    return parse_playlist(text, catalogue, str(path))
+    return parse_playlist(read_text(path, "播放列表", PlaylistError), catalogue, str(path))
 
 
 def default_playlist_path() -> Path:
