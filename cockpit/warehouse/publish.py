@@ -28,7 +28,8 @@ Progress = Callable[[float, str], None]
 # Tables every snapshot has; anything else found in the current snapshot is copied as it is,
 # except a second copy of the facts in region order (scale warehouses: meta region_order_table),
 # which is rebuilt from the new facts.
-_CORE_TABLES = ("meta", "regions", "indicators", "observations", "events", "alert_rules")
+_CORE_TABLES = ("meta", "regions", "indicators", "observations", "events", "alert_rules",
+                "targets")
 _REGION_ORDER_TABLES = ("observations_by_region",)
 IMPORT_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS import_log (
