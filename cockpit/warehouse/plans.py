@@ -21,11 +21,22 @@ CATALOGUE_SOURCE_EN = "Indicator catalogue (Wuyi digital-government plan 2021–
 
 @dataclass(frozen=True)
 class Plan:
-    """A set of targets with one name, one source document and (mostly) one target year."""
+    """A set of targets with one name, the documents they come from and (mostly) one target
+    year."""
     name: str
-    source: str
+    sources: tuple[str, ...]
     targets: dict[str, core.Target] = field(hash=False)
     from_file: bool = False
+
+    def source_text(self, limit: int = 2, lang: str = "zh_CN") -> str:
+        """The source documents, the first `limit` named: 《…》、《…》等 4 份文件."""
+        if lang == "en" and not self.from_file:
+            return CATALOGUE_SOURCE_EN
+        shown = "、".join(self.sources[:limit])
+        rest = len(self.sources) - limit
+        if rest > 0:
+            shown += f" and {rest} more" if lang == "en" else f"等 {len(self.sources)} 份文件"
+        return shown
 
     @property
     def target_year(self) -> int:
@@ -53,7 +64,7 @@ def _catalogue_plans(queries: Queries) -> dict[str, Plan]:
         by_plan.setdefault(name, {})[ind.code] = core.Target(
             ind.code, name, ind.target_year, ind.target_value, ind.baseline_year,
             ind.baseline_value, CATALOGUE_SOURCE)
-    return {name: Plan(name, CATALOGUE_SOURCE, targets) for name, targets in by_plan.items()}
+    return {name: Plan(name, (CATALOGUE_SOURCE,), targets) for name, targets in by_plan.items()}
 
 
 def available_plans(queries: Queries) -> list[Plan]:
@@ -65,8 +76,13 @@ def available_plans(queries: Queries) -> list[Plan]:
         if t.indicator in queries.indicator_by_code:
             stored.setdefault(t.plan, {})[t.indicator] = t
     for name, targets in stored.items():
-        sources = sorted({t.source for t in targets.values() if t.source})
-        plans[name] = Plan(name, "；".join(sources), targets, from_file=True)
+        # Most targets' document first: the plan's own outline before the sector plans.
+        counts: dict[str, int] = {}
+        for t in targets.values():
+            if t.source:
+                counts[t.source] = counts.get(t.source, 0) + 1
+        sources = tuple(sorted(counts, key=lambda s: (-counts[s], s)))
+        plans[name] = Plan(name, sources, targets, from_file=True)
     return sorted(plans.values(), key=lambda p: (p.target_year, p.name))
 
 
