@@ -189,6 +189,15 @@ def theil_sen(x, y) -> tuple[float, float]:
     return slope, float(np.median(y - slope * x))
 
 
+PROJECTION_METHOD = {
+    "zh_CN": f"Theil–Sen 稳健线性趋势外推至目标年——月度、季度指标用近{TREND_MONTHS}个月的滚动12个月"
+             f"年度值，年度指标（及按12月累计的指标）用近{TREND_YEARS}年的年度值",
+    "en": f"Theil–Sen robust linear trend extended to the target year: rolling 12-month annual "
+          f"figures of the last {TREND_MONTHS} months for monthly and quarterly data, the last "
+          f"{TREND_YEARS} annual figures for yearly data",
+}
+
+
 def projection_method(indicator: Indicator, lang: str = "zh_CN") -> str:
     """What the projection is, in words for the page and the briefing."""
     basis = BASIS_WORDS[annual_basis(indicator)]
@@ -402,3 +411,51 @@ def contributions(indicator: Indicator, target_value: float,
                                     sign * weights[c] / total * (latest[c] - target_value)))
     out.sort(key=lambda k: (-k.pull, k.region))
     return out
+
+
+# --- words for people ---------------------------------------------------------------------------
+def attainment_text(share: float | None, met: bool = False) -> str:
+    """89% / 108% / −3%: below the target rounded towards zero, so 100% means reached."""
+    if share is None or not math.isfinite(share):
+        return "—"
+    percent = share * 100
+    if share >= 1 or met:
+        shown = max(round(percent), 100) if met else round(percent)
+    else:
+        shown = math.trunc(percent)
+    return f"{shown}%" if shown >= 0 else f"−{abs(shown)}%"
+
+
+def figure_when(figure: Figure | None, indicator: Indicator, lang: str = "zh_CN") -> str:
+    """Which twelve months a figure covers: 2025年, or 近12个月（至2026年6月）."""
+    if figure is None:
+        return "—"
+    end = figure.end
+    if figure.calendar_year:
+        return str(end.year) if lang == "en" else f"{end.year}年"
+    month = end.strftime("%b %Y") if lang == "en" else f"{end.year}年{end.month}月"
+    if annual_basis(indicator) == YEAR_END:
+        return f"end of {month}" if lang == "en" else f"{month}末"
+    return f"12 months to {month}" if lang == "en" else f"近12个月（至{month}）"
+
+
+def describe(a: Assessment, lang: str = "zh_CN") -> dict[str, str]:
+    """The texts of one target's row, as the plan page, the briefing and the export show them."""
+    from .formatting import format_value
+
+    ind, en = a.indicator, lang == "en"
+    baseline = format_value(a.baseline, ind) if a.baseline is not None else "—"
+    return {
+        "indicator": (ind.name_en or ind.name) if en else ind.name,
+        "baseline": baseline,
+        "baseline_year": str(a.target.baseline_year or "—"),
+        "latest": format_value(a.latest.value, ind) if a.latest else "—",
+        "latest_when": figure_when(a.latest, ind, lang),
+        "target": format_value(a.target.target_value, ind),
+        "target_year": str(a.target.target_year),
+        "attainment": attainment_text(a.attainment, a.status == MET),
+        "status": a.status_word(lang),
+        "mark": STATUS_MARKS.get(a.status, "—"),
+        "projection": format_value(a.projection, ind) if a.projection is not None else "—",
+        "basis": BASIS_WORDS[annual_basis(ind)][1 if en else 0],
+    }

@@ -16,12 +16,12 @@ _TEXT = {
               "stale": "数据已 {n} 个月未更新", "fresh": "数据为最新", "detail": "详情",
               "back": "后退", "forward": "前进", "weekday": "一二三四五六日",
               "not_found": "未找到“{q}”", "updated": "更新于", "quality": "数据质量",
-              "import": "导入数据"},
+              "import": "导入数据", "plan": "规划目标", "export": "导出"},
     "en": {"search": "Search township or indicator…", "as_of": "Data as of",
            "snapshot": "Snapshot", "stale": "Data {n} months old", "fresh": "Data current",
            "detail": "Details", "back": "Back", "forward": "Forward", "weekday": "",
            "not_found": "No match for “{q}”", "updated": "published", "quality": "Data quality",
-           "import": "Import"},
+           "import": "Import", "plan": "Plan targets", "export": "Export"},
 }
 
 
@@ -32,6 +32,7 @@ def months_between(earlier: date, later: date) -> int:
 class Header(QFrame):
     quality_requested = Signal()
     import_requested = Signal()
+    plan_requested = Signal()
 
     def __init__(self, ctx: CockpitContext, parent=None, clock=datetime.now):
         super().__init__(parent)
@@ -65,6 +66,10 @@ class Header(QFrame):
         self.quality_button.clicked.connect(self.quality_requested)
         self.import_button = QPushButton(t["import"], objectName="detailButton")
         self.import_button.clicked.connect(self.import_requested)
+        self.plan_button = QPushButton(t["plan"], objectName="detailButton")
+        self.plan_button.clicked.connect(self.plan_requested)
+        # The window gives it its menu (briefing PDF, PNG, Excel of the page on screen).
+        self.export_button = QPushButton(t["export"], objectName="detailButton")
 
         top = QHBoxLayout()
         top.setContentsMargins(12, 6, 12, 2)
@@ -92,7 +97,9 @@ class Header(QFrame):
         tabs_row.addStretch(1)
         tabs_row.addWidget(self.import_button)
         tabs_row.addWidget(self.quality_button)
+        tabs_row.addWidget(self.plan_button)
         tabs_row.addWidget(self.detail_button)
+        tabs_row.addWidget(self.export_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -45,6 +45,7 @@ class CockpitWindow(QMainWindow):
         # wall never open them, and building them would delay the first paint.
         self._detail: TownshipDetail | None = None
         self._quality: QualityPage | None = None
+        self._plan = None   # PlanPage, built (and imported) when first opened
         self.panels = [self.kpis, self.map, self.trend, self.ranking, self.events, self.alerts]
         self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
                                          self.alerts.warm], self)
@@ -84,6 +85,10 @@ class CockpitWindow(QMainWindow):
         ctx.detail_requested.connect(self._on_detail_requested)
         self.header.quality_requested.connect(self.show_quality)
         self.header.import_requested.connect(self.open_import)
+        self.header.plan_requested.connect(self.show_plan)
+        from .export import install_export_menu
+
+        install_export_menu(self)
         self._install_shortcuts()
         self._rescale_timer = QTimer(self, singleShot=True, interval=120)
         self._rescale_timer.timeout.connect(self._apply_scale)
@@ -127,6 +132,26 @@ class CockpitWindow(QMainWindow):
     def showing_quality(self) -> bool:
         return self._quality is not None and self.pages.currentWidget() is self._quality
 
+    @property
+    def plan(self):
+        """The 规划目标 page (cockpit.ui.plan_page.PlanPage)."""
+        if self._plan is None:
+            from .plan_page import PlanPage
+
+            self._plan = PlanPage(self.ctx)
+            self._plan.set_scale(self.scale)
+            self._plan.closed.connect(self.show_cockpit)
+            self.pages.addWidget(self._plan)
+            self.panels.append(self._plan)
+        return self._plan
+
+    def show_plan(self) -> None:
+        self.pages.setCurrentWidget(self.plan)
+
+    @property
+    def showing_plan(self) -> bool:
+        return self._plan is not None and self.pages.currentWidget() is self._plan
+
     def open_import(self):
         """The import dialog on this window's warehouse (non-modal: the wall keeps running)."""
         from .import_dialog import ImportDialog
@@ -165,7 +190,7 @@ class CockpitWindow(QMainWindow):
         """Esc leaves full screen first, then the detail page, then goes back to the county."""
         if self.isFullScreen():
             self.showNormal()
-        elif self.showing_detail or self.showing_quality:
+        elif self.showing_detail or self.showing_quality or self.showing_plan:
             self.show_cockpit()
         else:
             self.ctx.select(region=self.ctx.county_code)
