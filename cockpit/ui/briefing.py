@@ -14,6 +14,7 @@ and publishes the file atomically (a temporary name, then a rename).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -487,6 +488,9 @@ class _Page:
         f = QFont(self.family)
         f.setPixelSize(max(1, round(pt / 72 * 25.4 * self.k)))
         f.setBold(bold)
+        # No "fi" ligature: its glyph has no text behind it, so "briefing" would be copied
+        # and searched as "brie ng".
+        f.setFeature(QFont.Tag("liga"), 0)
         return f
 
     def text(self, x, y, w, h, text, pt=7.5, bold=False, colour=BLACK,
@@ -758,10 +762,61 @@ def write_pdf(briefing: Briefing, queries: Queries, path) -> Path:
         del painter, writer
         if tmp.stat().st_size == 0:
             raise BriefingError(f"无法写入 {path}")
+        tmp.write_bytes(tag_subset_fonts(tmp.read_bytes()))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+_SUBSET_NAME = re.compile(rb"/FontName /([A-Z]{6})\+([^\s/<>\[\]()]+)")
+_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf]) ?\r?\n")
+
+
+def tag_subset_fonts(data: bytes) -> bytes:
+    """Give each font's /BaseFont the subset tag its descriptor already has (QRAAAA+Noto…).
+
+    Qt embeds only the glyphs used, and tags the descriptor's /FontName, but leaves /BaseFont
+    untagged, which the PDF standard asks for and tools read (pdffonts reports "sub no"). The
+    names are lengthened in place and the cross-reference table shifted to match; a file this
+    does not recognise is returned unchanged."""
+    tags = {name: tag + b"+" + name for tag, name in _SUBSET_NAME.findall(data)}
+    if not tags:
+        return data
+    start = data.rfind(b"startxref")
+    xref = data.rfind(b"\nxref", 0, start) + 1
+    if start < 0 or xref <= 0:
+        return data
+    pieces, shifts, last = [], [], 0
+    pattern = re.compile(rb"/BaseFont /(" + b"|".join(re.escape(n) for n in tags) + rb")(?=[\s/>])")
+    for m in pattern.finditer(data, 0, xref):
+        pieces += [data[last:m.start(1)], tags[m.group(1)]]
+        shifts.append((m.start(1), len(tags[m.group(1)]) - len(m.group(1))))
+        last = m.end(1)
+    if not shifts:
+        return data
+
+    def moved(offset: int) -> int:
+        return offset + sum(d for at, d in shifts if at < offset)
+
+    table = data[xref:start]
+    entries = list(_XREF_ENTRY.finditer(table))
+    if not entries:
+        return data
+    new_table = bytearray(table[:entries[0].start()])
+    for e in entries:
+        offset = int(e.group(1))
+        if e.group(3) == b"n":
+            offset = moved(offset)
+        new_table += b"%010d %s %s \n" % (offset, e.group(2), e.group(3))
+    new_table += table[entries[-1].end():]
+    tail = data[start:]
+    old = re.search(rb"startxref\s+(\d+)", tail)
+    if old is None:
+        return data
+    body = b"".join(pieces) + data[last:xref]
+    tail = tail[:old.start(1)] + str(len(body)).encode() + tail[old.end(1):]
+    return body + bytes(new_table) + tail
 
 
 def file_name(briefing: Briefing) -> str:

@@ -292,6 +292,7 @@ class TownshipRow:
     latest: str
     pull: float
     pull_text: str
+    latest_value: float
 
 
 MIN_ROW = 1.25  # a row at least this many text heights tall
@@ -378,7 +379,7 @@ def township_rows(queries, assessment: core.Assessment | None, lang: str = "zh_C
         name = (region.name_en or region.name) if region and lang == "en" else \
             (region.name if region else c.region)
         out.append(TownshipRow(k, c.region, name, format_value(c.latest, ind), c.pull,
-                               format_difference(c.pull, ind, lang)))
+                               format_difference(c.pull, ind, lang), c.latest))
     return out
 
 
@@ -633,6 +634,7 @@ class PlanPage(QFrame):
         self.ctx = ctx
         self.text = t = _text(ctx.lang)
         self.report: plans.PlanReport | None = None
+        self.selected: core.Assessment | None = None   # the row shown in chart and list
         self._plans: list[plans.Plan] = []
         self._chosen: str | None = None      # a plan the user picked; None: the month's plan
         self._cache: dict[tuple, plans.PlanReport] = {}
