@@ -124,3 +124,13 @@ def test_an_ordinary_data_file_is_not_taken_for_a_targets_file(module_wh, tmp_pa
                     encoding="utf-8")
     report = validate_files([path], module_wh)
     assert report.ok and report.batch.targets is None and report.batch.observations.num_rows == 1
+
+
+def test_cockpit_import_takes_a_targets_file_by_its_header(wh):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "cockpit", "import", str(SAMPLE), "--db", str(wh)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "已发布快照 000002：规划目标 17 项" in out.stdout
