@@ -242,14 +242,16 @@ def paint_trajectory(p: QPainter, rect: QRectF, a: core.Assessment | None,
         labels.append((Y(a.projection), f"{t['projection']} {format_value(a.projection, ind)}",
                        palette.projection))
     labels.sort()
-    last_y = -1e9
+    # Centred on their points, left of them, pushed apart so they never overlap.
+    if len(labels) == 2 and labels[1][0] - labels[0][0] < fm.height():
+        middle = (labels[0][0] + labels[1][0]) / 2
+        labels = [(middle - fm.height() / 2, *labels[0][1:]),
+                  (middle + fm.height() / 2, *labels[1][1:])]
     for y, text, colour in labels:
-        y = max(y, last_y + fm.height())
         width = fm.horizontalAdvance(text) + 4
         p.setPen(QColor(colour))
-        p.drawText(QRectF(X(ty) - 10 * line - width, y - fm.height() - 2 * line, width,
-                          fm.height()), Qt.AlignmentFlag.AlignRight, text)
-        last_y = y
+        p.drawText(QRectF(X(ty) - 12 * line - width, y - fm.height() / 2, width, fm.height()),
+                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
 
     # Legend across the top.
     items = [(palette.actual, "line", t["actual"]), (palette.path, "dash", t["path"]),
@@ -911,6 +913,10 @@ class PlanPage(QFrame):
         self._apply_fonts()
         self._fit_columns()
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
     def _apply_fonts(self) -> None:
         s = self.scale
         self.title.setFont(theme.font(max(20, 26 * s), bold=True))
@@ -937,6 +943,13 @@ class PlanPage(QFrame):
 
         for col in (NAME, BASELINE, LATEST, TARGET, PROJECTION):
             self.view.setColumnWidth(col, widest(col))
+        # On a laptop the bar keeps room to be read: names give way (elided, full in the tip).
+        room = self.view.viewport().width() - sum(
+            self.view.columnWidth(c) for c in range(len(COLUMNS)) if c != ATTAINMENT)
+        need = fm.horizontalAdvance("−100%") + 80
+        if room < need:
+            self.view.setColumnWidth(NAME, max(fm.horizontalAdvance("指标名称…") + pad,
+                                               self.view.columnWidth(NAME) - (need - room)))
         self.view.setColumnWidth(STATUS, fm.horizontalAdvance("○ 有望达成") + 40)
         self.view.verticalHeader().setDefaultSectionSize(max(fm.height() + 12, 22))
 
