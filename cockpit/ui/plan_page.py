@@ -850,6 +850,8 @@ class PlanPage(QFrame):
             self._cache[key] = plans.plan_report(q, plan, month, ctx.public_mode)
         self.report = report = self._cache[key]
         self.model.set_report(report)
+        # An ended plan has nothing left to project.
+        self.view.setColumnHidden(PROJECTION, all(a.ended for a in report.assessments))
         self.plan_label.setText(plan.label(ctx.lang))
         if month.year > plan.target_year or any(a.ended for a in report.assessments):
             stage = t["ended"].format(year=plan.target_year)
@@ -945,7 +947,8 @@ class PlanPage(QFrame):
             self.view.setColumnWidth(col, widest(col))
         # On a laptop the bar keeps room to be read: names give way (elided, full in the tip).
         room = self.view.viewport().width() - sum(
-            self.view.columnWidth(c) for c in range(len(COLUMNS)) if c != ATTAINMENT)
+            self.view.columnWidth(c) for c in range(len(COLUMNS))
+            if c != ATTAINMENT and not self.view.isColumnHidden(c))
         need = fm.horizontalAdvance("−100%") + 80
         if room < need:
             self.view.setColumnWidth(NAME, max(fm.horizontalAdvance("指标名称…") + pad,
