@@ -142,7 +142,7 @@ def paint_trajectory(p: QPainter, rect: QRectF, a: core.Assessment | None,
     ind, target = a.indicator, a.target
     ty = float(target.target_year)
     by = float(target.baseline_year) if target.baseline_year else a.latest.t
-    history = [f for f in a.history if f.t >= min(by, a.latest.t - 5) - 1e-9]
+    history = [f for f in a.history if min(by, a.latest.t - 5) - 1e-9 <= f.t <= ty + 1e-9]
     x0 = min([by] + [f.t for f in history[:1]])
     x1 = ty + 0.35
     values = [f.value for f in history] + [target.target_value]
