@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPageLayout, QPageSize,
-                           QPainter, QPainterPath, QPdfWriter, QPen, QTransform)
+                           QPainter, QPdfWriter, QPen, QTransform)
 
 from ..core import plan as core_plan
 from ..core.catalogue import DOMAINS, Indicator
@@ -53,7 +53,7 @@ _T = {
         "headers_county": ("指标", "数值", "单位", "数据期", "同比", "目标进度", "规划"),
         "county_only": "仅全县", "not_reported": "未报送",
         "alerts": "未处理预警", "no_alerts": "无未处理预警",
-        "alert_status": "{status}", "overdue": "已逾期", "deadline": "期限 {d}",
+        "overdue": "已逾期", "deadline": "期限 {d}",
         "no_deadline": "未交办", "events_alert": "事件",
         "more_alerts": "另有 {n} 条未列出",
         "severity": {"红": "红色", "橙": "橙色", "黄": "黄色"},
@@ -87,7 +87,7 @@ _T = {
         "headers_county": ("Indicator", "Value", "Unit", "Period", "YoY", "Target", "Plan"),
         "county_only": "county", "not_reported": "missing",
         "alerts": "Open alerts", "no_alerts": "No open alerts",
-        "alert_status": "{status}", "overdue": "overdue", "deadline": "due {d}",
+        "overdue": "overdue", "deadline": "due {d}",
         "no_deadline": "not assigned", "events_alert": "events",
         "more_alerts": "{n} more not listed",
         "severity": {"红": "RED", "橙": "ORANGE", "黄": "YELLOW"},
@@ -108,7 +108,6 @@ _T = {
     },
 }
 
-_STATUS_EN = {OVERDUE: "overdue", OPEN: "open", CLOSED: "closed"}
 _ALERT_STATUS_EN = {"新预警": "new", "已签收": "acknowledged", "处置中": "in progress"}
 
 

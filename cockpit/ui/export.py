@@ -19,7 +19,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from ..core import plan as core_plan
-from ..core.formatting import format_change, format_value, month_label
+from ..core.formatting import format_change, month_label
 from ..core.workbook import Column, Number, Sheet, split_shown, write_workbook
 
 _TEXT = {

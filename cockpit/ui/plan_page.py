@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
@@ -29,7 +28,7 @@ from .context import OVERVIEW, CockpitContext
 
 _TEXT = {
     "zh_CN": {
-        "title": "规划目标", "close": "返回驾驶舱", "plan": "规划",
+        "title": "规划目标", "close": "返回驾驶舱",
         "headers": ("指标", "基期", "最新", "目标", "完成度", "状态", "预测"),
         "source": "目标来源：{source}", "as_of": "评估月份：{month}",
         "ended": "规划期已结束：按 {year} 年全年数据终评",
@@ -39,7 +38,7 @@ _TEXT = {
         "townships_note": "对全县与目标差距的拉动（正值拉动，负值拖后）",
         "county_only": "该指标仅统计全县，没有乡镇数据",
         "no_townships": "暂无乡镇数据", "no_target": "本规划没有可显示的指标",
-        "actual": "实际（滚动12个月）", "year_dots": "年度值", "path": "规划路径",
+        "actual": "实际（滚动12个月）", "path": "规划路径",
         "projection": "趋势预测", "target": "目标", "baseline": "基期",
         "basis_note": "年度口径：流量指标取全年合计，比率与均值取全年平均，存量取年末值；"
                       "基期为空时按基期年数据推算。",
@@ -49,7 +48,7 @@ _TEXT = {
         "summary": "{mark} {word} {n}",
     },
     "en": {
-        "title": "Plan targets", "close": "Back to cockpit", "plan": "Plan",
+        "title": "Plan targets", "close": "Back to cockpit",
         "headers": ("Indicator", "Baseline", "Latest", "Target", "Attained", "Status",
                     "Projected"),
         "source": "Targets from: {source}", "as_of": "Judged as of {month}",
@@ -60,7 +59,7 @@ _TEXT = {
         "townships_note": "pull on the county's distance to target (+ forward, − back)",
         "county_only": "County-level indicator: no township data",
         "no_townships": "No township data", "no_target": "No indicators to show in this plan",
-        "actual": "Actual (rolling 12 months)", "year_dots": "Annual", "path": "Planned path",
+        "actual": "Actual (rolling 12 months)", "path": "Planned path",
         "projection": "Projection", "target": "Target", "baseline": "Baseline",
         "basis_note": "Annual basis: flows are annual totals, rates and means annual means, "
                       "stocks year-end levels; an empty baseline is the baseline year's data.",

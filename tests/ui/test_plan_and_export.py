@@ -12,7 +12,7 @@ from datetime import date
 
 import openpyxl
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from cockpit.core.formatting import format_change, format_value
