@@ -144,6 +144,15 @@ def cmd_snapshot(args) -> int:
     return render_snapshot(args)
 
 
+def cmd_brief(args) -> int:
+    db = Path(args.db)
+    if args.db == str(default_db_dir()):
+        ensure_demo(db, quiet=True)
+    from .ui.briefing import run_brief
+
+    return run_brief(args)
+
+
 def cmd_bench(args) -> int:
     db = Path(args.db)
     if args.db == str(default_db_dir()) and not args.scale:
@@ -555,6 +564,17 @@ def build_parser() -> argparse.ArgumentParser:
     wall.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
     wall.add_argument("--sound", action="store_true", help="新红色预警时发出提示音")
     wall.set_defaults(func=cmd_wall)
+    brief = sub.add_parser("brief", help="一页 A4 简报（PDF）：乡镇、全县或全部乡镇")
+    brief.add_argument("--db", default=db_default, help="数据仓库目录")
+    which = brief.add_mutually_exclusive_group(required=True)
+    which.add_argument("--township", default=None, help="乡镇（街道）名称，如 桃溪镇")
+    which.add_argument("--county", action="store_true", help="全县简报（含规划目标与乡镇排名）")
+    which.add_argument("--all", action="store_true", help="每个乡镇一份，写入 --out 目录")
+    brief.add_argument("--period", default=None, help="月份，如 2025-12（默认：数据截至月份）")
+    brief.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="语言")
+    brief.add_argument("--public", action="store_true", help="公开版：不含内部指标")
+    brief.add_argument("--out", required=True, help="输出 PDF 文件（--all 时为目录）")
+    brief.set_defaults(func=cmd_brief)
 
     bench = sub.add_parser("bench", help="性能基准：启动、选择联动、内存（离屏）")
     bench.add_argument("--db", default=db_default, help="数据仓库目录")

@@ -36,7 +36,9 @@ def test_no_qt_outside_ui_package():
 def test_core_packages_import_without_loading_qt():
     code = (
         "import sys, cockpit.core.selection, cockpit.core.formatting, cockpit.warehouse.queries,"
-        " cockpit.warehouse.demo, cockpit.geo.partition, cockpit.alerts, cockpit.cli\n"
+        " cockpit.warehouse.demo, cockpit.geo.partition, cockpit.alerts, cockpit.cli,"
+        " cockpit.core.plan, cockpit.core.workbook, cockpit.warehouse.plans,"
+        " cockpit.warehouse.targets\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in %r]\n"
         "print(','.join(loaded))" % (QT_MODULES,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

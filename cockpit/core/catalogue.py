@@ -45,6 +45,9 @@ class Indicator:
     decimals: int = 1
     headline: bool = False  # shown on the domain's KPI cards
     plan_kpi: int | None = None  # row number in 表1 of the Wuyi digital-government plan
+    # How a year's figure is formed where the usual rule (core.plan.annual_basis) is wrong:
+    # "year_end" for levels (在册, 床位, 终端), "ytd" for figures accumulated from January.
+    annual: str | None = None
 
     @property
     def is_rate(self) -> bool:
@@ -128,7 +131,7 @@ DEMO_CATALOGUE: tuple[Indicator, ...] = (
     _i("eco_project_progress", "重点项目投资完成率", "Key project investment completion",
        "economy", "%", "higher", "month", "county_only", _DRC,
        "省市县重点建设项目年度累计完成投资占年度计划投资的比例", target_value=100.0,
-       target_year=2025),
+       target_year=2025, annual="ytd"),
     # --- 市场监管 -------------------------------------------------------------------------
     _i("mkt_double_random", "“双随机、一公开”覆盖率", "Random inspection coverage", "market",
        "%", "higher", "month", "mean", _AMR,
@@ -154,7 +157,7 @@ DEMO_CATALOGUE: tuple[Indicator, ...] = (
        baseline_year=2020, target_value=100.0, target_year=2025, plan_kpi=9),
     _i("mkt_entities_total", "在册市场主体", "Registered market entities", "market", "万户",
        "higher", "month", "sum", _AMR, "月末在册企业、个体工商户和农民专业合作社总数",
-       decimals=2),
+       decimals=2, annual="year_end"),
     _i("mkt_special_equipment", "特种设备定期检验率", "Special equipment inspection rate",
        "market", "%", "higher", "month", "mean", _AMR,
        "按期完成定期检验的在用特种设备台数占应检台数的比例", target_value=99.0,
@@ -242,7 +245,8 @@ DEMO_CATALOGUE: tuple[Indicator, ...] = (
        "higher", "quarter", "pop_mean", _HLT, "签约家庭医生的常住人口占常住人口的比例",
        target_value=45.0, target_year=2025, headline=True),
     _i("svc_elderly_beds", "养老床位数", "Elderly care beds", "service", "张", "higher",
-       "quarter", "sum", _CIV, "季末机构和社区养老服务床位总数", decimals=0, headline=True),
+       "quarter", "sum", _CIV, "季末机构和社区养老服务床位总数", decimals=0, headline=True,
+       annual="year_end"),
     _i("svc_mobile_cases", "“掌上办”办件量", "Mobile service cases", "service", "件", "higher",
        "month", "sum", _SVC, "当月通过“浙里办”APP办理的办件量", decimals=0),
     _i("svc_one_network", "政务服务“一网通办”率", "One-network service rate", "service", "%",
@@ -281,13 +285,13 @@ DEMO_CATALOGUE: tuple[Indicator, ...] = (
        sensitivity="internal", plan_kpi=15),
     _i("ops_video_terminals", "视联网终端数", "Video network terminals", "government", "个",
        "higher", "quarter", "county_only", _BIG, "接入县视联网的终端数，覆盖各部门、乡镇及卫生系统",
-       decimals=0, baseline_value=83, baseline_year=2020),
+       decimals=0, baseline_value=83, baseline_year=2020, annual="year_end"),
     _i("ops_grassroots_app", "掌上基层APP在用终端", "Grassroots app devices", "government", "个",
        "higher", "quarter", "sum", _GOVN, "在用“掌上基层”APP终端数（替换原平安通）", decimals=0,
-       baseline_value=497, baseline_year=2020, headline=True),
+       baseline_value=497, baseline_year=2020, headline=True, annual="year_end"),
     _i("ops_village_accounts", "村社系统账号", "Village system accounts", "government", "个",
        "higher", "quarter", "sum", _GOVN, "开通基层治理四平台系统账号的村（社区）数", decimals=0,
-       baseline_value=278, baseline_year=2020),
+       baseline_value=278, baseline_year=2020, annual="year_end"),
 )
 
 CATALOGUE_BY_CODE: dict[str, Indicator] = {ind.code: ind for ind in DEMO_CATALOGUE}

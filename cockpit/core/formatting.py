@@ -104,3 +104,14 @@ def target_progress(value, indicator: Indicator) -> float | None:
     if indicator.polarity == "lower":
         return min(target / value, 1.5) if value > 0 else 1.0
     return value / target if target else None
+
+
+def format_difference(diff, indicator: Indicator, lang: str = "zh_CN") -> str:
+    """A signed difference in the indicator's unit: +0.42个百分点 for rates, −3.25 亿元 else."""
+    if is_missing(diff):
+        return "—"
+    sign = "+" if diff > 0 else ("−" if diff < 0 else "±")
+    if indicator.is_rate:
+        unit = " pp" if lang == "en" else "个百分点"
+        return f"{sign}{abs(diff):.2f}{unit}"
+    return f"{sign}{number(abs(diff), max(indicator.decimals, 1))} {indicator.unit}"

@@ -218,6 +218,10 @@ class AlertsPanel(QFrame):
     def row_count(self) -> int:
         return self.table.rowCount()
 
+    def shown_alerts(self) -> list[AlertRecord]:
+        """The alerts listed, in the order fetched (most severe, newest first)."""
+        return list(self._alerts)
+
     def alert_ids(self) -> list[str]:
         return [self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
                 for r in range(self.table.rowCount())]

@@ -24,7 +24,8 @@ import numpy as np
 
 # DESIGN §5 budgets, by scale: selection p95, map recolour, hit-test, first-paint ratio, memory.
 BUDGETS = {
-    "county": {"selection_p95_ms": 16, "first_paint_ratio": 1.5, "rss_mb": 350},
+    "county": {"selection_p95_ms": 16, "first_paint_ratio": 1.5, "rss_mb": 350,
+               "briefing_s": 1.0, "briefings_all_s": 15.0},
     "province": {"selection_p95_ms": 33},
     "nation": {"selection_p95_ms": 100, "map_recolour_p95_ms": 50, "hit_test_p95_us": 1000,
                "rss_mb": 1536},
@@ -305,6 +306,41 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
     return out
 
 
+def briefing_timings(snapshot, alerts, month) -> dict:
+    """Briefing PDFs as a leader asks for them: one township's (a fresh question: nothing
+    memoised yet), every township's in one go (as `cockpit brief --all`), and the county's."""
+    import tempfile
+
+    from ..warehouse.queries import Queries
+    from .briefing import BriefingBuilder, write_pdf
+
+    def timed(make) -> float:
+        t0 = time.perf_counter()
+        make()
+        return time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory(prefix="cockpit-bench-") as folder:
+        out = Path(folder)
+        q = Queries(snapshot)
+        first = q.townships[len(q.townships) // 3]
+        one = timed(lambda: write_pdf(BriefingBuilder(q, alerts).build(first.code, month), q,
+                                      out / "one.pdf"))
+        q = Queries(snapshot)
+
+        def every() -> None:
+            builder = BriefingBuilder(q, alerts)
+            for k, town in enumerate(q.townships):
+                write_pdf(builder.build(town.code, month), q, out / f"{k}.pdf")
+        every_s = timed(every)
+        q = Queries(snapshot)
+        county = timed(lambda: write_pdf(BriefingBuilder(q, alerts).build(q.county.code, month),
+                                         q, out / "county.pdf"))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"one_s": round(one, 3), "all_s": round(every_s, 2), "townships": len(q.townships),
+            "county_s": round(county, 3), "load_avg": [round(x, 2) for x in load],
+            "cpus": os.cpu_count()}
+
+
 def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
               scale: str | None = None, soak_minutes: float = 0.0,
               profile: bool = True, startup_runs: int = 3) -> dict:
@@ -380,6 +416,8 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
     rss_mb, peak_mb = _rss_mb(), _peak_rss_mb()
     _rest(app, window)
     results.update(_map_measurements(app, window, q, rng, max(10, selections // 4)))
+    if len(townships) < 100:   # a briefing is a county's or a township's, not a nation's
+        results["briefing"] = briefing_timings(warehouse.snapshot, ctx.alerts, ctx.state.period)
     counts = q.summary()
     results.update({
         "scale": scale or ("county" if len(townships) < 100 else
@@ -484,6 +522,8 @@ def check_budgets(results: dict) -> dict:
         "rss_mb": results.get("peak_rss_mb"),
         "map_recolour_p95_ms": results.get("map_recolour", {}).get("p95_ms"),
         "hit_test_p95_us": results.get("hit_test", {}).get("p95_us"),
+        "briefing_s": (results.get("briefing") or {}).get("one_s"),
+        "briefings_all_s": (results.get("briefing") or {}).get("all_s"),
     }
     out = {}
     for key, budget in BUDGETS.get(scale, {}).items():
@@ -526,6 +566,15 @@ def print_table(results: dict) -> None:
           f"（峰值 peak {results['peak_rss_mb']:.0f} MB；首次绘制后 "
           f"{results['first_paint_rss_mb']:.0f} MB；后台预警评估于启动后 "
           f"{results['alerts_evaluated_after_ms'] / 1000:.1f} 秒完成）")
+    if "briefing" in results:
+        b = results["briefing"]
+        mark = {True: "✓", False: "✗"}
+        load = "/".join(f"{x:.2f}" for x in b["load_avg"])
+        print(f"简报 PDF briefing               一份 one {b['one_s']:.2f} 秒"
+              f"（≤ {BUDGETS['county']['briefing_s']:g} 秒 {mark[b['one_s'] <= 1.0]}），"
+              f"全部 {b['townships']} 个乡镇 all {b['all_s']:.1f} 秒"
+              f"（≤ {BUDGETS['county']['briefings_all_s']:g} 秒 {mark[b['all_s'] <= 15.0]}），"
+              f"全县 county {b['county_s']:.2f} 秒；负载 load {load}（{b['cpus']} 核）")
     if "soak" in results:
         s = results["soak"]
         print(f"长时运行 soak                   {s['minutes']} 分钟，{s['actions']} 次操作："

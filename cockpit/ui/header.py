@@ -18,13 +18,15 @@ _TEXT = {
               "back": "后退", "forward": "前进", "weekday": "一二三四五六日",
               "not_found": "未找到“{q}”", "updated": "更新于", "quality": "数据质量",
               "import": "导入数据", "public": "公开版",
-              "public_tip": "公开版：内部指标及其预警不显示"},
+              "public_tip": "公开版：内部指标及其预警不显示", "plan": "规划目标",
+              "export": "导出"},
     "en": {"search": "Search township or indicator…", "as_of": "Data as of",
            "snapshot": "Snapshot", "stale": "Data {n} months old", "fresh": "Data current",
            "detail": "Details", "back": "Back", "forward": "Forward", "weekday": "",
            "not_found": "No match for “{q}”", "updated": "published", "quality": "Data quality",
            "import": "Import", "public": "Public edition",
-           "public_tip": "Public edition: internal indicators and their alerts are hidden"},
+           "public_tip": "Public edition: internal indicators and their alerts are hidden",
+           "plan": "Plan targets", "export": "Export"},
 }
 
 
@@ -35,6 +37,7 @@ def months_between(earlier: date, later: date) -> int:
 class Header(QFrame):
     quality_requested = Signal()
     import_requested = Signal()
+    plan_requested = Signal()
 
     def __init__(self, ctx: CockpitContext, parent=None, clock=datetime.now):
         super().__init__(parent)
@@ -68,6 +71,10 @@ class Header(QFrame):
         self.quality_button.clicked.connect(self.quality_requested)
         self.import_button = QPushButton(t["import"], objectName="detailButton")
         self.import_button.clicked.connect(self.import_requested)
+        self.plan_button = QPushButton(t["plan"], objectName="detailButton")
+        self.plan_button.clicked.connect(self.plan_requested)
+        # The window gives it its menu (briefing PDF, PNG, Excel of the page on screen).
+        self.export_button = QPushButton(t["export"], objectName="detailButton")
 
         self.profile_label = QLabel(t["public"], objectName="profileTag",
                                     toolTip=t["public_tip"])
@@ -100,7 +107,9 @@ class Header(QFrame):
         tabs_row.addStretch(1)
         tabs_row.addWidget(self.import_button)
         tabs_row.addWidget(self.quality_button)
+        tabs_row.addWidget(self.plan_button)
         tabs_row.addWidget(self.detail_button)
+        tabs_row.addWidget(self.export_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -68,6 +68,7 @@ class CockpitWindow(QMainWindow):
         self._detail: TownshipDetail | None = None
         self._quality: QualityPage | None = None
         self._alert_centre: AlertCentre | None = None
+        self._plan = None   # PlanPage, built (and imported) when first opened
         self.panels = [self.header, self.kpis, self.map, self.trend, self.ranking, self.events,
                        self.alerts]
         self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
@@ -102,6 +103,10 @@ class CockpitWindow(QMainWindow):
         ctx.detail_requested.connect(self._on_detail_requested)
         self.header.quality_requested.connect(self.show_quality)
         self.header.import_requested.connect(self.open_import)
+        self.header.plan_requested.connect(self.show_plan)
+        from .export import install_export_menu
+
+        install_export_menu(self)
         self._install_shortcuts()
         self._rescale_timer = QTimer(self, singleShot=True, interval=120)
         self._rescale_timer.timeout.connect(self._apply_scale)
@@ -208,7 +213,7 @@ class CockpitWindow(QMainWindow):
         current = self.pages.currentWidget()
         for name, page in (("detail", self._detail), ("quality", self._quality),
                            ("alerts", self._alert_centre),
-                           ("plan", getattr(self, "_plan", None))):
+                           ("plan", self._plan)):
             if page is not None and current is page:
                 return name
         return "cockpit"
@@ -226,6 +231,26 @@ class CockpitWindow(QMainWindow):
     @property
     def showing_quality(self) -> bool:
         return self._quality is not None and self.pages.currentWidget() is self._quality
+
+    @property
+    def plan(self):
+        """The 规划目标 page (cockpit.ui.plan_page.PlanPage)."""
+        if self._plan is None:
+            from .plan_page import PlanPage
+
+            self._plan = PlanPage(self.ctx)
+            self._plan.set_scale(self.scale)
+            self._plan.closed.connect(self.show_cockpit)
+            self.pages.addWidget(self._plan)
+            self.panels.append(self._plan)
+        return self._plan
+
+    def show_plan(self) -> None:
+        self.pages.setCurrentWidget(self.plan)
+
+    @property
+    def showing_plan(self) -> bool:
+        return self._plan is not None and self.pages.currentWidget() is self._plan
 
     def open_import(self):
         """The import dialog on this window's warehouse (non-modal: the wall keeps running)."""

@@ -539,6 +539,12 @@ class RankingPanel(QFrame):
         """Townships without a report for the period, as listed under the ranking."""
         return list(self._missing)
 
+    def table_rows(self) -> list[tuple]:
+        """Every township as ranked, also those a condensed list leaves out: (rank, code, name,
+        value, previous period's value, year-ago value); rank and values None if not reported."""
+        return [(r.rank, r.code, r.name, r.value, r.prev_value, r.yoy_value)
+                for r in self._all_rows]
+
     def bar_color(self, code: str) -> str | None:
         """The bar's colour as #rrggbb: HIGHLIGHT for the selected township, NO_DATA if missing.
 

@@ -199,7 +199,7 @@ class WallController(QObject):
             window.show_alert_centre()
         elif kind == "detail":
             window.pages.setCurrentWidget(window.detail)
-        elif kind == "plan" and hasattr(window, "show_plan"):
+        elif kind == "plan":
             window.show_plan()
         else:
             window.show_cockpit()

@@ -20,6 +20,7 @@ import pyarrow as pa
 import shapely
 
 from ..core.catalogue import DEMO_CATALOGUE, DOMAINS, Indicator
+from ..core.plan import MEAN, TOTAL, YEAR_END, annual_basis
 from ..geo import partition as geo
 from . import schema
 from .store import Manifest, SnapshotStore
@@ -402,9 +403,10 @@ def _baseline_fix(values: np.ndarray, ind: Indicator, pidx: np.ndarray, months, 
     in_2020 = np.array([months[k][0] == 2020 for k in pidx])
     present = np.ones_like(values, bool)
     county = _aggregate(values, ind, pop, present)
-    if SPECS[ind.code].kind == "stock":  # a level: the 2020 figure is the year-end level
+    # The 2020 figure as the plan states it (core.plan.annual_basis, which judges the targets).
+    if annual_basis(ind) == YEAR_END:  # a level: the 2020 figure is the year-end level
         return values * (ind.baseline_value / county[in_2020][-1])
-    if ind.aggregation == "sum":
+    if annual_basis(ind) == TOTAL:
         current = county[in_2020].sum()
         return values * (ind.baseline_value / current)
     current = county[in_2020].mean()
@@ -419,7 +421,7 @@ def _settle_rounding(values: np.ndarray, ind: Indicator, pidx: np.ndarray, month
     if ind.aggregation != "sum" or ind.baseline_value is None or ind.baseline_year != 2020:
         return values
     cols = [j for j, k in enumerate(pidx) if months[k][0] == 2020]
-    if SPECS[ind.code].kind == "stock":
+    if annual_basis(ind) == YEAR_END:
         cols = cols[-1:]
     residual = round(ind.baseline_value - values[:, cols].sum(), ind.decimals)
     i = int(np.argmax(values[:, cols[-1]]))
@@ -506,7 +508,7 @@ def generate_observations(seed: int) -> pa.Table:
             if ind.baseline_value is not None and ind.baseline_year == 2020:
                 in_2020 = np.array([months[k][0] == 2020 for k in pidx])
                 # Rates compare as the year's average, levels (个) as the year-end figure.
-                ref = series[in_2020].mean() if ind.is_rate else series[in_2020][-1]
+                ref = series[in_2020].mean() if annual_basis(ind) == MEAN else series[in_2020][-1]
                 series = series + (ind.baseline_value - ref)
             series = np.round(np.clip(series, 0, 100 if ind.unit == "%" else None),
                               ind.decimals)

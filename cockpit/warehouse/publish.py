@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import schema
+from . import schema, targets
 from .store import Manifest, SnapshotStore, WarehouseError
 from .validation import ImportBatch, Report, validate_files
 
@@ -28,7 +28,8 @@ Progress = Callable[[float, str], None]
 # Tables every snapshot has; anything else found in the current snapshot is copied as it is,
 # except a second copy of the facts in region order (scale warehouses: meta region_order_table),
 # which is rebuilt from the new facts.
-_CORE_TABLES = ("meta", "regions", "indicators", "observations", "events", "alert_rules")
+_CORE_TABLES = ("meta", "regions", "indicators", "observations", "events", "alert_rules",
+                "targets")
 _REGION_ORDER_TABLES = ("observations_by_region",)
 IMPORT_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS import_log (
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS import_log (
     snapshot     INTEGER NOT NULL,
     file         VARCHAR NOT NULL,
     sheet        VARCHAR,
-    kind         VARCHAR NOT NULL,      -- observations / events / boundaries
+    kind         VARCHAR NOT NULL,      -- observations / events / boundaries / targets
     indicator    VARCHAR,
     department   VARCHAR,
     rows         BIGINT NOT NULL,
@@ -58,6 +59,7 @@ class ImportResult:
     updated_observations: int = 0
     events: int = 0
     boundaries: int = 0
+    targets: int = 0
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -74,6 +76,8 @@ class ImportResult:
             parts.append(f"事件 {self.events:,} 条")
         if self.boundaries:
             parts.append(f"乡镇边界 {self.boundaries} 个")
+        if self.targets:
+            parts.append(f"规划目标 {self.targets} 项")
         as_of = ""
         if self.as_of:
             y, m = self.as_of.split("-")[:2]
@@ -119,6 +123,7 @@ def import_files(paths: Sequence, db_dir, *, progress: Progress | None = None,
     result.updated_observations = report.updated_observations
     result.events = batch.events.num_rows if batch.events is not None else 0
     result.boundaries = batch.boundaries.num_rows if batch.boundaries is not None else 0
+    result.targets = batch.targets.num_rows if batch.targets is not None else 0
     result.seconds = time.monotonic() - start
     result.stages = stages
     return result
@@ -158,6 +163,7 @@ def publish_batch(db_dir, batch: ImportBatch, *, replace: bool = False,
         progress(0.7, "写入事件与边界")
         _write_events(con, batch, replace)
         _write_boundaries(con, batch)
+        targets.write_targets(con, batch)
         as_of = _write_meta(con, batch, current.version + 1)
         _write_log(con, batch, current.version + 1)
         con.execute("DETACH cur")

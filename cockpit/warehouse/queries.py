@@ -21,6 +21,7 @@ from functools import cached_property, wraps
 import numpy as np
 
 from ..core.catalogue import Indicator
+from ..core.plan import Target
 from .store import Snapshot
 
 
@@ -510,6 +511,54 @@ class Queries:
                  AND reported_at >= $start AND reported_at < $end GROUP BY status""",
             {"region": region, "start": start, "end": end}).fetchall()
         return dict(rows)
+
+    @memoised
+    def event_categories(self, region: str | None, start: date, end: date,
+                         limit: int = 3) -> list[tuple[str, int]]:
+        """The most frequent event categories in a township (or the county), most first."""
+        if region == self.county.code:
+            region = None
+        return self._cur().execute(
+            """SELECT category, count(*) AS n FROM events
+               WHERE ($region IS NULL OR region = $region)
+                 AND reported_at >= $start AND reported_at < $end
+               GROUP BY category ORDER BY n DESC, category LIMIT $limit""",
+            {"region": region, "start": start, "end": end, "limit": limit}).fetchall()
+
+    # -- plan targets --------------------------------------------------------------------------
+    @cached_property
+    def stored_targets(self) -> list[Target]:
+        """Targets loaded from targets files (the `targets` table; absent in older snapshots)."""
+        found = self._cur().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'targets'"
+            " AND database_name = ?", [self.snapshot.ALIAS]).fetchone()[0]
+        if not found:
+            return []
+        rows = self._cur().execute(
+            "SELECT indicator, plan, target_year, target_value, baseline_year, baseline_value,"
+            " source FROM targets ORDER BY target_year, plan, indicator").fetchall()
+        return [Target(*row) for row in rows]
+
+    @memoised
+    def township_window(self, indicator: str, start: date, end: date) -> dict[str, np.ndarray]:
+        """Every township's values of one indicator for periods in [start, end]: the plan
+        page's contributions compare each township's baseline year with its latest year."""
+        res = self._cur().execute(
+            """
+            SELECT o.region, o.period, o.value FROM observations o
+            ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a ON a.code = o.region
+            WHERE o.indicator = $ind AND o.period >= $start AND o.period <= $end
+            ORDER BY o.region, o.period
+            """, {"ind": indicator, "start": start, "end": end}).fetchnumpy()
+        regions = np.asarray(res["region"], dtype=object)
+        if not self._only_township_level and len(regions):
+            codes = self._township_codes
+            keep = np.fromiter((c in codes for c in regions), bool, len(regions))
+        else:
+            keep = slice(None)
+        return {"region": regions[keep],
+                "period": np.asarray(res["period"], dtype="datetime64[D]")[keep],
+                "value": _nan(res["value"])[keep]}
 
     # -- counts for `cockpit info` ----------------------------------------------------------
     def summary(self) -> dict:

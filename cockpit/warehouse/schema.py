@@ -42,6 +42,7 @@ CREATE TABLE indicators (
     decimals       INTEGER NOT NULL DEFAULT 1,
     headline       BOOLEAN NOT NULL DEFAULT FALSE,
     plan_kpi       INTEGER,
+    annual         VARCHAR CHECK (annual IN ('total', 'mean', 'year_end', 'ytd')),
     sort_order     INTEGER
 );
 -- Facts. A period is the first day of the period's last month (2025-03-01 is 2025年一季度,
@@ -68,6 +69,19 @@ CREATE TABLE events (
     status      VARCHAR NOT NULL CHECK (status IN ('处置中', '已办结', '已超期')),
     lon         DOUBLE,
     lat         DOUBLE
+);
+-- Plan targets loaded from targets files (规划目标). The indicators' own baseline and target
+-- columns are the default plan (十四五); a targets file replaces every row of each plan it names.
+CREATE TABLE targets (
+    plan           VARCHAR NOT NULL,    -- 十五五
+    indicator      VARCHAR NOT NULL,
+    baseline_year  INTEGER,
+    baseline_value DOUBLE,              -- NULL: the baseline year's figure in the data
+    target_year    INTEGER NOT NULL,
+    target_value   DOUBLE NOT NULL,
+    source         VARCHAR NOT NULL,    -- the plan document
+    file           VARCHAR,             -- the targets file it came from
+    PRIMARY KEY (plan, indicator)
 );
 CREATE TABLE alert_rules (
     id       VARCHAR PRIMARY KEY,

@@ -119,12 +119,13 @@ class ImportBatch:
     observations: pa.Table | None = None   # indicator, period (date32), region, value
     events: pa.Table | None = None          # the events table's columns
     boundaries: pa.Table | None = None      # code, geometry (WKB), area_km2, label_lon, label_lat
+    targets: pa.Table | None = None         # plan targets (targets.TARGETS_SCHEMA)
     log: list[dict] = field(default_factory=list)  # one entry per table and indicator
 
     @property
     def empty(self) -> bool:
         return not any(t is not None and t.num_rows for t in
-                       (self.observations, self.events, self.boundaries))
+                       (self.observations, self.events, self.boundaries, self.targets))
 
 
 @dataclass
@@ -235,7 +236,7 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
     called as files are read and checked. The returned `Report` lists every problem; when it has
     no errors, `report.batch` holds what `import_files` will write.
     """
-    from . import importer
+    from . import importer, targets
 
     progress = progress or (lambda fraction, label: None)
     today = today or date.today()
@@ -244,9 +245,12 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
     try:
         regions = importer.RegionMatcher(queries.regions, queries.county.code)
         indicators = importer.IndicatorMatcher(queries.indicators)
-        reads = []
+        reads, target_files = [], []
         for k, path in enumerate(paths):
             progress(0.6 * k / max(len(paths), 1), f"读取 {path.name}")
+            if targets.looks_like_targets(path):
+                target_files.append(path)
+                continue
             reads.append(importer.read_file(path, indicators))
         progress(0.6, "校验")
         problems: list[Problem] = [p for r in reads for p in r.problems]
@@ -264,6 +268,8 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
         boundary_files = [r.boundaries for r in reads if r.boundaries is not None]
         if boundary_files:
             _check_boundaries(report, batch, boundary_files, queries, regions)
+        if target_files:
+            targets.check_targets(report, batch, target_files, queries, indicators)
         for r in reads:
             has_content = any(s.file == r.file for s in sources)
             if not has_content and not any(p.file == r.file and p.is_error for p in problems):

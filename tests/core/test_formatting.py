@@ -33,3 +33,10 @@ def test_changes_of_small_counts_are_numbers_not_percentages():
     assert fmt.format_change(7, 1, C["gov_petitions"]) == "+6件次"
     assert fmt.format_change(70, 100, C["gov_petitions"]) == "−30.0%"
     assert fmt.format_change(3, 0, C["gov_fires"]) == "+3起"
+
+
+def test_differences_are_in_percentage_points_for_rates_and_in_units_otherwise():
+    assert fmt.format_difference(0.4213, C["mkt_mobile_enforce"]) == "+0.42个百分点"
+    assert fmt.format_difference(-0.4213, C["mkt_mobile_enforce"], "en") == "−0.42 pp"
+    assert fmt.format_difference(-3.254, C["eco_industry_va"]) == "−3.25 亿元"
+    assert fmt.format_difference(12, C["gov_petitions"]) == "+12.0 件次"

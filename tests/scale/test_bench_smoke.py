@@ -35,6 +35,10 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert "start-up" in run.stdout
     assert set(results["soak"]) >= {"rss_slope_mb_per_hour", "qt_object_growth", "actions"}
     assert results["soak"]["actions"] > 0
-    assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb"}
+    assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb",
+                                       "briefing_s", "briefings_all_s"}
+    brief = results["briefing"]
+    assert brief["one_s"] > 0 and brief["all_s"] > 0 and brief["townships"] == 18
+    assert "briefing" in run.stdout and "load" in run.stdout
     assert results["profile_selection"]["by_panel"]
     assert (tmp_path / "home" / "bench" / "county" / "manifests").is_dir()
