@@ -203,6 +203,12 @@ class WallController(QObject):
             window.show_plan()
         else:
             window.show_cockpit()
+        # Pages have buttons to leave them; on a wall nobody clicks, and the rotation leaves.
+        page = window.pages.currentWidget()
+        for name in ("close_button", "county_button"):
+            button = getattr(page, name, None)
+            if button is not None:
+                button.hide()
         self.steps_shown += 1
 
     def _visible(self, code: str) -> bool:

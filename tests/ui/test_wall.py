@@ -53,6 +53,9 @@ kind = "detail"
 kind = "township"
 township = "桃溪镇"
 domain = "生态环境"
+
+[[page]]
+kind = "plan"
 """
 
 
@@ -138,6 +141,8 @@ def test_the_rotation_turns_pages_in_order_and_applies_them_everywhere(wall):
     assert window.page_name == "cockpit"
     assert window.ctx.state.region == TOWNSHIP_CODES["桃溪镇"]
     assert window.ctx.state.domain == "environment"
+    _advance(controller, clock, 10.1)
+    assert window.page_name == "plan" and not window.plan.close_button.isVisible()
     assert not window.ctx.selection.can_go_back         # the wall never fills the history
 
 
@@ -330,7 +335,6 @@ def test_the_public_profile_shows_no_internal_indicator_anywhere(demo_db, monkey
     assert internal, "the demo catalogue has internal indicators to hide"
     text = PLAYLIST + "".join(f'\n[[page]]\nkind = "domain"\ndomain = "{d}"\n'
                               for d in ("总览", "市场监管", "生态环境", "公共服务", "政务运行"))
-    text += '\n[[page]]\nkind = "plan"\n'
     window, controller, clock = _wall(warehouse, public=True, text=text)
     fonts = FontRecorder(monkeypatch)
     try:
@@ -392,7 +396,7 @@ def test_preview_renders_every_page_of_a_playlist(demo_db, tmp_path, capsys):
     assert code == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["01-domain-economy.png", "02-townships-governance.png", "03-alerts.png",
-                    "04-detail.png", "05-township-environment.png"]
+                    "04-detail.png", "05-township-environment.png", "06-plan.png"]
     from PySide6.QtGui import QImage
 
     image = QImage(str(out / pngs[0]))
