@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from . import __version__
@@ -30,17 +31,35 @@ def _progress(total: int):
     return step
 
 
-def ensure_demo(db: Path, quiet: bool = False) -> None:
-    """Build the demo warehouse on first run (offline, deterministic)."""
+def ensure_demo(db: Path, quiet: bool = False, today: date | None = None) -> None:
+    """Build the demo warehouse on first run (offline, deterministic); once months have passed
+    since it was built, publish a fresh one into the same warehouse, so the cockpit never opens
+    on a demo that looks months out of date (a running cockpit switches to it as to an import)."""
+    from .warehouse.demo_end import stale_demo
     from .warehouse.store import SnapshotStore
 
-    if SnapshotStore(db).exists():
+    progress = (lambda step: None) if quiet else _progress(4)
+    if not SnapshotStore(db).exists():
+        from .warehouse.demo import build_demo
+
+        if not quiet:
+            print(f"首次运行：正在生成武义县演示数据仓库 → {db}", file=sys.stderr)
+        build_demo(db, today=today, progress=progress)
         return
+    stale = stale_demo(db, today)
+    if stale is None:
+        return
+    from .alerts.rules import RuleError
+    from .alerts.store import AlertService, AlertStateError
     from .warehouse.demo import build_demo
 
-    if not quiet:
-        print(f"首次运行：正在生成武义县演示数据仓库 → {db}", file=sys.stderr)
-    build_demo(db, progress=(lambda step: None) if quiet else _progress(4))
+    print(f"演示数据截至 {stale.end:%Y-%m}，已过时：正在更新至 {stale.new_end:%Y-%m} "
+          f"并发布为新快照 → {db}", file=sys.stderr)
+    build_demo(db, seed=stale.seed, today=today, progress=progress)
+    try:  # alerts about the old months quote figures the new demo no longer holds
+        AlertService(db).evaluate(replaced=True)
+    except (RuleError, AlertStateError):
+        pass  # the cockpit's own evaluation reports a bad rules file or a locked store
 
 
 def cmd_demo_build(args) -> int:
@@ -48,10 +67,19 @@ def cmd_demo_build(args) -> int:
 
     scale = getattr(args, "scale", "county")
     if scale != "county":
+        if args.end is not None:
+            raise UsageError("--end 只用于武义县演示（--scale county）")
         return _build_scale(args, scale)
+    from .warehouse.demo_end import PLAN_END, default_end
+
+    latest = default_end()
+    end = args.end or latest
+    if not PLAN_END <= end <= latest:
+        raise UsageError(f"--end {end:%Y-%m} 不可用：演示数据从 {PLAN_END:%Y-%m}（规划目标年）"
+                         f"起，至多到最近一个已结束的月份 {latest:%Y-%m}")
     out = Path(args.out)
-    print(f"生成演示数据仓库（种子 {args.seed}）→ {out}", file=sys.stderr)
-    manifest = build_demo(out, seed=args.seed, progress=_progress(4))
+    print(f"生成演示数据仓库（种子 {args.seed}，数据至 {end:%Y-%m}）→ {out}", file=sys.stderr)
+    manifest = build_demo(out, seed=args.seed, end=args.end, progress=_progress(4))
     print(f"已发布快照 {manifest.label}：{out / 'snapshots' / manifest.file}")
     return 0
 
@@ -83,6 +111,8 @@ def cmd_info(args) -> int:
             "snapshot_created_at": snap.manifest.created_at,
             "county": q.meta.get("county_name"),
             "as_of": q.meta.get("as_of"),
+            "demo_end": q.meta.get("demo_end"),
+            "demo_end_rule": q.meta.get("demo_end_rule"),
             **q.summary(),
         }
     finally:
@@ -96,6 +126,10 @@ def cmd_info(args) -> int:
     print(f"数据仓库    {info['warehouse']}")
     print(f"当前快照    {info['snapshot']}（发布于 {info['snapshot_created_at']}）")
     print(f"地区        {info['county']}，数据截至 {info['as_of']}")
+    if info["demo_end"]:
+        how = ("固定结束月份（demo build --end）" if info["demo_end_rule"] == "fixed"
+               else "构建时最近一个已结束的月份（在默认演示目录中，过时后启动时自动更新）")
+        print(f"演示数据    至 {info['demo_end']}：{how}")
     print("行政区划    " + "，".join(
         f"{level_names.get(k, k)} {v} 个" for k, v in info["regions_by_level"].items()))
     print(f"指标        {info['indicators']} 项：" + "，".join(
@@ -491,6 +525,14 @@ def _minutes(text: str) -> float:
     return value
 
 
+def _month(text: str) -> date:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"月份应写成 年-月，例如 2025-12，而不是 “{text}”")
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = text.lower().split("x")
@@ -524,6 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = demo_sub.add_parser("build", help="生成武义县演示数据仓库（确定性，离线）")
     build.add_argument("--out", default=db_default, help="输出的数据仓库目录")
     build.add_argument("--seed", type=int, default=None, help="随机种子（默认固定）")
+    build.add_argument("--end", type=_month, default=None, metavar="YYYY-MM",
+                       help="数据的最后一个月，如 2025-12（默认：最近一个已结束的月份）")
     build.add_argument("--scale", choices=("county", "province", "nation"), default="county",
                        help="规模：county 武义县演示（默认）、province 浙江省、nation 全国"
                             "（后两者默认写到 <COCKPIT_HOME>/bench/<规模>）")
@@ -662,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "seed", "absent") is None:
-        from .warehouse.demo import DEFAULT_SEED
+        from .warehouse.demo_end import DEFAULT_SEED
 
         args.seed = DEFAULT_SEED
     from .warehouse.store import WarehouseError

@@ -276,11 +276,19 @@ WHERE measure >= $z AND change_pct >= $min_change AND abs(expected) >= $min_base
 """
 
 # A straight line through the region's last `fit_months` of values, read off at the target
-# period (December of the target year), compared with the target the polarity's way.
+# period (December of the target year), compared with the target the polarity's way. Once the
+# target year is over the judgement stays where it ended, at that December (目标未完成 rather
+# than 将落空), until the catalogue carries a newer target: the plan's result does not flip on
+# one noisy month, nor vanish when the next year's data arrive.
 _TARGET_LAG_SQL = f"""
-WITH last AS (
+WITH latest AS (
     SELECT indicator, max(period) AS last FROM observations
     WHERE indicator = ANY($codes) AND period <= $as_of GROUP BY indicator
+),
+last AS (
+    SELECT l.indicator, least(l.last, make_date(i.target_year, 12, 1)) AS last,
+           make_date(i.target_year, 12, 1) < l.last AS missed
+    FROM latest l JOIN indicators i ON i.code = l.indicator
 ),
 fit AS (
     SELECT o.indicator, o.region,
@@ -295,7 +303,7 @@ fit AS (
     GROUP BY o.indicator, o.region
 ),
 projected AS (
-    SELECT f.*, l.last, i.target_value, i.target_year, i.polarity, i.unit,
+    SELECT f.*, l.last, l.missed, i.target_value, i.target_year, i.polarity, i.unit,
            f.intercept + f.slope * date_diff('month', DATE '2000-01-01',
                                              make_date(i.target_year, 12, 1)) AS projection
     FROM fit f
@@ -303,7 +311,6 @@ projected AS (
     JOIN indicators i ON i.code = f.indicator
     JOIN regions r ON r.code = f.region
     WHERE i.target_value IS NOT NULL AND i.target_year IS NOT NULL
-      AND make_date(i.target_year, 12, 1) >= l.last
       AND f.latest_period = l.last AND f.n >= 3
       -- already on target: not lagging, whatever a straight line says (cumulative series)
       AND CASE i.polarity WHEN 'lower' THEN f.latest_value > i.target_value
@@ -321,7 +328,7 @@ gap AS (
     FROM projected WHERE polarity <> 'neutral'
 )
 SELECT indicator, region, last AS period, latest_value, target_value, target_year, projection,
-       gap, margin, n
+       gap, margin, n, missed
 FROM gap WHERE margin IS NOT NULL AND gap > margin
 """
 
@@ -604,19 +611,22 @@ def _target_lag(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]
         "fit_months": rule.param("fit_months"), "points": rule.param("points"),
         "percent": rule.param("percent")}).fetchall()
     alerts = []
-    for indicator, region, period, latest, target, year, projection, gap, margin, n in rows:
+    for indicator, region, period, latest, target, year, projection, gap, margin, _, missed in rows:
         ind = ctx.indicators[indicator]
         short = (f"{gap:.1f} 个百分点" if ind.is_rate
                  else f"{gap / abs(target) * 100:.1f}%" if target else format_value(gap, ind))
         side = "高于" if ind.polarity == "lower" else "低于"
         message = (f"{ctx.subject_label(region, indicator)} {period_label(period, ind.frequency)}"
                    f"为 {format_value(latest, ind)}，按近 {rule.param('fit_months')} 个月的趋势，"
-                   f"{year}年末预计为 {format_value(projection, ind)}，{side} {year} 年目标 "
-                   f"{_compact(target, ind)} {short}，目标将落空")
+                   f"{year}年末{'为' if missed else '预计为'} {format_value(projection, ind)}，"
+                   f"{side} {year} 年目标 {_compact(target, ind)} {short}，"
+                   f"目标{'未完成' if missed else '将落空'}")
         alerts.append(ctx.alert(
             rule, region, indicator, period, severity=_escalated(rule, gap),
             observed=latest, expected=target, limit=margin, measure=gap, message=message))
-    covered = {code: ctx.last_periods[code] for code in codes if code in ctx.last_periods}
+    # A passed target year's December is what was looked at: a corrected figure clears its alert.
+    covered = {code: min(ctx.last_periods[code], date(ctx.indicators[code].target_year, 12, 1))
+               for code in codes if code in ctx.last_periods}
     return alerts, covered
 
 

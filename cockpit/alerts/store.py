@@ -509,11 +509,15 @@ class AlertStore:
 
     # -- applying an evaluation ------------------------------------------------------------------
     def sync(self, evaluation: Evaluation, snapshot_version: int | None = None,
-             warehouse: str = "") -> SyncResult:
+             warehouse: str = "", replaced: bool = False) -> SyncResult:
         """Apply one evaluation in one transaction: raise new alerts, refresh found ones, reopen
         cleared ones that came back, auto-clear open ones whose period the rule re-examined
         without finding them. An evaluation of an older snapshot of the same warehouse than one
-        already applied changes nothing (another window is behind)."""
+        already applied changes nothing (another window is behind).
+
+        `replaced`: the warehouse's data were replaced as a whole (a demo rebuilt to a later
+        month), so every open alert the evaluation does not find is auto-cleared, whatever its
+        period; otherwise alerts quoting figures the warehouse no longer holds would stay open."""
         version = evaluation.snapshot_version if snapshot_version is None else snapshot_version
         result = SyncResult(snapshot_version=version, found=len(evaluation.alerts),
                             evaluation=evaluation)
@@ -575,8 +579,8 @@ class AlertStore:
                      "escalate": result.escalated}[action].append(alert.id)
             for alert_id, row in known.items():
                 if (alert_id in found_ids or row["status"] not in OPEN_STATUSES
-                        or not evaluation.covers(row["rule_id"], row["subject"],
-                                                 _month_of(row["period"]))):
+                        or not (replaced or evaluation.covers(row["rule_id"], row["subject"],
+                                                              _month_of(row["period"])))):
                     continue
                 con.execute("UPDATE alerts SET status = ?, cleared_at = ?, updated_at = ?,"
                             " revision = revision + 1 WHERE id = ?",
@@ -675,10 +679,10 @@ class AlertService:
 
         return load_rules(self.rules_path)
 
-    def evaluate(self, snapshot=None) -> SyncResult:
+    def evaluate(self, snapshot=None, replaced: bool = False) -> SyncResult:
         """Evaluate the rules on a snapshot (default: the warehouse's current one) and apply
-        the result to the store. Raises RuleError for a bad rules file and WarehouseError for a
-        warehouse that cannot be opened."""
+        the result to the store (`replaced`: see `AlertStore.sync`). Raises RuleError for a bad
+        rules file and WarehouseError for a warehouse that cannot be opened."""
         from ..warehouse.store import open_current
         from .engine import evaluate
 
@@ -692,7 +696,8 @@ class AlertService:
             if own:
                 snapshot.close()
         self._scope = evaluation.scope
-        return self.store.sync(evaluation, warehouse=str(self.db_dir.resolve()))
+        return self.store.sync(evaluation, warehouse=str(self.db_dir.resolve()),
+                               replaced=replaced)
 
     @property
     def scope(self) -> str | None:

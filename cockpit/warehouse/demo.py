@@ -1,15 +1,23 @@
-"""Builds the deterministic 武义县 demo warehouse: townships, catalogue, six years of facts, events.
+"""Builds the deterministic 武义县 demo warehouse: townships, catalogue, facts from 2020 on, events.
 
 The figures are synthetic but shaped like the county's: urban 街道 are populous and service-heavy,
 白洋街道 (the development zone), 桐琴镇 and 泉溪镇 carry the industry, the southern mountain 乡 are
 small, green and touristic; flows have trend, seasonality (Spring Festival, Golden Week, winter
 PM2.5) and the 2020/2022 epidemic dips. Where the Wuyi digital-government plan gives a real 2020
-county figure, the demo's 2020 county figure equals it. `ANOMALIES` lists the problems injected on
-purpose (documented in data/README.md); the alert engine is judged against them.
+county figure, the demo's 2020 county figure equals it.
+
+The data run to `end`, by default the last month that has ended before the build, so a presenter
+is never greeted by "data 12 months old". The plan period 2020-01 … 2025-12 is always there and
+draws its randomness exactly as a fixed six-year demo did; later months draw from each indicator's
+own stream, month by month, so a demo built a month later extends the series instead of
+reshuffling it. `anomalies(end)` lists the problems injected on purpose, placed in the latest
+months (documented in data/README.md); the alert engine is judged against them.
 """
 from __future__ import annotations
 
+import calendar
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,15 +31,15 @@ from ..core.catalogue import DEMO_CATALOGUE, DOMAINS, Indicator
 from ..core.plan import MEAN, TOTAL, YEAR_END, annual_basis
 from ..geo import partition as geo
 from . import schema
+from .demo_end import DEFAULT_SEED, PLAN_END, add_months, default_end, month_key
 from .store import Manifest, SnapshotStore
 
 COUNTY_CODE = "330723"
 COUNTY_NAME = "武义县"
 CITY_NAME = "金华市"
 FIRST_MONTH = date(2020, 1, 1)
-N_MONTHS = 72  # 2020-01 … 2025-12
-AS_OF = date(2025, 12, 1)
-DEFAULT_SEED = 20251231
+PLAN_MONTHS = 72              # 2020-01 … PLAN_END (2025-12)
+LATER_NOISE_BOUND = 1.5       # σ; see _Generator.later
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ class Spec:
     growth: annual growth (fraction) for flow/count/stock; for rate, the 2025 county level.
     driver: what spreads the county over townships (pop, industry, tourism, rural, urban, flat).
     spread: for rates, how far townships sit from the county mean (in the rate's units).
+    after: for rates, annual growth after 2025 (a percentage levels off at its 2025 level; an
+           income or a tax per mu keeps growing).
     """
     kind: str
     level: float
@@ -124,12 +134,13 @@ class Spec:
     hi: float = 100.0
     epidemic: float = 0.0
     season_pp: str | None = None
+    after: float = 0.0
 
 
 SPECS: dict[str, Spec] = {
     "eco_industry_va": Spec("flow", 8.6, 0.085, "industry", "industry", noise=0.04, epidemic=0.8),
     "eco_tax_per_mu": Spec("rate", 24.6, 31.0, driver="industry", spread=6.0, noise=0.04,
-                           lo=6, hi=80),
+                           lo=6, hi=80, after=0.04),
     "eco_fai": Spec("flow", 12.5, 0.07, "investment", "industry", noise=0.12, epidemic=0.6),
     "eco_retail": Spec("flow", 10.6, 0.06, "retail", "pop", noise=0.03, epidemic=0.9),
     "eco_new_entities": Spec("count", 820, 0.05, "new_entities", "urban", epidemic=0.8),
@@ -141,7 +152,7 @@ SPECS: dict[str, Spec] = {
     "eco_tourists": Spec("flow", 92, 0.09, "tourism", "tourism", noise=0.06, epidemic=1.0),
     "eco_exports": Spec("flow", 12.8, 0.08, "industry", "industry", noise=0.07, epidemic=0.5),
     "eco_rural_income": Spec("rate", 24886, 34200, driver="urban", spread=4500, noise=0.01,
-                             lo=12000, hi=80000),
+                             lo=12000, hi=80000, after=0.05),
     "eco_project_progress": Spec("county", 0, noise=0.02),  # cumulative within the year
     "mkt_double_random": Spec("rate", 28.2, 61.0, driver="urban", spread=5.0, noise=0.05,
                               lo=5, hi=100),
@@ -240,46 +251,75 @@ class Anomaly:
     description: str
 
 
-ANOMALIES: tuple[Anomaly, ...] = (
-    Anomaly("spike", "泉溪镇", "mkt_complaints", ("2025-12",),
-            "预付卡门店集中闭店，投诉举报量约为正常水平的 4 倍"),
-    Anomaly("seasonal_spike", "桐琴镇", "env_pm25", ("2025-08",),
-            "夏季 PM2.5 异常升高至同月历史水平的约 2.4 倍（冬季同样的浓度并不异常）"),
-    Anomaly("drop", "柳城畲族镇", "gov_events_closed", ("2025-12",),
-            "事件处置完成率由上月约 87% 骤降至 78.2%"),
-    Anomaly("drop", "白洋街道", "eco_industry_va", ("2025-10", "2025-11", "2025-12"),
-            "龙头企业停产检修，规上工业增加值较上年同期下降约 35%"),
-    Anomaly("drift", "王宅镇", "mkt_food_pass",
-            tuple(f"2025-{m:02d}" for m in range(1, 13)),
-            "食品抽检合格率全年持续下滑，由约 98% 降至约 92%"),
-    Anomaly("missing", "三港乡", "gov_hazard_fixed", ("2025-10", "2025-11", "2025-12"),
-            "连续三个月未报送安全生产隐患整改率"),
-    Anomaly("missing", "坦洪乡", "svc_online_rate", ("2025-12",), "2025年12月网办率未报送"),
-    Anomaly("target_lag", None, "ops_data_shared", tuple(f"{y}-12" for y in (2023, 2024, 2025)),
-            "数据共享率自 2023 年起停滞在 75% 左右，2025 年 90% 的目标将落空"),
-    Anomaly("target_lag", "三港乡", "svc_family_doctor", ("2025-12",),
-            "家庭医生签约率多年停滞在 30% 左右，远低于 45% 的目标"),
-    Anomaly("event_burst", "桃溪镇", None, ("2025-12",),
-            "12 月集中上报 28 起“企业消防安全隐患”安全生产事件，多数超期未办结"),
-)
+def _seasonal_month(end: date) -> date:
+    """Where the summer PM2.5 anomaly goes: the latest summer month (June to August) if it lies
+    within the last six months, where the anomaly rule looks (ends June … January); otherwise the
+    latest month of the warm half-year within them (October for ends in February and March, the
+    end itself in April and May), so every end shows it and the alert engine finds it."""
+    for back in range(6):
+        month = add_months(end, -back)
+        if month.month in (6, 7, 8):
+            return month
+    return next(add_months(end, -back) for back in range(6)
+                if 4 <= add_months(end, -back).month <= 10)
 
 
-def _months() -> list[tuple[int, int]]:
+def _seasonal_factor(month: int) -> float:
+    """How far the seasonal PM2.5 anomaly lifts its month: to about a winter month's level (2.4×
+    in summer), so it is abnormal only for its season and stays below the 50 μg/m³ line."""
+    return round(min(2.4, 1.5 / SEASON["pm25"][month - 1]), 1)
+
+
+def anomalies(end: date) -> tuple[Anomaly, ...]:
+    """The problems injected into a demo ending at `end`: those of the latest month at `end`, the
+    three-month ones over the last three months, the drift over the last twelve, the event burst
+    in `end`'s month; the plan-target lags stay on the plan's years (2023 … 2025)."""
+    end = end.replace(day=1)
+    last = (month_key(end),)
+    last3 = tuple(month_key(add_months(end, k)) for k in (-2, -1, 0))
+    last12 = tuple(month_key(add_months(end, k)) for k in range(-11, 1))
+    pm_month = _seasonal_month(end)
+    pm_factor = _seasonal_factor(pm_month.month)
+    season = "夏季 " if pm_month.month in (6, 7, 8) else ""
+    return (
+        Anomaly("spike", "泉溪镇", "mkt_complaints", last,
+                "预付卡门店集中闭店，投诉举报量约为正常水平的 4 倍"),
+        Anomaly("seasonal_spike", "桐琴镇", "env_pm25", (month_key(pm_month),),
+                f"{season}PM2.5 异常升高至同月历史水平的约 {pm_factor} 倍（冬季同样的浓度并不异常）"),
+        Anomaly("drop", "柳城畲族镇", "gov_events_closed", last,
+                "事件处置完成率由上月约 87% 骤降至 78.2%"),
+        Anomaly("drop", "白洋街道", "eco_industry_va", last3,
+                "龙头企业停产检修，规上工业增加值较上年同期下降约 35%"),
+        Anomaly("drift", "王宅镇", "mkt_food_pass", last12,
+                "食品抽检合格率近 12 个月持续下滑，由约 98% 降至约 92%"),
+        Anomaly("missing", "三港乡", "gov_hazard_fixed", last3,
+                "连续三个月未报送安全生产隐患整改率"),
+        Anomaly("missing", "坦洪乡", "svc_online_rate", last,
+                f"{end.year}年{end.month}月网办率未报送"),
+        Anomaly("target_lag", None, "ops_data_shared",
+                tuple(f"{y}-12" for y in (2023, 2024, 2025)),
+                "数据共享率自 2023 年起停滞在 75% 左右，2025 年 90% 的目标落空"),
+        Anomaly("target_lag", "三港乡", "svc_family_doctor", ("2025-12",),
+                "家庭医生签约率多年停滞在 30% 左右，远低于 2025 年 45% 的目标"),
+        Anomaly("event_burst", "桃溪镇", None, last,
+                f"{end.month} 月集中上报 28 起“企业消防安全隐患”安全生产事件，多数超期未办结"),
+    )
+
+
+def _months(end: date) -> list[tuple[int, int]]:
     out = []
-    y, m = FIRST_MONTH.year, FIRST_MONTH.month
-    for _ in range(N_MONTHS):
-        out.append((y, m))
-        m += 1
-        if m == 13:
-            y, m = y + 1, 1
+    month = FIRST_MONTH
+    while month <= end:
+        out.append((month.year, month.month))
+        month = add_months(month, 1)
     return out
 
 
-def _period_months(freq: str) -> np.ndarray:
-    """Indices into the 72 months at which an indicator of this frequency has a period."""
-    months = _months()
+def _period_months(freq: str, months: list[tuple[int, int]]) -> np.ndarray:
+    """Indices into the months at which an indicator of this frequency has a period: only periods
+    that have ended by the last month (at 2026-11, 2026 Q3 but not Q4 or the year 2026)."""
     if freq == "month":
-        return np.arange(N_MONTHS)
+        return np.arange(len(months))
     step = 3 if freq == "quarter" else 12
     return np.array([k for k, (_, m) in enumerate(months) if m % step == 0])
 
@@ -320,15 +360,38 @@ def _offsets(driver: str, rng: np.random.Generator) -> np.ndarray:
 
 
 class _Generator:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, end: date):
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.months = _months()
-        self.t = np.arange(N_MONTHS) / 12.0  # years since 2020-01
+        self.months = _months(end)
+        self.t = np.arange(len(self.months)) / 12.0  # years since 2020-01
         self.moy = np.array([m for _, m in self.months]) - 1
         self.pop = np.array([t.population for t in TOWNSHIPS], float)
+        # Share of the way from 2020 to the plan's 2025 level; 1 from 2025-12 on.
+        self.plan_frac = np.clip(self.t / (PLAN_MONTHS / 12.0 - 1 / 12), 0, 1)
+        self.after_plan = np.maximum(self.t - (PLAN_MONTHS - 1) / 12.0, 0)  # years after 2025-12
+
+    def later(self, code: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Standard noise for the months after the plan period, (months, …), from the indicator's
+        own stream, drawn months first: a later end only appends draws, so the months two builds
+        share keep their values. Bounded to ±1.5 σ: a demo built in any month then raises alerts
+        for the injected problems only, never for a chance outlier the presenter cannot explain
+        (about one such alert per half-year of unbounded Poisson counts)."""
+        rng = np.random.default_rng([self.seed, zlib.crc32(code.encode("utf-8"))])
+        return np.clip(rng.normal(0, 1, shape), -LATER_NOISE_BOUND, LATER_NOISE_BOUND)
+
+    def normal(self, code: str, sd: float, rows: int | None) -> np.ndarray:
+        """Noise over all months, (rows, months) or (months,): the plan months from the shared
+        stream exactly as the six-year demo drew them, the rest from `later`."""
+        after = len(self.months) - PLAN_MONTHS
+        if rows is None:
+            return np.concatenate([self.rng.normal(0, sd, PLAN_MONTHS),
+                                   sd * self.later(code, (after,))])
+        return np.hstack([self.rng.normal(0, sd, (rows, PLAN_MONTHS)),
+                          sd * self.later(code, (after, rows)).T])
 
     def township_values(self, ind: Indicator, spec: Spec) -> np.ndarray:
-        """(townships, 72 months) before sampling at the indicator's frequency."""
+        """(townships, months) before sampling at the indicator's frequency."""
         rng = self.rng
         n = len(TOWNSHIPS)
         season = np.array(SEASON[spec.season])[self.moy]
@@ -341,41 +404,42 @@ class _Generator:
             if ind.frequency == "quarter":
                 mean = mean * 3
             if spec.kind == "count":
-                return rng.poisson(mean).astype(float)
-            return mean * np.exp(rng.normal(0, spec.noise, mean.shape))
+                later = mean[:, PLAN_MONTHS:]  # Poisson-like: sd √mean, bounded as in `later`
+                later = np.round(later + np.sqrt(later) * self.later(ind.code, later.T.shape).T)
+                return np.hstack([rng.poisson(mean[:, :PLAN_MONTHS]),
+                                  np.maximum(later, 0)]).astype(float)
+            return mean * np.exp(self.normal(ind.code, spec.noise, n))
         if spec.kind == "stock":
             shares = _shares(spec.driver)
             growth = (1 + spec.growth) ** self.t
-            steps = 1 + rng.normal(0, spec.noise, (n, N_MONTHS))
+            steps = 1 + self.normal(ind.code, spec.noise, n)
             return spec.level * shares[:, None] * growth[None, :] * steps
         if spec.kind == "rate":
-            frac = np.clip(self.t / (N_MONTHS / 12.0 - 1 / 12), 0, 1)
-            # Saturating approach: early years improve faster than later ones.
-            path = spec.level + (spec.growth - spec.level) * (1 - (1 - frac) ** 1.6)
+            # Saturating approach: early years improve faster than later ones; the path arrives
+            # at its 2025 level with no slope, so levelling off there shows no kink.
+            path = spec.level + (spec.growth - spec.level) * (1 - (1 - self.plan_frac) ** 1.6)
+            path = path * (1 + spec.after) ** self.after_plan
             offsets = _offsets(spec.driver, rng) * spec.spread
             values = path[None, :] + offsets[:, None]
             if spec.season_pp:
                 values = values + np.array(SEASON_PP[spec.season_pp])[self.moy][None, :]
             values = values * season[None, :]
-            noise = rng.normal(0, spec.noise, values.shape) * np.abs(values)
+            noise = self.normal(ind.code, spec.noise, n) * np.abs(values)
             return values + noise
         raise ValueError(spec.kind)
 
     def county_values(self, code: str) -> np.ndarray:
         start, end, sd = COUNTY_PATHS[code]
-        frac = self.t / (N_MONTHS / 12.0 - 1 / 12)
-        path = start + (end - start) * (1 - (1 - frac) ** 1.5)
-        if code == "eco_project_progress":
-            return path
-        return path + self.rng.normal(0, sd, N_MONTHS)
+        path = start + (end - start) * (1 - (1 - self.plan_frac) ** 1.5)
+        return path + self.normal(code, sd, None)
 
-
-def _project_progress(months: list[tuple[int, int]], rng: np.random.Generator) -> np.ndarray:
-    """Cumulative share of the annual key-project plan completed by each month."""
-    out = np.empty(len(months))
-    for k, (_, m) in enumerate(months):
-        out[k] = min(100.0 * (m / 12) ** 0.9 * (1 + rng.normal(0, 0.03)), 112.0)
-    return out
+    def project_progress(self) -> np.ndarray:
+        """Cumulative share of the annual key-project plan completed by each month."""
+        noise = np.concatenate([[self.rng.normal(0, 0.03) for _ in range(PLAN_MONTHS)],
+                                0.03 * self.later("eco_project_progress",
+                                                  (len(self.months) - PLAN_MONTHS,))])
+        return np.array([min(100.0 * (m / 12) ** 0.9 * (1 + noise[k]), 112.0)
+                         for k, (_, m) in enumerate(self.months)])
 
 
 def _clip_round(values: np.ndarray, ind: Indicator, spec: Spec) -> np.ndarray:
@@ -429,11 +493,12 @@ def _settle_rounding(values: np.ndarray, ind: Indicator, pidx: np.ndarray, month
     return values
 
 
-def _inject(code: str, values: np.ndarray, pidx: np.ndarray, months) -> np.ndarray:
+def _inject(code: str, values: np.ndarray, pidx: np.ndarray, months,
+            injected: tuple[Anomaly, ...]) -> np.ndarray:
     """Apply the documented anomalies that change township values (townships × periods)."""
     names = [t.name for t in TOWNSHIPS]
     labels = [f"{months[k][0]}-{months[k][1]:02d}" for k in pidx]
-    for a in ANOMALIES:
+    for a in injected:
         if a.indicator != code or a.township is None or a.kind in ("missing", "event_burst"):
             continue
         i = names.index(a.township)
@@ -441,7 +506,8 @@ def _inject(code: str, values: np.ndarray, pidx: np.ndarray, months) -> np.ndarr
         if a.kind == "spike":
             values[i, cols] *= 4.0
         elif a.kind == "seasonal_spike":
-            values[i, cols] = values[i, cols] * 2.4
+            for j, period in zip(cols, a.periods):
+                values[i, j] = values[i, j] * _seasonal_factor(int(period[5:]))
         elif a.kind == "drop" and code == "gov_events_closed":
             prev = cols[0] - 1
             values[i, prev] = 87.3
@@ -453,16 +519,18 @@ def _inject(code: str, values: np.ndarray, pidx: np.ndarray, months) -> np.ndarr
             values[i, cols] = np.linspace(start - 0.5, 92.0, len(cols)) + np.array(
                 [0.2, -0.3, 0.1, 0.3, -0.2, 0.0, 0.2, -0.1, 0.1, -0.2, 0.2, 0.0])[:len(cols)]
         elif a.kind == "target_lag":
-            # Stagnation: the township stays near 30% while the county moves on.
-            values[i, :] = 30.0 + (values[i, :] - values[i, :].mean()) * 0.15
+            # Stagnation: the township stays near 30% while the county moves on (centred on
+            # the plan years, so a later end leaves them as they were).
+            plan = values[i, pidx < PLAN_MONTHS]
+            values[i, :] = 30.0 + (values[i, :] - plan.mean()) * 0.15
     return values
 
 
-def _missing_mask(code: str, shape, pidx, months) -> np.ndarray:
+def _missing_mask(code: str, shape, pidx, months, injected: tuple[Anomaly, ...]) -> np.ndarray:
     present = np.ones(shape, bool)
     names = [t.name for t in TOWNSHIPS]
     labels = [f"{months[k][0]}-{months[k][1]:02d}" for k in pidx]
-    for a in ANOMALIES:
+    for a in injected:
         if a.kind == "missing" and a.indicator == code:
             i = names.index(a.township)
             for p in a.periods:
@@ -470,8 +538,9 @@ def _missing_mask(code: str, shape, pidx, months) -> np.ndarray:
     return present
 
 
-def _bend_county_target_lag(code: str, values: np.ndarray, months) -> np.ndarray:
-    for a in ANOMALIES:
+def _bend_county_target_lag(code: str, values: np.ndarray, months,
+                            injected: tuple[Anomaly, ...]) -> np.ndarray:
+    for a in injected:
         if a.kind == "target_lag" and a.township is None and a.indicator == code:
             for k, (y, m) in enumerate(months):
                 if y >= 2023:
@@ -479,8 +548,9 @@ def _bend_county_target_lag(code: str, values: np.ndarray, months) -> np.ndarray
     return values
 
 
-def generate_observations(seed: int) -> pa.Table:
-    gen = _Generator(seed)
+def generate_observations(seed: int, end: date) -> pa.Table:
+    gen = _Generator(seed, end)
+    injected = anomalies(end)
     months = gen.months
     period_dates = [date(y, m, 1) for y, m in months]
     codes = list(TOWNSHIP_CODES.values())
@@ -498,12 +568,13 @@ def generate_observations(seed: int) -> pa.Table:
 
     for ind in DEMO_CATALOGUE:
         spec = SPECS[ind.code]
-        pidx = _period_months(ind.frequency)
+        pidx = _period_months(ind.frequency, months)
         if ind.county_only:
             if ind.code == "eco_project_progress":
-                series = _project_progress(months, gen.rng)
+                series = gen.project_progress()
             else:
-                series = _bend_county_target_lag(ind.code, gen.county_values(ind.code), months)
+                series = _bend_county_target_lag(ind.code, gen.county_values(ind.code), months,
+                                                 injected)
             series = series[pidx]
             if ind.baseline_value is not None and ind.baseline_year == 2020:
                 in_2020 = np.array([months[k][0] == 2020 for k in pidx])
@@ -516,10 +587,10 @@ def generate_observations(seed: int) -> pa.Table:
             continue
         values = gen.township_values(ind, spec)[:, pidx]
         values = _baseline_fix(values, ind, pidx, months, gen.pop)
-        values = _inject(ind.code, values, pidx, months)
+        values = _inject(ind.code, values, pidx, months, injected)
         values = _clip_round(values, ind, spec)
         values = _settle_rounding(values, ind, pidx, months)
-        present = _missing_mask(ind.code, values.shape, pidx, months)
+        present = _missing_mask(ind.code, values.shape, pidx, months, injected)
         county = np.round(_aggregate(values, ind, gen.pop, present), ind.decimals)
         emit(ind.code, codes, values, pidx, present)
         emit(ind.code, [COUNTY_CODE], county[None, :], pidx, np.ones((1, len(pidx)), bool))
@@ -559,10 +630,13 @@ PLACES = ["集镇主街", "村委会附近", "工业功能区", "溪边游步道
           "新村小区", "老街", "县道沿线", "景区停车场"]
 
 
-def generate_events(seed: int, geometries: dict[str, object]) -> pa.Table:
+def generate_events(seed: int, geometries: dict[str, object], end: date) -> pa.Table:
+    """About 4,200 events over the 24 months up to the end of `end`'s month, and the burst."""
     rng = np.random.default_rng(seed + 1)
-    as_of_end = datetime(2025, 12, 31, 18, 0)
-    start = datetime(2024, 1, 1)
+    days_in_end = calendar.monthrange(end.year, end.month)[1]
+    as_of_end = datetime(end.year, end.month, days_in_end, 18, 0)
+    first = add_months(end, -23)
+    start = datetime(first.year, first.month, 1)
     span_s = (as_of_end - start).total_seconds()
     names = [t.name for t in TOWNSHIPS]
     weights = _shares("pop")
@@ -615,9 +689,11 @@ def generate_events(seed: int, geometries: dict[str, object]) -> pa.Table:
         if rng.random() < 0.02:
             days = None
         add(town, source, category, reported, days)
-    # The burst: 桃溪镇 fire-safety hazards reported in December, most left open.
+    # The burst: 桃溪镇 fire-safety hazards reported in the last month, most left open and, with
+    # 15 days to act, reported early enough to be overdue by the month's end.
     for k in range(28):
-        reported = datetime(2025, 12, 1, 9) + timedelta(hours=float(rng.uniform(0, 16 * 24)))
+        reported = datetime(end.year, end.month, 1, 9) + timedelta(
+            hours=float(rng.uniform(0, (days_in_end - 15) * 24)))
         days = float(rng.uniform(2, 6)) if k % 5 == 0 else None
         add("桃溪镇", "安全生产", "企业消防安全隐患", reported.replace(second=0, microsecond=0),
             days)
@@ -698,9 +774,10 @@ def indicators_table() -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def write_warehouse(con, seed: int, data_dir: Path,
+def write_warehouse(con, seed: int, data_dir: Path, end: date = PLAN_END, fixed: bool = True,
                     progress: Callable[[str], None] = lambda step: None) -> None:
-    """Fill an empty DuckDB connection with the demo warehouse."""
+    """Fill an empty DuckDB connection with the demo warehouse, its data running to `end`;
+    `fixed` says the end was chosen (else it was the last finished month when built)."""
     schema.create_schema(con)
     progress("行政区划与示意边界")
     regions, geometries = regions_table(data_dir, seed)
@@ -712,12 +789,12 @@ def write_warehouse(con, seed: int, data_dir: Path,
     con.execute("INSERT INTO indicators BY NAME SELECT * FROM indicators_in")
     con.unregister("indicators_in")
     progress("指标数据")
-    con.register("obs_in", generate_observations(seed))
+    con.register("obs_in", generate_observations(seed, end))
     con.execute("INSERT INTO staging_observations BY NAME SELECT * FROM obs_in")
     con.unregister("obs_in")
     schema.finalize(con)
     progress("事件记录")
-    con.register("events_in", generate_events(seed, geometries))
+    con.register("events_in", generate_events(seed, geometries, end))
     con.execute("INSERT INTO events BY NAME SELECT * FROM events_in")
     con.unregister("events_in")
     meta = {
@@ -725,9 +802,11 @@ def write_warehouse(con, seed: int, data_dir: Path,
         "county_name": COUNTY_NAME,
         "city_name": CITY_NAME,
         "title": f"{COUNTY_NAME}城市大脑 · 数字驾驶舱",
-        "as_of": AS_OF.strftime("%Y-%m"),
+        "as_of": month_key(end),
         "source": "demo",
         "seed": str(seed),
+        "demo_end": month_key(end),
+        "demo_end_rule": "fixed" if fixed else "last_finished_month",
         "boundaries": "schematic",
         "domains": json.dumps(DOMAINS, ensure_ascii=False),
         "built_at": datetime.now().isoformat(timespec="seconds"),
@@ -735,14 +814,25 @@ def write_warehouse(con, seed: int, data_dir: Path,
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
 
 
-def build_demo(out: Path, seed: int = DEFAULT_SEED, data_dir: Path | None = None,
-               progress: Callable[[str], None] = lambda step: None) -> Manifest:
-    """Build the demo as a new snapshot of the warehouse at `out` and publish it."""
+def build_demo(out: Path, seed: int = DEFAULT_SEED, end: date | None = None,
+               data_dir: Path | None = None,
+               progress: Callable[[str], None] = lambda step: None,
+               today: date | None = None) -> Manifest:
+    """Build the demo as a new snapshot of the warehouse at `out` and publish it.
+
+    `end` is the last month of data (2025-12 or later); None means the last month that has ended
+    before `today` (default: the clock's), but never before 2025-12, the plan's target year."""
     from ..paths import data_dir as default_data_dir
 
+    fixed = end is not None
+    end = end.replace(day=1) if fixed else default_end(today)
+    if end < PLAN_END:
+        raise ValueError(f"演示数据至少要到 {month_key(PLAN_END)}（规划目标年），"
+                         f"不能止于 {month_key(end)}")
     store = SnapshotStore(out)
-    with store.writer(note=f"demo seed={seed}") as con:
-        write_warehouse(con, seed, data_dir or default_data_dir(), progress)
+    rule = "fixed" if fixed else "auto"
+    with store.writer(note=f"demo seed={seed} end={month_key(end)} {rule}") as con:
+        write_warehouse(con, seed, data_dir or default_data_dir(), end, fixed, progress)
     manifest = store.current()
     assert manifest is not None
     return manifest

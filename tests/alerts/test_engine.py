@@ -201,6 +201,18 @@ lookback = 12
 
 
 # --- target lag ---------------------------------------------------------------------------------
+COUNTY_TARGET_RULE = """
+[[rule]]
+id = "g.county"
+kind = "target_lag"
+severity = "黄"
+level = "county"
+indicators = "*"
+points = 5
+escalate = { "橙" = 10 }
+"""
+
+
 def test_target_lag_fires_when_the_trajectory_misses_the_target_by_more_than_the_margin(
         evaluate_rules, tiny):
     shared = tiny.indicator("ops_data_shared")          # county only, 2025 target 90%
@@ -211,22 +223,30 @@ def test_target_lag_fires_when_the_trajectory_misses_the_target_by_more_than_the
         obs.append((shared.code, p, tiny.COUNTY, min(55 + k, 75) + (0.3 if k % 2 else -0.3)))
         obs.append((credit.code, p, tiny.COUNTY, 52 + k))  # reaches 99 in December 2025
         obs.append((progress.code, p, tiny.COUNTY, 100 * p.month / 12))
-    rules = """
-[[rule]]
-id = "g.county"
-kind = "target_lag"
-severity = "黄"
-level = "county"
-indicators = "*"
-points = 5
-escalate = { "橙" = 10 }
-"""
-    ev = evaluate_rules(rules, [shared, credit, progress], obs)
+    ev = evaluate_rules(COUNTY_TARGET_RULE, [shared, credit, progress], obs)
     assert [(a.indicator, a.region, a.period) for a in ev.alerts] == [
         ("ops_data_shared", tiny.COUNTY, date(2025, 12, 1))]
     alert = ev.alerts[0]
     assert alert.kind == "target_lag" and alert.severity == "橙" and alert.expected == 90
     assert "低于 2025 年目标 90%" in alert.message and "目标将落空" in alert.message
+
+
+def test_once_the_target_year_is_over_its_december_is_judged_as_a_missed_target(
+        evaluate_rules, tiny):
+    shared = tiny.indicator("ops_data_shared")          # 2025 target 90%: stalls at 75
+    credit = tiny.indicator("mkt_credit_cover")         # 2025 target 100%: 99 in 2025-12
+    obs = []
+    for k, p in enumerate(tiny.months("2022-01", "2026-06")):
+        obs.append((shared.code, p, tiny.COUNTY, min(55 + k, 75) + (0.3 if k % 2 else -0.3)))
+        # Slides back after 2025: the plan year's result stands, not the later trend.
+        obs.append((credit.code, p, tiny.COUNTY, min(52 + k, 99) - max(k - 47, 0) * 3))
+    ev = evaluate_rules(COUNTY_TARGET_RULE, [shared, credit], obs)
+    assert [(a.indicator, a.period) for a in ev.alerts] == [("ops_data_shared", date(2025, 12, 1))]
+    alert = ev.alerts[0]
+    assert alert.id == alert_id("g.county", tiny.COUNTY, "ops_data_shared", date(2025, 12, 1))
+    assert alert.message.endswith("2025年末为 75.0%，低于 2025 年目标 90% 15.0 个百分点，目标未完成")
+    # The plan year's December was looked at, so a corrected figure would clear the alert.
+    assert ev.covers("g.county", "ops_data_shared", date(2025, 12, 1))
 
 
 def test_target_lag_judges_township_rates_but_not_township_shares_of_a_county_total(

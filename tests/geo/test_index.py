@@ -140,11 +140,13 @@ def test_inner_point_keeps_a_label_inside_and_moves_one_outside(index):
 
 
 def test_demo_townships_are_found_at_their_label_points(tmp_path):
+    from datetime import date
+
     from cockpit.warehouse.demo import build_demo
     from cockpit.warehouse.queries import Queries
     from cockpit.warehouse.store import open_current
 
-    build_demo(tmp_path)
+    build_demo(tmp_path, end=date(2025, 12, 1))
     queries = Queries(open_current(tmp_path))
     index = RegionIndex.from_wkb(queries.geometries_wkb("township"))
     assert len(index) == 18

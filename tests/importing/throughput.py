@@ -15,6 +15,7 @@ import json
 import shutil
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -82,7 +83,7 @@ def main() -> int:
     print(f"files written in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     base = out / "demo"
     if not base.exists():
-        build_demo(base)
+        build_demo(base, end=date(2025, 12, 1))
     results = {}
     for fmt, path in files.items():
         wh = out / f"wh-{fmt}"

@@ -25,7 +25,7 @@ DECEMBER = date(2025, 12, 1)
 @pytest.fixture(scope="module")
 def queries(tmp_path_factory):
     path = tmp_path_factory.mktemp("charts") / "wh"
-    build_demo(path)
+    build_demo(path, end=date(2025, 12, 1))
     return Queries(open_current(path))
 
 

@@ -7,6 +7,7 @@ character of cockpit/core/catalogue.py and cockpit/warehouse/demo.py).
 from __future__ import annotations
 
 import os
+from datetime import date
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -129,7 +130,7 @@ def test_catalogue_names_are_covered(raw_font):
 
 def test_demo_warehouse_texts_are_covered(raw_font, tmp_path: Path):
     root = tmp_path / "wh"
-    build_demo(root)
+    build_demo(root, end=date(2025, 12, 1))
     snap = open_current(root)
     try:
         cur = snap.cursor()

@@ -18,7 +18,7 @@ TAOXI = TOWNSHIP_CODES["桃溪镇"]
 def window(tmp_path, qtbot):
     app = _application()
     db = tmp_path / "wh"
-    build_demo(db)
+    build_demo(db, end=date(2025, 12, 1))
     warehouse = LiveWarehouse(db)
     win = build_window(warehouse, evaluate=False)
     _watch(win, warehouse, interval_ms=200)

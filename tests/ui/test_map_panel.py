@@ -31,7 +31,7 @@ DECEMBER = date(2025, 12, 1)
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     path = tmp_path_factory.mktemp("map") / "wh"
-    build_demo(path)
+    build_demo(path, end=date(2025, 12, 1))
     return path
 
 

@@ -2,14 +2,19 @@
 the plan's real 2020 figures, and every documented anomaly present."""
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import numpy as np
 import pytest
 import shapely
 
 from cockpit.core.catalogue import DEMO_CATALOGUE, DOMAINS
-from cockpit.warehouse.demo import ANOMALIES, COUNTY_CODE, TOWNSHIP_CODES, build_demo
+from cockpit.warehouse.demo import COUNTY_CODE, TOWNSHIP_CODES, anomalies, build_demo
+from cockpit.warehouse.demo_end import add_months
 from cockpit.warehouse.store import open_current
+
+END = date(2025, 12, 1)
 
 
 @pytest.fixture(scope="module")
@@ -141,37 +146,49 @@ def value(cur, town, code, period):
     return None if row is None else row[0]
 
 
-def test_injected_anomalies_are_present(cur):
-    assert len({a.kind for a in ANOMALIES}) >= 6
+def month(end, back=0):
+    return add_months(end, -back).strftime("%Y-%m")
+
+
+@pytest.mark.parametrize("db,end", [("demo_db", END), ("later_demo_db", date(2026, 11, 1))])
+def test_injected_anomalies_are_present_in_the_latest_months(request, db, end):
+    snap = open_current(request.getfixturevalue(db))
+    cur = snap.cursor()
+    injected = {a.indicator or a.kind: a for a in anomalies(end)}
+    assert len({a.kind for a in injected.values()}) >= 6
     # spike: about four times the same township's usual level
-    usual = np.median([value(cur, "泉溪镇", "mkt_complaints", f"2025-{m:02d}") for m in range(1, 12)])
-    assert value(cur, "泉溪镇", "mkt_complaints", "2025-12") > 3 * usual
-    # seasonal spike: summer PM2.5 far above earlier summers, yet below nothing in winter terms
-    earlier = [value(cur, "桐琴镇", "env_pm25", f"{y}-08") for y in range(2020, 2025)]
-    assert value(cur, "桐琴镇", "env_pm25", "2025-08") > 2 * max(earlier)
+    usual = np.median([value(cur, "泉溪镇", "mkt_complaints", month(end, k)) for k in range(1, 12)])
+    assert value(cur, "泉溪镇", "mkt_complaints", month(end)) > 3 * usual
+    # seasonal spike: summer PM2.5 far above the same month of earlier years
+    pm_month = injected["env_pm25"].periods[0]
+    earlier = [value(cur, "桐琴镇", "env_pm25", f"{y}{pm_month[4:]}")
+               for y in range(2020, int(pm_month[:4]))]
+    assert value(cur, "桐琴镇", "env_pm25", pm_month) > 2 * max(earlier)
     # drop
-    assert value(cur, "柳城畲族镇", "gov_events_closed", "2025-12") == 78.2
-    assert value(cur, "柳城畲族镇", "gov_events_closed", "2025-11") == 87.3
-    assert value(cur, "白洋街道", "eco_industry_va", "2025-10") < 0.75 * value(
-        cur, "白洋街道", "eco_industry_va", "2024-10")
+    assert value(cur, "柳城畲族镇", "gov_events_closed", month(end)) == 78.2
+    assert value(cur, "柳城畲族镇", "gov_events_closed", month(end, 1)) == 87.3
+    for k in range(3):  # a year-on-year fall of a fifth and more, three months running
+        assert value(cur, "白洋街道", "eco_industry_va", month(end, k)) < 0.8 * value(
+            cur, "白洋街道", "eco_industry_va", month(end, k + 12))
     # drift
-    assert value(cur, "王宅镇", "mkt_food_pass", "2025-12") < value(
-        cur, "王宅镇", "mkt_food_pass", "2025-01") - 4
+    assert value(cur, "王宅镇", "mkt_food_pass", month(end)) < value(
+        cur, "王宅镇", "mkt_food_pass", month(end, 11)) - 4
     # missing reports while every other township reported
-    for p in ("2025-10", "2025-11", "2025-12"):
-        assert value(cur, "三港乡", "gov_hazard_fixed", p) is None
-        assert value(cur, "桃溪镇", "gov_hazard_fixed", p) is not None
-    assert value(cur, "坦洪乡", "svc_online_rate", "2025-12") is None
-    # target lag: 数据共享率 stalls far below its 90% target
+    for k in range(3):
+        assert value(cur, "三港乡", "gov_hazard_fixed", month(end, k)) is None
+        assert value(cur, "桃溪镇", "gov_hazard_fixed", month(end, k)) is not None
+    assert value(cur, "坦洪乡", "svc_online_rate", month(end)) is None
+    # target lag: 数据共享率 stalls far below its 90% target, in 2025 and after
     shared = cur.execute("SELECT value FROM observations WHERE indicator='ops_data_shared'"
-                         " AND period='2025-12-01'").fetchone()[0]
-    assert shared < 80
+                         " AND period IN ('2025-12-01', ?)", [f"{month(end)}-01"]).fetchall()
+    assert shared and all(v < 80 for (v,) in shared)
     assert value(cur, "三港乡", "svc_family_doctor", "2025-12") < 35
-    # burst of overdue events
+    # burst of overdue events in the last month
     burst = cur.execute("""SELECT count(*) FROM events WHERE region=? AND category='企业消防安全隐患'
-                           AND reported_at >= '2025-12-01' AND status='已超期'""",
-                        [TOWNSHIP_CODES["桃溪镇"]]).fetchone()[0]
+                           AND reported_at >= ? AND status='已超期'""",
+                        [TOWNSHIP_CODES["桃溪镇"], f"{month(end)}-01"]).fetchone()[0]
     assert burst >= 15
+    snap.close()
 
 
 def test_events_lie_inside_their_township(cur):
@@ -198,8 +215,8 @@ def _facts(path):
 
 
 def test_same_seed_same_warehouse_different_seed_different_values(tmp_path, demo_db):
-    build_demo(tmp_path / "again")
-    build_demo(tmp_path / "other", seed=7)
+    build_demo(tmp_path / "again", end=END)
+    build_demo(tmp_path / "other", seed=7, end=END)
     reference = _facts(demo_db)
     assert _facts(tmp_path / "again") == reference
     assert _facts(tmp_path / "other")[0] != reference[0]
