@@ -102,6 +102,9 @@ def cmd_info(args) -> int:
     from .warehouse.queries import Queries
     from .warehouse.store import open_current
 
+    if args.db == str(default_db_dir()):
+        ensure_demo(Path(args.db), quiet=True)
+
     snap = open_current(args.db)
     try:
         q = Queries(snap)
