@@ -193,6 +193,10 @@ class AlertCentre(QWidget):
         self.domains.set_rows((code, domain_names.get(code, code), counts)
                               for code, counts in sorted(by_domain.items(), key=order))
 
+    def set_wall(self, on: bool) -> None:
+        self.list.set_wall(on)
+        self.close_button.setVisible(not on)
+
     def _on_region_clicked(self, code: str) -> None:
         if code in self.ctx.queries.region_by_code:
             self.ctx.select(region=code)

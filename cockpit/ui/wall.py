@@ -192,8 +192,8 @@ class WallController(QObject):
                     changes["period"] = alert_period
         elif kind == "detail":
             changes["region"] = step.region or self._attention_township()
-        else:   # alerts, plan: the whole county
-            changes["region"] = ctx.county_code
+        else:   # alerts, plan: the whole county, no domain in particular
+            changes.update(region=ctx.county_code, domain=OVERVIEW)
         ctx.selection.update(record=False, **changes)
         if kind == "alerts":
             window.show_alert_centre()
@@ -203,12 +203,15 @@ class WallController(QObject):
             window.show_plan()
         else:
             window.show_cockpit()
-        # Pages have buttons to leave them; on a wall nobody clicks, and the rotation leaves.
+        # Pages have buttons to leave them and controls to act; on a wall nobody clicks, and
+        # the rotation leaves.
         page = window.pages.currentWidget()
         for name in ("close_button", "county_button"):
             button = getattr(page, name, None)
             if button is not None:
                 button.hide()
+        if hasattr(page, "set_wall"):
+            page.set_wall(True)
         self.steps_shown += 1
 
     def _visible(self, code: str) -> bool:

@@ -132,6 +132,7 @@ def test_the_rotation_turns_pages_in_order_and_applies_them_everywhere(wall):
     _advance(controller, clock, 5.1)
     assert window.page_name == "alerts" and window.ctx.state.region == "330723"
     assert window.alert_centre.counts()["红"] >= 1
+    assert not window.alert_centre.list.status_filter.isVisible()   # nothing to click
     _advance(controller, clock, 10.1)
     # the detail page of the township most in need of attention (most open red alerts)
     counts = window.ctx.alerts.counts_by_region()
