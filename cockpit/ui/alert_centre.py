@@ -12,6 +12,7 @@ from ..core.catalogue import DOMAINS
 from . import theme
 from .alerts_panel import AlertsPanel
 from .context import CockpitContext
+from .panel import Panel
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "county": "全县", "close": "返回驾驶舱", "overdue": "超期",
@@ -79,17 +80,17 @@ class _Tally(QWidget):
             self.clicked.emit(self.rows[index][0])
 
 
-class AlertCentre(QWidget):
+class AlertCentre(Panel):
     """All open alerts of the county; follows alert changes; the selection only through clicks."""
 
+    follows_alerts = True
+    TEXT = _TEXT
     closed = Signal()
 
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("alertCentre")
-        self.ctx = ctx
-        self._t = _TEXT["en" if ctx.lang == "en" else "zh_CN"]
-        self.scale = 1.0
+        self._t = self.t
         self._counts: dict[str, int] = {}
 
         bar = QFrame(self, objectName="headerBar")
@@ -140,10 +141,8 @@ class AlertCentre(QWidget):
         layout.addWidget(bar)
         layout.addLayout(body, 1)
 
-        ctx.alerts_changed.connect(self.refresh)
-        ctx.reloaded.connect(self.refresh)
         self._apply_fonts()
-        self.refresh()
+        self.sync()
 
     # -- visible state (tests read these) ---------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -153,6 +152,9 @@ class AlertCentre(QWidget):
         return list(self.regions.rows)
 
     # -- refreshing -----------------------------------------------------------------------------
+    def on_alerts(self) -> None:
+        self.refresh()
+
     def refresh(self) -> None:
         t, ctx = self._t, self.ctx
         self.title.setText(f"{t['title']} · {ctx.region_name(ctx.county_code)}")
@@ -202,8 +204,7 @@ class AlertCentre(QWidget):
             self.ctx.select(region=code)
 
     # -- sizing ---------------------------------------------------------------------------------
-    def set_scale(self, scale: float) -> None:
-        self.scale = scale
+    def apply_scale(self) -> None:
         self._apply_fonts()
         self.refresh()
 
@@ -217,10 +218,5 @@ class AlertCentre(QWidget):
         self.domains.update()
 
     def closeEvent(self, event) -> None:
-        for signal in (self.ctx.alerts_changed, self.ctx.reloaded):
-            try:
-                signal.disconnect(self.refresh)
-            except (RuntimeError, TypeError):
-                pass
         self.list.close()
         super().closeEvent(event)

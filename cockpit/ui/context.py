@@ -56,8 +56,10 @@ class CockpitContext(QObject):
     def state(self) -> SelectionState:
         return self.selection.state
 
-    def select(self, **changes) -> frozenset:
-        return self.selection.update(**changes)
+    def select(self, record: bool = True, **changes) -> frozenset:
+        """The one way panels and the wall change the selection (`record=False`: not in the
+        back/forward history, e.g. playback and the wall's rotation)."""
+        return self.selection.update(record=record, **changes)
 
     def set_queries(self, queries: Queries) -> None:
         self.queries = queries

@@ -9,13 +9,14 @@ from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QFrame, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QLabel,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
                                QVBoxLayout, QWidget)
 
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
+from .panel import Panel
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -224,19 +225,20 @@ QTableView#eventsTable QHeaderView::section {{ border-right: none; padding: 4px 
 """
 
 
-class EventsPanel(QFrame):
+class EventsPanel(Panel):
     """Events of `ctx.state.region` (every township for the county) in the selected month."""
 
+    fields = frozenset({"region", "period"})
+    TEXT = _TEXT
+
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self.ctx = ctx
-        self.text = _text(ctx.lang)
+        self.text = self.t
         self._region_filter: str | None = None
         self.period_window: tuple[date, date] | None = None
         self.fell_back = False
         self.counts: dict[str, int] = {}
-        self._dirty = True
         self._title_plain = ""
         self._counts_plain = ""
 
@@ -250,7 +252,6 @@ class EventsPanel(QFrame):
         self.note = QLabel(self)
         self.note.setObjectName("dim")  # theme.qss: secondary text, scaled with the window
         self.note.hide()
-        self.scale = 1.0
 
         self.model = _EventsModel(ctx.lang, self)
         self.view = QTableView(self)
@@ -293,39 +294,11 @@ class EventsPanel(QFrame):
         self.view.installEventFilter(self)
         self.view.viewport().installEventFilter(self)
         self._apply_fonts()
-        ctx.changed.connect(self._on_selection_change)
-        ctx.reloaded.connect(self._on_reload)
-        self._connected = True
-        self.refresh()
+        self.sync()
 
     # -- selection ---------------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
-        if changed & {"region", "period"}:
-            self._refresh_when_visible()
-
-    def _on_reload(self) -> None:
-        self._refresh_when_visible()
-
-    def _refresh_when_visible(self) -> None:
-        # A hidden panel (e.g. inside a closed detail page) catches up when it is shown.
-        self._dirty = True
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
-
-    def closeEvent(self, event) -> None:
-        self.disconnect_context()
-        super().closeEvent(event)
-
-    def disconnect_context(self) -> None:
-        if self._connected:
-            self._connected = False
-            self.ctx.changed.disconnect(self._on_selection_change)
-            self.ctx.reloaded.disconnect(self._on_reload)
+    def on_selection(self, changed: frozenset, state) -> None:
+        self.refresh()
 
     def _on_row_clicked(self, index: QModelIndex) -> None:
         if not index.isValid():
@@ -345,7 +318,6 @@ class EventsPanel(QFrame):
         self._fetch(self.ctx.township_or_none(region))
 
     def refresh(self) -> None:
-        self._dirty = False
         ctx = self.ctx
         state = ctx.state
         region = ctx.township_or_none(state.region)
@@ -394,9 +366,8 @@ class EventsPanel(QFrame):
         self._fit_header()
 
     # -- layout --------------------------------------------------------------------------------
-    def set_scale(self, scale: float) -> None:
+    def apply_scale(self) -> None:
         """Called by the window as it resizes; the table's own text follows theme.qss."""
-        self.scale = scale
         self._apply_fonts()
         self._fit_columns()
         self._fit_header()
@@ -468,8 +439,7 @@ class EventsPanel(QFrame):
 
     # -- public state for tests and the window --------------------------------------------------
     def _flush(self) -> None:
-        if self._dirty:
-            self.refresh()
+        self.catch_up()   # a reader of a hidden panel gets what it would show
 
     @property
     def region_filter(self) -> str | None:

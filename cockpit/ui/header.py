@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTabBar, QVBoxLayout, QWidget)
 
 from ..core import formatting as fmt
 from ..core.catalogue import DOMAINS
+from ..core.selection import FIELDS
 from . import theme
 from .context import OVERVIEW, CockpitContext
+from .panel import Panel, signals_blocked
 
 _TEXT = {
     "zh_CN": {"search": "搜索乡镇或指标…", "as_of": "数据截至", "snapshot": "快照",
@@ -34,17 +36,19 @@ def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
-class Header(QFrame):
+class Header(Panel):
+    # Every field: back/forward follow any recorded change.
+    fields = frozenset(FIELDS)
+    TEXT = _TEXT
     quality_requested = Signal()
     import_requested = Signal()
     plan_requested = Signal()
 
     def __init__(self, ctx: CockpitContext, parent=None, clock=datetime.now):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("header")
-        self.ctx = ctx
         self._clock = clock
-        t = _TEXT[ctx.lang]
+        t = self.t
 
         self.title = QLabel(objectName="headerTitle")
         self.breadcrumb = QLabel(objectName="breadcrumb")
@@ -120,14 +124,12 @@ class Header(QFrame):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.start(1000)
-        ctx.changed.connect(self._on_selection_change)
-        ctx.reloaded.connect(self._on_reload)
-        self._on_reload()
+        self.sync()
 
-    def set_scale(self, scale: float) -> None:
+    def apply_scale(self) -> None:
         # The tabs' text size comes from the style sheet (QTabBar::tab); the bar's own font is
         # kept the same so what a reader (or a legibility check) sees is what it reports.
-        self.tabs.setFont(theme.font(18 * scale))
+        self.tabs.setFont(theme.font(18 * self.scale))
 
     def set_wall(self, on: bool) -> None:
         """On a video wall nobody types or navigates at the header: only what it says stays."""
@@ -150,7 +152,7 @@ class Header(QFrame):
         return months_between(as_of, self._clock().date()) if as_of else 0
 
     # -- updates -----------------------------------------------------------------------------------------
-    def _on_reload(self) -> None:
+    def on_reload(self) -> None:
         q = self.ctx.queries
         self.title.setText(q.meta.get("title") or f"{q.county.name}城市大脑 · 数字驾驶舱"
                            if self.ctx.lang != "en" else f"{q.county.name_en or q.county.name} City Brain Cockpit")
@@ -158,11 +160,11 @@ class Header(QFrame):
                                                 for i in self.ctx.visible_indicators()]
         self._completer_model.setStringList(names)
         self._update_freshness()
-        self._on_selection_change(frozenset({"region", "domain"}), self.ctx.state)
+        self.on_selection(frozenset({"region", "domain"}), self.ctx.state)
         self._tick()
 
     def _update_freshness(self) -> None:
-        t = _TEXT[self.ctx.lang]
+        t = self.t
         q = self.ctx.queries
         as_of = q.as_of
         snapshot = q.snapshot.manifest
@@ -183,10 +185,10 @@ class Header(QFrame):
         if self.ctx.lang == "en":
             self.clock.setText(now.strftime("%Y-%m-%d %a %H:%M:%S"))
         else:
-            wd = _TEXT["zh_CN"]["weekday"][now.weekday()]
+            wd = self.t["weekday"][now.weekday()]
             self.clock.setText(f"{now:%Y年%m月%d日} 星期{wd} {now:%H:%M:%S}")
 
-    def _on_selection_change(self, changed: frozenset, state) -> None:
+    def on_selection(self, changed: frozenset, state) -> None:
         if "region" in changed:
             county = self.ctx.queries.county
             county_name = county.name if self.ctx.lang != "en" else (county.name_en or county.name)
@@ -199,9 +201,8 @@ class Header(QFrame):
         if "domain" in changed:
             index = self._domains.index(state.domain) if state.domain in self._domains else 0
             if self.tabs.currentIndex() != index:
-                self.tabs.blockSignals(True)
-                self.tabs.setCurrentIndex(index)
-                self.tabs.blockSignals(False)
+                with signals_blocked(self.tabs):
+                    self.tabs.setCurrentIndex(index)
         self.back_button.setEnabled(self.ctx.selection.can_go_back)
         self.forward_button.setEnabled(self.ctx.selection.can_go_forward)
 
@@ -252,5 +253,5 @@ class Header(QFrame):
                 self.ctx.select(**changes)
                 self.search.clear()
                 return True
-        self.search.setToolTip(_TEXT[self.ctx.lang]["not_found"].format(q=query))
+        self.search.setToolTip(self.t["not_found"].format(q=query))
         return False

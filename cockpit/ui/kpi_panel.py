@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
 from ..core.catalogue import Indicator
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness
+from .panel import Panel
 
 _TEXT = {
     "zh_CN": {"title": "核心指标", "mom": "环比", "yoy": "同比", "target": "目标",
@@ -266,14 +267,14 @@ class KpiCard(QWidget):
                           r, r)
 
 
-class KpiPanel(QFrame):
+class KpiPanel(Panel):
     SPARK_PERIODS = 24
+    fields = frozenset({"domain", "region", "period", "indicator"})
+    TEXT = _TEXT
 
     def __init__(self, ctx: CockpitContext, parent=None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self.ctx = ctx
-        self.scale = 1.0
         self._title = QLabel(objectName="panelTitle")
         self._grid = QGridLayout()
         self._grid.setSpacing(8)
@@ -281,37 +282,39 @@ class KpiPanel(QFrame):
         layout.setContentsMargins(10, 8, 10, 10)
         layout.addWidget(self._title)
         layout.addLayout(self._grid, 1)
-        self.cards: list[KpiCard] = []
+        self._cards: list[KpiCard] = []
         self._pool: list[KpiCard] = []
-        ctx.changed.connect(self._on_selection_change)
-        ctx.reloaded.connect(self._on_reload)
-        self._rebuild_cards()
-        self._refresh()
+        self.sync()
 
     # -- public state ------------------------------------------------------------------------------
+    @property
+    def cards(self) -> list[KpiCard]:
+        self.catch_up()   # read while hidden: what it will show
+        return list(self._cards)
+
     def title_text(self) -> str:
+        self.catch_up()
         return self._title.text()
 
     def card_for(self, code: str) -> KpiCard | None:
         return next((c for c in self.cards if c.indicator_code == code), None)
 
-    def set_scale(self, scale: float) -> None:
-        self.scale = scale
+    def apply_scale(self) -> None:
         for card in self._pool:
-            card.scale = scale
+            card.scale = self.scale
             card.update()
 
     # -- reacting to the selection -------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
+    def on_selection(self, changed: frozenset, state) -> None:
         if "domain" in changed:
             self._rebuild_cards()
         if changed & {"domain", "region", "period"}:
             self._refresh()
         elif "indicator" in changed:
-            for card in self.cards:
+            for card in self._cards:
                 card.set_selected(card.indicator_code == state.indicator)
 
-    def _on_reload(self) -> None:
+    def on_reload(self) -> None:
         self._rebuild_cards()
         self._refresh()
 
@@ -328,7 +331,7 @@ class KpiPanel(QFrame):
             self._pool.append(card)
         for k, card in enumerate(self._pool):
             card.setVisible(k < len(indicators))
-        self.cards = self._pool[:len(indicators)]
+        self._cards = self._pool[:len(indicators)]
         self._indicators = indicators
 
     def _on_card_clicked(self, code: str) -> None:
@@ -356,7 +359,7 @@ class KpiPanel(QFrame):
     def _refresh(self) -> None:
         ctx, state = self.ctx, self.ctx.state
         values, sparks, county_codes = self._fetch(state.region)
-        for ind, card in zip(self._indicators, self.cards):
+        for ind, card in zip(self._indicators, self._cards):
             v = values[ind.code]
             word, colour, tip = lateness(ctx, v.period, ind.frequency)
             card.set_data(CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,
@@ -366,5 +369,5 @@ class KpiPanel(QFrame):
                                    f"<span style='color:{colour}'>{word}</span>：{tip}"
                                    if colour else ""),
                           selected=ind.code == state.indicator)
-        t = _TEXT[ctx.lang]
-        self._title.setText(f"{t['title']} · {ctx.region_name()} · {ctx.domain_name(state.domain)}")
+        self._title.setText(f"{self.t['title']} · {ctx.region_name()} · "
+                            f"{ctx.domain_name(state.domain)}")

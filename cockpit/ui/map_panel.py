@@ -54,6 +54,7 @@ from ..geo.index import RegionIndex, Rings
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness, period_html
+from .panel import Panel
 
 __all__ = [
     "ChoroplethItem",
@@ -885,7 +886,7 @@ class _Figures:
                                int(self._rank[i]) or None)
 
 
-class MapPanel(QFrame):
+class MapPanel(Panel):
     """The county's townships coloured by the selected indicator and month.
 
     Public, read-only state for tests and other code: `highlighted_region`, `colors`,
@@ -893,10 +894,12 @@ class MapPanel(QFrame):
     `title_text()`; helpers `region_at(point)` and `widget_pos_of(code)` (panel coordinates).
     """
 
+    fields = frozenset({"indicator", "period", "region"})
+    follows_alerts = True
+
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self.ctx = ctx
         self._index: RegionIndex | None = None
         self._anchors: dict[str, tuple[float, float]] = {}   # label point per township, km
         self._labels: dict[str, TownshipLabel] = {}
@@ -964,21 +967,22 @@ class MapPanel(QFrame):
         layout.addLayout(header)
         layout.addWidget(self._view, 1)
 
-        self._connected = False
-        self._connect()
-        self._on_reload()
+        self.sync()
 
     # -- public read-only state -------------------------------------------------------------
     @property
     def highlighted_region(self) -> str | None:
+        self.catch_up()   # read while hidden: what it will show
         return self._highlighted
 
     @property
     def colors(self) -> dict[str, str]:
+        self.catch_up()
         return self._choropleth.colors
 
     @property
     def legend_entries(self) -> list[tuple[str, str]]:
+        self.catch_up()
         return list(self._legend_entries)
 
     @property
@@ -1008,6 +1012,7 @@ class MapPanel(QFrame):
 
     def title_text(self) -> str:
         """The title without markup: indicator · period (see `late_text` for lateness)."""
+        self.catch_up()
         return self._title_plain
 
     def region_at(self, point: QPoint | QPointF) -> str | None:
@@ -1048,7 +1053,7 @@ class MapPanel(QFrame):
         return "<br>".join(lines)
 
     # -- selection ----------------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
+    def on_selection(self, changed: frozenset, state) -> None:
         if changed & {"indicator", "period"}:
             self._on_indicator_change()
             if "period" in changed:
@@ -1131,7 +1136,7 @@ class MapPanel(QFrame):
         self._highlight.set_path(path)
         self._place_labels()
 
-    def _on_reload(self) -> None:
+    def on_reload(self) -> None:
         """A new snapshot: rebuild the index, the geometry and the labels, then resync."""
         queries = self.ctx.queries
         self._index = RegionIndex.from_wkb(queries.geometries_wkb("township"))
@@ -1176,7 +1181,7 @@ class MapPanel(QFrame):
                                                  bounds.width(), bounds.height()))
         self._events_stale = True
         self._fit()
-        self._on_alerts_change()
+        self.on_alerts()
         self._on_indicator_change()
         self._on_region_change()
         if self._events.isVisible():
@@ -1388,9 +1393,10 @@ class MapPanel(QFrame):
     @property
     def alert_badges(self) -> dict[str, tuple[str, int]]:
         """Townships carrying a badge: code -> (most severe open 红/橙 level, count)."""
+        self.catch_up()
         return {code: (b.severity, b.count) for code, b in self._badges.items()}
 
-    def _on_alerts_change(self) -> None:
+    def on_alerts(self) -> None:
         for badge in self._badges.values():
             self._scene.removeItem(badge)
         self._badges = {}
@@ -1415,29 +1421,8 @@ class MapPanel(QFrame):
             self._badges[code] = badge
 
     # -- lifetime -------------------------------------------------------------------------------
-    def _connect(self) -> None:
-        if not self._connected:
-            self.ctx.changed.connect(self._on_selection_change)
-            self.ctx.reloaded.connect(self._on_reload)
-            self.ctx.alerts_changed.connect(self._on_alerts_change)
-            self._connected = True
-
-    def _disconnect(self) -> None:
-        if self._connected:
-            self.ctx.changed.disconnect(self._on_selection_change)
-            self.ctx.reloaded.disconnect(self._on_reload)
-            self.ctx.alerts_changed.disconnect(self._on_alerts_change)
-            self._connected = False
-
-    def closeEvent(self, event) -> None:
-        self._disconnect()
-        super().closeEvent(event)
-
     def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if not self._connected:    # shown again after a close: listen again and catch up
-            self._connect()
-            self._on_reload()
+        super().showEvent(event)   # catches up on what changed while hidden
         self._fit()
 
     def _t(self, zh: str, en: str) -> str:

@@ -2,23 +2,25 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSlider
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider
 
 from ..core import formatting as fmt
 from .context import CockpitContext
+from .panel import Panel, signals_blocked
 
 _TEXT = {"zh_CN": {"play": "播放", "pause": "暂停", "period": "时间"},
          "en": {"play": "Play", "pause": "Pause", "period": "Period"}}
 
 
-class PeriodBar(QFrame):
+class PeriodBar(Panel):
     STEP_MS = 900
+    fields = frozenset({"period"})
+    TEXT = _TEXT
 
     def __init__(self, ctx: CockpitContext, parent=None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("periodBar")
-        self.ctx = ctx
-        t = _TEXT[ctx.lang]
+        t = self.t
         self.play_button = QPushButton("▶", objectName="playButton", toolTip=t["play"])
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._on_play_toggled)
@@ -39,9 +41,7 @@ class PeriodBar(QFrame):
         layout.addWidget(self.current_label)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.step)
-        ctx.changed.connect(self._on_selection_change)
-        ctx.reloaded.connect(self._on_reload)
-        self._on_reload()
+        self.sync()
 
     @property
     def months(self):
@@ -51,38 +51,33 @@ class PeriodBar(QFrame):
     def playing(self) -> bool:
         return self._timer.isActive()
 
-    def _on_reload(self) -> None:
+    def on_reload(self) -> None:
         months = self.months
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, len(months) - 1))
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, max(0, len(months) - 1))
         if months:
             self.start_label.setText(fmt.month_label(months[0], self.ctx.lang))
             self.end_label.setText(fmt.month_label(months[-1], self.ctx.lang))
-        self._on_selection_change(frozenset({"period"}), self.ctx.state)
+        self.on_selection(self.fields, self.ctx.state)
 
-    def _on_selection_change(self, changed: frozenset, state) -> None:
-        if "period" not in changed:
-            return
+    def on_selection(self, changed: frozenset, state) -> None:
         months = self.months
         if state.period in months:
-            self.slider.blockSignals(True)
-            self.slider.setValue(months.index(state.period))
-            self.slider.blockSignals(False)
+            with signals_blocked(self.slider):
+                self.slider.setValue(months.index(state.period))
         self.current_label.setText(fmt.month_label(state.period, self.ctx.lang))
 
     def _on_slider(self, index: int) -> None:
         # Dragging the slider is one gesture: record it once, not every month it passes.
-        record = not self.slider.isSliderDown()
-        self.ctx.selection.update(record=record, period=self.months[index])
+        self.ctx.select(record=not self.slider.isSliderDown(), period=self.months[index])
 
     def _on_play_toggled(self, on: bool) -> None:
-        t = _TEXT[self.ctx.lang]
+        t = self.t
         self.play_button.setText("❚❚" if on else "▶")
         self.play_button.setToolTip(t["pause"] if on else t["play"])
         if on:
             if self.slider.value() == self.slider.maximum():
-                self.ctx.selection.update(record=False, period=self.months[0])
+                self.ctx.select(record=False, period=self.months[0])
             self._timer.start(self.STEP_MS)
         else:
             self._timer.stop()
@@ -93,6 +88,6 @@ class PeriodBar(QFrame):
         if index > self.slider.maximum():
             self.play_button.setChecked(False)
             return
-        self.ctx.selection.update(record=False, period=self.months[index])
+        self.ctx.select(record=False, period=self.months[index])
         if index == self.slider.maximum():
             self.play_button.setChecked(False)

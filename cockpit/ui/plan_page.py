@@ -25,6 +25,7 @@ from ..core.formatting import format_difference, format_value, month_label, numb
 from ..warehouse import plans
 from . import theme
 from .context import OVERVIEW, CockpitContext
+from .panel import Panel, signals_blocked
 
 _TEXT = {
     "zh_CN": {
@@ -622,26 +623,24 @@ QTableView#planTable QHeaderView::section {{ border-right: none; padding: 4px 8p
 """
 
 
-class PlanPage(QFrame):
+class PlanPage(Panel):
     """Every target of the chosen plan, judged as of the selected month."""
 
+    fields = frozenset({"period", "indicator", "region"})
+    TEXT = _TEXT
     closed = Signal()
 
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("planPage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(f"QFrame#planPage {{ background-color: {theme.BG}; }}")
-        self.ctx = ctx
-        self.text = t = _text(ctx.lang)
+        self.text = t = self.t
         self.report: plans.PlanReport | None = None
         self.selected: core.Assessment | None = None   # the row shown in chart and list
         self._plans: list[plans.Plan] = []
         self._chosen: str | None = None      # a plan the user picked; None: the month's plan
         self._cache: dict[tuple, plans.PlanReport] = {}
-        self._dirty = True
-        self._connected = False
-        self.scale = 1.0
 
         header = QFrame(self, objectName="headerBar")
         self.title = QLabel(t["title"], header)
@@ -749,18 +748,12 @@ class PlanPage(QFrame):
         body.addWidget(split, 1)
         layout.addLayout(body, 1)
 
-        ctx.changed.connect(self._on_selection_change)
-        ctx.reloaded.connect(self._on_reload)
-        self._connected = True
         self._apply_fonts()
+        self.sync()
 
     # -- selection ----------------------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
-        if "period" in changed:
-            self._dirty = True
-        if not self.isVisible():
-            return
-        if self._dirty:
+    def on_selection(self, changed: frozenset, state) -> None:
+        if "period" in changed:   # another month: the plan's judgement changes
             self.refresh()
             return
         if "indicator" in changed:
@@ -768,32 +761,18 @@ class PlanPage(QFrame):
         if "region" in changed:
             self.townships.set_selected(state.region)
 
-    def _on_reload(self) -> None:
+    def on_reload(self) -> None:
         self._cache.clear()
-        self._dirty = True
-        if self.isVisible():
-            self.refresh()
+        self.refresh()
 
     def showEvent(self, event) -> None:
-        super().showEvent(event)
         if not self._sized and self.width() > 0:
             # The table wants most of the width; the township list more height than the chart.
             self._sized = True
             total, height = self.splitter.width(), self.side.height()
             self.splitter.setSizes([int(total * 0.58), total - int(total * 0.58)])
             self.side.setSizes([int(height * 0.45), height - int(height * 0.45)])
-        if self._dirty:
-            self.refresh()
-
-    def closeEvent(self, event) -> None:
-        self.disconnect_context()
-        super().closeEvent(event)
-
-    def disconnect_context(self) -> None:
-        if self._connected:
-            self._connected = False
-            self.ctx.changed.disconnect(self._on_selection_change)
-            self.ctx.reloaded.disconnect(self._on_reload)
+        super().showEvent(event)   # catches up on what changed while hidden
 
     def _on_plan_picked(self, index: int) -> None:
         if index < 0 or index >= len(self._plans):
@@ -818,19 +797,17 @@ class PlanPage(QFrame):
 
     # -- data ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self._dirty = False
         ctx, t = self.ctx, self.text
         q, month = ctx.queries, ctx.state.period
         self._plans = plans.available_plans(q)
         plan = plans.find_plan(self._plans, self._chosen, month) or \
             plans.default_plan(self._plans, month)
-        self.plan_picker.blockSignals(True)
-        self.plan_picker.clear()
-        for p in self._plans:
-            self.plan_picker.addItem(p.label(ctx.lang))
-        if plan is not None:
-            self.plan_picker.setCurrentIndex(self._plans.index(plan))
-        self.plan_picker.blockSignals(False)
+        with signals_blocked(self.plan_picker):
+            self.plan_picker.clear()
+            for p in self._plans:
+                self.plan_picker.addItem(p.label(ctx.lang))
+            if plan is not None:
+                self.plan_picker.setCurrentIndex(self._plans.index(plan))
         several = len(self._plans) > 1
         self.plan_picker.setVisible(several)
         self.plan_label.setVisible(not several)
@@ -909,8 +886,7 @@ class PlanPage(QFrame):
         self.townships.set_selected(self.ctx.state.region)
 
     # -- layout ----------------------------------------------------------------------------------------
-    def set_scale(self, scale: float) -> None:
-        self.scale = scale
+    def apply_scale(self) -> None:
         self._apply_fonts()
         self._fit_columns()
 

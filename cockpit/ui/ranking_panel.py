@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout,
                                QWidget)
 
 from ..core.catalogue import Indicator
@@ -20,6 +20,7 @@ from ..core.formatting import format_change, format_value, period_label
 from . import theme
 from .context import CockpitContext
 from .lateness import period_html
+from .panel import Panel
 
 _TEXT = {
     "zh_CN": {
@@ -434,19 +435,20 @@ def _round_target(target: float, ind: Indicator) -> str:
     return text
 
 
-class RankingPanel(QFrame):
+class RankingPanel(Panel):
     """All townships for the selected indicator and period, best first; click a row to select."""
 
+    fields = _DATA_FIELDS | {"region"}
+    TEXT = _TEXT
+
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self._t = _TEXT.get(ctx.lang, _TEXT["zh_CN"])
+        self._t = self.t
         self._order: list[str] = []
         self._missing: list[str] = []
         self._colours: dict[str, str] = {}
-        self._connected = False
-        self.highlighted_region: str | None = None
+        self._highlighted: str | None = None
         self.message_text: str | None = None
         self._message_parts = ("", "")
         self.county_line_value: float | None = None   # the dashed 全县 line, if drawn
@@ -458,9 +460,8 @@ class RankingPanel(QFrame):
         self._shape: tuple[int, int, int] | None = None
 
         self._build()
-        self._connect()
-        self._refresh_data()
-        self._refresh_highlight()
+        self.chart.township_clicked.connect(self._on_township_clicked)
+        self.sync()
 
     # -- construction ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -492,21 +493,10 @@ class RankingPanel(QFrame):
         self._message.hide()
         layout.addWidget(self._message, 1)
 
-    def _connect(self) -> None:
-        self.ctx.changed.connect(self._on_selection_change)
-        self.ctx.reloaded.connect(self._on_reload)
-        self.chart.township_clicked.connect(self._on_township_clicked)
-        self._connected = True
-
     # -- selection ----------------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
+    def on_selection(self, changed: frozenset, state) -> None:
         if changed & _DATA_FIELDS:
             self._refresh_data()
-        if changed & (_DATA_FIELDS | {"region"}):
-            self._refresh_highlight()
-
-    def _on_reload(self) -> None:
-        self._refresh_data()
         self._refresh_highlight()
 
     def _on_township_clicked(self, code: str) -> None:
@@ -531,12 +521,19 @@ class RankingPanel(QFrame):
         super().mouseReleaseEvent(event)
 
     # -- public state for tests -----------------------------------------------------------------
+    @property
+    def highlighted_region(self) -> str | None:
+        self.catch_up()   # read while hidden: what it will show
+        return self._highlighted
+
     def order(self) -> list[str]:
         """Region codes of the ranked townships, top to bottom (missing ones not included)."""
+        self.catch_up()
         return list(self._order)
 
     def missing_regions(self) -> list[str]:
         """Townships without a report for the period, as listed under the ranking."""
+        self.catch_up()
         return list(self._missing)
 
     def table_rows(self) -> list[tuple]:
@@ -554,7 +551,7 @@ class RankingPanel(QFrame):
             return theme.NO_DATA
         if code not in self._colours:
             return None
-        return theme.HIGHLIGHT if code == self.highlighted_region else self._colours[code]
+        return theme.HIGHLIGHT if code == self._highlighted else self._colours[code]
 
     def widget_pos_of(self, code: str) -> QPoint:
         """A point (panel coordinates) inside that township's bar, or its row if it has none."""
@@ -704,15 +701,14 @@ class RankingPanel(QFrame):
         region = self.ctx.state.region
         if self._shape is not None:
             self._show_rows()  # the selected township's neighbourhood moves with it
-        self.highlighted_region = region if region in self._row_index else None
-        self.chart.set_selected(self.highlighted_region)
+        self._highlighted = region if region in self._row_index else None
+        self.chart.set_selected(self._highlighted)
 
-    def set_scale(self, scale: float) -> None:
+    def apply_scale(self) -> None:
         """Type may grow past its laptop size on a video wall (the window's scale)."""
-        self.chart.scale = scale
+        self.chart.scale = self.scale
         self.chart._layout_cache = None
         self.chart.update()
-        self._scale = scale
         self._apply_fonts()
 
     def resizeEvent(self, event) -> None:
@@ -722,17 +718,8 @@ class RankingPanel(QFrame):
             self._show_rows()   # room for more (or fewer) rows
 
     def _apply_fonts(self) -> None:
-        px = int(np.clip(round(self.height() / 44), 12, round(18 * getattr(self, "_scale", 1.0))))
+        px = int(np.clip(round(self.height() / 44), 12, round(18 * self.scale)))
         self._subtitle.setFont(theme.font(px))
         self._message.setFont(theme.font(px + 3))
         self._render_message()
 
-    def closeEvent(self, event) -> None:
-        self._disconnect()
-        super().closeEvent(event)
-
-    def _disconnect(self) -> None:
-        if self._connected:
-            self.ctx.changed.disconnect(self._on_selection_change)
-            self.ctx.reloaded.disconnect(self._on_reload)
-            self._connected = False

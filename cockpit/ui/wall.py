@@ -194,7 +194,7 @@ class WallController(QObject):
             changes["region"] = step.region or self._attention_township()
         else:   # alerts, plan: the whole county, no domain in particular
             changes.update(region=ctx.county_code, domain=OVERVIEW)
-        ctx.selection.update(record=False, **changes)
+        ctx.select(record=False, **changes)
         if kind == "alerts":
             window.show_alert_centre()
         elif kind == "detail":

@@ -1,0 +1,155 @@
+"""What every panel and page of the cockpit is, written once: constructed with the context, it
+follows only the selection fields it shows, catches up when it is shown again, speaks the UI's
+language, and lets go of the context when it is closed (napari's QtLayerControls does the same
+for its widgets; before this, each panel spelled connect, disconnect and "refresh when shown"
+its own way, and four of them never disconnected).
+
+A subclass declares `fields` (and `follows_alerts`), builds its widgets, and ends its
+constructor with `self.sync()`. It reacts in `on_selection(changed, state)`, `on_reload()` (a
+new snapshot: by default everything) and `on_alerts()`. While it is hidden after having been
+shown (a cockpit panel behind the detail page), changes are only noted and applied once when it
+is shown again: a hidden panel costs nothing per selection.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from PySide6.QtWidgets import QFrame
+
+from ..core.i18n import pick
+from .context import CockpitContext
+
+
+@contextmanager
+def signals_blocked(*objects):
+    """Write model → widget without the widget echoing back (exception-safe, nestable)."""
+    previous = [obj.blockSignals(True) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, was in zip(objects, previous):
+            obj.blockSignals(was)
+
+
+class Panel(QFrame):
+    fields: frozenset[str] = frozenset()   # the selection fields this panel shows
+    follows_alerts = False                 # also react to alert changes
+    TEXT: dict = {}                        # {"zh_CN": {...}, "en": {...}}
+
+    def __init__(self, ctx: CockpitContext, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.scale = 1.0
+        self.t = pick(self.TEXT, ctx.lang) if self.TEXT else {}
+        self._pending: frozenset = frozenset()
+        self._reload_pending = False
+        self._alerts_pending = False
+        self._shown_once = False
+        self._connected = False
+        self.connect_context()
+
+    # -- hooks for subclasses --------------------------------------------------------------------
+    def on_selection(self, changed: frozenset, state) -> None:
+        """Some of `fields` changed (all of them at once: one call, one repaint)."""
+
+    def on_reload(self) -> None:
+        """A new snapshot (or the first sync): everything may have changed."""
+        self.on_selection(self.fields, self.ctx.state)
+        if self.follows_alerts:
+            self.on_alerts()
+
+    def on_alerts(self) -> None:
+        """Alerts were evaluated or acted on (here or at another desk)."""
+
+    def apply_scale(self) -> None:
+        """`self.scale` changed (the window was resized): type sizes follow it."""
+
+    # -- what subclasses call --------------------------------------------------------------------
+    def sync(self) -> None:
+        """The initial state, at the end of the constructor."""
+        self.on_reload()
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.apply_scale()
+
+    # -- the context -----------------------------------------------------------------------------
+    def connect_context(self) -> None:
+        if self._connected:
+            return
+        self.ctx.changed.connect(self._relay_selection)
+        self.ctx.reloaded.connect(self._relay_reload)
+        if self.follows_alerts:
+            self.ctx.alerts_changed.connect(self._relay_alerts)
+        self._connected = True
+
+    def disconnect_context(self) -> None:
+        if not self._connected:
+            return
+        self._connected = False
+        for signal, slot in ((self.ctx.changed, self._relay_selection),
+                             (self.ctx.reloaded, self._relay_reload),
+                             (self.ctx.alerts_changed, self._relay_alerts)):
+            if signal is self.ctx.alerts_changed and not self.follows_alerts:
+                continue
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):   # the context went first
+                pass
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def _deferred(self) -> bool:
+        # Never shown yet (built, or tested, off screen): keep up. Shown once, now hidden (its
+        # page is not the current one): note the change, apply it when shown.
+        return self._shown_once and not self.isVisible()
+
+    def _relay_selection(self, changed: frozenset, state) -> None:
+        relevant = changed & self.fields
+        if not relevant:
+            return
+        if self._deferred():
+            self._pending |= relevant
+            return
+        self.on_selection(relevant, state)
+
+    def _relay_reload(self) -> None:
+        if self._deferred():
+            self._reload_pending = True
+            self._pending = frozenset()
+            return
+        self.on_reload()
+
+    def _relay_alerts(self) -> None:
+        if self._deferred():
+            self._alerts_pending = True
+            return
+        self.on_alerts()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._shown_once = True
+        if not self._connected:   # shown again after a close: listen again, catch up fully
+            self.connect_context()
+            self._reload_pending = True
+            self._alerts_pending = self.follows_alerts
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Apply what changed while the panel was hidden, in one go."""
+        if self._reload_pending:   # a reload covers the selection and the alerts
+            self._reload_pending, self._pending, self._alerts_pending = False, frozenset(), False
+            self.on_reload()
+            return
+        if self._pending:
+            pending, self._pending = self._pending, frozenset()
+            self.on_selection(pending, self.ctx.state)
+        if self._alerts_pending:
+            self._alerts_pending = False
+            self.on_alerts()
+
+    def closeEvent(self, event) -> None:
+        self.disconnect_context()
+        super().closeEvent(event)
