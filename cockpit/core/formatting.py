@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from . import i18n
 from .catalogue import Indicator
 
 _QUARTERS = {3: "一季度", 6: "二季度", 9: "三季度", 12: "四季度"}
@@ -38,21 +39,27 @@ def number(value: float, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def value_parts(value, indicator: Indicator) -> tuple[str, str]:
-    """(number, unit) for a big KPI figure; 14,695 件 → ("1.47", "万件")."""
-    if is_missing(value):
-        return "—", indicator.unit
+def value_parts(value, indicator: Indicator, lang: str = "zh_CN") -> tuple[str, str]:
+    """(number, unit) for a big KPI figure; 14,695 件 → ("1.47", "万件"), in English
+    ("14.7k", "cases")."""
     unit = indicator.unit
-    if unit in _COUNT_UNITS and abs(value) >= 100_000:
-        return number(value / 10_000, 1), "万" + unit
+    english = lang == "en"
+    if is_missing(value):
+        return "—", i18n.unit(unit, lang)
     if unit in _COUNT_UNITS and abs(value) >= 10_000:
+        if english:
+            return number(value / 1_000, 1) + "k", i18n.unit(unit, lang)
+        if abs(value) >= 100_000:
+            return number(value / 10_000, 1), "万" + unit
         return number(value / 10_000, 2), "万" + unit
-    return number(value, indicator.decimals), unit
+    return number(value, indicator.decimals), i18n.unit(unit, lang)
 
 
-def format_value(value, indicator: Indicator) -> str:
-    text, unit = value_parts(value, indicator)
+def format_value(value, indicator: Indicator, lang: str = "zh_CN") -> str:
+    text, unit = value_parts(value, indicator, lang)
     if text == "—":
+        return text
+    if not unit:
         return text
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
@@ -75,7 +82,8 @@ def format_change(current, previous, indicator: Indicator, lang: str = "zh_CN") 
         # 1 → 7 petitions is "+6 件次", not "+600%": per cent of a handful misleads.
         diff = current - previous
         sign = "+" if diff > 0 else ("−" if diff < 0 else "±")
-        return f"{sign}{abs(diff):,.{indicator.decimals}f}{indicator.unit}"
+        unit = i18n.unit(indicator.unit, lang)
+        return f"{sign}{abs(diff):,.{indicator.decimals}f}{' ' + unit if lang == 'en' else unit}"
     delta = change(current, previous, indicator)
     if delta is None:
         return "—"

@@ -10,6 +10,7 @@ from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
+from ..core import i18n
 from ..core.catalogue import Indicator
 from . import theme
 from .context import CockpitContext
@@ -71,7 +72,7 @@ class KpiCard(QWidget):
     def value_text(self) -> str:
         if self.data is None:
             return ""
-        number, unit = fmt.value_parts(self.data.value, self.data.indicator)
+        number, unit = fmt.value_parts(self.data.value, self.data.indicator, self.lang)
         return number if number == "—" else f"{number} {unit}".replace(" %", "%")
 
     def change_texts(self) -> tuple[str, str]:
@@ -97,7 +98,7 @@ class KpiCard(QWidget):
         d = self.data
         ind = d.indicator
         rows = [
-            (t["unit"], ind.unit),
+            (t["unit"], i18n.unit(ind.unit, self.lang) or "—"),
             (t["dept"], ind.department),
             (t["def"], ind.definition),
             (t["freq_label"], t["freq"][ind.frequency]),
@@ -106,9 +107,9 @@ class KpiCard(QWidget):
         if d.late_note:
             rows.append(("", d.late_note))
         if ind.target_value is not None:
-            rows.append((t["target"], f"{fmt.format_value(ind.target_value, ind)}"
+            rows.append((t["target"], f"{fmt.format_value(ind.target_value, ind, self.lang)}"
                                       f"（{ind.target_year}）" if self.lang != "en" else
-                                      f"{fmt.format_value(ind.target_value, ind)} ({ind.target_year})"))
+                                      f"{fmt.format_value(ind.target_value, ind, self.lang)} ({ind.target_year})"))
         if ind.sensitivity == "internal":
             rows.append(("", t["sensitive"]))
         body = "".join(f"<tr><td style='color:{theme.TEXT_DIM}'>{k}</td><td>{v}</td></tr>"
@@ -170,7 +171,7 @@ class KpiCard(QWidget):
             name + tag, Qt.TextElideMode.ElideRight, int(max(0, name_w))))
 
         # the big value with its unit
-        number, unit = fmt.value_parts(d.value, d.indicator)
+        number, unit = fmt.value_parts(d.value, d.indicator, self.lang)
         box = boxes["value"]
         p.setFont(theme.font(fit(38 * s, box), bold=True))
         fm = p.fontMetrics()
@@ -214,7 +215,7 @@ class KpiCard(QWidget):
         box = boxes["target"]
         if progress is not None:
             p.setFont(theme.font(fit(12 * s, box)))
-            label = (f"{t['target']} {fmt.format_value(d.indicator.target_value, d.indicator)}"
+            label = (f"{t['target']} {fmt.format_value(d.indicator.target_value, d.indicator, self.lang)}"
                      f" · {min(progress, 9.99) * 100:.0f}%")
             label_w = p.fontMetrics().horizontalAdvance(label)
             bar_h = max(3.0, min(6 * s, box.height() * 0.35))

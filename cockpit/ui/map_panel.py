@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core import i18n
 from ..core.catalogue import Indicator
 from ..core.formatting import format_change, format_value, is_missing, number, period_label
 from ..core.ranking import ranks
@@ -1043,7 +1044,7 @@ class MapPanel(Panel):
         if ind is None or figure is None or is_missing(figure.value):
             return f"<b>{name}</b><br>{self._t('无数据', 'No data')}"
         lines = [f"<b>{name}</b>",
-                 f"{self.ctx.tr_name(ind)}：<b>{format_value(figure.value, ind)}</b>"]
+                 f"{self.ctx.tr_name(ind)}：<b>{format_value(figure.value, ind, self.ctx.lang)}</b>"]
         if figure.rank is not None:
             n = int(np.isfinite(self._values_all).sum())
             lines.append(self._t(f"排名：第{figure.rank}/{n}名", f"Rank: {figure.rank}/{n}"))
@@ -1208,7 +1209,7 @@ class MapPanel(Panel):
         self._refresh_legend()
 
     def _refresh_legend(self) -> None:
-        unit = self._indicator.unit if self._indicator else ""
+        unit = i18n.unit(self._indicator.unit, self.ctx.lang) if self._indicator else ""
         no_classes = self._classes is None or not self._classes.colors
         self._legend.set_content(_LegendContent(
             unit=(self._t("单位：", "Unit: ") + unit) if unit else "",

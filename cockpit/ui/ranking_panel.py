@@ -75,10 +75,11 @@ class _RankingChart(QWidget):
 
     township_clicked = Signal(str)
 
-    def __init__(self, texts: dict, parent: QWidget | None = None):
+    def __init__(self, texts: dict, lang: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.scale = 1.0
         self._t = texts
+        self.lang = lang
         self.rows: list[_Row] = []
         self.indicator: Indicator | None = None
         self.selected: str | None = None
@@ -166,7 +167,7 @@ class _RankingChart(QWidget):
     def _value_text(self, row: _Row) -> str:
         if row.value is None:
             return self._t["missing"]
-        return format_value(row.value, self.indicator)
+        return format_value(row.value, self.indicator, self.lang)
 
     def x_of(self, value: float) -> float:
         g = self._layout()
@@ -298,10 +299,10 @@ class _RankingChart(QWidget):
         refs = []
         if self.county_value is not None:
             refs.append((self.county_value, theme.blend(theme.TEXT, 190),
-                         f"{self._t['county']} {format_value(self.county_value, self.indicator)}"))
+                         f"{self._t['county']} {format_value(self.county_value, self.indicator, self.lang)}"))
         if self.target_value is not None:
             refs.append((self.target_value, QColor(theme.ACCENT_2),
-                         f"{self._t['target']} {_round_target(self.target_value, self.indicator)}"))
+                         f"{self._t['target']} {_round_target(self.target_value, self.indicator, self.lang)}"))
         return sorted(refs, key=lambda ref: ref[0])
 
     def _paint_reference_lines(self, p: QPainter, g: dict) -> None:
@@ -352,7 +353,7 @@ class _RankingChart(QWidget):
         placed += rects
         if g["base"] > 0:
             # The bars start above zero: say where, unless a reference label is in the way.
-            label = f"{self._t['from']} {_round_target(g['base'], self.indicator)}"
+            label = f"{self._t['from']} {_round_target(g['base'], self.indicator, self.lang)}"
             rect = QRectF(g["bar_x0"], 0, fm.horizontalAdvance(label) + 4, height)
             if not any(rect.intersects(other) for other in placed):
                 p.setPen(theme.blend(theme.TEXT_DIM, 200))
@@ -393,9 +394,9 @@ class _RankingChart(QWidget):
         if row.value is None:
             return f"{row.name} · {t['missing']}"
         lines = [f"<b>{row.name}</b> · {t['rank'].format(rank=row.rank, count=self._ranked())}",
-                 f"<b>{format_value(row.value, ind)}</b>",
-                 f"{t['prev']} {format_change(row.value, row.prev_value, ind, _lang(t))}"
-                 f" · {t['yoy']} {format_change(row.value, row.yoy_value, ind, _lang(t))}",
+                 f"<b>{format_value(row.value, ind, self.lang)}</b>",
+                 f"{t['prev']} {format_change(row.value, row.prev_value, ind, self.lang)}"
+                 f" · {t['yoy']} {format_change(row.value, row.yoy_value, ind, self.lang)}",
                  t["click_back"] if row.code == self.selected else t["click"]]
         return "<br>".join(lines)
 
@@ -424,12 +425,8 @@ def _baseline(values: list[float]) -> float:
     return max(0.0, float(np.floor(start / step) * step))
 
 
-def _lang(texts: dict) -> str:
-    return "en" if texts is _TEXT["en"] else "zh_CN"
-
-
-def _round_target(target: float, ind: Indicator) -> str:
-    text = format_value(target, ind)
+def _round_target(target: float, ind: Indicator, lang: str) -> str:
+    text = format_value(target, ind, lang)
     if float(target).is_integer() and ind.decimals:
         text = text.replace(f"{target:,.{ind.decimals}f}", f"{target:,.0f}", 1)
     return text
@@ -481,7 +478,7 @@ class RankingPanel(Panel):
         header.addWidget(self._subtitle)
         layout.addLayout(header)
 
-        self.chart = _RankingChart(self._t, self)
+        self.chart = _RankingChart(self._t, self.ctx.lang, self)
         layout.addWidget(self.chart, 1)
         self._message = QLabel(self)
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -578,7 +575,7 @@ class RankingPanel(Panel):
             detail = ""
             if len(county.periods):
                 period = period_label(county.periods[-1].astype(date), ind.frequency, ctx.lang)
-                detail = f"{t['county']} {format_value(county.values[-1], ind)} · {period}"
+                detail = f"{t['county']} {format_value(county.values[-1], ind, ctx.lang)} · {period}"
             self._show_message(t["county_only"], ind, detail)
             self._subtitle.setText("")
             return
@@ -625,9 +622,9 @@ class RankingPanel(Panel):
             # A county total dwarfs every township: say it in words, keep it off the scale.
             parts = []
             if county_value is not None:
-                parts.append(f"{t['county_total']} {format_value(county_value, ind)}")
+                parts.append(f"{t['county_total']} {format_value(county_value, ind, ctx.lang)}")
             if target is not None:
-                parts.append(f"{t['target']} {_round_target(target, ind)}")
+                parts.append(f"{t['target']} {_round_target(target, ind, ctx.lang)}")
             totals = " · ".join(parts)
             county_value = target = None
         self.county_line_value = county_value
