@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QLabe
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import Panel
+from .panel import Panel, TitleLabel
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -242,8 +242,7 @@ class EventsPanel(Panel):
         self._title_plain = ""
         self._counts_plain = ""
 
-        self.title = QLabel(self)
-        self.title.setObjectName("panelTitle")
+        self.title = TitleLabel(parent=self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.counts_label = QLabel(self)
         self.counts_label.setObjectName("eventCounts")

@@ -15,7 +15,7 @@ from ..core.catalogue import Indicator
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness
-from .panel import Panel
+from .panel import Panel, TitleLabel
 
 _TEXT = {
     "zh_CN": {"title": "核心指标", "mom": "环比", "yoy": "同比", "target": "目标",
@@ -276,7 +276,7 @@ class KpiPanel(Panel):
     def __init__(self, ctx: CockpitContext, parent=None):
         super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self._title = QLabel(objectName="panelTitle")
+        self._title = TitleLabel()
         self._grid = QGridLayout()
         self._grid.setSpacing(8)
         layout = QVBoxLayout(self)

@@ -55,7 +55,7 @@ from ..geo.index import RegionIndex, Rings
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness, period_html
-from .panel import Panel
+from .panel import Panel, TitleLabel
 
 __all__ = [
     "ChoroplethItem",
@@ -921,10 +921,9 @@ class MapPanel(Panel):
         self._row_of: dict[str, int] | None = None
         self._label_plans: dict[tuple, list] = {}
 
-        self._title = QLabel(self)
+        self._title = TitleLabel(parent=self)
         self._title_plain = ""
         self.late_text = ""   # "迟报" / "滞后 N 期" when the map shows a late period
-        self._title.setObjectName("panelTitle")
         self._events_toggle = QToolButton(self)
         self._events_toggle.setObjectName("mapEventsToggle")
         self._events_toggle.setText(self._t("事件点位", "Events"))

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from PySide6.QtWidgets import QFrame
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy
 
 from ..core.i18n import pick
 from .context import CockpitContext
@@ -153,3 +155,45 @@ class Panel(QFrame):
     def closeEvent(self, event) -> None:
         self.disconnect_context()
         super().closeEvent(event)
+
+
+class TitleLabel(QLabel):
+    """A panel title that never shows half a word: too long for its width, it ends in "…" and
+    the whole title is its tooltip. `text()` is always the whole title."""
+
+    def __init__(self, text: str = "", parent=None, object_name: str = "panelTitle"):
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+        self._tip = ""
+        self.setText(text)
+
+    def text(self) -> str:   # noqa: D401 — the whole title, not what fits
+        return self._full
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._fit()
+
+    def setToolTip(self, tip: str) -> None:
+        self._tip = tip
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        full = self._full
+        plain = QTextDocumentFragment.fromHtml(full).toPlainText() if "<" in full else full
+        margins = self.contentsMargins()
+        room = self.width() - margins.left() - margins.right() - self.indent() - 12
+        shown = full
+        if room > 0 and self.fontMetrics().horizontalAdvance(plain) > room:
+            shown = self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
+        if shown != QLabel.text(self):
+            QLabel.setText(self, shown)
+        tip = self._tip or (plain if shown != full else "")
+        if tip != QLabel.toolTip(self):
+            QLabel.setToolTip(self, tip)

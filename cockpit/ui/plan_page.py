@@ -25,7 +25,7 @@ from ..core.formatting import format_difference, format_value, month_label, numb
 from ..warehouse import plans
 from . import theme
 from .context import OVERVIEW, CockpitContext
-from .panel import Panel, signals_blocked
+from .panel import Panel, TitleLabel, signals_blocked
 
 _TEXT = {
     "zh_CN": {
@@ -704,7 +704,7 @@ class PlanPage(Panel):
         table_layout.addWidget(self.footnote)
 
         chart_panel = QFrame(self, objectName="panel")
-        self.chart_title = QLabel(chart_panel, objectName="panelTitle")
+        self.chart_title = TitleLabel(parent=chart_panel)
         self.chart = TrajectoryChart(ctx.lang, chart_panel)
         chart_layout = QVBoxLayout(chart_panel)
         chart_layout.setContentsMargins(12, 10, 12, 8)
@@ -712,7 +712,7 @@ class PlanPage(Panel):
         chart_layout.addWidget(self.chart, 1)
 
         towns_panel = QFrame(self, objectName="panel")
-        self.towns_title = QLabel(towns_panel, objectName="panelTitle")
+        self.towns_title = TitleLabel(parent=towns_panel)
         self.towns_note = QLabel(t["townships_note"], towns_panel)
         self.towns_note.setStyleSheet(f"color: {theme.TEXT_DIM};")
         self.townships = ContributionList(towns_panel)

@@ -20,7 +20,7 @@ from ..core.formatting import format_change, format_value, period_label
 from . import theme
 from .context import CockpitContext
 from .lateness import period_html
-from .panel import Panel
+from .panel import Panel, TitleLabel
 
 _TEXT = {
     "zh_CN": {
@@ -467,8 +467,7 @@ class RankingPanel(Panel):
         layout.setSpacing(6)
         header = QHBoxLayout()
         header.setSpacing(10)
-        self._title = QLabel(self)
-        self._title.setObjectName("panelTitle")
+        self._title = TitleLabel(parent=self)
         self._title.setFont(theme.font(17, True))
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._subtitle = QLabel(self)
