@@ -19,6 +19,7 @@ from functools import cached_property
 
 from ..core.catalogue import Indicator
 from ..core.formatting import format_value, is_missing, period_label
+from ..core.i18n import FREQUENCY, event_category, event_source
 from .rules import KIND_LABELS, SEVERITY_RANK, Rule
 
 EVENTS_SUBJECT = "events"          # the coverage key of rules about events, not indicators
@@ -47,6 +48,7 @@ class Alert:
     measure: float | None       # how far the alert goes in that measure (change, z, gap, count)
     unit: str
     message: str
+    message_en: str = ""        # the same in English (the cockpit's second language)
 
     @property
     def kind_label(self) -> str:
@@ -118,6 +120,26 @@ def _change_phrase(current, previous, ind: Indicator, word: str) -> str:
     if abs(delta) < 0.05:
         return f"{word}持平"
     return f"{word}{'上升' if delta > 0 else '下降'} {_amount(delta, ind, ind.is_rate)}"
+
+
+def _en_value(value, ind: Indicator) -> str:
+    return format_value(value, ind, "en")
+
+
+def _en_change(current, previous, ind: Indicator, word: str) -> str:
+    """"down 9.1 pp month on month" / "" when there is nothing to compare."""
+    if is_missing(current) or is_missing(previous):
+        return ""
+    if ind.is_rate:
+        delta = current - previous
+    elif previous == 0:
+        return ""
+    else:
+        delta = (current - previous) / abs(previous) * 100
+    if abs(delta) < 0.05:
+        return f"unchanged {word}"
+    amount = f"{abs(delta):.1f} pp" if ind.is_rate else f"{abs(delta):.1f}%"
+    return f"{'up' if delta > 0 else 'down'} {amount} {word}"
 
 
 def _escalated(rule: Rule, measure: float | None, lower_is_worse: bool = False) -> str:
@@ -449,6 +471,7 @@ class _Context:
         q = Queries(snapshot)
         self.county = q.county
         self.region_names = {r.code: r.name for r in q.regions}
+        self.region_names_en = {r.code: r.name_en or r.name for r in q.regions}
         self.indicators = q.indicator_by_code
         self.as_of = as_of or q.as_of
         self.warnings: list[str] = []
@@ -491,7 +514,8 @@ class _Context:
 
     def alert(self, rule: Rule, region: str, indicator: str | None, period: date, *,
               severity: str, observed, expected, limit, measure, message: str,
-              category: str | None = None, unit: str | None = None) -> Alert:
+              message_en: str = "", category: str | None = None,
+              unit: str | None = None) -> Alert:
         ind = self.indicators.get(indicator) if indicator else None
         freq = ind.frequency if ind else "month"
         return Alert(
@@ -502,10 +526,16 @@ class _Context:
             period=period, period_label=period_label(period, freq),
             observed=_float(observed), expected=_float(expected), limit=_float(limit),
             measure=_float(measure), unit=unit if unit is not None else (ind.unit if ind else ""),
-            message=message)
+            message=message, message_en=message_en)
 
     def subject_label(self, region: str, indicator: str) -> str:
         return f"{self.region_names.get(region, region)} {self.indicators[indicator].name}"
+
+    def subject_en(self, region: str, indicator: str, period: date | None = None) -> str:
+        """"Taoxi, Value added of large industry, Nov 2026" — the head of an English message."""
+        ind = self.indicators[indicator]
+        head = f"{self.region_names_en.get(region, region)}, {ind.name_en or ind.name}"
+        return head + (f", {period_label(period, ind.frequency, 'en')}" if period else "")
 
 
 def _float(value):
@@ -535,9 +565,14 @@ def _threshold(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]
         message = (f"{ctx.subject_label(region, indicator)} {period_label(period, ind.frequency)}"
                    f"为 {format_value(value, ind)}，{'低于' if below else '高于'} "
                    f"{_compact(line, ind)} 的预警线" + (f"，{change}" if change else ""))
+        change_en = _en_change(value, prev, ind, "on the previous period")
+        message_en = (f"{ctx.subject_en(region, indicator, period)}: {_en_value(value, ind)}, "
+                      f"{'below' if below else 'above'} the alert line of {_en_value(line, ind)}"
+                      + (f", {change_en}" if change_en else ""))
         alerts.append(ctx.alert(
             rule, region, indicator, period, severity=_escalated(rule, value, below),
-            observed=value, expected=line, limit=line, measure=value, message=message))
+            observed=value, expected=line, limit=line, measure=value, message=message,
+            message_en=message_en))
     return alerts, ctx.coverage(rule, codes)
 
 
@@ -565,9 +600,15 @@ def _change(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
         message = (f"{ctx.subject_label(region, indicator)} {period_label(period, ind.frequency)}"
                    f"为 {format_value(value, ind)}，{phrase}（{before} {format_value(base, ind)}），"
                    f"超过 {_limit_text(lim, ind)}的预警幅度")
+        word_en = "on the previous period" if compare == "mom" else "year on year"
+        limit_en = f"{lim:g} pp" if ind.is_rate else f"{lim:g}%"
+        message_en = (f"{ctx.subject_en(region, indicator, period)}: {_en_value(value, ind)}, "
+                      f"{_en_change(value, base, ind, word_en)} (from {_en_value(base, ind)}), "
+                      f"beyond the {limit_en} alert limit")
         alerts.append(ctx.alert(
             rule, region, indicator, period, severity=_escalated(rule, measure),
-            observed=value, expected=base, limit=lim, measure=measure, message=message))
+            observed=value, expected=base, limit=lim, measure=measure, message=message,
+            message_en=message_en))
     return alerts, ctx.coverage(rule, usable)
 
 
@@ -595,10 +636,17 @@ def _anomaly(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
             how = f"比{expect}低 {change_pct:.0f}%"
         message = (f"{ctx.subject_label(region, indicator)} {period_label(period, ind.frequency)}"
                    f"为 {format_value(value, ind)}，{how}，偏离幅度为平时波动的 {abs(z):.1f} 倍")
+        usual = f"the usual level for this time of year ({_en_value(expected, ind)})"
+        if ratio is not None and ratio >= 1.5:
+            how_en = f"{ratio:.1f} times {usual}"
+        else:
+            how_en = f"{change_pct:.0f}% {'above' if value >= expected else 'below'} {usual}"
+        message_en = (f"{ctx.subject_en(region, indicator, period)}: {_en_value(value, ind)}, "
+                      f"{how_en}; {abs(z):.1f} times the usual spread")
         alerts.append(ctx.alert(
             rule, region, indicator, period, severity=_escalated(rule, measure),
             observed=value, expected=expected, limit=rule.param("z"), measure=measure,
-            message=message))
+            message=message, message_en=message_en))
     return alerts, ctx.coverage(rule, codes)
 
 
@@ -621,9 +669,19 @@ def _target_lag(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]
                    f"{year}年末{'为' if missed else '预计为'} {format_value(projection, ind)}，"
                    f"{side} {year} 年目标 {_compact(target, ind)} {short}，"
                    f"目标{'未完成' if missed else '将落空'}")
+        short_en = (f"{gap:.1f} pp" if ind.is_rate
+                    else f"{gap / abs(target) * 100:.1f}%" if target else _en_value(gap, ind))
+        message_en = (f"{ctx.subject_en(region, indicator, period)}: {_en_value(latest, ind)}; "
+                      f"on the trend of the last {rule.param('fit_months')} months, "
+                      f"{'ended' if missed else 'will end'} {year} at "
+                      f"{_en_value(projection, ind)}, {short_en} "
+                      f"{'above' if ind.polarity == 'lower' else 'short of'} the {year} target "
+                      f"of {_en_value(target, ind)}: target "
+                      f"{'missed' if missed else 'out of reach'}")
         alerts.append(ctx.alert(
             rule, region, indicator, period, severity=_escalated(rule, gap),
-            observed=latest, expected=target, limit=margin, measure=gap, message=message))
+            observed=latest, expected=target, limit=margin, measure=gap, message=message,
+            message_en=message_en))
     # A passed target year's December is what was looked at: a corrected figure clears its alert.
     covered = {code: min(ctx.last_periods[code], date(ctx.indicators[code].target_year, 12, 1))
                for code in codes if code in ctx.last_periods}
@@ -653,9 +711,17 @@ def _missing(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
                  else f"同期已有 {others} 个乡镇（街道）报送")
         message = (f"{ctx.subject_label(region, indicator)} {when}，{peers}"
                    f"（牵头单位：{ind.department}）")
+        when_en = (f"not reported for {periods} periods, {period_label(first, ind.frequency, 'en')}"
+                   f" to {period_label(last, ind.frequency, 'en')}" if periods > 1 else
+                   f"not reported for {period_label(first, ind.frequency, 'en')}")
+        peers_en = (f"all {others} other townships have reported" if others >= towns - 1
+                    else f"{others} townships have reported")
+        message_en = (f"{ctx.subject_en(region, indicator)}: {when_en}; {peers_en} "
+                      f"(source: {ind.department})")
         alerts.append(ctx.alert(
             rule, region, indicator, first, severity=_escalated(rule, periods),
-            observed=None, expected=others, limit=None, measure=periods, message=message))
+            observed=None, expected=others, limit=None, measure=periods, message=message,
+            message_en=message_en))
     return alerts, ctx.coverage(rule, codes)
 
 
@@ -669,9 +735,15 @@ def _overdue(ctx: _Context, rule: Rule, codes: list[str]):
         message = (f"{ctx.subject_label(county, indicator)} 最近一期为 {period_label(last, frequency)}，"
                    f"按{_FREQ_WORD[frequency]}报送应已报至 {period_label(expected, frequency)}，"
                    f"逾期 {periods} 期未报（牵头单位：{department}）")
+        message_en = (f"{ctx.subject_en(county, indicator)}: the latest period is "
+                      f"{period_label(last, frequency, 'en')}; reported "
+                      f"{FREQUENCY['en'][frequency]}, it should have reached "
+                      f"{period_label(expected, frequency, 'en')}: {periods} periods overdue "
+                      f"(source: {department})")
         alerts.append(ctx.alert(
             rule, county, indicator, first_overdue, severity=_escalated(rule, periods),
-            observed=None, expected=None, limit=None, measure=periods, message=message))
+            observed=None, expected=None, limit=None, measure=periods, message=message,
+            message_en=message_en))
     # Overdue is about the indicator as a whole: every earlier alert of this rule is re-judged.
     return alerts, {code: date.min for code in codes}
 
@@ -695,10 +767,14 @@ def _events(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
             days = (now - oldest).days
             message = (f"{ctx.region_names.get(region, region)} 有 {n} 起事件超期未办结"
                        f"（{parts}），最久已超期 {days} 天")
+            parts_en = ", ".join(f"{event_category(cat, 'en')} {count}" for cat, count in top[:3])
+            message_en = (f"{ctx.region_names_en.get(region, region)}: {n} events past their "
+                          f"deadline ({parts_en}{', …' if len(top) > 3 else ''}), the oldest by "
+                          f"{days} days")
             alerts.append(ctx.alert(
                 rule, region, None, month, severity=_escalated(rule, n), observed=n,
                 expected=rule.param("min_count"), limit=rule.param("min_count"), measure=n,
-                message=message, unit="起"))
+                message=message, message_en=message_en, unit="起"))
     else:
         rows = ctx.cur.execute(_EVENTS_BURST_SQL, {
             **common, "month": month, "factor": rule.param("factor"),
@@ -709,10 +785,18 @@ def _events(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
             tail = f"，其中 {overdue} 起已超期未办结" if overdue else ""
             message = (f"{ctx.region_names.get(region, region)} {period_label(month)}集中上报"
                        f"“{category}”（{source}）事件 {n} 起，{usual}{tail}")
+            months = rule.param("history_months")
+            usual_en = (f"{mean:.1f} a month over the last {months} months" if mean >= 0.95
+                        else f"fewer than 1 a month over the last {months} months")
+            message_en = (f"{ctx.region_names_en.get(region, region)}: {n} "
+                          f"“{event_category(category, 'en')}” events "
+                          f"({event_source(source, 'en')}) in {period_label(month, 'month', 'en')}"
+                          f", against {usual_en}"
+                          + (f"; {overdue} past their deadline" if overdue else ""))
             alerts.append(ctx.alert(
                 rule, region, None, month, severity=_escalated(rule, n), observed=n,
                 expected=mean, limit=rule.param("min_count"), measure=n, message=message,
-                category=category, unit="起"))
+                message_en=message_en, category=category, unit="起"))
     return alerts, {EVENTS_SUBJECT: month}
 
 
