@@ -216,6 +216,10 @@ def run_gui(args) -> int:
         window.resize(min(1920, avail.width()), min(1080, avail.height()))
     _watch(window, warehouse)
     if args.fullscreen:
+        # The whole screen even where no window manager honours "full screen" (a wall PC
+        # running X alone, Xvfb): a 3840×2160 screen must not get a 1920×1080 window.
+        screen = screens[args.screen] if args.screen is not None else app.primaryScreen()
+        window.setGeometry(screen.geometry())
         window.showFullScreen()
     else:
         window.show()
