@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBox
 
 from ..core.catalogue import Indicator
 from ..core.formatting import format_change, format_value, period_label
+from ..core.ranking import best_first, ranks
 from . import theme
 from .context import CockpitContext
 from .lateness import period_html
@@ -593,19 +594,19 @@ class RankingPanel(Panel):
             if np.isfinite(value):
                 reported[str(code)] = (float(value), _finite(prev), _finite(yoy))
         townships = ctx.queries.townships
-        position = {r.code: i for i, r in enumerate(townships)}
-        sign = 1.0 if ind.polarity == "lower" else -1.0
-        ranked = sorted(reported, key=lambda code: (sign * reported[code][0],
-                                                    position.get(code, len(position))))
+        # In the townships' usual order, so ties keep it; ranks by the one rule (core.ranking).
+        listed = [r.code for r in townships if r.code in reported]
+        listed += [code for code in reported if code not in set(listed)]
+        figures = [reported[code][0] for code in listed]
+        ranked = best_first(listed, figures, ind.polarity)
+        rank_of = dict(zip(listed, ranks(figures, ind.polarity).tolist()))
         missing = [r.code for r in townships if r.code not in reported]
 
         rows: list[_Row] = []
         self._colours = {}
-        rank, previous = 0, None
         for i, code in enumerate(ranked):
             value, prev, yoy = reported[code]
-            if value != previous:   # ties share a rank (1, 2, 2, 4), as in the profiles
-                rank, previous = i + 1, value
+            rank = rank_of[code]
             colour = _mix(_BAR_FIRST, _BAR_LAST, i / max(1, len(ranked) - 1))
             self._colours[code] = colour
             rows.append(_Row(code, ctx.region_name(code), value, rank, prev, yoy, colour))

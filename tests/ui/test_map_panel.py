@@ -236,7 +236,7 @@ def test_ranks_follow_polarity_share_ties_and_skip_missing():
     values = [3.0, 1.0, 2.0, 2.0, np.nan]
     assert list(ranks(values, "lower")) == [4, 1, 2, 2, 0]
     assert list(ranks(values, "higher")) == [1, 4, 2, 2, 0]
-    assert list(ranks(values, "neutral")) == [0, 0, 0, 0, 0]
+    assert list(ranks(values, "neutral")) == [1, 4, 2, 2, 0]   # by value, largest first
 
 
 # ------------------------------------------------------------------------------ hover, events
