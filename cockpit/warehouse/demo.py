@@ -698,19 +698,7 @@ def generate_events(seed: int, geometries: dict[str, object], end: date) -> pa.T
         add("桃溪镇", "安全生产", "企业消防安全隐患", reported.replace(second=0, microsecond=0),
             days)
     order = np.argsort(np.array(rows["reported_at"], dtype="datetime64[s]"), kind="stable")
-    table = pa.table({
-        "id": pa.array(rows["id"], pa.string()),
-        "region": pa.array(rows["region"], pa.string()),
-        "source": pa.array(rows["source"], pa.string()),
-        "category": pa.array(rows["category"], pa.string()),
-        "summary": pa.array(rows["summary"], pa.string()),
-        "reported_at": pa.array(rows["reported_at"], pa.timestamp("s")),
-        "deadline_at": pa.array(rows["deadline_at"], pa.timestamp("s")),
-        "closed_at": pa.array(rows["closed_at"], pa.timestamp("s")),
-        "status": pa.array(rows["status"], pa.string()),
-        "lon": pa.array(rows["lon"], pa.float64()),
-        "lat": pa.array(rows["lat"], pa.float64()),
-    })
+    table = schema.events_table(rows)
     return table.take(pa.array(order))
 
 

@@ -745,19 +745,7 @@ def events_table(places: _Places, seed: int) -> pa.Table:
         rows["deadline_at"].append(deadline)
         rows["closed_at"].append(closed)
         rows["status"].append(status)
-    return pa.table({
-        "id": pa.array(rows["id"], pa.string()),
-        "region": pa.array(rows["region"], pa.string()),
-        "source": pa.array(rows["source"], pa.string()),
-        "category": pa.array(rows["category"], pa.string()),
-        "summary": pa.array(rows["summary"], pa.string()),
-        "reported_at": pa.array(rows["reported_at"], pa.timestamp("s")),
-        "deadline_at": pa.array(rows["deadline_at"], pa.timestamp("s")),
-        "closed_at": pa.array(rows["closed_at"], pa.timestamp("s")),
-        "status": pa.array(rows["status"], pa.string()),
-        "lon": pa.array(np.round(lon, 6), pa.float64()),
-        "lat": pa.array(np.round(lat, 6), pa.float64()),
-    })
+    return schema.events_table({**rows, "lon": np.round(lon, 6), "lat": np.round(lat, 6)})
 
 
 # ------------------------------------------------------------------------------ build

@@ -1,6 +1,8 @@
 """The warehouse schema: tables every snapshot has, and the columns derived when a snapshot is built."""
 from __future__ import annotations
 
+import pyarrow as pa
+
 SCHEMA_VERSION = 1
 
 DDL = """
@@ -159,3 +161,19 @@ LEFT JOIN old_observations o
 def rederive(con) -> None:
     """Write the facts of an imported snapshot with their comparisons (see REDERIVE_SQL)."""
     con.execute(REDERIVE_SQL)
+
+
+# The events table as Arrow, for everything that makes events (the demo, the scale datasets,
+# an import): one list of columns and types, in the DDL's order.
+EVENTS_ARROW = pa.schema([
+    ("id", pa.string()), ("region", pa.string()), ("source", pa.string()),
+    ("category", pa.string()), ("summary", pa.string()), ("reported_at", pa.timestamp("s")),
+    ("deadline_at", pa.timestamp("s")), ("closed_at", pa.timestamp("s")),
+    ("status", pa.string()), ("lon", pa.float64()), ("lat", pa.float64()),
+])
+
+
+def events_table(columns: dict) -> pa.Table:
+    """Events as an Arrow table from column lists (or arrays) named as in EVENTS_ARROW."""
+    return pa.table({f.name: pa.array(columns[f.name], f.type) for f in EVENTS_ARROW},
+                    schema=EVENTS_ARROW)
