@@ -190,6 +190,21 @@ WHERE ($level = 'any' OR r.level = $level)
       END
 """
 
+def _signed(column: str) -> str:
+    """SQL: `column` turned into "how far it goes in the rule's direction" ($direction: up, down,
+    any, better, worse — the last two by the indicator's polarity; neutral ones count either
+    way). Written once for the change and the anomaly rules."""
+    return f"""CASE $direction
+             WHEN 'up' THEN {column}
+             WHEN 'down' THEN -{column}
+             WHEN 'any' THEN abs({column})
+             WHEN 'better' THEN CASE polarity WHEN 'higher' THEN {column}
+                                              WHEN 'lower' THEN -{column} ELSE abs({column}) END
+             ELSE CASE polarity WHEN 'higher' THEN -{column}
+                                WHEN 'lower' THEN {column} ELSE abs({column}) END
+           END"""
+
+
 _CHANGE_SQL = f"""
 WITH {_WINDOW_CTE},
 cmp AS (
@@ -212,15 +227,7 @@ delta AS (
 ),
 signed AS (
     SELECT *,
-           CASE $direction
-             WHEN 'up' THEN change
-             WHEN 'down' THEN -change
-             WHEN 'any' THEN abs(change)
-             WHEN 'better' THEN CASE polarity WHEN 'higher' THEN change
-                                              WHEN 'lower' THEN -change ELSE abs(change) END
-             ELSE CASE polarity WHEN 'higher' THEN -change
-                                WHEN 'lower' THEN change ELSE abs(change) END
-           END AS measure
+           {_signed("change")} AS measure
     FROM delta WHERE lim IS NOT NULL
 )
 SELECT indicator, region, period, value, base, change, measure, lim
@@ -281,14 +288,7 @@ scored AS (
 ),
 signed AS (
     SELECT *,
-           CASE $direction
-             WHEN 'up' THEN z
-             WHEN 'down' THEN -z
-             WHEN 'any' THEN abs(z)
-             WHEN 'better' THEN CASE polarity WHEN 'higher' THEN z
-                                              WHEN 'lower' THEN -z ELSE abs(z) END
-             ELSE CASE polarity WHEN 'higher' THEN -z WHEN 'lower' THEN z ELSE abs(z) END
-           END AS measure,
+           {_signed("z")} AS measure,
            abs(value - expected) / greatest(abs(expected), 1e-9) * 100 AS change_pct
     FROM scored
 )
