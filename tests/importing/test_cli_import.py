@@ -107,16 +107,14 @@ def test_a_file_still_being_written_waits_until_its_size_is_stable(wh, tmp_path)
     assert watcher.pending() == 0
 
 
-def test_a_shapefile_set_travels_together_into_quarantine(wh, tmp_path):
-    import shapefile
+def test_a_shapefile_set_travels_together_into_quarantine(wh, tmp_path, layer_writer):
+    from shapely.geometry import Polygon
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    w = shapefile.Writer(str(inbox / "界线"), shapeType=shapefile.POLYGON)
-    w.field("NAME", "C", 20)
-    w.poly([[(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)]])
-    w.record("桃溪镇")
-    w.close()
+    ring = Polygon([(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)])
+    layer_writer(inbox / "界线.shp", [ring], {"NAME": ["桃溪镇"]}, crs=None)
+    (inbox / "界线.cpg").unlink()
     watcher = InboxWatcher(inbox, wh, settle=0.0, log=lambda line: None)
     outcomes = watcher.run(interval=0.05, once=True, timeout=30)
     assert [o.status for o in outcomes] == ["quarantined"]

@@ -6,11 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import shapefile
+from shapely.geometry import Polygon
 
 from cockpit.warehouse.publish import import_files
 
@@ -45,7 +46,8 @@ CASES = [
          "网办率是比率，不可能超过 100%"),
     Case("duplicate_conflict.csv", "duplicate_conflict", 4, VALUE, "3.5", "只有一个数值",
          "与第2行重复：同一乡镇、指标、期间有两个不同的数值（3.21 与 3.5）"),
-    Case("future_period.csv", "future_period", 2, PERIOD, "2099-01", "的期间", "期间 2099年1月 还没有到"),
+    Case("future_period.csv", "future_period", 2, PERIOD, "2099-01", "最早可在 2099年1月31日 导入",
+         "期间 2099年1月 还没有开始"),
     Case("quarterly_indicator_given_month.csv", "period_frequency", 2, PERIOD, "2025-05",
          "季度，如 2025年二季度", "地区生产总值按季度报送，期间“2025-05”不是一个季度"),
     Case("monthly_indicator_given_quarter.csv", "period_frequency", 2, PERIOD, "2025年二季度",
@@ -72,8 +74,8 @@ CASES = [
     Case("header_only.csv", "empty_file", 1, None, None, "至少一行数据", "表中没有数据行"),
     Case("short_row.csv", "bad_row", 3, "整行", "新宅镇,规上工业增加值", "4 列", "这一行有 2 列，表头有 4 列"),
     Case("no_header.csv", "no_header", 1, "表头", None, "乡镇（街道）、指标、期间、数值", "找不到表头"),
-    Case("binary_junk.csv", "unreadable", None, None, ".csv", "UTF-8 或 GBK", "不是文本格式的 CSV"),
-    Case("report.docx", "unsupported", None, None, "report.docx", "CSV（.csv）、Excel（.xlsx）",
+    Case("binary_junk.csv", "unreadable", None, None, ".csv", "UTF-8、GBK 或 UTF-16", "不是文本格式的 CSV"),
+    Case("report.docx", "unsupported", None, None, "report.docx", "Excel（.xlsx/.xls/.xlsb）、WPS（.et）",
          "不支持的文件类型“.docx”"),
     Case("wide_unknown_indicator.csv", "unknown_indicator", 1, "标题",
          "2025年各乡镇（街道）重点工作完成情况", "写明指标名称", "无法确定本表是哪一项指标"),
@@ -134,11 +136,12 @@ def _parquet_without_value(path):
 
 
 def _shapefile_projected_without_prj(path):
-    w = shapefile.Writer(str(path.with_suffix("")), shapeType=shapefile.POLYGON)
-    w.field("NAME", "C", 20)
-    w.poly([[(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)]])
-    w.record("桃溪镇")
-    w.close()
+    import pyogrio
+
+    ring = Polygon([(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)])
+    pyogrio.raw.write(str(path), np.array([ring.wkb], dtype=object),
+                      [np.array(["桃溪镇"], dtype=object)], ["NAME"], geometry_type="Polygon",
+                      crs=None)
 
 
 def _shapefile_without_dbf(path):
@@ -147,14 +150,14 @@ def _shapefile_without_dbf(path):
 
 
 MADE = {
-    "corrupt.xlsx": (_corrupt_xlsx, Case("corrupt.xlsx", "unreadable", None, None, ".xlsx", ".xlsx 工作簿",
-                                         "无法读取 Excel 文件")),
+    "corrupt.xlsx": (_corrupt_xlsx, Case("corrupt.xlsx", "unreadable", None, None, ".xlsx",
+                                         "WPS（.et）或 OpenDocument（.ods）工作簿", "无法读取电子表格")),
     "excel_error.xlsx": (_xlsx_with_excel_error, Case(
-        "excel_error.xlsx", "not_a_number", 3, "D列“数值”", "#DIV/0!", "一个数值", "“#DIV/0!”不是数值",
+        "excel_error.xlsx", "placeholder", 3, "D列“数值”", "", "一个数值", "或是出错的公式，如 #DIV/0!",
         sheet="长表")),
     "wide_unit_row.xlsx": (_xlsx_wide_unit_row_mismatch, Case(
-        "wide_unit_row.xlsx", "unit_mismatch", 4, "单位行", "万元", "“亿元”", "固定资产投资的单位是“亿元”",
-        sheet="固定资产投资")),
+        "wide_unit_row.xlsx", "unit_mismatch", 2, "C列“单位：万元”", "万元", "“亿元”",
+        "固定资产投资的单位是“亿元”", sheet="固定资产投资")),
     "corrupt.parquet": (_corrupt_parquet, Case("corrupt.parquet", "unreadable", None, None, None,
                                                "Parquet 格式", "无法读取 Parquet 文件")),
     "no_value.parquet": (_parquet_without_value, Case(
