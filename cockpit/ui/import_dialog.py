@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QFileDialo
 
 from . import theme
 
-FILE_FILTER = "部门数据与边界 (*.csv *.xlsx *.parquet *.geojson *.json *.shp);;所有文件 (*)"
+FILE_FILTER = ("部门数据与边界 (*.csv *.txt *.xlsx *.xlsm *.xls *.xlsb *.ods *.et *.parquet *.geojson"
+               " *.json *.shp *.gpkg *.kml *.kmz *.tab *.mif);;所有文件 (*)")
 
 
 class _Worker(QObject):
