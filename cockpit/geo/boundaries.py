@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -97,7 +98,10 @@ def read_boundaries(path, layer: str | None = None) -> BoundaryFile:
     path = Path(path)
     out = BoundaryFile(path)
     try:
-        with _gdal_path(path) as gdal_path:
+        # GDAL's own complaints (bad application_id …) would reach the user as Python warnings;
+        # what matters of them becomes a problem below.
+        with _gdal_path(path) as gdal_path, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             raw, crs = _read_features(gdal_path, path, out, layer)
     except _Stop:
         return out
@@ -305,8 +309,9 @@ def _polygonal(out: BoundaryFile, index: int, geom: BaseGeometry | None) -> Base
         kind = None if geom is None else geom.geom_type
     if kind not in ("Polygon", "MultiPolygon"):
         out.problems.append(_error(
-            out.file, "要素没有面几何" if kind is None else f"要素的几何是“{kind}”，不是面",
-            column=f"第{index}个要素", value=str(kind), expected="Polygon 或 MultiPolygon"))
+            out.file, "要素没有几何（几何为空，或文件不完整）" if kind is None
+            else f"要素的几何是“{kind}”，不是面", column=f"第{index}个要素",
+            value=None if kind is None else str(kind), expected="Polygon 或 MultiPolygon"))
         return None
     if geom.is_empty:
         out.problems.append(_error(out.file, "要素的几何是空的", column=f"第{index}个要素",

@@ -926,7 +926,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
                 line.decode("gb18030")
             except UnicodeDecodeError as exc:
                 raise TextEncodingError(
-                    f"第{number}行有既不是 UTF-8 也不是 GBK 的字节", number,
+                    "这一行有既不是 UTF-8 也不是 GBK 的字节", number,
                     line[max(0, exc.start - 8):exc.start + 8].hex(" "),
                     "整个文件用同一种编码（UTF-8 或 GBK）保存") from None
             other_line = other_line or number

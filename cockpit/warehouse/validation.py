@@ -696,14 +696,14 @@ class _RowChecker:
             if c["by_history"] is not None and hit["value"] > c["by_history"]:
                 top = max(t for t in (c["own_top"], c["level_top"]) if t is not None)
                 whose = c["region_name"] if c["own_top"] == top else "同级各地区"
-                reasons.append(f"是{whose}历来最大值 {_num(top)} {unit} 的 {_times(hit['value'] / top)}")
+                reasons.append(f"是{whose}历来最大值 {_num(top)} {unit}的 {_times(hit['value'] / top)}")
                 limits.append(c["by_history"])
             if c["by_population"] is not None and hit["value"] > c["by_population"]:
                 reasons.append(f"按常住人口 {_num(c['population'] / 1e4)} 万人计，每人超过 "
                                f"{_num(c['per_resident'] * _unit_scale(unit))} "
                                f"{_base_unit(unit)}")
                 limits.append(c["by_population"])
-            return (f"{hit['ind_name']} {_num(hit['value'])} {unit} 不可能："
+            return (f"{hit['ind_name']} {_num(hit['value'])} {unit}明显不合理："
                     + "，".join(reasons), hit["value_raw"],
                     f"不超过 {_num(min(limits))} {unit}（请检查单位、小数点，或是否粘贴了编号）")
         self._add(self._hits("""r.value > (SELECT least(c.by_history, c.by_population) FROM imp_ceiling c

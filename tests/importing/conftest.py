@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -67,11 +68,13 @@ def write_layer(path, geometries, properties: dict, *, crs="EPSG:4326", layer=No
     import pyogrio
 
     wkb = np.array([shapely.to_wkb(g) for g in geometries], dtype=object)
-    pyogrio.raw.write(str(path), wkb, [np.array(v, dtype=object) for v in properties.values()],
-                      list(properties), layer=layer, driver=driver, crs=crs, encoding=encoding,
-                      geometry_type="MultiPolygon" if any(g.geom_type == "MultiPolygon"
-                                                          for g in geometries) else "Polygon",
-                      append=append, layer_options=layer_options)
+    with warnings.catch_warnings():  # "crs was not provided" when a test means it
+        warnings.simplefilter("ignore", UserWarning)
+        pyogrio.raw.write(str(path), wkb, [np.array(v, dtype=object) for v in properties.values()],
+                          list(properties), layer=layer, driver=driver, crs=crs,
+                          encoding=encoding, append=append, layer_options=layer_options,
+                          geometry_type="MultiPolygon" if any(
+                              g.geom_type == "MultiPolygon" for g in geometries) else "Polygon")
     return path
 
 
