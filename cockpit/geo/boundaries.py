@@ -541,8 +541,9 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
         geometries[m.code] = geom
         places[m.code] = f"第{f.index}个要素"
     if disagreements > MAX_LISTED:
-        problems.append(_error(file, f"另有 {disagreements - MAX_LISTED} 处代码与名称不一致",
-                               check="code_mismatch", severity="warning"))
+        extra = disagreements - MAX_LISTED
+        problems.append(Problem("warning", "code_mismatch", file, count=extra,
+                                message=f"另有 {extra} 处代码与名称不一致"))
     return Matched(geometries, problems, places)
 
 
@@ -579,8 +580,10 @@ def survey(geometries: Mapping[str, BaseGeometry], names: Mapping[str, str],
             value=_km2(shared), check="overlap",
             expected=f"相邻乡镇（街道）只共用边界，重叠不超过 {OVERLAP_SHARE:.1%} 面积"))
     if len(overlaps) > MAX_LISTED:
-        problems.append(_error(places[codes[0]][0], f"另有 {len(overlaps) - MAX_LISTED} 处重叠",
-                               check="overlap", value=None))
+        extra = len(overlaps) - MAX_LISTED
+        problems.append(Problem("error", "overlap", places[codes[0]][0],
+                                message=f"另有 {extra} 处重叠（上面只列出重叠最多的 {MAX_LISTED} 处）",
+                                count=extra))
     if county_geom is None or county_geom.is_empty:
         return problems
     county = county_geom if county_geom.is_valid else shapely.make_valid(county_geom)
