@@ -290,7 +290,7 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
         if target_files:
             targets.check_targets(report, batch, target_files, queries, indicators)
         for r in reads:
-            has_content = any(s.file == r.file for s in sources)
+            has_content = any(s.file == r.file and s.rows for s in sources)
             if not has_content and not any(p.file == r.file and p.is_error for p in problems):
                 problems.append(Problem("error", "empty_file", r.file, message="文件中没有可导入的数据",
                                         expected="指标数据、事件记录或乡镇边界"))
