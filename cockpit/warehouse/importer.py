@@ -866,9 +866,10 @@ def _long_from_grid(file: str, path: Path, sheet: str | None, header: _Header,
     first = header.index + 1
     body = grid[first:]
     wanted = sorted({j for j, _ in header.roles.values()})
-    arrays = []
-    for j in wanted:
-        arrays.append(_text_array([r[j] if j < len(r) else "" for r in body]))
+    if all(len(r) > wanted[-1] for r in body):  # a spreadsheet's rows are all as wide as its sheet
+        arrays = [_text_array([r[j] for r in body]) for j in wanted]
+    else:
+        arrays = [_text_array([r[j] if j < len(r) else "" for r in body]) for j in wanted]
     rows = pa.array(np.arange(first + 1, first + 1 + len(body), dtype=np.int32))
     arrays, rows = _table_rows(arrays, rows)
     by_index = dict(zip(wanted, arrays))
@@ -1202,12 +1203,13 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
     return out
 
 
-def sheet_grids(path: Path):
-    """(sheet, kind, rows) of each table-like part of a text or spreadsheet file (targets files)."""
+def sheet_grids(path: Path, head_only: bool = False):
+    """(sheet, kind, rows) of each table-like part of a text or spreadsheet file (targets files);
+    with `head_only`, only the rows a header is looked for in."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         text, _ = decode_text(path.read_bytes())
-        lines = text.splitlines()
+        lines = _head_lines(text) if head_only else text.splitlines()
         delimiter = _sniff_delimiter(lines[:HEADER_SCAN_ROWS])
         yield None, "csv", list(csv.reader(lines, delimiter=delimiter))
     elif suffix in SPREADSHEET_SUFFIXES:
@@ -1219,7 +1221,7 @@ def sheet_grids(path: Path):
             for meta in wb.sheets_metadata:
                 if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet:
                     yield meta.name, "xlsx", wb.get_sheet_by_name(meta.name).to_python(
-                        skip_empty_area=False)
+                        skip_empty_area=False, nrows=HEADER_SCAN_ROWS if head_only else None)
 
 
 # --- Parquet -----------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
@@ -78,8 +77,8 @@ def looks_like_targets(path) -> bool:
                                                          | importer.SPREADSHEET_SUFFIXES):
         return False
     try:
-        for _, _, rows in importer.sheet_grids(path):
-            if _find_header(list(islice(rows, importer.HEADER_SCAN_ROWS))) is not None:
+        for _, _, rows in importer.sheet_grids(path, head_only=True):
+            if _find_header(rows) is not None:
                 return True
     except BaseException as exc:  # an unreadable file is the general reader's to report
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):

@@ -611,6 +611,7 @@ class _RowChecker:
                     hit["period_raw"], FREQ_EXPECTED[freq])
         self._add(self._hits(f"r.period IS NOT NULL AND r.indicator IS NOT NULL AND NOT ({freq_ok})"),
                   "period_frequency", "period", make)
+
         def unfinished(hit):
             grain = hit["grain"] or "month"
             label = period_label(hit["period"], grain)
@@ -634,9 +635,10 @@ class _RowChecker:
             src = self.sources[k]
             row, column = src.unit_place
             message, value, expected = make(hit)
+            if hit["n_total"] > 1:
+                message += f"（本表 {hit['n_total']:,} 行都用这个单位）"
             self.report.problems.append(Problem(
-                "error", "unit_mismatch", src.file, src.sheet, row, column, value, expected,
-                message + f"（本表 {hit['n_total']:,} 行都用这个单位）" if hit["n_total"] > 1 else message))
+                "error", "unit_mismatch", src.file, src.sheet, row, column, value, expected, message))
 
         def percent(hit):
             return (f"数值写成了百分数，但{hit['ind_name']}的单位是“{hit['ind_unit']}”",
@@ -754,7 +756,7 @@ class _RowChecker:
                 other = self._place_name(first, src)
                 if severity == "error":
                     a, b = first["value"], place["value"]
-                    if normalise_text(a) == normalise_text(b):  # 24 written twice, read apart
+                    if _text(a) == _text(b):  # the same text, read as two numbers
                         a, b = repr(first["num"]), repr(place["num"])
                     message = (f"与{other}重复：同一乡镇、指标、期间有两个不同的数值"
                                f"（{a} 与 {b}）")
@@ -836,7 +838,7 @@ def _base_unit(unit: str) -> str:
     return unit[1:] if unit[:1] in _PREFIX and unit[1:] in PER_RESIDENT else unit
 
 
-def normalise_text(text) -> str:
+def _text(text) -> str:
     return unicodedata.normalize("NFKC", str(text or "")).strip()
 
 
