@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -120,30 +121,21 @@ def read_boundaries(path, layer: str | None = None) -> BoundaryFile:
     return out
 
 
-class _gdal_path:
-    """A path GDAL can open: the file itself, or, when its name is not valid UTF-8 (GDAL's
-    paths are UTF-8), a copy of it and its sidecars under a plain name in a temporary folder."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp = None
-
-    def __enter__(self) -> str:
-        try:
-            os.fspath(self.path).encode("utf-8")
-            return str(self.path)
-        except UnicodeEncodeError:
-            pass
-        self.tmp = tempfile.mkdtemp(prefix="cockpit-gdal-")
-        stem = self.path.stem
-        for sibling in self.path.parent.iterdir():
-            if sibling.is_file() and sibling.stem == stem:
-                shutil.copyfile(sibling, Path(self.tmp) / ("boundary" + sibling.suffix))
-        return str(Path(self.tmp) / ("boundary" + self.path.suffix))
-
-    def __exit__(self, *exc) -> None:
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+@contextmanager
+def _gdal_path(path: Path):
+    """A path GDAL can open: the file itself, or, when its name is not valid UTF-8 (GDAL's paths
+    are UTF-8), a copy of it and its sidecars under a plain name in a temporary folder."""
+    try:
+        os.fspath(path).encode("utf-8")
+        yield str(path)
+        return
+    except UnicodeEncodeError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="cockpit-gdal-") as tmp:
+        for sibling in path.parent.iterdir():
+            if sibling.is_file() and sibling.stem == path.stem:
+                shutil.copyfile(sibling, Path(tmp) / ("boundary" + sibling.suffix))
+        yield str(Path(tmp) / ("boundary" + path.suffix))
 
 
 _POLYGON_TYPES = {"Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "Polygon M",

@@ -34,7 +34,6 @@ CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 # WPS Spreadsheets' .et/.ett are BIFF (like .xls) or OOXML inside: calamine tells by the content.
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et", ".ett"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-SUPPORTED_SUFFIXES = CSV_SUFFIXES | SPREADSHEET_SUFFIXES | PARQUET_SUFFIXES  # + geo.boundaries'
 
 HEADER_SCAN_ROWS = 30
 
@@ -393,6 +392,7 @@ class FileRead:
     events: list[EventSource] = field(default_factory=list)
     boundaries: object | None = None     # geo.boundaries.BoundaryFile
     problems: list[Problem] = field(default_factory=list)
+    targets: bool = False                # a targets file (规划目标): `targets` reads it
 
     @property
     def file(self) -> str:
@@ -447,6 +447,7 @@ SKIP_HEADERS = _syn("序号", "编号", "备注", "合计", "小计", "全年", 
                     "同比", "环比", "增幅", "增速", "同比增长", "同比增幅", "排名", "位次", "说明")
 _NOTE_WORDS = "注|备注|说明|数据来源|来源|资料来源|填报|填表|制表|审核|联系人|负责人"
 _NOTE = re.compile(rf"^({_NOTE_WORDS})\s*[:：0-9一二三、.]")
+_NOTE_RE2 = rf"^({_NOTE_WORDS})\s*[:：0-9一二三、.]"  # the same, for pyarrow (RE2)
 
 
 def _header_role(text: str, roles: dict[str, set[str]]) -> tuple[str | None, str | None]:
@@ -810,9 +811,6 @@ def _two_columns_problem(file, sheet, header: _Header, cells: Sequence, kind) ->
     return None
 
 
-_NOTE_RE2 = rf"^({_NOTE_WORDS})\s*[:：0-9一二三、.]"  # _NOTE, for pyarrow (RE2)
-
-
 def _table_rows(columns: list[pa.Array], rows: pa.Array) -> tuple[list[pa.Array], pa.Array]:
     """Drop empty rows; a note (注：…, 数据来源：…) with nothing beside it ends the table."""
     import pyarrow.compute as pc
@@ -988,6 +986,9 @@ def read_csv(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead
     head_lines = _head_lines(text)
     delimiter = _sniff_delimiter(head_lines)
     head = list(csv.reader(head_lines, delimiter=delimiter))
+    if _is_targets(head):
+        out.targets = True
+        return out
     header = _find_header(head)
     if header is not None and header.layout == "long" and not header.others and \
             _missing_columns_problem(file, None, header, LONG_REQUIRED, "csv") is None:
@@ -1178,20 +1179,26 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
             value=path.suffix, check="unreadable",
             expected="Excel（.xlsx、.xls、.xlsb）、WPS（.et）或 OpenDocument（.ods）工作簿"))
         return out
+    sheets = []
     with wb:
         for meta in wb.sheets_metadata:
             if meta.visible != SheetVisibleEnum.Visible or meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             try:
                 sheet = wb.get_sheet_by_name(meta.name)
-                grid = sheet.to_python(skip_empty_area=False)
+                sheets.append((meta.name, sheet, sheet.to_python(skip_empty_area=False)))
             except Exception as exc:  # one damaged sheet: the others can still be judged
                 out.problems.append(_problem(
                     file, f"工作表无法读取（{str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__}）",
                     sheet=meta.name, check="unreadable", expected="完好的工作表"))
-                continue
-            _read_grid(file, path, meta.name, grid, "xlsx", out, indicators,
-                       merges_for=lambda s=sheet, n=meta.name, g=grid: _sheet_merges(path, s, n, g))
+    # Parsing a sheet is the slow part: the targets header is looked for in what was read.
+    if any(_is_targets(grid[:HEADER_SCAN_ROWS]) for _, _, grid in sheets):
+        out.targets = True
+        out.problems = []
+        return out
+    for name, sheet, grid in sheets:
+        _read_grid(file, path, name, grid, "xlsx", out, indicators,
+                   merges_for=lambda s=sheet, n=name, g=grid: _sheet_merges(path, s, n, g))
     if out.observations or out.events:
         # A workbook's extra sheets (填报说明, 目录 …) are not tables: skip them, say so.
         out.problems = [dataclasses.replace(
@@ -1203,13 +1210,18 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
     return out
 
 
-def sheet_grids(path: Path, head_only: bool = False):
-    """(sheet, kind, rows) of each table-like part of a text or spreadsheet file (targets files);
-    with `head_only`, only the rows a header is looked for in."""
+def _is_targets(head: list) -> bool:
+    from .targets import is_targets_table
+
+    return is_targets_table(head)
+
+
+def sheet_grids(path: Path):
+    """(sheet, kind, rows) of each table-like part of a text or spreadsheet file (targets files)."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         text, _ = decode_text(path.read_bytes())
-        lines = _head_lines(text) if head_only else text.splitlines()
+        lines = text.splitlines()
         delimiter = _sniff_delimiter(lines[:HEADER_SCAN_ROWS])
         yield None, "csv", list(csv.reader(lines, delimiter=delimiter))
     elif suffix in SPREADSHEET_SUFFIXES:
@@ -1221,7 +1233,7 @@ def sheet_grids(path: Path, head_only: bool = False):
             for meta in wb.sheets_metadata:
                 if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet:
                     yield meta.name, "xlsx", wb.get_sheet_by_name(meta.name).to_python(
-                        skip_empty_area=False, nrows=HEADER_SCAN_ROWS if head_only else None)
+                        skip_empty_area=False)
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -1329,12 +1341,6 @@ def display_name(path) -> str:
         return raw.decode("gb18030")
     except UnicodeDecodeError:
         return raw.decode("utf-8", "backslashreplace")
-
-
-def supported_suffixes() -> set[str]:
-    from ..geo.boundaries import BOUNDARY_SUFFIXES
-
-    return CSV_SUFFIXES | SPREADSHEET_SUFFIXES | PARQUET_SUFFIXES | BOUNDARY_SUFFIXES
 
 
 def read_file(path, indicators: IndicatorMatcher | None = None, *,

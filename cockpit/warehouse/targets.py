@@ -70,21 +70,9 @@ def _find_header(head: list) -> tuple[int, dict] | None:
     return None
 
 
-def looks_like_targets(path) -> bool:
-    """Whether a file's header (in its first rows) is a targets table's."""
-    path = Path(path)
-    if not path.is_file() or path.suffix.lower() not in (importer.CSV_SUFFIXES
-                                                         | importer.SPREADSHEET_SUFFIXES):
-        return False
-    try:
-        for _, _, rows in importer.sheet_grids(path, head_only=True):
-            if _find_header(rows) is not None:
-                return True
-    except BaseException as exc:  # an unreadable file is the general reader's to report
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return False
-    return False
+def is_targets_table(head: list) -> bool:
+    """Whether a table's first rows hold a targets table's header (目标值 and 目标年份)."""
+    return _find_header(head) is not None
 
 
 def _read(path: Path, problems: list[Problem]) -> list[_Table]:

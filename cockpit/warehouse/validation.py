@@ -268,10 +268,11 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
         names = [importer.display_name(p) for p in paths]
         for k, path in enumerate(paths):
             progress(0.6 * k / max(len(paths), 1), f"读取 {names[k]}")
-            if targets.looks_like_targets(path):
+            read = importer.read_file(path, indicators, layer=layer)
+            if read.targets:
                 target_files.append(path)
-                continue
-            reads.append(importer.read_file(path, indicators, layer=layer))
+            else:
+                reads.append(read)
         progress(0.6, "校验")
         problems: list[Problem] = [p for r in reads for p in r.problems]
         sources: list[SourceSummary] = []

@@ -121,6 +121,19 @@ def test_a_file_name_that_is_not_utf8_is_shown_and_imported_alike_by_validate_an
     assert "Traceback" not in checked.stderr + imported.stderr
 
 
+def test_a_shapefile_whose_name_is_not_utf8_is_read(wh, tmp_path, layer_writer):
+    plain = layer_writer(tmp_path / "plain.shp", [box(119.80, 28.88, 119.83, 28.91)],
+                         {"NAME": ["桃溪镇"]})
+    folder = os.fsencode(tmp_path)
+    for part in tmp_path.glob("plain.*"):
+        part.rename(os.fsdecode(folder + b"/" + "界线".encode("gbk") + part.suffix.encode()))
+    [shp] = [p for p in tmp_path.iterdir() if p.suffix == ".shp"]
+    assert plain != shp
+    report = validate_files([shp], wh)
+    assert report.files == ["界线.shp"] and report.sources[0].rows == 1, report.format()
+    assert not any(p.check == "unreadable" for p in report.problems), report.format()
+
+
 # --- boundary files -----------------------------------------------------------------------------
 @pytest.fixture
 def geometries(wh):
