@@ -265,13 +265,15 @@ def _choose_layer(out: BoundaryFile, layers: list[tuple[str, str]], wanted: str 
         out.problems.append(_error(
             out.file, f"文件有 {len(names)} 个图层，已选用含面要素的图层“{polygonal[0]}”"
                       f"（其余：{others}）", column=f"图层“{polygonal[0]}”", check="layer_chosen",
-            severity="note", expected="要用别的图层，导入时指明图层（--layer 图层名）"))
+            severity="note",
+            expected="要用别的图层：命令行导入时加 --layer 图层名，或在 GIS 软件中把它另存为单独的文件"))
         return polygonal[0]
     candidates = polygonal or names
     out.problems.append(_error(
         out.file, f"文件有 {len(candidates)} 个含面要素的图层，不知道该用哪一个："
                   + "、".join(f"“{n}”" for n in candidates), check="ambiguous_layer",
-        value="、".join(candidates), expected="导入时指明图层（--layer 图层名）"))
+        value="、".join(candidates),
+        expected="命令行导入时加 --layer 图层名，或在 GIS 软件中把要用的图层另存为单独的文件"))
     raise _Stop
 
 

@@ -1124,24 +1124,31 @@ def _ods_merges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
     return merges
 
 
-def _forward_filled_header(grid: list[list], header_rows: range) -> list[tuple[int, int, int, int]]:
-    """For files whose reader reports no merged cells (.xlsb): in header rows above the last, an
-    empty cell right of a heading is taken as covered by it, as a merged 2025年 over 1月…12月 is."""
+def _forward_filled_header(grid: list[list], header: _Header) -> list[tuple[int, int, int, int]]:
+    """For files whose reader reports no merged cells (.xlsb): in the header rows above the last,
+    an empty cell right of a heading, over a column the last header row names, is taken as
+    covered by that heading, as a merged 2025年 over 1月…12月 is."""
+    rcol = header.roles["region" if "region" in header.roles else "code"][0]
+    region_header = cell_text(grid[header.index][rcol])
+    last = header.index
+    while last + 1 < len(grid) and cell_text(grid[last + 1][rcol] if rcol < len(grid[last + 1])
+                                             else "") in ("", region_header) \
+            and not _is_blank(grid[last + 1]):
+        last += 1
+    named = grid[last]
     merges = []
-    for r in header_rows:
+    for r in range(header.index, last):
         row = grid[r]
         j = 0
         while j < len(row):
+            k = j + 1
             if cell_text(row[j]):
-                k = j + 1
-                while k < len(row) and not cell_text(row[k]) and \
-                        any(k < len(grid[x]) and cell_text(grid[x][k]) for x in header_rows[-1:]):
+                while k < len(row) and not cell_text(row[k]) and k < len(named) \
+                        and cell_text(named[k]):
                     k += 1
                 if k - 1 > j:
                     merges.append((r, j, r, k - 1))
-                j = k
-            else:
-                j += 1
+            j = k
     return merges
 
 
@@ -1155,9 +1162,7 @@ def _sheet_merges(path: Path, sheet, name: str, grid: list[list]):
         if is_ods:
             return _ods_merges(path, name)
     header = _find_header(grid[:HEADER_SCAN_ROWS])
-    if header is None:
-        return []
-    return _forward_filled_header(grid, range(header.index, min(header.index + 3, len(grid))))
+    return [] if header is None else _forward_filled_header(grid, header)
 
 
 def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead:

@@ -91,10 +91,11 @@ def test_frozen_app_reads_spreadsheets_and_gis_files(bundle, tmp_path):
     out = _run_frozen(bundle, home, "validate", str(xls), str(tmp_path / "界.gpkg"),
                       str(tmp_path / "界.shp"))
     assert "Traceback" not in out.stderr, out.stderr[-2000:]
-    assert "规上工业增加值2025.xls（宽表，228 个数值" in out.stdout, out.stdout
-    # Read and reprojected (CGCS2000 / 3-degree GK CM 120E) in both: placed in the county or not,
-    # the place was computed, which needs PROJ's database.
+    assert "工作表“规上工业增加值”（宽表，228 个数值" in out.stdout, out.stdout
+    # Read and reprojected from CGCS2000 / 3-degree GK CM 120E (which needs PROJ's database): the
+    # square lands in 桃溪镇 in both files, so the second is refused as that township's duplicate.
     assert out.stdout.count("（边界，1 个要素）") == 2, out.stdout
+    assert "桃溪镇的边界在两个文件中出现" in out.stdout, out.stdout
 
 
 def test_bundle_carries_the_assets_and_demo_inputs(bundle):
