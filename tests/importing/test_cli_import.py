@@ -121,3 +121,18 @@ def test_a_shapefile_set_travels_together_into_quarantine(wh, tmp_path, layer_wr
     assert sorted(p.name for p in (inbox / "quarantine").iterdir()) == [
         "界线.dbf", "界线.shp", "界线.shp.错误报告.txt", "界线.shx"]
     assert "没有说明坐标系" in (inbox / "quarantine" / "界线.shp.错误报告.txt").read_text("utf-8")
+
+
+def test_a_mapinfo_table_travels_with_its_dat_map_and_id_files(wh, tmp_path, layer_writer):
+    from shapely.geometry import box
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    layer_writer(inbox / "界线.tab", [box(119.80, 28.88, 119.83, 28.91)], {"NAME": ["桃溪镇"]},
+                 driver="MapInfo File")
+    parts = sorted(p.name for p in inbox.iterdir())
+    assert parts == ["界线.dat", "界线.id", "界线.map", "界线.tab"]
+    watcher = InboxWatcher(inbox, wh, settle=0.0, log=lambda line: None)
+    [outcome] = watcher.run(interval=0.05, once=True, timeout=30)
+    assert outcome.status == "imported", outcome.message
+    assert sorted(p.name for p in (inbox / "archive").iterdir()) == parts
