@@ -199,6 +199,10 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
                                    check="unreadable", value=path.suffix,
                                    expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
         raise _Stop
+    if wkb is None:  # an attribute table (GeoPackage, MapInfo) has no geometry column
+        out.problems.append(_error(out.file, f"图层“{out.layer or path.stem}”没有几何", check="unreadable",
+                                   expected="每个乡镇（街道）一个面要素"))
+        raise _Stop
     names = [str(n) for n in meta["fields"]]
     crs = None
     declared = meta.get("crs")
