@@ -476,7 +476,7 @@ def cmd_validate(args) -> int:
     from .warehouse.validation import validate_files
 
     paths = _import_paths(args.files)
-    report = validate_files(paths, _import_db(args))
+    report = validate_files(paths, _import_db(args), layer=args.layer)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -490,7 +490,8 @@ def cmd_import(args) -> int:
     paths = _import_paths(args.files)
     db = _import_db(args)
     print(f"导入 {len(paths)} 个文件 → {db}", file=sys.stderr)
-    result = import_files(paths, db, progress=_fraction_bar(), replace=args.replace)
+    result = import_files(paths, db, progress=_fraction_bar(), replace=args.replace,
+                          layer=args.layer)
     if not result.published:
         sys.stderr.write("\n")
         print(result.report.format())
@@ -545,6 +546,11 @@ def _size(text: str) -> tuple[int, int]:
     if min(size) < 200 or max(size) > 16384:
         raise argparse.ArgumentTypeError(f"尺寸 {text} 超出范围（每边 200–16384 像素）")
     return size
+
+
+_FILE_KINDS = ("CSV/TXT（UTF-8、GBK、UTF-16）、Excel（.xlsx .xls .xlsb）、WPS（.et）、.ods、Parquet；"
+               "边界：GeoJSON、Shapefile（.shp）、GeoPackage（.gpkg）、KML/KMZ、MapInfo（.tab .mif）")
+_LAYER_HELP = "边界文件有多个图层时（GeoPackage、KML）要读取的图层名；不写则用唯一含面要素的图层"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -635,16 +641,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
 
     validate = sub.add_parser("validate", help="校验部门报送的文件（只报告，不导入）")
-    validate.add_argument("files", nargs="+", metavar="FILE",
-                          help="CSV、Excel（.xlsx）、Parquet、GeoJSON 或 Shapefile（.shp）")
+    validate.add_argument("files", nargs="+", metavar="FILE", help=_FILE_KINDS)
     validate.add_argument("--db", default=db_default, help="数据仓库目录")
+    validate.add_argument("--layer", default=None, help=_LAYER_HELP)
     validate.add_argument("--json", action="store_true", help="以 JSON 输出")
     validate.set_defaults(func=cmd_validate)
 
     imp = sub.add_parser("import", help="校验并导入文件，一次导入发布一个新快照（全部成功或全不导入）")
-    imp.add_argument("files", nargs="+", metavar="FILE",
-                     help="CSV、Excel（.xlsx）、Parquet、GeoJSON 或 Shapefile（.shp）")
+    imp.add_argument("files", nargs="+", metavar="FILE", help=_FILE_KINDS)
     imp.add_argument("--db", default=db_default, help="数据仓库目录")
+    imp.add_argument("--layer", default=None, help=_LAYER_HELP)
     imp.add_argument("--replace", action="store_true",
                      help="文件中出现的指标先清空原有数据（事件同理），而不是逐条更新")
     imp.set_defaults(func=cmd_import)

@@ -1,14 +1,21 @@
-"""Township boundaries from GeoJSON or a Shapefile (.shp/.shx/.dbf with its .prj): reprojected to lon/lat,
-invalid geometries repaired and reported, holes and multi-part townships kept, features matched to
-townships by name or code.
+"""Township boundaries from the files GIS offices ship (GeoJSON, Shapefile with .prj/.cpg, GeoPackage,
+KML/KMZ, MapInfo TAB/MIF), read through GDAL (pyogrio), reprojected to lon/lat, repaired, matched to
+townships, and checked as a surveyor would before they may replace the warehouse's boundaries.
 
 Projected coordinate systems (e.g. CGCS2000 / 3-degree Gauss-Kruger CM 120E, EPSG:4549) are
 reprojected with pyproj. CGCS2000 and WGS84 geographic coordinates differ by centimetres and are
-taken as they are.
+taken as they are. The checks: one feature per township; no overlap between two townships beyond
+a sliver; nothing outside the county beyond what a coarser county outline explains; gaps between
+them reported; codes in the file that disagree with the warehouse's reported.
 """
 from __future__ import annotations
 
-import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -16,7 +23,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pyarrow as pa
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ..warehouse.validation import Problem
@@ -24,8 +31,20 @@ from .partition import label_point
 
 _WGS84_A = 6378137.0
 # Property names that usually hold a township's name or code, tried first.
-NAME_FIELDS = ("name", "NAME", "名称", "乡镇", "乡镇名称", "XZMC", "XZQMC", "TOWN", "town",
+NAME_FIELDS = ("name", "NAME", "Name", "名称", "乡镇", "乡镇名称", "XZMC", "XZQMC", "TOWN", "town",
                "code", "CODE", "代码", "XZDM", "XZQDM", "adcode", "ADCODE")
+BOUNDARY_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".kmz", ".tab", ".mif"}
+# Files a format needs beside the one named (a Shapefile is three files at least).
+_SIDECARS = {".shp": (".shx", ".dbf"), ".tab": (".dat", ".map", ".id"), ".mif": (".mid",)}
+_SIDECAR_HINT = {".shp": "同名的 .shp、.shx、.dbf（及 .prj）放在一起",
+                 ".tab": "同名的 .tab、.dat、.map、.id 放在一起",
+                 ".mif": "同名的 .mif、.mid 放在一起"}
+# Two townships may overlap by a digitising sliver, no more: the larger of these.
+OVERLAP_KM2, OVERLAP_SHARE = 0.01, 0.005
+# The county outline may be coarser than the townships' (the demo's has ~150 vertices): a
+# township may stick out of it by this much before it is refused.
+OUTSIDE_KM2, OUTSIDE_SHARE = 0.5, 0.03
+GAP_KM2, GAP_SHARE = 0.5, 0.005
 
 
 @dataclass
@@ -41,17 +60,21 @@ class BoundaryFile:
     path: Path
     features: list[Feature] = field(default_factory=list)
     crs_name: str | None = None
+    layer: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def file(self) -> str:
-        return self.path.name
+        from ..warehouse.importer import display_name
+
+        return display_name(self.path)
 
 
 @dataclass
 class Matched:
     geometries: dict[str, BaseGeometry]
     problems: list[Problem]
+    places: dict[str, str] = field(default_factory=dict)  # code → 第3个要素
 
 
 def _error(file: str, message: str, *, column=None, value=None, expected=None,
@@ -60,15 +83,27 @@ def _error(file: str, message: str, *, column=None, value=None, expected=None,
 
 
 # --- reading --------------------------------------------------------------------------------
-def read_boundaries(path) -> BoundaryFile:
-    """Read a GeoJSON or Shapefile; problems that stop it being used are in `.problems`."""
+class _Stop(Exception):
+    pass
+
+
+_STOP = object()
+
+
+def read_boundaries(path, layer: str | None = None) -> BoundaryFile:
+    """Read a boundary file; problems that stop it being used are in `.problems`.
+
+    `layer` names the layer of a multi-layer file (GeoPackage, KML); without it the one layer
+    holding polygons is taken and a note says which.
+    """
     path = Path(path)
     out = BoundaryFile(path)
     try:
-        if path.suffix.lower() == ".shp":
-            raw, crs = _read_shapefile(path, out)
-        else:
-            raw, crs = _read_geojson(path, out)
+        # GDAL's own complaints (bad application_id …) would reach the user as Python warnings;
+        # what matters of them becomes a problem below.
+        with _gdal_path(path) as gdal_path, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw, crs = _read_features(gdal_path, path, out, layer)
     except _Stop:
         return out
     if not raw:
@@ -86,100 +121,176 @@ def read_boundaries(path) -> BoundaryFile:
     return out
 
 
-class _Stop(Exception):
-    pass
-
-
-_STOP = object()
-
-
-def _read_geojson(path: Path, out: BoundaryFile):
-    from ..warehouse.importer import decode_text
-
+@contextmanager
+def _gdal_path(path: Path):
+    """A path GDAL can open: the file itself, or, when its name is not valid UTF-8 (GDAL's paths
+    are UTF-8), a copy of it and its sidecars under a plain name in a temporary folder."""
     try:
-        text, _ = decode_text(path.read_bytes())
-        doc = json.loads(text)
-    except (ValueError, OSError) as exc:
-        out.problems.append(_error(out.file, f"不是有效的 GeoJSON：{exc}", check="unreadable",
-                                   expected="GeoJSON（FeatureCollection）"))
-        raise _Stop
-    if not isinstance(doc, dict):
-        out.problems.append(_error(out.file, "不是 GeoJSON 对象", check="unreadable",
-                                   expected="GeoJSON（FeatureCollection）"))
-        raise _Stop
-    crs = None
-    name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
-    if name:
-        crs = _crs_from(out, name, "GeoJSON 的 crs")
-    kind = doc.get("type")
-    if kind == "FeatureCollection":
-        features = doc.get("features") or []
-    elif kind == "Feature":
-        features = [doc]
-    elif kind in ("Polygon", "MultiPolygon"):
-        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
-    else:
-        out.problems.append(_error(out.file, f"GeoJSON 类型“{kind}”不是要素集合", value=str(kind),
-                                   check="unreadable", expected="FeatureCollection"))
-        raise _Stop
-    raw = []
-    for index, feature in enumerate(features, start=1):
-        props = dict(feature.get("properties") or {})
-        geom_doc = feature.get("geometry")
-        geom = _polygonal(out, index, geom_doc.get("type") if geom_doc else None,
-                          lambda g=geom_doc: shape(g))
-        if geom is not None:
-            raw.append((index, props, geom))
-    return raw, crs
+        os.fspath(path).encode("utf-8")
+        yield str(path)
+        return
+    except UnicodeEncodeError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="cockpit-gdal-") as tmp:
+        for sibling in path.parent.iterdir():
+            if sibling.is_file() and sibling.stem == path.stem:
+                shutil.copyfile(sibling, Path(tmp) / ("boundary" + sibling.suffix))
+        yield str(Path(tmp) / ("boundary" + path.suffix))
 
 
-def _read_shapefile(path: Path, out: BoundaryFile):
-    import shapefile
+_POLYGON_TYPES = {"Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "Polygon M",
+                  "MultiPolygon M", "Polygon ZM", "MultiPolygon ZM", "CurvePolygon",
+                  "MultiSurface"}
 
-    missing = [ext for ext in (".shx", ".dbf") if not _sibling(path, ext)]
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"(/[^\s:'\"]+)+", "…", text)[:120]  # no temporary or absolute paths
+
+
+def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | None):
+    import pyogrio
+
+    suffix = path.suffix.lower()
+    missing = [ext for ext in _SIDECARS.get(suffix, ()) if not _sibling(path, ext)]
     if missing:
         out.problems.append(_error(
-            out.file, f"Shapefile 缺少 {'、'.join(missing)} 文件", check="unreadable",
-            expected="同名的 .shp、.shx、.dbf（及 .prj）放在一起"))
+            out.file, f"{'Shapefile' if suffix == '.shp' else 'MapInfo 文件'} 缺少 "
+                      f"{'、'.join(missing)} 文件", check="unreadable", expected=_SIDECAR_HINT[suffix]))
         raise _Stop
-    crs = None
-    prj = _sibling(path, ".prj")
-    if prj is not None:
-        crs = _crs_from(out, prj.read_text(encoding="utf-8", errors="replace"), prj.name)
-    cpg = _sibling(path, ".cpg")
-    encodings = [cpg.read_text(encoding="ascii", errors="ignore").strip()] if cpg else []
-    encodings += ["utf-8", "gb18030"]
-    records = shapes = None
-    for encoding in encodings:
+    try:
+        layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(gdal_path)]
+    except Exception as exc:  # GDAL's DataSourceError and kin: not a file of this format
+        out.problems.append(_error(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
+                                   check="unreadable", value=path.suffix,
+                                   expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
+        raise _Stop
+    out.layer = _choose_layer(out, layers, layer, gdal_path)
+    read_args = {"layer": out.layer} if len(layers) > 1 or layer else {}
+    try:
         try:
-            with shapefile.Reader(str(path), encoding=encoding) as reader:
-                if reader.shapeType not in (shapefile.POLYGON, shapefile.POLYGONZ,
-                                            shapefile.POLYGONM, shapefile.NULL):
-                    out.problems.append(_error(
-                        out.file, f"Shapefile 的几何类型是“{reader.shapeTypeName}”，不是面",
-                        value=reader.shapeTypeName, check="bad_boundary", expected="面（Polygon）"))
-                    raise _Stop
-                fields = [f[0] for f in reader.fields[1:]]
-                records = [dict(zip(fields, rec)) for rec in reader.records()]
-                shapes = [s.__geo_interface__ if s.shapeType != shapefile.NULL else None
-                          for s in reader.shapes()]
-            break
-        except (UnicodeDecodeError, LookupError):
-            continue
-        except shapefile.ShapefileException as exc:
-            out.problems.append(_error(out.file, f"无法读取 Shapefile：{exc}", check="unreadable",
-                                       expected="完好的 Shapefile"))
-            raise _Stop
-    if records is None:
-        out.problems.append(_error(out.file, "属性表（.dbf）的文字编码无法识别", check="unreadable",
-                                   expected="UTF-8 或 GBK 编码，或附带 .cpg 文件"))
+            meta, _, wkb, values = pyogrio.raw.read(gdal_path, **read_args)
+            # A .dbf without .cpg or code page, a MapInfo table of charset Neutral: GDAL then
+            # reads Latin-1 or fails; UTF-8 if the text reads as such, else GBK.
+            guess = suffix == ".shp" and meta.get("encoding") == "ISO-8859-1" and \
+                _has_non_ascii(values)
+        except UnicodeDecodeError:
+            guess = True
+        if guess:
+            for encoding in ("UTF-8", "GB18030"):
+                try:
+                    meta, _, wkb, values = pyogrio.raw.read(gdal_path, encoding=encoding,
+                                                            **read_args)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                out.problems.append(_error(out.file, "属性表的文字编码无法识别", check="encoding",
+                                           expected="UTF-8 或 GBK 编码，或附带 .cpg 文件"))
+                raise _Stop
+            out.problems.append(_error(
+                out.file, f"属性表没有说明文字编码，按 {'GBK' if encoding == 'GB18030' else encoding}"
+                          " 读取", check="assumed_encoding", severity="note",
+                expected="Shapefile 附带 .cpg 文件写明编码；MapInfo 表写明 Charset"))
+    except _Stop:
+        raise
+    except Exception as exc:
+        out.problems.append(_error(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
+                                   check="unreadable", value=path.suffix,
+                                   expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
         raise _Stop
+    if wkb is None:  # an attribute table (GeoPackage, MapInfo) has no geometry column
+        out.problems.append(_error(out.file, f"图层“{out.layer or path.stem}”没有几何", check="unreadable",
+                                   expected="每个乡镇（街道）一个面要素"))
+        raise _Stop
+    names = [str(n) for n in meta["fields"]]
+    crs = None
+    declared = meta.get("crs")
+    if declared and not (suffix in (".geojson", ".json") and not _geojson_names_crs(path)):
+        crs = _crs_from(out, declared, ".prj" if suffix == ".shp" else "文件")
+    elif suffix == ".shp" and _sibling(path, ".prj"):
+        crs = _crs_from(out, _sibling(path, ".prj").read_text("utf-8", "replace"), ".prj")
     raw = []
-    for index, (props, geo) in enumerate(zip(records, shapes), start=1):
-        geom = _polygonal(out, index, geo.get("type") if geo else None, lambda g=geo: shape(g))
+    for k in range(len(wkb)):
+        index = k + 1
+        props = {n: _plain(values[j][k]) for j, n in enumerate(names)}
+        blob = wkb[k]
+        geom = None
+        if blob is not None:
+            try:
+                geom = shapely.from_wkb(blob)
+            except shapely.errors.GEOSException as exc:
+                out.problems.append(_error(out.file, f"要素的几何无法解析：{exc}",
+                                           column=f"第{index}个要素", expected="Polygon 或 MultiPolygon"))
+                continue
+        geom = _polygonal(out, index, geom)
         if geom is not None:
             raw.append((index, props, geom))
     return raw, crs
+
+
+def _plain(value):
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _has_non_ascii(values) -> bool:
+    return any(isinstance(v, str) and not v.isascii() for col in values
+               if col.dtype == object for v in col)
+
+
+def _geojson_names_crs(path: Path) -> bool:
+    """GDAL reports EPSG:4326 for every GeoJSON; only a "crs" member really says so."""
+    with open(path, "rb") as f:
+        return b'"crs"' in f.read(1 << 20)
+
+
+def _choose_layer(out: BoundaryFile, layers: list[tuple[str, str]], wanted: str | None,
+                  gdal_path: str) -> str | None:
+    names = [n for n, _ in layers]
+    if wanted is not None:
+        if wanted not in names:
+            out.problems.append(_error(
+                out.file, f"文件中没有名为“{wanted}”的图层", value=wanted, check="unknown_layer",
+                expected="图层之一：" + "、".join(names)))
+            raise _Stop
+        return wanted
+    if len(layers) <= 1:
+        return names[0] if names else None
+    polygonal = [n for n, kind in layers if kind in _POLYGON_TYPES
+                 or (kind in ("Unknown", "GeometryCollection") and _layer_has_polygons(gdal_path, n))]
+    if len(polygonal) == 1:
+        others = "、".join(f"“{n}”" for n in names if n != polygonal[0])
+        out.problems.append(_error(
+            out.file, f"文件有 {len(names)} 个图层，已选用含面要素的图层“{polygonal[0]}”"
+                      f"（其余：{others}）", column=f"图层“{polygonal[0]}”", check="layer_chosen",
+            severity="note",
+            expected="要用别的图层：命令行导入时加 --layer 图层名，或在 GIS 软件中把它另存为单独的文件"))
+        return polygonal[0]
+    candidates = polygonal or names
+    out.problems.append(_error(
+        out.file, f"文件有 {len(candidates)} 个含面要素的图层，不知道该用哪一个："
+                  + "、".join(f"“{n}”" for n in candidates), check="ambiguous_layer",
+        value="、".join(candidates),
+        expected="命令行导入时加 --layer 图层名，或在 GIS 软件中把要用的图层另存为单独的文件"))
+    raise _Stop
+
+
+def _layer_has_polygons(gdal_path: str, layer: str) -> bool:
+    import pyogrio
+
+    try:
+        _, _, wkb, _ = pyogrio.raw.read(gdal_path, layer=layer, read_geometry=True,
+                                        columns=[], max_features=200)
+    except Exception:
+        return False
+    kinds = {shapely.get_type_id(g) for g in shapely.from_wkb([b for b in wkb if b is not None])}
+    return bool(kinds & {3, 6})  # Polygon, MultiPolygon
 
 
 def _sibling(path: Path, ext: str) -> Path | None:
@@ -189,22 +300,23 @@ def _sibling(path: Path, ext: str) -> Path | None:
     return None
 
 
-def _polygonal(out: BoundaryFile, index: int, kind, build) -> BaseGeometry | None:
+def _polygonal(out: BoundaryFile, index: int, geom: BaseGeometry | None) -> BaseGeometry | None:
+    kind = None if geom is None else geom.geom_type
+    if kind == "GeometryCollection":
+        geom = _polygon_parts(geom)
+        kind = None if geom is None else geom.geom_type
     if kind not in ("Polygon", "MultiPolygon"):
         out.problems.append(_error(
-            out.file, "要素没有面几何" if kind is None else f"要素的几何是“{kind}”，不是面",
-            column=f"第{index}个要素", value=str(kind), expected="Polygon 或 MultiPolygon"))
-        return None
-    try:
-        geom = build()
-    except (ValueError, TypeError, IndexError, shapely.errors.GEOSException) as exc:
-        out.problems.append(_error(out.file, f"要素的几何无法解析：{exc}", column=f"第{index}个要素",
-                                   expected="Polygon 或 MultiPolygon"))
+            out.file, "要素没有几何（几何为空，或文件不完整）" if kind is None
+            else f"要素的几何是“{kind}”，不是面", column=f"第{index}个要素",
+            value=None if kind is None else str(kind), expected="Polygon 或 MultiPolygon"))
         return None
     if geom.is_empty:
         out.problems.append(_error(out.file, "要素的几何是空的", column=f"第{index}个要素",
                                    expected="非空的面"))
         return None
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
     return geom
 
 
@@ -228,10 +340,22 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
     minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
     maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
     looks_lonlat = -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90
-    seen = f"x {minx:.0f}…{maxx:.0f}，y {miny:.0f}…{maxy:.0f}"
+    if not np.isfinite(bounds).all():
+        out.problems.append(_error(out.file, "坐标中有无穷大或非数值", check="bad_boundary",
+                                   expected="有限的坐标值"))
+        return _STOP
+    digits = 0 if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 1000 else 2
+    seen = f"x {minx:.{digits}f}…{maxx:.{digits}f}，y {miny:.{digits}f}…{maxy:.{digits}f}"
     if crs is None:
         if looks_lonlat:
-            out.crs_name = "WGS84 经纬度（未声明，按经纬度读取）"
+            out.crs_name = "CGCS2000 / WGS84 经纬度（未声明）"
+            if out.path.suffix.lower() in (".geojson", ".json", ".kml", ".kmz"):
+                return None  # these formats are lon/lat by definition (RFC 7946, OGC KML)
+            out.problems.append(_error(
+                out.file, f"文件没有说明坐标系{'（缺少 .prj）' if out.path.suffix.lower() == '.shp' else ''}"
+                          "；坐标都在经纬度范围内，按 CGCS2000 / WGS84 经纬度读取", value=seen,
+                check="assumed_crs", severity="warning",
+                expected="附带 .prj 说明坐标系（经纬度时为 CGCS2000 或 WGS84）"))
             return None
         out.problems.append(_error(
             out.file, "坐标不是经纬度，但没有说明坐标系", value=seen, check="bad_crs",
@@ -258,6 +382,12 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
     def transform(xy: np.ndarray) -> np.ndarray:
         lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
+    lon_lat = transform(bounds[:, :2])
+    if not np.isfinite(lon_lat).all():
+        out.problems.append(_error(
+            out.file, f"坐标不在坐标系“{crs.name}”的有效范围内，无法换算为经纬度", value=seen,
+            check="bad_crs", expected="与坐标一致的 .prj"))
+        return _STOP
     return transform
 
 
@@ -303,15 +433,37 @@ def _best_field(features: list[Feature], resolve, townships: Mapping[str, str]) 
     return best
 
 
+_CODE_TEXT = re.compile(r"^\d{9}(\d{3})?$")
+MAX_LISTED = 20
+
+
+def _code_fields(features: list[Feature], key: str, resolve, townships) -> list[str]:
+    """Other fields that identify townships too: codes (9 or 12 digits), or names most features
+    resolve by. Their disagreement with the matched township is worth a word."""
+    out = []
+    for name in {k for f in features for k in f.properties}:
+        if name == key:
+            continue
+        values = [str(f.properties.get(name)).strip() for f in features
+                  if f.properties.get(name) not in (None, "")]
+        if not values:
+            continue
+        if all(_CODE_TEXT.match(v) for v in values) or \
+                2 * sum(1 for v in values if resolve(v).code in townships) >= len(features):
+            out.append(name)
+    return sorted(out)
+
+
 def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str, str],
                     county_geom: BaseGeometry | None = None,
                     county_name: str = "本县") -> Matched:
     """Pair each feature with a township through the property that names them best.
 
     `resolve(text)` is the warehouse's region matcher (see importer.RegionMatcher.resolve);
-    `townships` maps codes to names. Unknown or ambiguous names are errors; two features for one
-    township are merged into one multi-part boundary (with a warning); a boundary outside the
-    county (a wrong coordinate system, usually) is an error.
+    `townships` maps codes to names. Unknown or ambiguous names are errors, and so is a township
+    named by two features (a duplicate; an exclave belongs in one multi-part feature); a boundary
+    outside the county (a wrong coordinate system, usually) is an error; a code field that names
+    another township than the name does is a warning (the name wins).
     """
     file = bf.file
     problems: list[Problem] = []
@@ -330,7 +482,10 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
                                value=fields, check="unknown_region",
                                expected="一个写着乡镇（街道）名称或区划代码的字段，如 NAME"))
         return Matched({}, problems)
+    code_fields = _code_fields(features, key, resolve, townships)
+    disagreements = 0
     geometries: dict[str, BaseGeometry] = {}
+    places: dict[str, str] = {}
     outside_zone = county_geom.buffer(0.05) if county_geom is not None else None
     for f in features:
         raw = f.properties.get(key)
@@ -350,6 +505,23 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
                                    value=str(raw), check="not_township", severity="warning",
                                    expected="乡镇（街道）的面"))
             continue
+        for other in code_fields:
+            text = f.properties.get(other)
+            if text in (None, ""):
+                continue
+            said = resolve(text)
+            if said.code == m.code:
+                continue
+            disagreements += 1
+            if disagreements > MAX_LISTED:
+                continue
+            whose = f"是{townships.get(said.code, said.code)}的代码" if said.code else \
+                f"不是{county_name}任何乡镇（街道）的代码"
+            problems.append(_error(
+                file, f"字段“{other}”的“{text}”{whose}，与字段“{key}”的“{raw}”不一致；"
+                      f"按“{raw}”导入为{townships[m.code]}（数据仓库中代码 {m.code}）",
+                column=f"第{f.index}个要素 字段“{other}”", value=str(text), check="code_mismatch",
+                severity="warning", expected=f"{townships[m.code]}的区划代码 {m.code}"))
         geom = f.geometry
         if outside_zone is not None and not outside_zone.contains(geom.representative_point()):
             c = geom.representative_point()
@@ -359,12 +531,85 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
                 expected=f"{county_name}境内的面（检查 .prj 或 crs 是否正确）"))
             continue
         if m.code in geometries:
-            problems.append(_error(file, f"{townships[m.code]}有多个要素，已合并为一个多部分边界",
-                                   column=column, value=str(raw), check="merged_parts",
-                                   severity="warning", expected="每个乡镇（街道）一个要素"))
-            geom = _polygon_parts(shapely.union(geometries[m.code], geom))
+            problems.append(_error(
+                file, f"{townships[m.code]}出现了两次：{places[m.code]}和第{f.index}个要素",
+                column=column, value=str(raw), check="duplicate_boundary",
+                expected="每个乡镇（街道）一个要素（飞地请在 GIS 软件中合并为一个多部分要素）"))
+            continue
         geometries[m.code] = geom
-    return Matched(geometries, problems)
+        places[m.code] = f"第{f.index}个要素"
+    if disagreements > MAX_LISTED:
+        extra = disagreements - MAX_LISTED
+        problems.append(Problem("warning", "code_mismatch", file, count=extra,
+                                message=f"另有 {extra} 处代码与名称不一致"))
+    return Matched(geometries, problems, places)
+
+
+def survey(geometries: Mapping[str, BaseGeometry], names: Mapping[str, str],
+           places: Mapping[str, tuple[str, str]], county_geom: BaseGeometry | None,
+           county_name: str, all_townships: bool) -> list[Problem]:
+    """The checks a surveyor makes of a set of township boundaries (lon/lat), beyond each alone:
+    overlaps between two townships and area outside the county are errors; land of the county
+    that no township covers is a warning (only when every township is there).
+
+    `places[code]` is (file, feature) where a township's boundary came from.
+    """
+    problems: list[Problem] = []
+    codes = sorted(geometries)
+    geoms = [geometries[c] for c in codes]
+    areas = {c: area_km2(geometries[c]) for c in codes}
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    overlaps = []
+    for i, j in zip(left, right):
+        if i >= j:
+            continue
+        a, b = codes[i], codes[j]
+        shared = area_km2(shapely.intersection(geoms[i], geoms[j]))
+        if shared > max(OVERLAP_KM2, OVERLAP_SHARE * min(areas[a], areas[b])):
+            overlaps.append((shared, a, b))
+    overlaps.sort(key=lambda t: (-t[0], t[1], t[2]))
+    for shared, a, b in overlaps[:MAX_LISTED]:
+        file, place = places[a]
+        other_file, other_place = places[b]
+        other = other_place if other_file == file else f"{other_file} {other_place}"
+        problems.append(_error(
+            file, f"{names[a]}与{names[b]}（{other}）重叠 {_km2(shared)}", column=place,
+            value=_km2(shared), check="overlap",
+            expected=f"相邻乡镇（街道）只共用边界，重叠不超过 {OVERLAP_SHARE:.1%} 面积"))
+    if len(overlaps) > MAX_LISTED:
+        extra = len(overlaps) - MAX_LISTED
+        problems.append(Problem("error", "overlap", places[codes[0]][0],
+                                message=f"另有 {extra} 处重叠（上面只列出重叠最多的 {MAX_LISTED} 处）",
+                                count=extra))
+    if county_geom is None or county_geom.is_empty:
+        return problems
+    county = county_geom if county_geom.is_valid else shapely.make_valid(county_geom)
+    for code in codes:
+        outside = area_km2(shapely.difference(geometries[code], county))
+        if outside > max(OUTSIDE_KM2, OUTSIDE_SHARE * areas[code]):
+            file, place = places[code]
+            problems.append(_error(
+                file, f"{names[code]}有 {_km2(outside)} 在{county_name}县界之外"
+                      f"（占其面积的 {outside / areas[code]:.0%}）", column=place,
+                value=_km2(outside), check="outside_county",
+                expected=f"{county_name}境内的面，超出县界不多于 {OUTSIDE_SHARE:.0%}"))
+    if all_townships:
+        gap = shapely.difference(county, shapely.union_all(geoms))
+        gap_area = area_km2(gap) if not gap.is_empty else 0.0
+        if gap_area > max(GAP_KM2, GAP_SHARE * area_km2(county)):
+            largest = max(shapely.get_parts(gap), key=lambda g: g.area)
+            at = largest.representative_point()
+            problems.append(_error(
+                places[codes[0]][0], f"乡镇（街道）边界没有铺满{county_name}：有 {_km2(gap_area)}"
+                                     f"不属于任何乡镇（街道），最大的一块在 {at.x:.4f}, {at.y:.4f} 附近",
+                value=_km2(gap_area), check="gap", severity="warning",
+                expected="乡镇（街道）边界之间没有空隙，合起来就是县域"))
+    return problems
+
+
+def _km2(area: float) -> str:
+    return f"{area:.2f} km²" if area < 10 else f"{area:,.1f} km²"
 
 
 # --- what the warehouse stores -----------------------------------------------------------

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QFileDialo
 
 from . import theme
 
-FILE_FILTER = "部门数据与边界 (*.csv *.xlsx *.parquet *.geojson *.json *.shp);;所有文件 (*)"
+FILE_FILTER = ("部门数据与边界 (*.csv *.txt *.xlsx *.xlsm *.xls *.xlsb *.ods *.et *.parquet *.geojson"
+               " *.json *.shp *.gpkg *.kml *.kmz *.tab *.mif);;所有文件 (*)")
 
 
 class _Worker(QObject):
@@ -143,8 +144,8 @@ class ImportDialog(QDialog):
         table = self.problems
         table.setRowCount(len(problems))
         for row, p in enumerate(problems):
-            cells = ["错误" if p.is_error else "提醒", p.location(), p.value or "",
-                     p.expected or "", p.message, str(p.count)]
+            cells = [{"error": "错误", "warning": "提醒"}.get(p.severity, "说明"), p.location(),
+                     p.value or "", p.expected or "", p.message, str(p.count)]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)

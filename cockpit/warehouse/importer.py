@@ -1,11 +1,14 @@
-"""Reading departments' files as they really come: long tables and wide sheets in CSV, XLSX and Parquet,
-event records, and the matching of their region and indicator names to the warehouse's codes.
+"""Reading departments' files as they really come: long tables and wide sheets in CSV (UTF-8, GBK or
+UTF-16), spreadsheets (.xlsx, .xls, .xlsb, .ods, WPS .et) and Parquet, event records, and the
+matching of their region and indicator names to the warehouse's codes.
 
 Nothing here decides whether a file may be imported; readers turn every table into rows of raw text
 with their place in the file (sheet, row, column), and `validation` judges them. Only problems that
 stop a table from being read at all (no header, a missing column, an unreadable file) are reported
-here. Long tables are read column-wise (pyarrow for CSV and Parquet, openpyxl's streaming mode for
-XLSX) because a department's file can hold a million rows.
+here, and `read_file` turns any failure inside a reader into such a problem, so no file can crash an
+import. Long tables are read column-wise (pyarrow for CSV and Parquet; calamine, a Rust reader,
+for spreadsheets: about ten times openpyxl's speed) because a department's file can hold a
+million rows.
 """
 from __future__ import annotations
 
@@ -13,12 +16,12 @@ import csv
 import dataclasses
 import difflib
 import io
+import os
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -28,10 +31,9 @@ import pyarrow as pa
 from .validation import Problem
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
-XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+# WPS Spreadsheets' .et/.ett are BIFF (like .xls) or OOXML inside: calamine tells by the content.
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et", ".ett"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-BOUNDARY_SUFFIXES = {".geojson", ".json", ".shp"}
-SUPPORTED_SUFFIXES = CSV_SUFFIXES | XLSX_SUFFIXES | PARQUET_SUFFIXES | BOUNDARY_SUFFIXES
 
 HEADER_SCAN_ROWS = 30
 
@@ -87,13 +89,6 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         out = chr(65 + rem) + out
     return out
-
-
-def _letter_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n - 1
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -173,7 +168,8 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def parse_number(text) -> tuple[float | None, str]:
-    """(value, kind): kind is ok, percent (written with %), placeholder or not_number."""
+    """(value, kind): kind is ok, percent (written with %), placeholder, not_number, or too_large
+    (infinite, or 10¹⁵ and beyond: no county's figure, and past what float64 counts exactly)."""
     t = normalise(text)
     if t.upper() in PLACEHOLDERS:
         return None, "placeholder"
@@ -184,7 +180,10 @@ def parse_number(text) -> tuple[float | None, str]:
         t, kind = t[:-1], "percent"
     if not _PLAIN_NUMBER.match(t):
         return None, "not_number"
-    return float(t), kind
+    value = float(t)
+    if not abs(value) < 1e15:
+        return None, "too_large"
+    return value, kind
 
 
 _UNIT_ALIASES = {"百分比": "%", "百分点": "%", "ug/m3": "μg/m3", "微克/立方米": "μg/m3",
@@ -371,6 +370,9 @@ class ObservationSource:
     labels: dict[str, str]               # role → column label used in messages
     ignored_columns: list[str] = field(default_factory=list)
     title: str | None = None
+    # (row, column) of the one cell that gives every row's unit (a 单位：万元 line, a 数值（亿元）
+    # header): a wrong unit there is one mistake, reported once, at that cell.
+    unit_place: tuple[int, str] | None = None
 
 
 @dataclass
@@ -390,10 +392,11 @@ class FileRead:
     events: list[EventSource] = field(default_factory=list)
     boundaries: object | None = None     # geo.boundaries.BoundaryFile
     problems: list[Problem] = field(default_factory=list)
+    targets: bool = False                # a targets file (规划目标): `targets` reads it
 
     @property
     def file(self) -> str:
-        return self.path.name
+        return display_name(self.path)
 
 
 def _problem(file: str, message: str, *, sheet=None, row=None, column=None, value=None,
@@ -488,6 +491,17 @@ class _Header:
     index: int                          # 0-based row index of the header in the grid
     layout: str                         # long / wide / events
     roles: dict[str, tuple[int, str | None]]
+    others: dict[str, list[int]] = field(default_factory=dict)  # more columns of one role
+
+
+def _other_columns(row: Sequence, roles: dict[str, tuple[int, str | None]]) -> dict[str, list[int]]:
+    """Columns naming a role already taken by a column to their left (数值 … 本期数)."""
+    others: dict[str, list[int]] = {}
+    for j, v in enumerate(row):
+        role, _ = _header_role(cell_text(v), ROLES)
+        if role in roles and roles[role][0] != j:
+            others.setdefault(role, []).append(j)
+    return others
 
 
 def _find_header(head: list[Sequence]) -> _Header | None:
@@ -499,7 +513,7 @@ def _find_header(head: list[Sequence]) -> _Header | None:
             return _Header(i, "events", event_roles)
         roles = _roles_in_row(row, ROLES)
         if "indicator" in roles and "value" in roles:
-            return _Header(i, "long", roles)
+            return _Header(i, "long", roles, _other_columns(row, roles))
         if "region" in roles or "code" in roles:
             if "indicator" in roles or "value" in roles or "period" in roles:
                 best_partial = best_partial or _Header(i, "long", roles)
@@ -538,10 +552,12 @@ def _long_from_columns(file: str, path: Path, sheet: str | None, header: _Header
     n = len(rows)
     unit_col = columns.get("unit")
     value_unit = roles["value"][1] or (roles["indicator"][1] if "indicator" in roles else None)
+    unit_place = None
     if unit_col is None:
         unit_col = pa.repeat(pa.scalar(value_unit, pa.string()), n)
         if value_unit:
             labels["unit"] = labels["value"]
+            unit_place = (header.index + 1, labels["value" if roles["value"][1] else "indicator"])
     table = pa.table({
         "row": rows.cast(pa.int32()),
         "region": columns["region"] if "region" in columns else columns["code"],
@@ -551,36 +567,7 @@ def _long_from_columns(file: str, path: Path, sheet: str | None, header: _Header
         "unit": unit_col,
         "cell_col": pa.nulls(n, pa.string()),
     }, schema=RAW_SCHEMA)
-    return ObservationSource(file, path, sheet, "long", table, labels)
-
-
-def _long_from_rows(file: str, path: Path, sheet: str | None, header: _Header,
-                    header_cells: Sequence, body: Iterable[tuple[int, Sequence]],
-                    kind: str) -> ObservationSource:
-    """A long table from rows of cells (XLSX, or a CSV read row by row)."""
-    roles = header.roles
-    region_role = "region" if "region" in roles else "code"
-    wanted = [("region", roles[region_role][0]), ("indicator", roles["indicator"][0]),
-              ("period", roles["period"][0]), ("value", roles["value"][0])]
-    if "unit" in roles:
-        wanted.append(("unit", roles["unit"][0]))
-    cols: dict[str, list] = {name: [] for name, _ in wanted}
-    row_numbers: list[int] = []
-    ended = False
-    for number, row in body:
-        if ended or _is_blank(row):
-            continue
-        if _is_note(row) and not any(cell_text(row[j]) for name, j in wanted[1:]
-                                     if j < len(row)):
-            ended = True  # notes under the table: nothing after them is data
-            continue
-        row_numbers.append(number)
-        width = len(row)
-        for name, j in wanted:
-            cols[name].append(cell_text(row[j]) if j < width else "")
-    columns = {name: pa.array(values, pa.string()) for name, values in cols.items()}
-    return _long_from_columns(file, path, sheet, header, header_cells, columns,
-                              pa.array(row_numbers, pa.int32()), kind)
+    return ObservationSource(file, path, sheet, "long", table, labels, unit_place=unit_place)
 
 
 # --- wide sheets -----------------------------------------------------------------------------
@@ -620,10 +607,15 @@ def _wide_source(file: str, path: Path, sheet: str | None, grid: list[list], hea
         d += 1
     above = [cell_text(v) for row in grid[:h] for v in row if cell_text(v)]
     title = next(iter(above), None)
-    unit = None
-    for text in above + [cell_text(v) for v in grid[h]]:
-        if m := _UNIT_IN_TEXT.search(unicodedata.normalize("NFKC", text)):
-            unit = normalise_unit(m.group(1))
+    unit = unit_place = None
+    for r, row in enumerate(grid[:h + 1]):
+        for j, v in enumerate(row):
+            text = cell_text(v)
+            if text and (m := _UNIT_IN_TEXT.search(unicodedata.normalize("NFKC", text))):
+                unit = normalise_unit(m.group(1))
+                unit_place = (r + 1, _column_label(kind, j, text))
+                break
+        if unit is not None:
             break
     title_years = [int(y) for y in _YEAR_IN_TEXT.findall(" ".join(above))]
     # Which indicator: the sheet's name, else the title, else the file's name.
@@ -731,8 +723,8 @@ def _wide_source(file: str, path: Path, sheet: str | None, grid: list[list], hea
     }, schema=RAW_SCHEMA)
     labels = {"region": _column_label(kind, rcol, region_header),
               "indicator": f"标题“{title}”" if title else f"工作表“{sheet}”",
-              "unit": "单位行" if unit else "单位"}
-    return ObservationSource(file, path, sheet, "wide", table, labels, ignored, title)
+              "unit": unit_place[1] if unit_place else "单位"}
+    return ObservationSource(file, path, sheet, "wide", table, labels, ignored, title, unit_place)
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -756,10 +748,10 @@ def _event_source(file: str, path: Path, sheet: str | None, header: _Header,
 
 
 # --- grids to sources --------------------------------------------------------------------------
-def _read_grid(file: str, path: Path, sheet: str | None, head: list[list],
-               rest: Iterable[Sequence], kind: str, out: FileRead,
-               indicators: IndicatorMatcher | None, merges_for=None) -> None:
+def _read_grid(file: str, path: Path, sheet: str | None, grid: list[list], kind: str,
+               out: FileRead, indicators: IndicatorMatcher | None, merges_for=None) -> None:
     """Classify one sheet (or CSV) by its header and read it as long, wide or events."""
+    head = grid[:HEADER_SCAN_ROWS]
     header = _find_header(head)
     if header is None:
         if all(_is_blank(r) for r in head):
@@ -774,14 +766,17 @@ def _read_grid(file: str, path: Path, sheet: str | None, head: list[list],
             expected="长表表头：乡镇（街道）、指标、期间、数值；或宽表：乡镇（街道）列加各期间列；"
                      "或事件表：乡镇、来源、类别、摘要、上报时间"))
         return
+    if (problem := _two_columns_problem(file, sheet, header, head[header.index], kind)):
+        out.problems.append(problem)
+        return
     header_cells = head[header.index]
     first_body = header.index + 1
-    body = ((k + 1, r) for k, r in enumerate(_chain(head, rest)) if k >= first_body)
     if header.layout == "events":
         problem = _missing_columns_problem(file, sheet, header, EVENT_REQUIRED, kind)
         if problem:
             out.problems.append(problem)
             return
+        body = ((k + 1, grid[k]) for k in range(first_body, len(grid)))
         out.events.append(_event_source(file, path, sheet, header, header_cells, body, kind))
         return
     if header.layout == "long":
@@ -789,9 +784,8 @@ def _read_grid(file: str, path: Path, sheet: str | None, head: list[list],
         if problem:
             out.problems.append(problem)
             return
-        source = _long_from_rows(file, path, sheet, header, header_cells, body, kind)
+        source = _long_from_grid(file, path, sheet, header, header_cells, grid, kind)
     else:
-        grid = [list(r) for r in head] + [list(r) for r in rest]
         if merges_for is not None:
             _fill_merges(grid, merges_for())
         source = _wide_source(file, path, sheet, grid, header, kind, indicators, out.problems)
@@ -804,18 +798,143 @@ def _read_grid(file: str, path: Path, sheet: str | None, head: list[list],
     out.observations.append(source)
 
 
-def _chain(head: list, rest: Iterable):
-    yield from head
-    yield from rest
+def _two_columns_problem(file, sheet, header: _Header, cells: Sequence, kind) -> Problem | None:
+    """Two columns that could each be the values (数值 and 本期数 …): which one is meant is asked."""
+    for role, columns in header.others.items():
+        first = header.roles[role][0]
+        labels = [_column_label(kind, j, cell_text(cells[j])) for j in (first, *columns)]
+        return _problem(
+            file, f"表头中有 {len(labels)} 列都可以是“{ROLE_NAMES[role]}”：{'、'.join(labels)}，"
+                  "不知道该导入哪一列", sheet=sheet, row=header.index + 1, column=labels[1],
+            value=cell_text(cells[columns[0]]), check="ambiguous_column",
+            expected=f"只保留一列“{ROLE_NAMES[role]}”，另一列删去或改名（如“备注”）")
+    return None
 
 
-# --- CSV -----------------------------------------------------------------------------------
+def _table_rows(columns: list[pa.Array], rows: pa.Array) -> tuple[list[pa.Array], pa.Array]:
+    """Drop empty rows; a note (注：…, 数据来源：…) with nothing beside it ends the table."""
+    import pyarrow.compute as pc
+
+    nonempty = pc.not_equal(columns[0], "")
+    others_empty = None
+    for col in columns[1:]:
+        nonempty = pc.or_(nonempty, pc.not_equal(col, ""))
+        empty = pc.equal(col, "")
+        others_empty = empty if others_empty is None else pc.and_(others_empty, empty)
+    is_note = pc.match_substring_regex(columns[0], _NOTE_RE2)
+    if others_empty is not None:
+        is_note = pc.and_(is_note, others_empty)
+    keep = nonempty
+    if pc.any(is_note).as_py():
+        first_note = pc.index(is_note, True).as_py()
+        keep = pc.and_(keep, pa.array(np.arange(len(rows)) < first_note))
+    if not pc.all(keep).as_py():
+        columns = [col.filter(keep) for col in columns]
+        rows = rows.filter(keep)
+    return columns, rows
+
+
+def _text_array(values: list) -> pa.Array:
+    """A column of cells as the text a person sees (`cell_text`), converted at once where it can."""
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        arr = None
+    if arr is not None:
+        kind = arr.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            return pc.utf8_trim_whitespace(arr.cast(pa.string()))
+        if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+            return pc.fill_null(pc.cast(arr, pa.string()), "")  # 2025.0 → "2025"
+        if pa.types.is_null(kind):
+            return pa.array([""] * len(values), pa.string())
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            timed = pa.types.is_timestamp(kind) and pc.any(pc.not_equal(
+                pc.cast(pc.cast(arr, pa.date32()), kind), arr)).as_py()
+            return pc.fill_null(pc.strftime(arr, "%Y-%m-%d %H:%M:%S" if timed else "%Y-%m-%d"), "")
+    return pa.array([cell_text(v) for v in values], pa.string())
+
+
+def _long_from_grid(file: str, path: Path, sheet: str | None, header: _Header,
+                    header_cells: Sequence, grid: list[list], kind: str) -> ObservationSource:
+    """A long table from rows of cells (spreadsheets, or a CSV read row by row), column by column:
+    a million rows in about a second."""
+    first = header.index + 1
+    body = grid[first:]
+    wanted = sorted({j for j, _ in header.roles.values()})
+    if all(len(r) > wanted[-1] for r in body):  # a spreadsheet's rows are all as wide as its sheet
+        arrays = [_text_array([r[j] for r in body]) for j in wanted]
+    else:
+        arrays = [_text_array([r[j] if j < len(r) else "" for r in body]) for j in wanted]
+    rows = pa.array(np.arange(first + 1, first + 1 + len(body), dtype=np.int32))
+    arrays, rows = _table_rows(arrays, rows)
+    by_index = dict(zip(wanted, arrays))
+    columns = {role: by_index[j] for role, (j, _) in header.roles.items()}
+    return _long_from_columns(file, path, sheet, header, header_cells, columns, rows, kind)
+
+
+# --- text: CSV, TSV, Excel's "Unicode text" ---------------------------------------------------
+class TextEncodingError(ValueError):
+    """Bytes that are no one encoding: `row` is the first line that does not fit."""
+
+    def __init__(self, message: str, row: int | None, value: str | None, expected: str):
+        super().__init__(message)
+        self.message, self.row, self.value, self.expected = message, row, value, expected
+
+
+def _looks_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM: every other byte of mostly-ASCII text is zero."""
+    sample = data[:4096]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.4 * len(sample) / 2 and even < 0.05 * len(sample) / 2:
+        return "utf-16-le"
+    if even > 0.4 * len(sample) / 2 and odd < 0.05 * len(sample) / 2:
+        return "utf-16-be"
+    return None
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (with or without BOM) when it decodes strictly, else GB18030 (⊃ GBK)."""
+    """(text, encoding): UTF-16 (Excel's "Unicode text"), else UTF-8 (with or without BOM), else
+    GB18030 (⊃ GBK). A file mixing UTF-8 and GBK lines, or with bytes no encoding reads, raises
+    TextEncodingError naming the first line that does not fit."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (utf16 := _looks_utf16(data)):
+        try:
+            return data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else utf16), \
+                "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise TextEncodingError("UTF-16 文本中有无效字节", None, f"第{exc.start}字节",
+                                    "完整的 UTF-16 文本（Excel“Unicode 文本”）") from None
     try:
         return data.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError:
         pass
+    # Not UTF-8 as a whole: GBK, unless some lines are UTF-8 (files pasted together) or neither.
+    utf8_line = other_line = None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+            utf8_line = utf8_line or number
+        except UnicodeDecodeError:
+            try:
+                line.decode("gb18030")
+            except UnicodeDecodeError as exc:
+                raise TextEncodingError(
+                    "这一行有既不是 UTF-8 也不是 GBK 的字节", number,
+                    line[max(0, exc.start - 8):exc.start + 8].hex(" "),
+                    "整个文件用同一种编码（UTF-8 或 GBK）保存") from None
+            other_line = other_line or number
+        if utf8_line and other_line:
+            first, second = sorted((utf8_line, other_line))
+            names = ("UTF-8", "GBK") if first == utf8_line else ("GBK", "UTF-8")
+            raise TextEncodingError(
+                f"文件混用了两种文字编码：第{first}行是 {names[0]}，第{second}行是 {names[1]}",
+                second, None, "整个文件用同一种编码保存（建议另存为 UTF-8）")
     return data.decode("gb18030"), "GB18030"
 
 
@@ -828,29 +947,50 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
+def _head_lines(text: str) -> list[str]:
+    """The first lines of a text, however long they are (a header can have 100,000 cells)."""
+    lines, start = [], 0
+    while len(lines) < HEADER_SCAN_ROWS and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        lines.append(text[start:end].rstrip("\r\n"))
+        start = end
+    return lines
+
+
 def read_csv(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead:
     out = FileRead(path)
-    file = path.name
+    file = out.file
     data = path.read_bytes()
     if not data.strip():
         out.problems.append(_problem(file, "文件是空的", check="empty_file",
                                      expected="带表头的 CSV 数据表"))
         return out
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data[:65536] and not (data.startswith((b"\xff\xfe", b"\xfe\xff"))
+                                        or _looks_utf16(data)):
         out.problems.append(_problem(file, "不是文本格式的 CSV 文件（含二进制内容）",
                                      value=path.suffix, check="unreadable",
-                                     expected="UTF-8 或 GBK 编码的 CSV 文本；Excel 文件请保存为 .xlsx"))
+                                     expected="UTF-8、GBK 或 UTF-16 编码的 CSV 文本；"
+                                              "Excel 文件请用 .xlsx/.xls 扩展名"))
         return out
-    text, encoding = decode_text(data)
-    prefix = text[:1 << 16]
-    head_lines = prefix.splitlines()
-    if len(prefix) < len(text):
-        head_lines = head_lines[:-1]  # possibly cut in the middle
-    head_lines = head_lines[:HEADER_SCAN_ROWS]
+    try:
+        text, encoding = decode_text(data)
+    except TextEncodingError as exc:
+        out.problems.append(_problem(file, exc.message, row=exc.row, column="整行",
+                                     value=exc.value, check="encoding", expected=exc.expected))
+        return out
+    if "\x00" in text:
+        out.problems.append(_problem(file, "文本中含有空字符（\\0），不是正常的 CSV 文件",
+                                     check="unreadable", expected="UTF-8、GBK 或 UTF-16 编码的 CSV 文本"))
+        return out
+    head_lines = _head_lines(text)
     delimiter = _sniff_delimiter(head_lines)
     head = list(csv.reader(head_lines, delimiter=delimiter))
+    if _is_targets(head):
+        out.targets = True
+        return out
     header = _find_header(head)
-    if header is not None and header.layout == "long" and \
+    if header is not None and header.layout == "long" and not header.others and \
             _missing_columns_problem(file, None, header, LONG_REQUIRED, "csv") is None:
         source = _read_long_csv(path, text if encoding != "UTF-8" else None, data, header,
                                 head[header.index], delimiter, out)
@@ -861,8 +1001,8 @@ def read_csv(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead
             else:
                 out.observations.append(source)
         return out
-    rest = csv.reader(text.splitlines()[len(head_lines):], delimiter=delimiter)
-    _read_grid(file, path, None, head, rest, "csv", out, indicators)
+    grid = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    _read_grid(file, path, None, grid, "csv", out, indicators)
     return out
 
 
@@ -872,7 +1012,7 @@ def _read_long_csv(path: Path, decoded: str | None, data: bytes, header: _Header
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    file = path.name
+    file = out.file
     raw = decoded.encode("utf-8") if decoded is not None else data
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -883,6 +1023,7 @@ def _read_long_csv(path: Path, decoded: str | None, data: bytes, header: _Header
     body = raw[offset:]
     width = len(header_cells)
     names = [f"c{j}" for j in range(width)]
+    wanted = sorted({j for j, _ in header.roles.values()})
     skipped: list[tuple[int | None, str]] = []
 
     def on_invalid(row) -> str:
@@ -897,9 +1038,10 @@ def _read_long_csv(path: Path, decoded: str | None, data: bytes, header: _Header
                                            block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
                                              ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False))
+            convert_options=pacsv.ConvertOptions(
+                column_types={names[j]: pa.string() for j in wanted},
+                include_columns=[names[j] for j in wanted],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
 
     try:
         table = parse(True)
@@ -915,87 +1057,153 @@ def _read_long_csv(path: Path, decoded: str | None, data: bytes, header: _Header
     line_numbers = np.arange(first_data_line, first_data_line + total, dtype=np.int64)
     if skipped_lines:
         line_numbers = line_numbers[~np.isin(line_numbers, skipped_lines)]
-    notes_started = False
+    # A row of another width is still a row of the table when every column the import reads is
+    # there and nothing stands beyond the header's width (hand-edited files, trailing commas).
+    kept: list[tuple[int, list[str]]] = []
+    notes_from = None
     for number, text in sorted(((header.index + n, t) for n, t in skipped if n is not None)):
         fields = next(csv.reader([text], delimiter=delimiter), [])
         if not any(f.strip() for f in fields):
             continue
-        if notes_started or _is_note(fields):
-            notes_started = True
+        if notes_from is not None or _is_note(fields):
+            notes_from = notes_from or number  # notes under the table: nothing after is data
+            continue
+        if len(fields) > wanted[-1] and not any(f.strip() for f in fields[width:]):
+            kept.append((number, fields))
             continue
         out.problems.append(_problem(
             file, f"这一行有 {len(fields)} 列，表头有 {width} 列", row=number, column="整行",
             value=text[:60], check="bad_row", expected=f"{width} 列，与表头一致"))
+    columns = [pc.utf8_trim_whitespace(table.column(names[j]).combine_chunks()) for j in wanted]
     rows = pa.array(line_numbers[:table.num_rows], pa.int32())
-    # Rows that are entirely empty, and notes (注：…) with nothing in the other columns, are dropped.
-    trimmed = [pc.utf8_trim_whitespace(table.column(j)) for j in range(width)]
-    nonempty = pc.not_equal(trimmed[0], "")
-    others_empty = None
-    for col in trimmed[1:]:
-        nonempty = pc.or_(nonempty, pc.not_equal(col, ""))
-        empty = pc.equal(col, "")
-        others_empty = empty if others_empty is None else pc.and_(others_empty, empty)
-    is_note = pc.match_substring_regex(trimmed[0], _NOTE_RE2)
-    if others_empty is not None:
-        is_note = pc.and_(is_note, others_empty)
-    keep = pc.and_(nonempty, pc.invert(is_note))
-    if not pc.all(keep).as_py():
-        trimmed = [col.filter(keep) for col in trimmed]
-        rows = rows.filter(keep)
-    columns = {role: trimmed[j] for role, (j, _) in header.roles.items() if j < width}
-    return _long_from_columns(file, path, None, header, header_cells, columns, rows, "csv")
+    if notes_from is not None:
+        before = pc.less(rows, notes_from)
+        columns, rows = [col.filter(before) for col in columns], rows.filter(before)
+    if kept:
+        columns = [pa.concat_arrays([col, pa.array([f[j].strip() for _, f in kept], pa.string())])
+                   for col, j in zip(columns, wanted)]
+        rows = pa.concat_arrays([rows, pa.array([n for n, _ in kept], pa.int32())])
+    columns, rows = _table_rows(columns, rows)
+    by_index = dict(zip(wanted, columns))
+    roles = {role: by_index[j] for role, (j, _) in header.roles.items()}
+    return _long_from_columns(file, path, None, header, header_cells, roles, rows, "csv")
 
 
-# --- XLSX ----------------------------------------------------------------------------------
-_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+# --- spreadsheets: .xlsx .xls .xlsb .ods .et ----------------------------------------------------
+def _ods_merges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
+    """Merged ranges of one OpenDocument sheet, from content.xml (calamine reports none for ODS)."""
+    import xml.etree.ElementTree as ET
+
+    t = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+    merges = []
+    with zipfile.ZipFile(path) as zf, zf.open("content.xml") as xml:
+        inside = False
+        r = c = 0
+        for event, el in ET.iterparse(xml, events=("start", "end")):
+            if el.tag == t + "table":
+                if event == "start":
+                    inside = el.get(t + "name") == sheet
+                    r = 0
+                elif inside:
+                    break
+                continue
+            if not inside:
+                continue
+            if el.tag == t + "table-row":
+                if event == "start":
+                    c = 0
+                else:
+                    r += int(el.get(t + "number-rows-repeated", "1"))
+                    el.clear()
+            elif el.tag in (t + "table-cell", t + "covered-table-cell") and event == "start":
+                cols = int(el.get(t + "number-columns-spanned", "1"))
+                rows = int(el.get(t + "number-rows-spanned", "1"))
+                if cols > 1 or rows > 1:
+                    merges.append((r, c, r + rows - 1, c + cols - 1))
+                c += int(el.get(t + "number-columns-repeated", "1"))
+    return merges
 
 
-def _merged_ranges(path: Path, sheet_path: str | None, title: str):
-    """Merged ranges of one sheet, read from the sheet's XML (openpyxl's streaming mode has none)."""
-    if sheet_path:
-        try:
-            with zipfile.ZipFile(path) as zf:
-                xml = zf.read(sheet_path.lstrip("/"))
-            return [(int(r0) - 1, _letter_index(c0.decode()), int(r1) - 1,
-                     _letter_index(c1.decode())) for c0, r0, c1, r1 in _MERGE_REF.findall(xml)]
-        except (KeyError, OSError, zipfile.BadZipFile):
-            pass
-    import openpyxl
+def _forward_filled_header(grid: list[list], header: _Header) -> list[tuple[int, int, int, int]]:
+    """For files whose reader reports no merged cells (.xlsb): in the header rows above the last,
+    an empty cell right of a heading, over a column the last header row names, is taken as
+    covered by that heading, as a merged 2025年 over 1月…12月 is."""
+    rcol = header.roles["region" if "region" in header.roles else "code"][0]
+    region_header = cell_text(grid[header.index][rcol])
+    last = header.index
+    while last + 1 < len(grid) and cell_text(grid[last + 1][rcol] if rcol < len(grid[last + 1])
+                                             else "") in ("", region_header) \
+            and not _is_blank(grid[last + 1]):
+        last += 1
+    named = grid[last]
+    merges = []
+    for r in range(header.index, last):
+        row = grid[r]
+        j = 0
+        while j < len(row):
+            k = j + 1
+            if cell_text(row[j]):
+                while k < len(row) and not cell_text(row[k]) and k < len(named) \
+                        and cell_text(named[k]):
+                    k += 1
+                if k - 1 > j:
+                    merges.append((r, j, r, k - 1))
+            j = k
+    return merges
 
-    ws = openpyxl.load_workbook(path, data_only=True)[title]
-    return [(r.min_row - 1, r.min_col - 1, r.max_row - 1, r.max_col - 1)
-            for r in ws.merged_cells.ranges]
+
+def _sheet_merges(path: Path, sheet, name: str, grid: list[list]):
+    ranges = sheet.merged_cell_ranges
+    if ranges is not None:
+        return [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            is_ods = "content.xml" in zf.namelist()
+        if is_ods:
+            return _ods_merges(path, name)
+    header = _find_header(grid[:HEADER_SCAN_ROWS])
+    return [] if header is None else _forward_filled_header(grid, header)
 
 
-def read_xlsx(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead:
-    import openpyxl
+def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead:
+    """Every visible worksheet of a workbook: .xlsx/.xlsm, .xls, .xlsb, .ods, or WPS's .et."""
+    from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
     out = FileRead(path)
-    file = path.name
+    file = out.file
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        out.problems.append(_problem(
-            file, f"无法读取 Excel 文件（{type(exc).__name__}）", value=path.suffix,
-            check="unreadable", expected="Excel 2007 及以上的 .xlsx 工作簿；.xls 请另存为 .xlsx"))
+        with open(path, "rb") as f:  # by content, not by name: a WPS .et is BIFF or OOXML inside
+            wb = CalamineWorkbook.from_filelike(f)
+    except PasswordError:
+        out.problems.append(_problem(file, "工作簿设置了打开密码，无法读取", value=path.suffix,
+                                     check="unreadable", expected="去掉打开密码后另存的工作簿"))
         return out
-    try:
-        for ws in wb.worksheets:
-            if ws.sheet_state != "visible":
+    except Exception as exc:  # calamine's errors for a file that is no workbook at all
+        out.problems.append(_problem(
+            file, f"无法读取电子表格（{str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__}）",
+            value=path.suffix, check="unreadable",
+            expected="Excel（.xlsx、.xls、.xlsb）、WPS（.et）或 OpenDocument（.ods）工作簿"))
+        return out
+    sheets = []
+    with wb:
+        for meta in wb.sheets_metadata:
+            if meta.visible != SheetVisibleEnum.Visible or meta.typ != SheetTypeEnum.WorkSheet:
                 continue
-            ws.reset_dimensions()  # some writers record a wrong used range
-            rows = ws.iter_rows(values_only=True)
-            head = [list(r) for r in islice(rows, HEADER_SCAN_ROWS)]
-            sheet_path = getattr(ws, "_worksheet_path", None)
-            _read_grid(file, path, ws.title, head, rows, "xlsx", out, indicators,
-                       merges_for=lambda p=sheet_path, t=ws.title: _merged_ranges(path, p, t))
-    except Exception as exc:  # a damaged sheet inside a readable zip
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        out.problems.append(_problem(file, f"读取 Excel 文件时出错（{type(exc).__name__}：{exc}）",
-                                     check="unreadable", expected="完好的 .xlsx 工作簿"))
-    finally:
-        wb.close()
+            try:
+                sheet = wb.get_sheet_by_name(meta.name)
+                sheets.append((meta.name, sheet, sheet.to_python(skip_empty_area=False)))
+            except Exception as exc:  # one damaged sheet: the others can still be judged
+                out.problems.append(_problem(
+                    file, f"工作表无法读取（{str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__}）",
+                    sheet=meta.name, check="unreadable", expected="完好的工作表"))
+    # Parsing a sheet is the slow part: the targets header is looked for in what was read.
+    if any(_is_targets(grid[:HEADER_SCAN_ROWS]) for _, _, grid in sheets):
+        out.targets = True
+        out.problems = []
+        return out
+    for name, sheet, grid in sheets:
+        _read_grid(file, path, name, grid, "xlsx", out, indicators,
+                   merges_for=lambda s=sheet, n=name, g=grid: _sheet_merges(path, s, n, g))
     if out.observations or out.events:
         # A workbook's extra sheets (填报说明, 目录 …) are not tables: skip them, say so.
         out.problems = [dataclasses.replace(
@@ -1007,19 +1215,67 @@ def read_xlsx(path: Path, indicators: IndicatorMatcher | None = None) -> FileRea
     return out
 
 
+def _is_targets(head: list) -> bool:
+    from .targets import is_targets_table
+
+    return is_targets_table(head)
+
+
+def sheet_grids(path: Path):
+    """(sheet, kind, rows) of each table-like part of a text or spreadsheet file (targets files)."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        text, _ = decode_text(path.read_bytes())
+        lines = text.splitlines()
+        delimiter = _sniff_delimiter(lines[:HEADER_SCAN_ROWS])
+        yield None, "csv", list(csv.reader(lines, delimiter=delimiter))
+    elif suffix in SPREADSHEET_SUFFIXES:
+        from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+        with open(path, "rb") as f:
+            wb = CalamineWorkbook.from_filelike(f)
+        with wb:
+            for meta in wb.sheets_metadata:
+                if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet:
+                    yield meta.name, "xlsx", wb.get_sheet_by_name(meta.name).to_python(
+                        skip_empty_area=False)
+
+
 # --- Parquet -----------------------------------------------------------------------------
+def _parquet_column_problem(file: str, name: str, col: pa.ChunkedArray) -> Problem | None:
+    """A column the import cannot read as text: nested (struct, list), binary, or broken UTF-8."""
+    kind = col.type
+    if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
+            or pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type):
+        return _problem(file, f"列“{name}”的类型是 {kind}，不是文字或数值", column=f"列“{name}”",
+                        value=str(kind), check="unreadable", expected="文字（string）或数值列")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        offset = 0
+        for chunk in col.chunks:
+            try:
+                chunk.validate(full=True)
+            except pa.ArrowInvalid:
+                for k, v in enumerate(chunk.cast(pa.binary()).to_pylist()):
+                    try:
+                        (v or b"").decode("utf-8")
+                    except UnicodeDecodeError:
+                        return _problem(file, f"列“{name}”中有无效的 UTF-8 文字", row=offset + k + 1,
+                                        column=f"列“{name}”", value=v[:24].hex(" "),
+                                        check="encoding", expected="UTF-8 文字")
+            offset += len(chunk)
+    return None
+
+
 def read_parquet(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     out = FileRead(path)
-    file = path.name
+    file = out.file
     try:
         table = pq.read_table(path)
     except Exception as exc:  # ArrowInvalid, OSError …: a file that is not Parquet
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        out.problems.append(_problem(file, f"无法读取 Parquet 文件：{str(exc).splitlines()[0]}",
+        out.problems.append(_problem(file, f"无法读取 Parquet 文件：{str(exc).splitlines()[0][:120]}",
                                      check="unreadable", expected="Parquet 格式的长表"))
         return out
     names = table.column_names
@@ -1029,12 +1285,19 @@ def read_parquet(path: Path, indicators: IndicatorMatcher | None = None) -> File
             file, "Parquet 文件的列名不是长表", row=None, column="列名", value="、".join(names[:8]),
             check="missing_column", expected="列 region、indicator、period、value（或 乡镇、指标、期间、数值）"))
         return out
+    if (problem := _two_columns_problem(file, None, header, names, "parquet")):
+        out.problems.append(dataclasses.replace(problem, row=None))
+        return out
     required = EVENT_REQUIRED if header.layout == "events" else LONG_REQUIRED
     problem = _missing_columns_problem(file, None, header, required, "parquet")
     if problem:
         problem = dataclasses.replace(problem, row=None, column="列名")
         out.problems.append(problem)
         return out
+    for j, _ in header.roles.values():
+        if (problem := _parquet_column_problem(file, names[j], table.column(j))):
+            out.problems.append(problem)
+            return out
     if header.layout == "events":
         body = ((k + 1, list(r.values())) for k, r in enumerate(table.to_pylist()))
         header = _Header(-1, "events", header.roles)
@@ -1057,6 +1320,10 @@ def read_parquet(path: Path, indicators: IndicatorMatcher | None = None) -> File
     source = _long_from_columns(file, path, None, header, names, columns, rows, "parquet")
     source.labels = {role: f"列“{names[j]}”" for role, (j, _) in header.roles.items()}
     source.labels.setdefault("region", source.labels.get("code", "列"))
+    if source.unit_place is not None:  # a unit in a column's name: the names are not a row
+        source.unit_place = (None, source.labels["value" if header.roles["value"][1]
+                                                 else "indicator"])
+        source.labels["unit"] = source.unit_place[1]
     if source.rows.num_rows == 0:
         out.problems.append(_problem(file, "表中没有数据行", check="empty_file",
                                      expected="至少一行数据"))
@@ -1066,33 +1333,70 @@ def read_parquet(path: Path, indicators: IndicatorMatcher | None = None) -> File
 
 
 # --- entry point ---------------------------------------------------------------------------
-def read_file(path, indicators: IndicatorMatcher | None = None) -> FileRead:
-    """Read one file of any supported kind; problems that stop it being read are in `.problems`."""
+def display_name(path) -> str:
+    """A file's name as a person should read it, also when the name's bytes are not UTF-8 (a zip
+    made on a Chinese Windows holds GBK names): GBK when they read as GBK, else escaped bytes."""
+    name = Path(path).name
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def read_file(path, indicators: IndicatorMatcher | None = None, *,
+              layer: str | None = None) -> FileRead:
+    """Read one file of any supported kind; problems that stop it being read are in `.problems`.
+
+    This is the one place a failure inside a reader is caught: whatever a broken or hostile file
+    does to a parser becomes a problem with the file, never a traceback. `layer` names the layer
+    of a multi-layer boundary file (GeoPackage, KML).
+    """
     path = Path(path)
+    try:
+        return _read_file(path, indicators, layer)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # MemoryError, RecursionError, a parser's own bug …
+        out = FileRead(path)
+        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        out.problems.append(_problem(
+            out.file, f"文件无法读取：读取时出错（{type(exc).__name__}{'：' + detail if detail else ''}）",
+            value=path.suffix, check="unreadable",
+            expected="完好的文件（可用制作它的软件重新打开、另存后再导入）"))
+        return out
+
+
+def _read_file(path: Path, indicators: IndicatorMatcher | None, layer: str | None) -> FileRead:
+    from ..geo import boundaries
+
     suffix = path.suffix.lower()
     if not path.is_file():
         out = FileRead(path)
-        out.problems.append(_problem(path.name, "文件不存在", value=str(path), check="unreadable",
-                                     expected="一个存在的文件"))
+        out.problems.append(_problem(out.file, "文件不存在", value=display_name(path.parent) + "/",
+                                     check="unreadable", expected="一个存在的文件"))
         return out
     if suffix in CSV_SUFFIXES:
         return read_csv(path, indicators)
-    if suffix in XLSX_SUFFIXES:
-        return read_xlsx(path, indicators)
+    if suffix in SPREADSHEET_SUFFIXES:
+        return read_spreadsheet(path, indicators)
     if suffix in PARQUET_SUFFIXES:
         return read_parquet(path, indicators)
-    if suffix in BOUNDARY_SUFFIXES:
-        from ..geo import boundaries
-
+    if suffix in boundaries.BOUNDARY_SUFFIXES:
         out = FileRead(path)
-        result = boundaries.read_boundaries(path)
+        result = boundaries.read_boundaries(path, layer=layer)
         out.boundaries = result
         out.problems.extend(result.problems)
         return out
     out = FileRead(path)
-    hint = "；.xls 请在 Excel 中另存为 .xlsx" if suffix == ".xls" else ""
     out.problems.append(_problem(
-        path.name, f"不支持的文件类型“{suffix or '（无扩展名）'}”{hint}", value=path.name,
+        out.file, f"不支持的文件类型“{suffix or '（无扩展名）'}”", value=out.file,
         check="unsupported",
-        expected="CSV（.csv）、Excel（.xlsx）、Parquet（.parquet）、GeoJSON（.geojson）或 Shapefile（.shp）"))
+        expected="CSV（.csv/.txt）、Excel（.xlsx/.xls/.xlsb）、WPS（.et）、OpenDocument（.ods）、"
+                 "Parquet，或边界文件 GeoJSON、Shapefile（.shp）、GeoPackage（.gpkg）、KML、"
+                 "MapInfo（.tab/.mif）"))
     return out

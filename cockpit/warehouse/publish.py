@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import schema, targets
+from .importer import display_name
 from .store import Manifest, SnapshotStore, WarehouseError
 from .validation import ImportBatch, Report, validate_files
 
@@ -88,7 +89,7 @@ class ImportResult:
 
 def import_files(paths: Sequence, db_dir, *, progress: Progress | None = None,
                  replace: bool = False, report: Report | None = None,
-                 today: date | None = None) -> ImportResult:
+                 today: date | None = None, layer: str | None = None) -> ImportResult:
     """Validate files against the current snapshot of `db_dir` and, if there is no error, publish
     them as one new snapshot.
 
@@ -96,7 +97,9 @@ def import_files(paths: Sequence, db_dir, *, progress: Progress | None = None,
     first removes every existing observation of the indicators the files contain (and every event,
     when the files contain events), so a county's own data replaces the demo's instead of being
     merged into it. A `report` from `validate_files` with no errors may be passed to skip reading
-    the files twice. Raises `WarehouseError` when the warehouse cannot be opened or written.
+    the files twice. `today` decides which periods have ended; `layer` names the layer of a
+    multi-layer boundary file. Raises `WarehouseError` when the warehouse cannot be opened or
+    written.
     """
     import time
 
@@ -104,7 +107,7 @@ def import_files(paths: Sequence, db_dir, *, progress: Progress | None = None,
     progress = progress or (lambda fraction, label: None)
     stages: dict[str, float] = {}
     if report is None or report.batch is None:
-        report = validate_files(paths, db_dir, today=today,
+        report = validate_files(paths, db_dir, today=today, layer=layer,
                                 progress=lambda f, label: progress(0.5 * f, label))
     stages["validate"] = time.monotonic() - start
     result = ImportResult(report)
@@ -309,6 +312,9 @@ _IGNORED_SUFFIXES = {".tmp", ".part", ".crdownload", ".download", ".partial", ".
 # A Shapefile is several files; they travel together and are imported as one.
 _SHAPEFILE_SIDECARS = {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".fix", ".xml",
                        ".aih", ".ain", ".atx", ".ixs", ".mxs"}
+# MapInfo tables travel the same way: .tab with .dat/.map/.id/.ind, .mif with .mid.
+_SIDECARS = {".shp": _SHAPEFILE_SIDECARS, ".tab": {".dat", ".map", ".id", ".ind"},
+             ".mif": {".mid"}}
 QUARANTINE = "quarantine"
 ARCHIVE = "archive"
 REPORT_SUFFIX = ".错误报告.txt"
@@ -350,15 +356,17 @@ class InboxWatcher:
         """Files waiting in the inbox, grouped: a .shp with its sidecars, anything else alone."""
         files = [p for p in self.inbox.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))
                  and p.suffix.lower() not in _IGNORED_SUFFIXES]
-        shp_stems = {p.stem.lower() for p in files if p.suffix.lower() == ".shp"}
+        mains = {(p.stem.lower(), p.suffix.lower()) for p in files if p.suffix.lower() in _SIDECARS}
         groups: dict[str, list[Path]] = {}
         for p in files:
             suffix = p.suffix.lower()
             stem = p.name.split(".", 1)[0].lower() if suffix == ".xml" else p.stem.lower()
-            if suffix == ".shp" or (suffix in _SHAPEFILE_SIDECARS and stem in shp_stems):
-                groups.setdefault(f"{stem}.shp", []).append(p)
-            elif suffix in _SHAPEFILE_SIDECARS and suffix != ".xml":
-                continue  # waits for its .shp
+            main = next((m for m, sidecars in _SIDECARS.items()
+                         if suffix == m or (suffix in sidecars and (stem, m) in mains)), None)
+            if main is not None:
+                groups.setdefault(f"{stem}{main}", []).append(p)
+            elif any(suffix in sidecars for sidecars in _SIDECARS.values()) and suffix != ".xml":
+                continue  # waits for its .shp / .tab / .mif
             else:
                 groups.setdefault(p.name, []).append(p)
         return groups
@@ -422,45 +430,47 @@ class InboxWatcher:
 
     # -- handling one file ------------------------------------------------------------------------
     def _process(self, key: str, paths: list[Path]) -> InboxOutcome:
-        main = next((p for p in paths if p.suffix.lower() == ".shp"), paths[0])
+        main = next((p for p in paths if p.suffix.lower() in _SIDECARS), paths[0])
+        shown = display_name(main)
         try:
             result = import_files([main], self.db_dir, replace=self.replace, today=self.today)
         except WarehouseError as exc:
-            message = f"{main.name}：数据仓库暂时无法写入，稍后重试（{exc}）"
+            message = f"{shown}：数据仓库暂时无法写入，稍后重试（{exc}）"
             self.log(f"… {message}")
-            return InboxOutcome(main.name, "retry", message)
+            return InboxOutcome(shown, "retry", message)
         except TimeoutError as exc:  # the write lock stayed busy
-            message = f"{main.name}：等待写锁超时，稍后重试（{exc}）"
+            message = f"{shown}：等待写锁超时，稍后重试（{exc}）"
             self.log(f"… {message}")
-            return InboxOutcome(main.name, "retry", message)
+            return InboxOutcome(shown, "retry", message)
         except Exception as exc:  # a file that breaks a reader must not stop the watch
-            text = (f"处理 {main.name} 时发生内部错误，文件未导入：{type(exc).__name__}: {exc}\n"
+            text = (f"处理 {shown} 时发生内部错误，文件未导入：{type(exc).__name__}: {exc}\n"
                     "请把本报告和文件一并发给技术支持。")
             return self._quarantine(main, paths, text, None)
         if result.published:
             moved = self._move(paths, self.inbox / ARCHIVE)
-            message = f"✓ {main.name} → {result.summary()}"
+            message = f"✓ {shown} → {result.summary()}"
             if result.report.warning_count:
                 message += f"；{result.report.warning_count} 个警告"
             self.log(message)
-            return InboxOutcome(main.name, "imported", message, moved, None, result)
+            return InboxOutcome(shown, "imported", message, moved, None, result)
         return self._quarantine(main, paths, result.report.format(), result)
 
     def _quarantine(self, main: Path, paths: list[Path], report_text: str,
                     result: ImportResult | None) -> InboxOutcome:
+        shown = display_name(main)
         folder = self.inbox / QUARANTINE
         moved = self._move(paths, folder)
         report_path = folder / (moved.name + REPORT_SUFFIX)
-        header = (f"文件：{main.name}\n"
+        header = (f"文件：{shown}\n"
                   f"检查时间：{datetime.now():%Y-%m-%d %H:%M:%S}\n"
                   f"数据仓库：{self.db_dir}\n"
                   f"处理结果：未导入任何数据，文件已移入隔离区 {folder}\n"
                   f"改正后把文件重新放回 {self.inbox} 即可再次导入。\n\n")
         report_path.write_text(header + report_text + "\n", encoding="utf-8")
         errors = result.report.error_count if result is not None else 1
-        message = f"✗ {main.name}：{errors} 个错误 → {QUARANTINE}/{moved.name}（见 {report_path.name}）"
+        message = f"✗ {shown}：{errors} 个错误 → {QUARANTINE}/{display_name(moved)}（见 {display_name(report_path)}）"
         self.log(message)
-        return InboxOutcome(main.name, "quarantined", message, moved, report_path, result)
+        return InboxOutcome(shown, "quarantined", message, moved, report_path, result)
 
     @staticmethod
     def _move(paths: list[Path], folder: Path) -> Path:
@@ -468,7 +478,7 @@ class InboxWatcher:
         import shutil
 
         folder.mkdir(parents=True, exist_ok=True)
-        main = next((p for p in paths if p.suffix.lower() == ".shp"), paths[0])
+        main = next((p for p in paths if p.suffix.lower() in _SIDECARS), paths[0])
         stem = main.stem
         candidate = stem
         n = 1

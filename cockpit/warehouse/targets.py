@@ -10,11 +10,9 @@ one import replaces every target of each plan the file names. Targets are years'
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
@@ -72,52 +70,21 @@ def _find_header(head: list) -> tuple[int, dict] | None:
     return None
 
 
-def _grids(path: Path):
-    """(sheet, kind, rows) of each table-like part of the file: the CSV, or each visible sheet."""
-    suffix = path.suffix.lower()
-    if suffix in importer.CSV_SUFFIXES:
-        text, _ = importer.decode_text(path.read_bytes())
-        lines = text.splitlines()
-        delimiter = importer._sniff_delimiter(lines[:importer.HEADER_SCAN_ROWS])
-        yield None, "csv", list(csv.reader(lines, delimiter=delimiter))
-    elif suffix in importer.XLSX_SUFFIXES:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            for ws in wb.worksheets:
-                if ws.sheet_state == "visible":
-                    ws.reset_dimensions()
-                    yield ws.title, "xlsx", [list(r) for r in ws.iter_rows(values_only=True)]
-        finally:
-            wb.close()
-
-
-def looks_like_targets(path) -> bool:
-    """Whether a file's header (in its first rows) is a targets table's."""
-    path = Path(path)
-    if not path.is_file() or path.suffix.lower() not in (importer.CSV_SUFFIXES
-                                                         | importer.XLSX_SUFFIXES):
-        return False
-    try:
-        for _, _, rows in _grids(path):
-            if _find_header(list(islice(rows, importer.HEADER_SCAN_ROWS))) is not None:
-                return True
-    except Exception:  # an unreadable file is the general reader's to report
-        return False
-    return False
+def is_targets_table(head: list) -> bool:
+    """Whether a table's first rows hold a targets table's header (目标值 and 目标年份)."""
+    return _find_header(head) is not None
 
 
 def _read(path: Path, problems: list[Problem]) -> list[_Table]:
     tables = []
     try:
-        grids = list(_grids(path))
+        grids = list(importer.sheet_grids(path))
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
-        problems.append(Problem("error", "unreadable", path.name,
+        problems.append(Problem("error", "unreadable", importer.display_name(path),
                                 message=f"无法读取文件（{type(exc).__name__}）",
-                                expected="CSV 或 Excel（.xlsx）目标表"))
+                                expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）目标表"))
         return tables
     for sheet, kind, rows in grids:
         found = _find_header(rows)
@@ -127,7 +94,7 @@ def _read(path: Path, problems: list[Problem]) -> list[_Table]:
         missing = [r for r in REQUIRED if r not in roles]
         if missing:
             problems.append(Problem(
-                "error", "missing_column", path.name, sheet, index + 1, "表头", None,
+                "error", "missing_column", importer.display_name(path), sheet, index + 1, "表头", None,
                 "表头包含 " + "、".join(_NAMES[r] for r in REQUIRED) + " 各列",
                 "表头缺少" + "、".join(f"“{_NAMES[r]}”" for r in missing) + "列"))
             continue
@@ -138,7 +105,7 @@ def _read(path: Path, problems: list[Problem]) -> list[_Table]:
             if importer._is_note(row):
                 break
             body.append((k, row))
-        tables.append(_Table(path.name, sheet, kind, index + 1, roles, rows[index], body))
+        tables.append(_Table(importer.display_name(path), sheet, kind, index + 1, roles, rows[index], body))
     return tables
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -22,6 +22,20 @@ from ..core.formatting import month_label, period_label
 
 MAX_DETAILS = 20          # problems listed one by one per kind and table; the rest are counted
 JUMP_RATIO = 10.0         # a value this many times the previous period's is worth a second look
+# A value this many times the largest any region of its level (the county: itself) ever had is
+# no figure but a slip (a unit, a decimal point, a pasted ID): refused, not warned. The level's
+# largest, not the region's own, so that a small township's first big year is not refused.
+CEILING_RATIO = 1000.0
+# Nothing as large as this is a county's figure, and float64 stops counting whole units here.
+VALUE_LIMIT = 1e15
+# Flows per resident and month above which a township's figure cannot be true, by base unit;
+# the unit's 万/亿 prefix scales it. Levels (year_end) and means have no such ceiling.
+PER_RESIDENT = {"元": 1e7, "千瓦时": 1e6, "户": 1e3, "件": 1e3, "件次": 1e3, "起": 1e3, "人": 1e3,
+                "人次": 1e3, "张": 1e3, "个": 1e3, "户次": 1e3}
+_PREFIX = {"万": 1e4, "亿": 1e8, "千": 1e3, "百": 1e2}
+# A TRY_CAST-able value inside the range the warehouse keeps (SQL over imp_rows r).
+_PLAIN_VALUE = (f"coalesce(isfinite(TRY_CAST(r.value AS DOUBLE))"
+                f" AND abs(TRY_CAST(r.value AS DOUBLE)) < {VALUE_LIMIT:.0e}, false)")
 FREQ_NAMES = {"month": "按月", "quarter": "按季度", "year": "按年"}
 FREQ_EXPECTED = {
     "month": "月份，如 2025-06 或 2025年6月",
@@ -42,7 +56,7 @@ EVENT_SOURCES = {"基层治理四平台": "基层治理四平台", "四平台": 
 @dataclass(frozen=True)
 class Problem:
     """One finding about one place in a file. `message` says what is wrong, in zh_CN."""
-    severity: str                 # error / warning
+    severity: str                 # error / warning / note (a choice the import made, said aloud)
     check: str                    # machine name: unknown_region, placeholder, jump …
     file: str
     sheet: str | None = None
@@ -146,7 +160,11 @@ class Report:
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "note"]
 
     @property
     def error_count(self) -> int:
@@ -185,10 +203,10 @@ class Report:
                 if s.file == name:
                     lines.append(f"  {s.describe()}")
             problems = by_file.get(name, [])
-            if not problems:
+            if not any(p.severity != "note" for p in problems):
                 lines.append("  ✓ 没有发现问题")
             for p in problems:
-                mark = "✗ 错误" if p.is_error else "! 警告"
+                mark = {"error": "✗ 错误", "warning": "! 警告"}.get(p.severity, "· 说明")
                 lines.append(f"  {mark} {p}")
         if self.ok and self.batch is not None and self.batch.observations is not None:
             lines.append("")
@@ -228,11 +246,12 @@ def _open_target(target):
 
 
 def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None = None,
-                   progress: Progress | None = None) -> Report:
+                   progress: Progress | None = None, layer: str | None = None) -> Report:
     """Read and check files against a warehouse snapshot; nothing is written.
 
     `queries_or_snapshot` is a `Queries`, a `Snapshot` or a warehouse directory. `today` decides
-    which periods are in the future (default: the real today). `progress(fraction, label)` is
+    which periods have ended (default: the real today). `layer` names the layer to read from a
+    multi-layer boundary file (GeoPackage, KML). `progress(fraction, label)` is
     called as files are read and checked. The returned `Report` lists every problem; when it has
     no errors, `report.batch` holds what `import_files` will write.
     """
@@ -246,18 +265,19 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
         regions = importer.RegionMatcher(queries.regions, queries.county.code)
         indicators = importer.IndicatorMatcher(queries.indicators)
         reads, target_files = [], []
+        names = [importer.display_name(p) for p in paths]
         for k, path in enumerate(paths):
-            progress(0.6 * k / max(len(paths), 1), f"读取 {path.name}")
-            if targets.looks_like_targets(path):
+            progress(0.6 * k / max(len(paths), 1), f"读取 {names[k]}")
+            read = importer.read_file(path, indicators, layer=layer)
+            if read.targets:
                 target_files.append(path)
-                continue
-            reads.append(importer.read_file(path, indicators))
+            else:
+                reads.append(read)
         progress(0.6, "校验")
         problems: list[Problem] = [p for r in reads for p in r.problems]
         sources: list[SourceSummary] = []
-        batch = ImportBatch(files=[p.name for p in paths])
-        report = Report([p.name for p in paths], problems, sources,
-                        queries.snapshot.version, None)
+        batch = ImportBatch(files=names)
+        report = Report(names, problems, sources, queries.snapshot.version, None)
         obs_sources = [s for r in reads for s in r.observations]
         if obs_sources:
             _check_observations(report, batch, obs_sources, queries, regions, indicators, today)
@@ -271,7 +291,7 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
         if target_files:
             targets.check_targets(report, batch, target_files, queries, indicators)
         for r in reads:
-            has_content = any(s.file == r.file for s in sources)
+            has_content = any(s.file == r.file and s.rows for s in sources)
             if not has_content and not any(p.file == r.file and p.is_error for p in problems):
                 problems.append(Problem("error", "empty_file", r.file, message="文件中没有可导入的数据",
                                         expected="指标数据、事件记录或乡镇边界"))
@@ -297,11 +317,30 @@ def _indicator_table(queries) -> pa.Table:
     rows = []
     for i in queries.indicators:
         change = any(w in i.name for w in _CHANGE_WORDS)
+        step = {"month": 1, "quarter": 3, "year": 12}[i.frequency]
         rows.append({"code": i.code, "name": i.name, "unit": i.unit, "frequency": i.frequency,
                      "aggregation": i.aggregation, "nonneg": not change,
                      "max100": i.unit == "%" and not change,
-                     "step": {"month": 1, "quarter": 3, "year": 12}[i.frequency]})
-    return pa.Table.from_pylist(rows)
+                     "change": i.unit == "%" and change,
+                     "per_resident": _per_resident(i, step), "step": step})
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("code", pa.string()), ("name", pa.string()), ("unit", pa.string()),
+        ("frequency", pa.string()), ("aggregation", pa.string()), ("nonneg", pa.bool_()),
+        ("max100", pa.bool_()), ("change", pa.bool_()), ("per_resident", pa.float64()),
+        ("step", pa.int64())]))
+
+
+def _per_resident(indicator, step: int) -> float | None:
+    """The most of a flow indicator one resident can account for in one period, in its unit."""
+    if indicator.aggregation != "sum" or indicator.annual == "year_end":
+        return None
+    unit = indicator.unit
+    scale = 1.0
+    if unit[:1] in _PREFIX and unit[1:] in PER_RESIDENT:
+        scale, unit = _PREFIX[unit[:1]], unit[1:]
+    if unit not in PER_RESIDENT:
+        return None
+    return PER_RESIDENT[unit] * step / scale
 
 
 def _check_observations(report: Report, batch: ImportBatch, sources, queries, regions,
@@ -326,8 +365,7 @@ def _check_observations(report: Report, batch: ImportBatch, sources, queries, re
         periods = {raw: importer.parse_period(raw) for (raw,) in
                    cur.execute("SELECT DISTINCT period FROM imp_rows").fetchall()}
         odd_values = {raw: importer.parse_number(raw) for (raw,) in cur.execute(
-            "SELECT DISTINCT value FROM imp_rows"
-            " WHERE NOT coalesce(isfinite(TRY_CAST(value AS DOUBLE)), false)").fetchall()}
+            f"SELECT DISTINCT value FROM imp_rows r WHERE NOT ({_PLAIN_VALUE})").fetchall()}
         cur.register("imp_region_map", pa.table({
             "raw": pa.array(list(region_matches), pa.string()),
             "code": pa.array([m.code for m in region_matches.values()], pa.string())}))
@@ -343,16 +381,15 @@ def _check_observations(report: Report, batch: ImportBatch, sources, queries, re
             "raw": pa.array(list(odd_values), pa.string()),
             "num": pa.array([v for v, _ in odd_values.values()], pa.float64()),
             "kind": pa.array([k for _, k in odd_values.values()], pa.string())}))
-        cur.execute("""
+        cur.execute(f"""
             CREATE TEMP TABLE imp_res AS
             SELECT r.src, r.row, r.cell_col, r.region AS region_raw, r.indicator AS indicator_raw,
                    r.period AS period_raw, r.value AS value_raw,
                    coalesce(r.unit, im.unit_hint) AS unit_seen,
                    rm.code AS region, im.code AS indicator, pm.period, pm.grain,
-                   CASE WHEN isfinite(TRY_CAST(r.value AS DOUBLE)) THEN TRY_CAST(r.value AS DOUBLE)
+                   CASE WHEN {_PLAIN_VALUE} THEN TRY_CAST(r.value AS DOUBLE)
                         ELSE vm.num END AS value,
-                   CASE WHEN isfinite(TRY_CAST(r.value AS DOUBLE)) THEN 'ok'
-                        ELSE vm.kind END AS value_kind
+                   CASE WHEN {_PLAIN_VALUE} THEN 'ok' ELSE vm.kind END AS value_kind
             FROM imp_rows r
             LEFT JOIN imp_region_map rm ON rm.raw = r.region
             LEFT JOIN imp_indicator_map im ON im.raw = r.indicator
@@ -495,6 +532,7 @@ class _RowChecker:
         self.frequency(today)
         self.units()
         self.impossible()
+        self.implausible()
         self.county_only()
         self.duplicates()
         if self.report.ok:
@@ -544,13 +582,21 @@ class _RowChecker:
             raw = hit["value_raw"]
             if hit["value_kind"] == "placeholder":
                 if not (raw or "").strip():
+                    if self.sources[hit["src"]].sheet is not None:  # calamine reads #DIV/0! as empty
+                        return "数值为空（或是出错的公式，如 #DIV/0!、#N/A）", raw, expected
                     return "数值为空", raw, expected
                 return f"数值单元格中是占位符“{raw}”，不是数值", raw, expected
             return f"“{raw}”不是数值", raw, "一个数值，如 1234.5"
         hits = self._hits("r.value IS NULL AND r.value_kind = 'placeholder'")
         self._add(hits, "placeholder", "value", make)
-        self._add(self._hits("r.value IS NULL AND r.value_kind <> 'placeholder'"),
+        self._add(self._hits("r.value IS NULL AND r.value_kind = 'not_number'"),
                   "not_a_number", "value", make)
+
+        def too_large(hit):
+            return (f"“{hit['value_raw']}”超出数据仓库能保存的范围，不可能是{hit['ind_name'] or '指标'}的数值",
+                    hit["value_raw"], "绝对值小于 10¹⁵ 的有限数值（请检查单位与小数点）")
+        self._add(self._hits("r.value IS NULL AND r.value_kind = 'too_large'"),
+                  "out_of_range", "value", too_large)
 
     def frequency(self, today: date) -> None:
         freq_ok = """(i.frequency = 'month' AND r.grain = 'month')
@@ -566,20 +612,34 @@ class _RowChecker:
                     hit["period_raw"], FREQ_EXPECTED[freq])
         self._add(self._hits(f"r.period IS NOT NULL AND r.indicator IS NOT NULL AND NOT ({freq_ok})"),
                   "period_frequency", "period", make)
-        this_month = date(today.year, today.month, 1)
 
-        def future(hit):
-            return (f"期间 {period_label(hit['period'], hit['grain'] or 'month')} 还没有到"
-                    f"（今天是 {today.year}年{today.month}月{today.day}日）", hit["period_raw"],
-                    f"不晚于 {month_label(this_month)} 的期间")
-        self._add(self._hits("r.period > $month", {"month": this_month}), "future_period",
-                  "period", future)
+        def unfinished(hit):
+            grain = hit["grain"] or "month"
+            label = period_label(hit["period"], grain)
+            end = _period_end(hit["period"])
+            started = _period_start(hit["period"], hit["ind_freq"] or grain) <= today
+            message = (f"期间 {label} 还没有结束" if started else f"期间 {label} 还没有开始") + \
+                f"（今天是 {_day(today)}），只能导入已经结束的期间"
+            return message, hit["period_raw"], f"{label} 的数据最早可在 {_day(end)} 导入"
+        self._add(self._hits("last_day(r.period) > $today", {"today": today}), "future_period",
+                  "period", unfinished)
 
     def units(self) -> None:
         def make(hit):
             return (f"单位“{hit['unit_seen']}”与指标目录不符：{hit['ind_name']}的单位是“{hit['ind_unit']}”",
                     hit["unit_seen"], f"“{hit['ind_unit']}”（请换算后再导入）")
-        self._add(self._hits("u.ok = false", per_row=True), "unit_mismatch", "unit", make)
+        hits = self._hits("u.ok = false", per_row=True)
+        per_cell = [h for h in hits if self.sources[h["src"]].unit_place is None]
+        self._add(per_cell, "unit_mismatch", "unit", make)
+        for k in sorted({h["src"] for h in hits} - {h["src"] for h in per_cell}):
+            hit = next(h for h in hits if h["src"] == k)
+            src = self.sources[k]
+            row, column = src.unit_place
+            message, value, expected = make(hit)
+            if hit["n_total"] > 1:
+                message += f"（本表 {hit['n_total']:,} 行都用这个单位）"
+            self.report.problems.append(Problem(
+                "error", "unit_mismatch", src.file, src.sheet, row, column, value, expected, message))
 
         def percent(hit):
             return (f"数值写成了百分数，但{hit['ind_name']}的单位是“{hit['ind_unit']}”",
@@ -596,6 +656,62 @@ class _RowChecker:
             return (f"{hit['ind_name']}是比率，不可能超过 100%", hit["value_raw"],
                     "0 到 100 之间的数值（单位 %）")
         self._add(self._hits("r.value > 100 AND i.max100"), "rate_over_100", "value", over)
+
+        def change(hit):
+            return (f"{hit['ind_name']} {_num(hit['value'])}% 超出变化率的可能范围", hit["value_raw"],
+                    "-100 到 1000 之间的百分数（单位 %）")
+        self._add(self._hits("i.change AND (r.value < -100 OR r.value > 1000)"), "rate_out_of_range",
+                  "value", change)
+
+    def implausible(self) -> None:
+        """Values no region can have: beyond CEILING_RATIO times the largest it (or its level)
+        ever had, or more per resident than PER_RESIDENT allows."""
+        self.cur.execute("""
+            CREATE TEMP TABLE imp_ceiling AS
+            WITH wanted AS (
+                SELECT DISTINCT r.indicator, r.region FROM imp_res r JOIN imp_ind i ON i.code = r.indicator
+                WHERE r.value IS NOT NULL AND r.region IS NOT NULL AND i.unit <> '%'
+            ), hist AS (
+                SELECT o.indicator, o.region, max(abs(o.value)) AS top FROM observations o
+                WHERE o.indicator IN (SELECT indicator FROM wanted) GROUP BY ALL
+            ), lvl AS (
+                SELECT h.indicator, g.level, max(h.top) AS top
+                FROM hist h JOIN regions g ON g.code = h.region GROUP BY ALL
+            )
+            SELECT w.indicator, w.region, g.name AS region_name, g.population,
+                   h.top AS own_top, l.top AS level_top, i.per_resident,
+                   CASE WHEN greatest(h.top, l.top) > 0 THEN $ratio * greatest(h.top, l.top) END
+                       AS by_history,
+                   CASE WHEN g.population > 0 THEN i.per_resident * g.population END
+                       AS by_population
+            FROM wanted w JOIN imp_ind i ON i.code = w.indicator JOIN regions g ON g.code = w.region
+            LEFT JOIN hist h ON h.indicator = w.indicator AND h.region = w.region
+            LEFT JOIN lvl l ON l.indicator = w.indicator AND l.level = g.level
+        """, {"ratio": CEILING_RATIO})
+        cur = self.cur.execute("SELECT * FROM imp_ceiling")
+        names = [d[0] for d in cur.description]
+        ceilings = {(row[0], row[1]): dict(zip(names, row)) for row in cur.fetchall()}
+
+        def make(hit):
+            c = ceilings[(hit["indicator"], hit["region"])]
+            unit = hit["ind_unit"]
+            reasons, limits = [], []
+            if c["by_history"] is not None and hit["value"] > c["by_history"]:
+                top = max(t for t in (c["own_top"], c["level_top"]) if t is not None)
+                whose = c["region_name"] if c["own_top"] == top else "同级各地区"
+                reasons.append(f"是{whose}历来最大值 {_num(top)} {unit}的 {_times(hit['value'] / top)}")
+                limits.append(c["by_history"])
+            if c["by_population"] is not None and hit["value"] > c["by_population"]:
+                reasons.append(f"按常住人口 {_num(c['population'] / 1e4)} 万人计，每人超过 "
+                               f"{_num(c['per_resident'] * _unit_scale(unit))} "
+                               f"{_base_unit(unit)}")
+                limits.append(c["by_population"])
+            return (f"{hit['ind_name']} {_num(hit['value'])} {unit}明显不合理："
+                    + "，".join(reasons), hit["value_raw"],
+                    f"不超过 {_num(min(limits))} {unit}（请检查单位、小数点，或是否粘贴了编号）")
+        self._add(self._hits("""r.value > (SELECT least(c.by_history, c.by_population) FROM imp_ceiling c
+                                WHERE c.indicator = r.indicator AND c.region = r.region)"""),
+                  "implausible", "value", make)
 
     def county_only(self) -> None:
         def make(hit):
@@ -618,7 +734,8 @@ class _RowChecker:
             )
             SELECT d.indicator, d.period, d.region, d.nv,
                    list(struct_pack(src := r.src, row := r.row, cell_col := r.cell_col,
-                                    value := r.value_raw) ORDER BY r.src, r.row, r.cell_col)
+                                    value := r.value_raw, num := r.value)
+                        ORDER BY r.src, r.row, r.cell_col)
             FROM dup d JOIN imp_res r
               ON r.indicator = d.indicator AND r.period = d.period AND r.region = d.region
             GROUP BY d.indicator, d.period, d.region, d.nv
@@ -626,25 +743,30 @@ class _RowChecker:
         """).fetchall()
         listed = {"error": 0, "warning": 0}
         extra = {"error": 0, "warning": 0}
-        for indicator, period, region, nv, places in rows:
-            severity = "error" if nv > 1 else "warning"
+        for _indicator, _period, _region, _nv, places in rows:
             first = places[0]
             for place in places[1:]:
+                # Each later place against the first: the same number again is a harmless
+                # repeat even where a third place disagrees.
+                severity = "error" if place["num"] != first["num"] else "warning"
                 if listed[severity] >= MAX_DETAILS:
                     extra[severity] += 1
                     continue
                 listed[severity] += 1
                 src = self.sources[place["src"]]
                 other = self._place_name(first, src)
-                if nv > 1:
+                if severity == "error":
+                    a, b = first["value"], place["value"]
+                    if _text(a) == _text(b):  # the same text, read as two numbers
+                        a, b = repr(first["num"]), repr(place["num"])
                     message = (f"与{other}重复：同一乡镇、指标、期间有两个不同的数值"
-                               f"（{first['value']} 与 {place['value']}）")
+                               f"（{a} 与 {b}）")
                     expected = "每个乡镇（街道）、指标、期间只有一个数值"
                 else:
                     message = f"与{other}完全重复，只导入一次"
                     expected = None
                 self.report.problems.append(Problem(
-                    severity, "duplicate_conflict" if nv > 1 else "duplicate", src.file,
+                    severity, "duplicate_conflict" if severity == "error" else "duplicate", src.file,
                     src.sheet, place["row"], self._column(src, "value", place), place["value"],
                     expected, message))
         for severity, n in extra.items():
@@ -700,7 +822,41 @@ class _RowChecker:
 
 
 def _num(value: float) -> str:
+    if abs(value) >= 1e12:
+        return f"{value:.3g}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.3g} 倍" if ratio >= 1e6 else f"{ratio:,.0f} 倍"
+
+
+def _unit_scale(unit: str) -> float:
+    return _PREFIX.get(unit[:1], 1.0) if unit[1:] in PER_RESIDENT else 1.0
+
+
+def _base_unit(unit: str) -> str:
+    return unit[1:] if unit[:1] in _PREFIX and unit[1:] in PER_RESIDENT else unit
+
+
+def _text(text) -> str:
+    return unicodedata.normalize("NFKC", str(text or "")).strip()
+
+
+def _period_end(period: date) -> date:
+    """The last day of a period stored as the first day of its last month."""
+    following = date(period.year + period.month // 12, period.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def _period_start(period: date, grain: str) -> date:
+    months = {"month": 1, "quarter": 3, "year": 12}.get(grain, 1)
+    index = period.year * 12 + period.month - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _day(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 # --- events ------------------------------------------------------------------------------
@@ -895,22 +1051,30 @@ def _check_boundaries(report: Report, batch: ImportBatch, files, queries, region
     county_geom = shapely.from_wkb(county_wkb) if county_wkb else None
     townships = {r.code: r.name for r in queries.townships}
     merged: dict[str, object] = {}
+    places: dict[str, tuple[str, str]] = {}
     for f in files:
         matched = boundaries.match_townships(f, regions.resolve, townships, county_geom,
                                              queries.county.name)
         report.problems.extend(matched.problems)
         for code, geom in matched.geometries.items():
             if code in merged:
+                first_file, first_place = places[code]
                 report.problems.append(Problem(
-                    "error", "duplicate_conflict", f.file, message=f"{townships[code]}的边界在多个文件中出现",
+                    "error", "duplicate_boundary", f.file, column=matched.places[code],
+                    message=f"{townships[code]}的边界在两个文件中出现：{first_file} {first_place}"
+                            f"和本文件{matched.places[code]}",
                     expected="每个乡镇（街道）的边界只出现在一个文件中"))
+                continue
             merged[code] = geom
+            places[code] = (f.file, matched.places[code])
         report.sources.append(SourceSummary(f.file, None, "边界", len(f.features)))
-        batch.log.append({"file": f.file, "sheet": None, "kind": "boundaries", "indicator": None,
+        batch.log.append({"file": f.file, "sheet": f.layer, "kind": "boundaries", "indicator": None,
                           "department": None, "rows": len(f.features), "first_period": None,
                           "last_period": None})
     if merged:
         missing = [name for code, name in townships.items() if code not in merged]
+        report.problems.extend(boundaries.survey(merged, townships, places, county_geom,
+                                                 queries.county.name, not missing))
         if missing:
             report.problems.append(Problem(
                 "warning", "missing_boundaries", files[0].file,

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 
+import numpy as np
 import pytest
+import shapely
 
 from cockpit.warehouse.store import SnapshotStore, open_current
 
@@ -57,3 +60,24 @@ def fingerprint():
 def make_warehouse(demo_db):
     """Makes more private warehouses: make_warehouse(path) → path."""
     return lambda target: copy_warehouse(demo_db, target)
+
+
+def write_layer(path, geometries, properties: dict, *, crs="EPSG:4326", layer=None, driver=None,
+                encoding=None, append=False, layer_options=None):
+    """Polygons and their attributes as GDAL writes them (Shapefile, GeoPackage, KML, MapInfo …)."""
+    import pyogrio
+
+    wkb = np.array([shapely.to_wkb(g) for g in geometries], dtype=object)
+    with warnings.catch_warnings():  # "crs was not provided" when a test means it
+        warnings.simplefilter("ignore", UserWarning)
+        pyogrio.raw.write(str(path), wkb, [np.array(v, dtype=object) for v in properties.values()],
+                          list(properties), layer=layer, driver=driver, crs=crs,
+                          encoding=encoding, append=append, layer_options=layer_options,
+                          geometry_type="MultiPolygon" if any(
+                              g.geom_type == "MultiPolygon" for g in geometries) else "Polygon")
+    return path
+
+
+@pytest.fixture
+def layer_writer():
+    return write_layer

@@ -107,19 +107,32 @@ def test_a_file_still_being_written_waits_until_its_size_is_stable(wh, tmp_path)
     assert watcher.pending() == 0
 
 
-def test_a_shapefile_set_travels_together_into_quarantine(wh, tmp_path):
-    import shapefile
+def test_a_shapefile_set_travels_together_into_quarantine(wh, tmp_path, layer_writer):
+    from shapely.geometry import Polygon
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    w = shapefile.Writer(str(inbox / "界线"), shapeType=shapefile.POLYGON)
-    w.field("NAME", "C", 20)
-    w.poly([[(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)]])
-    w.record("桃溪镇")
-    w.close()
+    ring = Polygon([(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)])
+    layer_writer(inbox / "界线.shp", [ring], {"NAME": ["桃溪镇"]}, crs=None)
+    (inbox / "界线.cpg").unlink()
     watcher = InboxWatcher(inbox, wh, settle=0.0, log=lambda line: None)
     outcomes = watcher.run(interval=0.05, once=True, timeout=30)
     assert [o.status for o in outcomes] == ["quarantined"]
     assert sorted(p.name for p in (inbox / "quarantine").iterdir()) == [
         "界线.dbf", "界线.shp", "界线.shp.错误报告.txt", "界线.shx"]
     assert "没有说明坐标系" in (inbox / "quarantine" / "界线.shp.错误报告.txt").read_text("utf-8")
+
+
+def test_a_mapinfo_table_travels_with_its_dat_map_and_id_files(wh, tmp_path, layer_writer):
+    from shapely.geometry import box
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    layer_writer(inbox / "界线.tab", [box(119.80, 28.88, 119.83, 28.91)], {"NAME": ["桃溪镇"]},
+                 driver="MapInfo File")
+    parts = sorted(p.name for p in inbox.iterdir())
+    assert parts == ["界线.dat", "界线.id", "界线.map", "界线.tab"]
+    watcher = InboxWatcher(inbox, wh, settle=0.0, log=lambda line: None)
+    [outcome] = watcher.run(interval=0.05, once=True, timeout=30)
+    assert outcome.status == "imported", outcome.message
+    assert sorted(p.name for p in (inbox / "archive").iterdir()) == parts

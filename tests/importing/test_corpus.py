@@ -3,14 +3,17 @@ row, column, the value seen and what was expected — and the warehouse is left 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import shapefile
+from shapely.geometry import Polygon
 
 from cockpit.warehouse.publish import import_files
 
@@ -31,6 +34,7 @@ class Case:
     expected: str           # a part of what the problem says was expected
     message: str            # a part of the message
     sheet: str | None = None
+    today: date | None = None  # the day the import runs (default: the real today)
 
 
 CASES = [
@@ -45,7 +49,8 @@ CASES = [
          "网办率是比率，不可能超过 100%"),
     Case("duplicate_conflict.csv", "duplicate_conflict", 4, VALUE, "3.5", "只有一个数值",
          "与第2行重复：同一乡镇、指标、期间有两个不同的数值（3.21 与 3.5）"),
-    Case("future_period.csv", "future_period", 2, PERIOD, "2099-01", "的期间", "期间 2099年1月 还没有到"),
+    Case("future_period.csv", "future_period", 2, PERIOD, "2099-01", "最早可在 2099年1月31日 导入",
+         "期间 2099年1月 还没有开始"),
     Case("quarterly_indicator_given_month.csv", "period_frequency", 2, PERIOD, "2025-05",
          "季度，如 2025年二季度", "地区生产总值按季度报送，期间“2025-05”不是一个季度"),
     Case("monthly_indicator_given_quarter.csv", "period_frequency", 2, PERIOD, "2025年二季度",
@@ -72,8 +77,8 @@ CASES = [
     Case("header_only.csv", "empty_file", 1, None, None, "至少一行数据", "表中没有数据行"),
     Case("short_row.csv", "bad_row", 3, "整行", "新宅镇,规上工业增加值", "4 列", "这一行有 2 列，表头有 4 列"),
     Case("no_header.csv", "no_header", 1, "表头", None, "乡镇（街道）、指标、期间、数值", "找不到表头"),
-    Case("binary_junk.csv", "unreadable", None, None, ".csv", "UTF-8 或 GBK", "不是文本格式的 CSV"),
-    Case("report.docx", "unsupported", None, None, "report.docx", "CSV（.csv）、Excel（.xlsx）",
+    Case("binary_junk.csv", "unreadable", None, None, ".csv", "UTF-8、GBK 或 UTF-16", "不是文本格式的 CSV"),
+    Case("report.docx", "unsupported", None, None, "report.docx", "Excel（.xlsx/.xls/.xlsb）、WPS（.et）",
          "不支持的文件类型“.docx”"),
     Case("wide_unknown_indicator.csv", "unknown_indicator", 1, "标题",
          "2025年各乡镇（街道）重点工作完成情况", "写明指标名称", "无法确定本表是哪一项指标"),
@@ -95,6 +100,26 @@ CASES = [
          "116.3150, 39.9100", "武义县境内的面", "桃溪镇的边界不在武义县范围内，坐标系可能有误"),
     Case("boundary_points.geojson", "bad_boundary", None, "第1个要素", "Point", "Polygon",
          "要素的几何是“Point”，不是面"),
+    # Issue 14: text that is no one encoding, two value columns, absurd figures, unfinished periods.
+    Case("mixed_encoding.csv", "encoding", 3, "整行", None, "同一种编码",
+         "文件混用了两种文字编码：第1行是 UTF-8，第3行是 GBK"),
+    Case("invalid_bytes.csv", "encoding", 3, "整行", "ff ff fe 2c e6 96 b0 2c",
+         "同一种编码", "这一行有既不是 UTF-8 也不是 GBK 的字节"),
+    Case("two_value_columns.csv", "ambiguous_column", 1, "第5列“本期数”", "本期数", "只保留一列“数值”",
+         "表头中有 2 列都可以是“数值”：第4列“数值”、第5列“本期数”，不知道该导入哪一列"),
+    Case("value_1e308.csv", "out_of_range", 2, VALUE, "1e308", "绝对值小于 10¹⁵",
+         "“1e308”超出数据仓库能保存的范围，不可能是投诉举报量的数值"),
+    Case("value_1.23e29.csv", "out_of_range", 2, VALUE, "1.23e29", "请检查单位与小数点",
+         "“1.23e29”超出数据仓库能保存的范围，不可能是规上工业增加值的数值"),
+    Case("implausible_count.csv", "implausible", 3, VALUE, "9999999", "不超过",
+         "投诉举报量 9,999,999 件明显不合理：是同级各地区历来最大值"),
+    Case("unfinished_month.csv", "future_period", 2, PERIOD, "2026年12月", "最早可在 2026年12月31日 导入",
+         "期间 2026年12月 还没有结束（今天是 2026年12月1日）", today=date(2026, 12, 1)),
+    Case("unfinished_quarter.csv", "future_period", 2, PERIOD, "2026年四季度",
+         "最早可在 2026年12月31日 导入", "期间 2026年四季度 还没有结束", today=date(2026, 12, 15)),
+    Case("unfinished_year.csv", "future_period", 2, PERIOD, "2026年", "最早可在 2026年12月31日 导入",
+         "期间 2026年 还没有结束", today=date(2026, 6, 30)),
+    Case("truncated.kml", "unreadable", None, None, ".kml", "KML", "无法读取边界文件"),
 ]
 
 
@@ -134,11 +159,14 @@ def _parquet_without_value(path):
 
 
 def _shapefile_projected_without_prj(path):
-    w = shapefile.Writer(str(path.with_suffix("")), shapeType=shapefile.POLYGON)
-    w.field("NAME", "C", 20)
-    w.poly([[(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)]])
-    w.record("桃溪镇")
-    w.close()
+    import pyogrio
+
+    ring = Polygon([(470000, 3190000), (470000, 3200000), (480000, 3200000), (470000, 3190000)])
+    with warnings.catch_warnings():  # "crs was not provided": that is the point
+        warnings.simplefilter("ignore", UserWarning)
+        pyogrio.raw.write(str(path), np.array([ring.wkb], dtype=object),
+                          [np.array(["桃溪镇"], dtype=object)], ["NAME"], geometry_type="Polygon",
+                          crs=None)
 
 
 def _shapefile_without_dbf(path):
@@ -146,15 +174,43 @@ def _shapefile_without_dbf(path):
     path.with_suffix(".dbf").unlink()
 
 
+def _truncated_shapefile(path):
+    _shapefile_projected_without_prj(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _deeply_nested_geojson(path):
+    depth = 100_000
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                    '{"name": "桃溪镇"}, "geometry": {"type": "Polygon", "coordinates": '
+                    + "[" * depth + "]" * depth + "}}]}", encoding="utf-8")
+
+
+def _parquet_with_invalid_utf8(path):
+    bad = pa.array([b"\xe6\xa1\x83\xe6\xba\xaa\xe9\x95\x87", b"\xff\xfe\xe6"], pa.binary()).view(pa.string())
+    pq.write_table(pa.table({"region": bad, "indicator": ["eco_fai"] * 2,
+                             "period": ["2025-06"] * 2, "value": [1.0, 2.0]}), path)
+
+
+def _parquet_with_struct_column(path):
+    pq.write_table(pa.table({"region": ["330723001"], "indicator": ["eco_fai"],
+                             "period": ["2025-06"], "value": [{"v": 1.0, "note": "x"}]}), path)
+
+
+def _corrupt_geopackage(path):
+    path.write_bytes(b"SQLite format 3\x00" + os.urandom(300))
+
+
 MADE = {
-    "corrupt.xlsx": (_corrupt_xlsx, Case("corrupt.xlsx", "unreadable", None, None, ".xlsx", ".xlsx 工作簿",
-                                         "无法读取 Excel 文件")),
+    "corrupt.xlsx": (_corrupt_xlsx, Case("corrupt.xlsx", "unreadable", None, None, ".xlsx",
+                                         "WPS（.et）或 OpenDocument（.ods）工作簿", "无法读取电子表格")),
     "excel_error.xlsx": (_xlsx_with_excel_error, Case(
-        "excel_error.xlsx", "not_a_number", 3, "D列“数值”", "#DIV/0!", "一个数值", "“#DIV/0!”不是数值",
+        "excel_error.xlsx", "placeholder", 3, "D列“数值”", "", "一个数值", "或是出错的公式，如 #DIV/0!",
         sheet="长表")),
     "wide_unit_row.xlsx": (_xlsx_wide_unit_row_mismatch, Case(
-        "wide_unit_row.xlsx", "unit_mismatch", 4, "单位行", "万元", "“亿元”", "固定资产投资的单位是“亿元”",
-        sheet="固定资产投资")),
+        "wide_unit_row.xlsx", "unit_mismatch", 2, "C列“单位：万元”", "万元", "“亿元”",
+        "固定资产投资的单位是“亿元”", sheet="固定资产投资")),
     "corrupt.parquet": (_corrupt_parquet, Case("corrupt.parquet", "unreadable", None, None, None,
                                                "Parquet 格式", "无法读取 Parquet 文件")),
     "no_value.parquet": (_parquet_without_value, Case(
@@ -164,6 +220,18 @@ MADE = {
         "附带 .prj", "坐标不是经纬度，但没有说明坐标系")),
     "no_dbf.shp": (_shapefile_without_dbf, Case("no_dbf.shp", "unreadable", None, None, None,
                                                ".shp、.shx、.dbf", "Shapefile 缺少 .dbf 文件")),
+    "truncated.shp": (_truncated_shapefile, Case("truncated.shp", "bad_boundary", None, "第1个要素",
+                                                 None, "Polygon", "要素没有几何（几何为空，或文件不完整）")),
+    "deeply_nested.geojson": (_deeply_nested_geojson, Case(
+        "deeply_nested.geojson", "unreadable", None, None, ".geojson", "完好的", "无法读取边界文件")),
+    "invalid_utf8.parquet": (_parquet_with_invalid_utf8, Case(
+        "invalid_utf8.parquet", "encoding", 2, "列“region”", "ff fe e6", "UTF-8 文字",
+        "列“region”中有无效的 UTF-8 文字")),
+    "struct_value.parquet": (_parquet_with_struct_column, Case(
+        "struct_value.parquet", "unreadable", None, "列“value”",
+        "struct<v: double, note: string>", "文字（string）或数值列", "列“value”的类型是 struct")),
+    "corrupt.gpkg": (_corrupt_geopackage, Case("corrupt.gpkg", "unreadable", None, None, ".gpkg",
+                                               "GeoPackage", "无法读取边界文件")),
 }
 
 
@@ -176,7 +244,7 @@ def test_the_corpus_has_at_least_thirty_files():
 
 def _assert_refused(path: Path, case: Case, db, fingerprint) -> None:
     before = fingerprint(db)
-    result = import_files([path], db)
+    result = import_files([path], db, today=case.today)
     assert not result.published
     matches = [p for p in result.report.errors if p.check == case.check]
     assert matches, result.report.format()
@@ -225,3 +293,32 @@ def test_many_bad_rows_are_listed_up_to_a_limit_and_counted(module_wh, tmp_path)
     [summary] = [p for p in report.errors if p.row is None]
     assert summary.count == 280 and "另有 280 处" in summary.message
     assert report.error_count == 300
+
+
+def test_no_file_of_the_corpus_raises_and_each_problem_names_its_file(module_wh, tmp_path):
+    """Every committed, made and sample file goes through the readers without an exception."""
+    from cockpit.warehouse.validation import validate_files
+
+    paths = [p for p in sorted(CORPUS.iterdir()) if p.is_file()]
+    paths += [p for p in sorted((CORPUS.parent / "samples").iterdir()) if p.is_file()]
+    for name, (make, _) in MADE.items():
+        make(tmp_path / name)
+        paths.append(tmp_path / name)
+    for path in paths:
+        report = validate_files([path], module_wh)
+        assert report.problems or report.ok, path.name
+        assert all(p.file == path.name for p in report.problems), report.format()
+
+
+def test_a_crash_inside_a_reader_is_a_problem_with_the_file(module_wh, fingerprint, monkeypatch):
+    from cockpit.warehouse import importer
+
+    def broken_reader(path, indicators=None):
+        raise RecursionError("maximum recursion depth exceeded")
+    monkeypatch.setattr(importer, "read_csv", broken_reader)
+    before = fingerprint(module_wh)
+    result = import_files([CORPUS / "unknown_region.csv"], module_wh)
+    [problem] = result.report.errors
+    assert (problem.file, problem.check, problem.value) == ("unknown_region.csv", "unreadable", ".csv")
+    assert "RecursionError" in problem.message and "完好的文件" in problem.expected
+    assert not result.published and fingerprint(module_wh) == before

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyproj
 import pytest
-import shapefile
 import shapely
 from openpyxl.utils import get_column_letter
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
@@ -260,26 +259,19 @@ def township_geometries(db) -> dict[str, object]:
 
 def write_shapefile(base, geoms: dict[str, object], names: dict[str, str], epsg: int):
     """Polygons with holes and parts, reprojected to `epsg`, names in GBK with a .cpg."""
+    import pyogrio
+
     to_xy = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
 
     def project(g):
         return shapely.transform(g, lambda xy: np.column_stack(to_xy.transform(xy[:, 0], xy[:, 1])))
 
-    w = shapefile.Writer(str(base), shapeType=shapefile.POLYGON, encoding="gbk")
-    w.field("XZDM", "C", 12)
-    w.field("XZMC", "C", 40)
-    for code, geom in geoms.items():
-        rings = []
-        for part in getattr(project(geom), "geoms", [project(geom)]):
-            part = shapely.geometry.polygon.orient(part, sign=-1.0)  # shapefile: outer clockwise
-            rings.append(list(part.exterior.coords))
-            rings.extend(list(r.coords) for r in part.interiors)
-        w.poly(rings)
-        w.record(code, names[code])
-    w.close()
-    (base.parent / (base.name + ".prj")).write_text(
-        pyproj.CRS.from_epsg(epsg).to_wkt("WKT1_ESRI"), encoding="ascii")
-    (base.parent / (base.name + ".cpg")).write_text("GBK", encoding="ascii")
+    wkb = np.array([shapely.to_wkb(project(g)) for g in geoms.values()], dtype=object)
+    pyogrio.raw.write(str(base.parent / (base.name + ".shp")), wkb,
+                      [np.array(list(geoms), dtype=object),
+                       np.array([names[c] for c in geoms], dtype=object)],
+                      ["XZDM", "XZMC"], geometry_type="MultiPolygon", crs=f"EPSG:{epsg}",
+                      encoding="GBK")
 
 
 def test_projected_shapefile_replaces_schematic_boundaries(wh, tmp_path):

@@ -75,6 +75,29 @@ def test_frozen_app_builds_the_demo_and_renders_a_snapshot(bundle, tmp_path):
     assert any((demo / "snapshots").glob("*.duckdb"))
 
 
+def test_frozen_app_reads_spreadsheets_and_gis_files(bundle, tmp_path):
+    """calamine (.xls) and GDAL with its data (a GeoPackage, a projected Shapefile) in the bundle."""
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    home = tmp_path / "home"
+    square = shapely.box(470000, 3190000, 471000, 3191000)
+    for name, crs in (("界.gpkg", "EPSG:4549"), ("界.shp", "EPSG:4549")):
+        pyogrio.raw.write(str(tmp_path / name), np.array([shapely.to_wkb(square)], dtype=object),
+                          [np.array(["桃溪镇"], dtype=object)], ["NAME"], geometry_type="Polygon",
+                          crs=crs)
+    xls = ROOT / "tests" / "importing" / "samples" / "规上工业增加值2025.xls"
+    out = _run_frozen(bundle, home, "validate", str(xls), str(tmp_path / "界.gpkg"),
+                      str(tmp_path / "界.shp"))
+    assert "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert "工作表“规上工业增加值”（宽表，228 个数值" in out.stdout, out.stdout
+    # Read and reprojected from CGCS2000 / 3-degree GK CM 120E (which needs PROJ's database): the
+    # square lands in 桃溪镇 in both files, so the second is refused as that township's duplicate.
+    assert out.stdout.count("（边界，1 个要素）") == 2, out.stdout
+    assert "桃溪镇的边界在两个文件中出现" in out.stdout, out.stdout
+
+
 def test_bundle_carries_the_assets_and_demo_inputs(bundle):
     internal = bundle / "_internal"
     for folder in ("assets", "data"):
