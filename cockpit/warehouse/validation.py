@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..core.formatting import month_label, period_label
+from . import schema
 
 MAX_DETAILS = 20          # problems listed one by one per kind and table; the rest are counted
 JUMP_RATIO = 10.0         # a value this many times the previous period's is worth a second look
@@ -1026,19 +1027,7 @@ def _check_events(report: Report, batch: ImportBatch, sources, queries, regions,
                                     f"同类问题另有 {n - MAX_DETAILS:,} 处（上面只列出前 {MAX_DETAILS} 处）",
                                     count=n - MAX_DETAILS))
     if columns["id"]:
-        batch.events = pa.table({
-            "id": pa.array(columns["id"], pa.string()),
-            "region": pa.array(columns["region"], pa.string()),
-            "source": pa.array(columns["source"], pa.string()),
-            "category": pa.array(columns["category"], pa.string()),
-            "summary": pa.array(columns["summary"], pa.string()),
-            "reported_at": pa.array(columns["reported_at"], pa.timestamp("s")),
-            "deadline_at": pa.array(columns["deadline_at"], pa.timestamp("s")),
-            "closed_at": pa.array(columns["closed_at"], pa.timestamp("s")),
-            "status": pa.array(columns["status"], pa.string()),
-            "lon": pa.array(columns["lon"], pa.float64()),
-            "lat": pa.array(columns["lat"], pa.float64()),
-        })
+        batch.events = schema.events_table(columns)
 
 
 # --- boundaries -----------------------------------------------------------------------------
