@@ -2,6 +2,7 @@
 evaluation of alerts off the GUI thread whenever a new snapshot arrives or another window acts."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -10,8 +11,31 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushBu
 from ..alerts.store import AlertRecord, SyncResult
 from .context import CockpitContext
 
-_TEXT = {"zh_CN": {"new": "新红色预警 {n} 条", "view": "查看", "dismiss": "知道了"},
-         "en": {"new": "{n} new critical alert(s)", "view": "Show", "dismiss": "Dismiss"}}
+_TEXT = {"zh_CN": {"new": "新红色预警 {n} 条", "view": "查看", "dismiss": "知道了",
+                   "store": "预警处置库无法访问（{reason}）：{path}。预警列表保持最后一次读取的内容，正在重试",
+                   "evaluation": "预警评估失败（{reason}），下一份数据快照到来时重试",
+                   "locked": "被其他程序长时间占用", "gone": "无法打开，所在目录可能已被移走"},
+         "en": {"new": "{n} new critical alert(s)", "view": "Show", "dismiss": "Dismiss",
+                "store": "Alert store unreachable ({reason}): {path}. The alert lists are kept "
+                         "as last read; retrying",
+                "evaluation": "Alert evaluation failed ({reason}); retried with the next "
+                              "snapshot",
+                "locked": "held by another program", "gone": "cannot be opened; its folder may "
+                                                            "have been moved"}}
+
+# What a store that is locked or gone raises; anything else is a bug and must surface.
+STORE_FAILURES = (sqlite3.Error, OSError)
+
+
+def store_reason(exc: Exception, lang: str = "zh_CN") -> str:
+    """Why the operations store failed, in the few words an operator needs."""
+    t = _TEXT.get(lang, _TEXT["zh_CN"])
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return t["locked"]
+    if "unable to open" in text or isinstance(exc, FileNotFoundError):
+        return t["gone"]
+    return " ".join(text.split())[:160]
 
 
 class AlertTicker(QFrame):
@@ -108,7 +132,9 @@ class AlertWatcher(QObject):
         self._lock = threading.Lock()
         self._running = False
         self._pending = False
-        self._seq = ctx.alerts.latest_seq() if ctx.alerts else 0
+        self._seq = 0
+        self.store_error: str | None = None
+        self._announce: set[str] = set()   # raised or reopened, not yet shown (store was busy)
         self.evaluated.connect(self._on_evaluated)
         self.failed.connect(self._on_failed)
         self._poll = QTimer(self, interval=self.POLL_MS)
@@ -117,6 +143,10 @@ class AlertWatcher(QObject):
         self.last_error: str | None = None
         self.runs = 0
         self._thread: threading.Thread | None = None
+        try:
+            self._seq = ctx.alerts.latest_seq() if ctx.alerts else 0
+        except STORE_FAILURES:
+            self._seq = -1   # the first poll that reaches the store refreshes the lists
 
     def request(self) -> None:
         if self.ctx.alerts is None:
@@ -149,25 +179,43 @@ class AlertWatcher(QObject):
     def _on_evaluated(self, result: SyncResult) -> None:
         self.runs += 1
         self.last_error = None
-        fresh = set(result.raised) | set(result.reopened)
-        if self.ticker is not None and fresh:
-            alerts = [a for a in self.ctx.alerts.list(open_only=True) if a.id in fresh]
-            self.ticker.announce(alerts)
-        self._seq = self.ctx.alerts.latest_seq()
-        self.ctx.alerts_changed.emit()
+        self.ctx.clear_problem("alert-evaluation")
+        self._announce |= set(result.raised) | set(result.reopened)
+        self._check_store(force=True)
 
     def _on_failed(self, message: str) -> None:
         self.runs += 1
         self.last_error = message
+        t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
+        self.ctx.report_problem("alert-evaluation", t["evaluation"].format(
+            reason=" ".join(message.split())[:160]))
 
-    def _check_store(self) -> None:
-        if self.ctx.alerts is None:
+    def _check_store(self, force: bool = False) -> None:
+        """Poll the store for changes made elsewhere; a store that is locked or gone goes on
+        the banner (the lists keep what they show), and coming back refreshes them."""
+        service = self.ctx.alerts
+        if service is None:
             return
         try:
-            seq = self.ctx.alerts.latest_seq()
-        except Exception:  # the store is busy or briefly unavailable: try at the next tick
+            seq = service.latest_seq()
+            fresh = []
+            if self._announce and self.ticker is not None:
+                fresh = [a for a in service.list(open_only=True) if a.id in self._announce]
+        except STORE_FAILURES as exc:
+            t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
+            self.store_error = store_reason(exc, self.ctx.lang)
+            self.ctx.report_problem("operations", t["store"].format(
+                reason=self.store_error, path=service.store.path))
             return
-        if seq != self._seq:
+        recovered = self.store_error is not None
+        if recovered:
+            self.store_error = None
+            self.ctx.clear_problem("operations")
+        if self._announce:
+            self._announce = set()
+            if fresh:
+                self.ticker.announce(fresh)
+        if seq != self._seq or recovered or force:
             self._seq = seq
             self.ctx.alerts_changed.emit()
 
