@@ -244,3 +244,37 @@ def test_no_background_problem_opens_a_modal_box(live, qtbot, monkeypatch):
     away.rename(db)
     qtbot.waitUntil(lambda: "warehouse" not in win.banner.problems(), timeout=3000)
     assert opened == []
+
+
+def _objects(win) -> int:
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()
+    return len(win.findChildren(QObject))
+
+
+def test_opening_and_closing_dialogs_again_and_again_leaves_nothing_behind(with_alerts, qtbot):
+    win, warehouse, db = with_alerts
+    panel = win.alerts
+    panel.select_alert(panel.alert_ids()[0])
+
+    def import_dialog():
+        dialog = win.open_import()
+        dialog.close()
+
+    def history():
+        panel.request("history")
+        panel.history_dialog.close()
+
+    def action():
+        panel.request("assign")
+        panel.action_dialog.reject()
+
+    for open_and_close in (import_dialog, history, action):
+        open_and_close()                       # the first may build what is reused
+        before = _objects(win)
+        for _ in range(50):
+            open_and_close()
+        assert _objects(win) - before <= 2, open_and_close.__name__
