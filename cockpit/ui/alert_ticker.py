@@ -25,6 +25,7 @@ _TEXT = {"zh_CN": {"new": "新红色预警 {n} 条", "view": "查看", "dismiss"
 
 # What a store that is locked or gone raises; anything else is a bug and must surface.
 STORE_FAILURES = (sqlite3.Error, OSError)
+_RAISING = ("raise", "reopen", "ignore_expired")
 
 
 def store_reason(exc: Exception, lang: str = "zh_CN") -> str:
@@ -134,7 +135,6 @@ class AlertWatcher(QObject):
         self._pending = False
         self._seq = 0
         self.store_error: str | None = None
-        self._announce: set[str] = set()   # raised or reopened, not yet shown (store was busy)
         self.evaluated.connect(self._on_evaluated)
         self.failed.connect(self._on_failed)
         self._poll = QTimer(self, interval=self.POLL_MS)
@@ -180,7 +180,7 @@ class AlertWatcher(QObject):
         self.runs += 1
         self.last_error = None
         self.ctx.clear_problem("alert-evaluation")
-        self._announce |= set(result.raised) | set(result.reopened)
+        # Known alerts' figures change with a new snapshot without an audit row: refresh.
         self._check_store(force=True)
 
     def _on_failed(self, message: str) -> None:
@@ -191,16 +191,16 @@ class AlertWatcher(QObject):
             reason=" ".join(message.split())[:160]))
 
     def _check_store(self, force: bool = False) -> None:
-        """Poll the store for changes made elsewhere; a store that is locked or gone goes on
-        the banner (the lists keep what they show), and coming back refreshes them."""
+        """Poll the store: lists refresh when anything changed, and critical alerts raised or
+        reopened since the last look flash in the ticker, whoever raised them (this window's
+        evaluation, another screen's, a drill). A store that is locked or gone goes on the
+        banner (the lists keep what they show); coming back refreshes them."""
         service = self.ctx.alerts
         if service is None:
             return
         try:
             seq = service.latest_seq()
-            fresh = []
-            if self._announce and self.ticker is not None:
-                fresh = [a for a in service.list(open_only=True) if a.id in self._announce]
+            fresh = self._raised_since(service, seq) if seq != self._seq else []
         except STORE_FAILURES as exc:
             t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
             self.store_error = store_reason(exc, self.ctx.lang)
@@ -211,13 +211,26 @@ class AlertWatcher(QObject):
         if recovered:
             self.store_error = None
             self.ctx.clear_problem("operations")
-        if self._announce:
-            self._announce = set()
-            if fresh:
-                self.ticker.announce(fresh)
+        if fresh and self.ticker is not None:
+            self.ticker.announce(fresh)
         if seq != self._seq or recovered or force:
             self._seq = seq
             self.ctx.alerts_changed.emit()
+
+    def _raised_since(self, service, seq: int) -> list:
+        """Open alerts of this warehouse raised or reopened after the last look."""
+        if self._seq < 0 or self.ticker is None:
+            return []
+        raised, after = set(), self._seq
+        for _ in range(50):   # pages of 1,000 audit rows; a nation's first evaluation has many
+            entries = service.changes_since(after)
+            raised |= {e.alert_id for e in entries if e.action in _RAISING}
+            if len(entries) < 1000 or entries[-1].seq >= seq:
+                break
+            after = entries[-1].seq
+        if not raised:
+            return []
+        return [a for a in service.list(open_only=True) if a.id in raised]
 
     def stop(self, wait_s: float = 0.0) -> None:
         """Stop polling and drop a queued evaluation; with `wait_s`, also let a running one

@@ -52,14 +52,15 @@ def _application(offscreen: bool = False):
 
 
 def _quiet_offscreen_warnings() -> None:
-    """The offscreen platform warns about window size hints it cannot honour, once per window;
-    that is noise on a snapshot's or a test's stderr. Everything else still gets through."""
+    """The offscreen platform warns about window size hints and raising windows, which it
+    cannot honour; that is noise on a snapshot's or a test's stderr. Everything else still
+    gets through."""
     from PySide6.QtCore import qInstallMessageHandler
 
     previous = None
 
     def handler(mode, context, message):
-        if "propagateSizeHints" in message:
+        if "propagateSizeHints" in message or "does not support raise()" in message:
             return
         if previous is not None:
             previous(mode, context, message)
@@ -258,9 +259,10 @@ def _state_with(q: Queries, state: SelectionState, township=None, indicator=None
 
 def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
                  lang: str = "zh_CN", public_mode: bool = False, sound: bool = False,
-                 evaluate: bool = True):
+                 evaluate: bool = True, state_path: Path | None = None):
     """The cockpit window on a warehouse; alerts are evaluated in the background unless
-    `evaluate` is False (then the caller evaluates, e.g. synchronously for a snapshot)."""
+    `evaluate` is False (then the caller evaluates, e.g. synchronously for a snapshot).
+    `state_path`: another operations store than COCKPIT_HOME's (the benchmark's soak)."""
     from ..alerts.store import AlertService
     from .context import CockpitContext
     from .main_window import CockpitWindow
@@ -270,7 +272,8 @@ def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
     # The GUI thread waits at most GUI_BUSY_TIMEOUT for another process's lock on the
     # operations store (applying an evaluation, in its worker thread, waits its own time).
     ctx = CockpitContext(q, selection, lang=lang, public_mode=public_mode,
-                         alerts=AlertService(warehouse.root, scope=q.meta.get("county_code"),
+                         alerts=AlertService(warehouse.root, state_path=state_path,
+                                             scope=q.meta.get("county_code"),
                                              busy_timeout=GUI_BUSY_TIMEOUT, lazy=True))
     window = CockpitWindow(ctx, sound=sound)
     if evaluate:

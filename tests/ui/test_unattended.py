@@ -278,3 +278,16 @@ def test_opening_and_closing_dialogs_again_and_again_leaves_nothing_behind(with_
         for _ in range(50):
             open_and_close()
         assert _objects(win) - before <= 2, open_and_close.__name__
+
+
+def test_a_critical_alert_raised_by_another_screen_flashes_here(live, qtbot):
+    from cockpit.alerts.store import AlertService
+    from cockpit.ui.bench import inject_red_alert
+
+    win, warehouse, db = live
+    other = AlertService(db, state_path=win.ctx.alerts.store.path)   # another window's store
+    alert = inject_red_alert(other, warehouse.queries, 3)
+    qtbot.waitUntil(lambda: win.ticker.isVisible(), timeout=5000)
+    assert win.ticker.flashing and win.ticker.alerts[0].id == alert
+    assert alert in win.alerts.alert_ids()      # the county lists every township's alerts
+    win.ticker.dismiss()
