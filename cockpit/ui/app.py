@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-from dataclasses import dataclass
 
 from ..core.selection import Selection, SelectionState
 from ..warehouse.queries import Queries
 from ..warehouse.store import Snapshot, SnapshotStore, WarehouseError, open_current, open_manifest
-
 
 GUI_BUSY_TIMEOUT = 0.25   # seconds
 

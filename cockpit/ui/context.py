@@ -95,10 +95,6 @@ class CockpitContext(QObject):
         keep what they show until the next `set_queries`."""
         self._holding = True
 
-    @property
-    def holding(self) -> bool:
-        return self._holding
-
     @contextmanager
     def guarded(self):
         """Run panel code so that a warehouse failure inside it (in a slot, where Qt would
