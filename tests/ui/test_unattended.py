@@ -21,11 +21,12 @@ TAOXI = TOWNSHIP_CODES["桃溪镇"]
 TONGQIN = TOWNSHIP_CODES["桐琴镇"]
 
 
-def publish_copy(db, until: date | None = None, extra_month: date | None = None) -> int:
-    """Publish the current data again as a new snapshot, optionally without the months after
-    `until`, or with `extra_month` added (a copy of the last month's figures)."""
+def publish_copy(db, until: date | None = None, extra_month: date | None = None,
+                 version: int | None = None) -> int:
+    """Publish the current data (or that of `version`) again as a new snapshot, optionally
+    without the months after `until`, or with `extra_month` added (the last month's figures)."""
     store = SnapshotStore(db)
-    source = store.snapshot_path(store.current())
+    source = store.snapshot_path(store.current() if version is None else store.manifest(version))
     with store.writer(note="test") as con:
         con.execute(f"ATTACH '{source}' AS cur (READ_ONLY)")
         tables = [name for (name,) in con.execute(
@@ -137,22 +138,9 @@ def test_a_newer_snapshot_that_cannot_be_opened_is_named_and_a_good_one_is_taken
     qtbot.waitUntil(lambda: "warehouse" in win.banner.problems(), timeout=3000)
     assert f"{broken:06d}" in win.banner.text() and warehouse.snapshot.version == before
     assert win.ctx.queries.snapshot.version == before
-    good = publish_copy_from(db, before)
+    good = publish_copy(db, version=before)     # a writer repairing the warehouse
     qtbot.waitUntil(lambda: warehouse.snapshot.version == good, timeout=3000)
     assert "warehouse" not in win.banner.problems()
-
-
-def publish_copy_from(db, version: int) -> int:
-    """Publish an older good snapshot's data as the newest (a writer repairing the warehouse)."""
-    store = SnapshotStore(db)
-    source = store.snapshot_path(store.manifest(version))
-    with store.writer(note="repair") as con:
-        con.execute(f"ATTACH '{source}' AS cur (READ_ONLY)")
-        for (name,) in con.execute("SELECT table_name FROM duckdb_tables()"
-                                   " WHERE database_name = 'cur'").fetchall():
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM cur."{name}"')
-        con.execute("DETACH cur")
-    return store.current().version
 
 
 def test_the_open_snapshot_failing_to_read_holds_the_picture_without_a_traceback(live, qtbot):
