@@ -266,31 +266,55 @@ def _hiding(hidden: Iterable[str]) -> tuple[list[str], list]:
 class AlertStore:
     """The alerts and their audit trail in one SQLite file; safe for several processes at once."""
 
+    # Applying an evaluation waits this long for another writer whatever `busy_timeout` says:
+    # it runs off the GUI thread, and giving up would drop an alert transition.
+    SYNC_TIMEOUT = 30.0
+    _TABLES = ("alerts", "audit", "evaluations")
+
     def __init__(self, path: Path | str | None = None, *, busy_timeout: float = 30.0,
-                 clock: Callable[[], datetime] = datetime.now):
+                 clock: Callable[[], datetime] = datetime.now, lazy: bool = False):
+        """`busy_timeout`: how long a call waits for another process's lock (a window's GUI
+        thread passes a fraction of a second: a locked store must not freeze it). `lazy`: a
+        store that cannot be opened now (locked, its folder gone) is set up by the first
+        call that can, instead of failing here."""
         self.path = Path(path) if path is not None else default_state_path()
         self.busy_timeout = busy_timeout
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
+        self._ready = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect():
+                pass
+        except (sqlite3.Error, OSError):
+            if not lazy:
+                raise
+
+    # -- connections -------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self, timeout: float | None = None) -> Iterator[sqlite3.Connection]:
+        timeout = self.busy_timeout if timeout is None else timeout
+        con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            con.execute("PRAGMA synchronous = FULL")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.row_factory = sqlite3.Row
+            if not self._ready:
+                self._create_schema(con)
+            yield con
+        finally:
+            con.close()
+
+    def _create_schema(self, con: sqlite3.Connection) -> None:
+        # Read first: a store that exists needs no write lock to be opened.
+        found = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not set(self._TABLES) <= found:
             con.execute("PRAGMA journal_mode=WAL")
             with self._transaction(con):  # (executescript would commit on its own)
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         con.execute(statement)
-
-    # -- connections -------------------------------------------------------------------------
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute("PRAGMA foreign_keys = ON")
-            con.row_factory = sqlite3.Row
-            yield con
-        finally:
-            con.close()
+        self._ready = True
 
     @contextmanager
     def _transaction(self, con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -306,8 +330,8 @@ class AlertStore:
             con.execute("COMMIT")
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con, self._transaction(con):
+    def _write(self, timeout: float | None = None) -> Iterator[sqlite3.Connection]:
+        with self._connect(timeout) as con, self._transaction(con):
             yield con
 
     def _now(self) -> str:
@@ -523,7 +547,7 @@ class AlertStore:
                             evaluation=evaluation)
         now = self._now()
         today = self._today().isoformat()
-        with self._write() as con:
+        with self._write(max(self.busy_timeout, self.SYNC_TIMEOUT)) as con:
             newest = con.execute(
                 "SELECT max(snapshot_version) FROM evaluations WHERE scope = ? AND warehouse = ?",
                 [evaluation.scope, warehouse]).fetchone()[0]
@@ -664,12 +688,13 @@ class AlertService:
     def __init__(self, db_dir: Path | str, state_path: Path | str | None = None,
                  rules_path: Path | str | None = None,
                  clock: Callable[[], datetime] = datetime.now, scope: str | None = None,
-                 hidden_indicators: Iterable[str] = ()):
+                 hidden_indicators: Iterable[str] = (), busy_timeout: float = 30.0,
+                 lazy: bool = False):
         self.db_dir = Path(db_dir)
         # Indicators whose alerts this service never shows (internal ones on a public wall).
         self.hidden = frozenset(hidden_indicators)
         self.rules_path = Path(rules_path) if rules_path is not None else None
-        self.store = AlertStore(state_path, clock=clock)
+        self.store = AlertStore(state_path, clock=clock, busy_timeout=busy_timeout, lazy=lazy)
         # The warehouse's root region, when the caller has the warehouse open already (else
         # read from the current snapshot on first use).
         self._scope: str | None = scope

@@ -77,6 +77,20 @@ class Selection:
         self._apply(new, changed)
         return changed
 
+    def fix(self, valid: Callable[[SelectionState], SelectionState]) -> frozenset:
+        """Make the state and the whole back/forward history valid, e.g. for a new snapshot that
+        no longer holds a month: `valid` maps a state to the nearest valid one. One notification
+        if the current state changed; history steps that become no step at all are dropped, so
+        going back never lands on a month that is gone."""
+        new = valid(self._state)
+        self._back = _without_repeats([valid(s) for s in self._back] + [new])[:-1]
+        ahead = _without_repeats([new] + [valid(s) for s in reversed(self._forward)])[1:]
+        self._forward = ahead[::-1]
+        changed = new.diff(self._state)
+        if changed:
+            self._apply(new, changed)
+        return changed
+
     def _apply(self, new: SelectionState, changed: frozenset) -> None:
         self._state = new
         for listener in list(self._listeners):
@@ -105,3 +119,11 @@ class Selection:
         self._back.append(self._state)
         self._apply(following, following.diff(self._state))
         return True
+
+
+def _without_repeats(states: list[SelectionState]) -> list[SelectionState]:
+    out: list[SelectionState] = []
+    for state in states:
+        if not out or out[-1] != state:
+            out.append(state)
+    return out

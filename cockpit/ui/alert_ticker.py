@@ -2,6 +2,7 @@
 evaluation of alerts off the GUI thread whenever a new snapshot arrives or another window acts."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -10,8 +11,32 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushBu
 from ..alerts.store import AlertRecord, SyncResult
 from .context import CockpitContext
 
-_TEXT = {"zh_CN": {"new": "新红色预警 {n} 条", "view": "查看", "dismiss": "知道了"},
-         "en": {"new": "{n} new critical alert(s)", "view": "Show", "dismiss": "Dismiss"}}
+_TEXT = {"zh_CN": {"new": "新红色预警 {n} 条", "view": "查看", "dismiss": "知道了",
+                   "store": "预警处置库无法访问（{reason}）：{path}。预警列表保持最后一次读取的内容，正在重试",
+                   "evaluation": "预警评估失败（{reason}），下一份数据快照到来时重试",
+                   "locked": "被其他程序长时间占用", "gone": "无法打开，所在目录可能已被移走"},
+         "en": {"new": "{n} new critical alert(s)", "view": "Show", "dismiss": "Dismiss",
+                "store": "Alert store unreachable ({reason}): {path}. The alert lists are kept "
+                         "as last read; retrying",
+                "evaluation": "Alert evaluation failed ({reason}); retried with the next "
+                              "snapshot",
+                "locked": "held by another program", "gone": "cannot be opened; its folder may "
+                                                            "have been moved"}}
+
+# What a store that is locked or gone raises; anything else is a bug and must surface.
+STORE_FAILURES = (sqlite3.Error, OSError)
+_RAISING = ("raise", "reopen", "ignore_expired")
+
+
+def store_reason(exc: Exception, lang: str = "zh_CN") -> str:
+    """Why the operations store failed, in the few words an operator needs."""
+    t = _TEXT.get(lang, _TEXT["zh_CN"])
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return t["locked"]
+    if "unable to open" in text or isinstance(exc, FileNotFoundError):
+        return t["gone"]
+    return " ".join(text.split())[:160]
 
 
 class AlertTicker(QFrame):
@@ -124,7 +149,8 @@ class AlertWatcher(QObject):
         self._lock = threading.Lock()
         self._running = False
         self._pending = False
-        self._seq = ctx.alerts.latest_seq() if ctx.alerts else 0
+        self._seq = 0
+        self.store_error: str | None = None
         self.evaluated.connect(self._on_evaluated)
         self.failed.connect(self._on_failed)
         self._poll = QTimer(self, interval=self.POLL_MS)
@@ -133,6 +159,10 @@ class AlertWatcher(QObject):
         self.last_error: str | None = None
         self.runs = 0
         self._thread: threading.Thread | None = None
+        try:
+            self._seq = ctx.alerts.latest_seq() if ctx.alerts else 0
+        except STORE_FAILURES:
+            self._seq = -1   # the first poll that reaches the store refreshes the lists
 
     def request(self) -> None:
         if self.ctx.alerts is None:
@@ -165,27 +195,58 @@ class AlertWatcher(QObject):
     def _on_evaluated(self, result: SyncResult) -> None:
         self.runs += 1
         self.last_error = None
-        fresh = set(result.raised) | set(result.reopened)
-        if self.ticker is not None and fresh:
-            alerts = [a for a in self.ctx.alerts.list(open_only=True) if a.id in fresh]
-            self.ticker.announce(alerts)
-        self._seq = self.ctx.alerts.latest_seq()
-        self.ctx.alerts_changed.emit()
+        self.ctx.clear_problem("alert-evaluation")
+        # Known alerts' figures change with a new snapshot without an audit row: refresh.
+        self._check_store(force=True)
 
     def _on_failed(self, message: str) -> None:
         self.runs += 1
         self.last_error = message
+        t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
+        self.ctx.report_problem("alert-evaluation", t["evaluation"].format(
+            reason=" ".join(message.split())[:160]))
 
-    def _check_store(self) -> None:
-        if self.ctx.alerts is None:
+    def _check_store(self, force: bool = False) -> None:
+        """Poll the store: lists refresh when anything changed, and critical alerts raised or
+        reopened since the last look flash in the ticker, whoever raised them (this window's
+        evaluation, another screen's, a drill). A store that is locked or gone goes on the
+        banner (the lists keep what they show); coming back refreshes them."""
+        service = self.ctx.alerts
+        if service is None:
             return
         try:
-            seq = self.ctx.alerts.latest_seq()
-        except Exception:  # the store is busy or briefly unavailable: try at the next tick
+            seq = service.latest_seq()
+            fresh = self._raised_since(service, seq) if seq != self._seq else []
+        except STORE_FAILURES as exc:
+            t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
+            self.store_error = store_reason(exc, self.ctx.lang)
+            self.ctx.report_problem("operations", t["store"].format(
+                reason=self.store_error, path=service.store.path))
             return
-        if seq != self._seq:
+        recovered = self.store_error is not None
+        if recovered:
+            self.store_error = None
+            self.ctx.clear_problem("operations")
+        if fresh and self.ticker is not None:
+            self.ticker.announce(fresh)
+        if seq != self._seq or recovered or force:
             self._seq = seq
             self.ctx.alerts_changed.emit()
+
+    def _raised_since(self, service, seq: int) -> list:
+        """Open alerts of this warehouse raised or reopened after the last look."""
+        if self._seq < 0 or self.ticker is None:
+            return []
+        raised, after = set(), self._seq
+        for _ in range(50):   # pages of 1,000 audit rows; a nation's first evaluation has many
+            entries = service.changes_since(after)
+            raised |= {e.alert_id for e in entries if e.action in _RAISING}
+            if len(entries) < 1000 or entries[-1].seq >= seq:
+                break
+            after = entries[-1].seq
+        if not raised:
+            return []
+        return [a for a in service.list(open_only=True) if a.id in raised]
 
     def stop(self, wait_s: float = 0.0) -> None:
         """Stop polling and drop a queued evaluation; with `wait_s`, also let a running one

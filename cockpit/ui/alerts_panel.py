@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
 from . import theme
+from .alert_ticker import STORE_FAILURES, store_reason
 from .context import CockpitContext
 
 _TEXT = {
@@ -22,7 +23,9 @@ _TEXT = {
               "overdue": "超期", "none": "当前没有待处置的预警", "operator": "处置人",
               "department": "责任单位", "deadline": "办理期限", "note": "办结说明",
               "until": "忽略至", "reason": "忽略理由", "pick": "请先在列表中选中一条预警",
-              "done": "已{action}：{subject}", "events": "事件"},
+              "done": "已{action}：{subject}", "events": "事件",
+              "not_saved": "{action}未能保存（{reason}），请稍后重试",
+              "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容"},
     "en": {"title": "Alerts", "all": "County", "only_region": "Selected township only",
            "open": "Open", "every": "All", "ack": "Acknowledge", "assign": "Assign",
            "close": "Close", "ignore": "Ignore", "history": "History",
@@ -30,7 +33,9 @@ _TEXT = {
            "overdue": "overdue", "none": "No open alerts", "operator": "Operator",
            "department": "Department", "deadline": "Deadline", "note": "Closing note",
            "until": "Ignore until", "reason": "Reason", "pick": "Select an alert first",
-           "done": "{action}: {subject}", "events": "Events"},
+           "done": "{action}: {subject}", "events": "Events",
+           "not_saved": "{action} not saved ({reason}); please try again",
+           "stale": "Alert list cannot be updated ({reason}); showing it as last read"},
 }
 # Keyboard: a letter each, while the alert list has focus (the wall operator's hands stay on it).
 SHORTCUTS = {"ack": "A", "assign": "D", "close": "C", "ignore": "I", "history": "H"}
@@ -52,6 +57,8 @@ class AlertActionDialog(QDialog):
     def __init__(self, action: str, alert: AlertRecord, operator: str, department: str,
                  lang: str = "zh_CN", parent=None):
         super().__init__(parent)
+        # One per request, gone when closed: a wall opens these for months.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         t = _TEXT[lang]
         self.action = action
         self.setWindowTitle(f"{t[action]} · {alert.region_name}")
@@ -109,29 +116,38 @@ class _SortableItem(QTableWidgetItem):
 
 
 class HistoryDialog(QDialog):
-    """Every transition of one alert: when, who, what, from which status to which."""
+    """Every transition of one alert: when, who, what, from which status to which. One per
+    panel, refilled for each alert (a new dialog per look kept ~23 widgets alive each time)."""
 
-    def __init__(self, alert: AlertRecord, entries, texts: dict, parent=None):
+    def __init__(self, texts: dict, parent=None):
         super().__init__(parent)
-        self.setWindowTitle(f"{texts['history']} · {alert.region_name}")
+        self._texts = texts
         self.resize(720, 320)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(alert.message, wordWrap=True))
-        self.table = QTableWidget(len(entries), 5)
+        self.message = QLabel(wordWrap=True)
+        layout.addWidget(self.message)
+        self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["时间", "处置人", "操作", "状态", "说明"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
+        layout.addWidget(close)
+
+    def show_alert(self, alert: AlertRecord, entries) -> None:
+        self.setWindowTitle(f"{self._texts['history']} · {alert.region_name}")
+        self.message.setText(alert.message)
+        self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
             detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items())
             for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, e.action_label,
                                         f"{e.from_status or '—'} → {e.to_status}", detail]):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        layout.addWidget(self.table)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.close)
-        layout.addWidget(close)
+        self.show()
+        self.raise_()
 
 
 class AlertsPanel(QFrame):
@@ -206,6 +222,9 @@ class AlertsPanel(QFrame):
         layout.addLayout(actions)
 
         self._cache: dict = {}
+        self.history_dialog: HistoryDialog | None = None
+        self._stale = False
+        self.action_dialog: AlertActionDialog | None = None
         ctx.changed.connect(self._on_selection_change)
         ctx.alerts_changed.connect(self._on_alerts_changed)
         ctx.reloaded.connect(self._on_alerts_changed)
@@ -280,14 +299,26 @@ class AlertsPanel(QFrame):
         t = self._t
         region = self._region_filter()
         name = self.ctx.region_name(region) if region else t["all"]
-        self._title.setText(f"{t['title']} · {name}")
         service = self.ctx.alerts
         if service is None:
+            self._title.setText(f"{t['title']} · {name}")
             self._alerts = []
             self._fill()
             return
         keep = self.selected_alert()
-        self._alerts, counts = self._fetch(region)
+        try:
+            alerts, counts = self._fetch(region)
+        except STORE_FAILURES as exc:
+            # The store is locked or gone: keep the list (and its title) as last read; the
+            # alert watcher puts it on the banner and refreshes us when the store is back.
+            self.message.setText(t["stale"].format(reason=store_reason(exc, self.ctx.lang)))
+            self._stale = True
+            return
+        if self._stale:
+            self._stale = False
+            self.message.clear()
+        self._title.setText(f"{t['title']} · {name}")
+        self._alerts = alerts
         self._counts.setText("&nbsp;&nbsp;".join(
             f"<span style='color:{theme.SEVERITY[s]}'>●</span> {s} <b>{n}</b>"
             for s, n in counts.items()))
@@ -393,13 +424,22 @@ class AlertsPanel(QFrame):
         department = ""
         if alert.indicator in self.ctx.queries.indicator_by_code:
             department = self.ctx.queries.indicator_by_code[alert.indicator].department
-        dialog = AlertActionDialog(action, alert, self.operator, department, self.ctx.lang,
-                                   self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.perform(action, alert.id, **dialog.values())
+        if self.action_dialog is not None:
+            self.action_dialog.close()
+        # Not exec(): a nested event loop under a wall that keeps turning pages and reloading
+        # snapshots; the dialog is window-modal and acts when accepted.
+        dialog = self.action_dialog = AlertActionDialog(action, alert, self.operator,
+                                                        department, self.ctx.lang, self)
+        dialog.accepted.connect(lambda: self.perform(action, alert.id, **dialog.values()))
+        dialog.destroyed.connect(self._forget_action_dialog)
+        dialog.open()
+
+    def _forget_action_dialog(self) -> None:
+        self.action_dialog = None
 
     def perform(self, action: str, alert_id: str, **values) -> bool:
-        """Apply one transition; a refused one (someone else got there first) is explained."""
+        """Apply one transition; a refused one (someone else got there first) is explained, and
+        one the store cannot take now (locked, gone) is said in the panel and on the banner."""
         service = self.ctx.alerts
         try:
             record = getattr(service, action)(alert_id, **values)
@@ -407,6 +447,13 @@ class AlertsPanel(QFrame):
             self.message.setText(str(exc))
             self._on_alerts_changed()
             return False
+        except STORE_FAILURES as exc:
+            text = self._t["not_saved"].format(action=self._t[action],
+                                               reason=store_reason(exc, self.ctx.lang))
+            self.message.setText(text)
+            self.ctx.report_problem("alert-action", text)
+            return False
+        self.ctx.clear_problem("alert-action")
         if values.get("by"):
             self.operator = values["by"]
             self.ctx.operator = values["by"]
@@ -417,9 +464,15 @@ class AlertsPanel(QFrame):
         return True
 
     def _show_history(self, alert: AlertRecord) -> None:
-        self.history_dialog = HistoryDialog(alert, self.ctx.alerts.history(alert.id),
-                                            self._t, self)
-        self.history_dialog.show()
+        try:
+            entries = self.ctx.alerts.history(alert.id)
+        except STORE_FAILURES as exc:
+            self.message.setText(self._t["stale"].format(
+                reason=store_reason(exc, self.ctx.lang)))
+            return
+        if self.history_dialog is None:
+            self.history_dialog = HistoryDialog(self._t, self)
+        self.history_dialog.show_alert(alert, entries)
 
     def closeEvent(self, event) -> None:
         for signal, slot in ((self.ctx.changed, self._on_selection_change),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ..core.selection import Selection, SelectionState
 from ..warehouse.queries import Queries
-from ..warehouse.store import Snapshot, SnapshotStore, open_current
+from ..warehouse.store import Snapshot, SnapshotStore, WarehouseError, open_current, open_manifest
+
+GUI_BUSY_TIMEOUT = 0.25   # seconds
 
 
 class CockpitUsageError(Exception):
@@ -47,14 +50,15 @@ def _application(offscreen: bool = False):
 
 
 def _quiet_offscreen_warnings() -> None:
-    """The offscreen platform warns about window size hints it cannot honour, once per window;
-    that is noise on a snapshot's or a test's stderr. Everything else still gets through."""
+    """The offscreen platform warns about window size hints and raising windows, which it
+    cannot honour; that is noise on a snapshot's or a test's stderr. Everything else still
+    gets through."""
     from PySide6.QtCore import qInstallMessageHandler
 
     previous = None
 
     def handler(mode, context, message):
-        if "propagateSizeHints" in message:
+        if "propagateSizeHints" in message or "does not support raise()" in message:
             return
         if previous is not None:
             previous(mode, context, message)
@@ -73,29 +77,141 @@ def initial_state(q: Queries, public: bool = False) -> SelectionState:
                           domain="overview")
 
 
+@dataclass(frozen=True)
+class Follow:
+    """What one look at the warehouse folder found."""
+    queries: Queries | None = None   # switched to another snapshot: reload once with these
+    problem: str | None = None       # "unreachable", "empty", "unreadable", "newer_unreadable"
+    reason: str = ""                 # why, in one line
+    version: int | None = None       # the newer snapshot that could not be opened
+
+
 class LiveWarehouse:
-    """The snapshot the window reads, and the switch to a newer one when a writer publishes."""
+    """The snapshot the window reads, the switch to a newer one when a writer publishes, and
+    riding out a warehouse that cannot be read for a while.
+
+    The folder may vanish (a network share dropped, the folder renamed away, permissions lost)
+    or a snapshot may be unreadable (truncated, corrupt, a manifest pointing nowhere). The open
+    snapshot keeps serving as long as its file handle does; `poll` reports the problem, and
+    once the folder is back (or after the window's queries failed) reopens the newest snapshot
+    that opens, so the window reloads once and is current again."""
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
         self.store = SnapshotStore(self.root)
         self.snapshot: Snapshot = open_current(self.root)
         self.queries = Queries(self.snapshot)
+        self.failure: str | None = None      # the open snapshot's queries fail (why)
+        self._failures = 0                   # failures since it was opened
+        self._unreachable = False
+        # version -> (its files' signature, why) for snapshots that would not open: tried
+        # again only once their files change, not every second.
+        self._bad: dict[int, tuple[tuple, str]] = {}
 
-    def newer_available(self) -> bool:
-        current = self.store.current()
-        return current is not None and current.version != self.snapshot.version
+    def mark_failed(self, reason: str) -> None:
+        """The window's queries on the open snapshot failed. Reopening it is tried once (a
+        file handle of a share that dropped and came back is useless); failing again, it
+        counts as unreadable until its files change."""
+        self.failure = reason
+        self._failures += 1
+        if self._failures >= 2:
+            version = self.snapshot.version
+            self._bad[version] = (self.store.signature(version), reason)
 
-    def reopen(self) -> Queries:
+    def poll(self) -> Follow:
+        """Look at the folder (a directory listing: cheap enough every second)."""
+        try:
+            versions = self.store.published()
+        except OSError as exc:
+            self._unreachable = True
+            return Follow(problem="unreachable", reason=os_reason(exc))
+        recovering = self._unreachable or self.failure is not None
+        self._unreachable = False
+        current = self.snapshot.version
+        floor = current if recovering else current + 1
+        refused: list[tuple[int, str]] = []
+        for version in reversed(versions):
+            if version < floor:
+                break
+            signature = self.store.signature(version)
+            known = self._bad.get(version)
+            if known is not None and known[0] == signature:
+                refused.append((version, known[1]))
+                continue
+            manifest = self.store.manifest(version)
+            try:
+                if manifest is None:
+                    raise WarehouseError(f"清单 {version:06d}.json 无法读取或指向不存在的快照文件")
+                snapshot = open_manifest(self.store, manifest)
+            except WarehouseError as exc:
+                self._bad[version] = (signature, str(exc))
+                refused.append((version, str(exc)))
+                continue
+            return Follow(queries=self._switch(snapshot))
+        if self.failure is not None:
+            return Follow(problem="unreadable", reason=self.failure)
+        newer = [(v, why) for v, why in refused if v > current]
+        if newer:
+            return Follow(problem="newer_unreadable", reason=newer[0][1], version=newer[0][0])
+        if not versions:
+            return Follow(problem="empty")
+        return Follow()
+
+    def _switch(self, snapshot: Snapshot) -> Queries:
         old = self.snapshot
-        self.snapshot = open_current(self.root)
-        self.queries = Queries(self.snapshot)
+        self.snapshot = snapshot
+        self.queries = Queries(snapshot)
+        self.failure = None
+        self._failures = 0
         old.close()
-        self.store.collect_garbage()
+        try:
+            self.store.collect_garbage()
+        except OSError:   # cleaning up is for later; reading is what matters
+            pass
         return self.queries
 
     def close(self) -> None:
         self.snapshot.close()
+
+
+def os_reason(exc: OSError) -> str:
+    """An operating-system error as the few words a user needs."""
+    import errno
+
+    words = {errno.ENOENT: "目录不存在或已被移走", errno.EACCES: "没有访问权限",
+             errno.EPERM: "没有访问权限", errno.ENOTDIR: "目录不存在或已被移走",
+             errno.EIO: "读写出错（网络共享可能已断开）",
+             getattr(errno, "ESTALE", -1): "网络共享已断开"}
+    return words.get(exc.errno, exc.strerror or type(exc).__name__)
+
+
+def valid_state(q: Queries, state: SelectionState) -> SelectionState:
+    """The nearest selection a snapshot can show: a region and an indicator it has (else the
+    county and the first headline indicator), a month it holds (else the nearest earlier one,
+    else the month it is current to), a domain it has, with the indicator in that domain."""
+    from dataclasses import replace
+
+    from ..core.catalogue import DOMAINS
+
+    default = initial_state(q)
+    changes = {}
+    if state.region not in q.region_by_code:
+        changes["region"] = q.county.code
+    months = q.months
+    if months and state.period not in months:
+        earlier = [m for m in months if m <= state.period]
+        changes["period"] = earlier[-1] if earlier else default.period
+    domains = {i.domain for i in q.indicators}
+    domain = state.domain
+    if domain != "overview" and (domain not in DOMAINS or domain not in domains):
+        domain = changes["domain"] = "overview"
+    indicator = q.indicator_by_code.get(state.indicator)
+    if indicator is None or (domain != "overview" and indicator.domain != domain):
+        members = [i for i in q.indicators if i.domain == domain]
+        headline = [i for i in members if i.headline] or members
+        changes["indicator"] = headline[0].code if domain != "overview" and headline \
+            else default.indicator
+    return replace(state, **changes) if changes else state
 
 
 def _state_with(q: Queries, state: SelectionState, township=None, indicator=None,
@@ -142,9 +258,10 @@ def _state_with(q: Queries, state: SelectionState, township=None, indicator=None
 
 def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
                  lang: str = "zh_CN", public_mode: bool = False, sound: bool = False,
-                 evaluate: bool = True):
+                 evaluate: bool = True, state_path: Path | None = None):
     """The cockpit window on a warehouse; alerts are evaluated in the background unless
-    `evaluate` is False (then the caller evaluates, e.g. synchronously for a snapshot)."""
+    `evaluate` is False (then the caller evaluates, e.g. synchronously for a snapshot).
+    `state_path`: another operations store than COCKPIT_HOME's (the benchmark's soak)."""
     from ..alerts.store import AlertService
     from .context import CockpitContext
     from .main_window import CockpitWindow
@@ -152,44 +269,99 @@ def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
     q = warehouse.queries
     selection = Selection(state or initial_state(q))
     hidden = [i.code for i in q.indicators if i.sensitivity == "internal"] if public_mode else []
+    # The GUI thread waits at most GUI_BUSY_TIMEOUT for another process's lock on the
+    # operations store (applying an evaluation, in its worker thread, waits its own time).
     ctx = CockpitContext(q, selection, lang=lang, public_mode=public_mode,
-                         alerts=AlertService(warehouse.root, scope=q.meta.get("county_code"),
-                                             hidden_indicators=hidden))
+                         alerts=AlertService(warehouse.root, state_path=state_path,
+                                             scope=q.meta.get("county_code"),
+                                             hidden_indicators=hidden,
+                                             busy_timeout=GUI_BUSY_TIMEOUT, lazy=True))
     window = CockpitWindow(ctx, sound=sound)
     if evaluate:
         window.watcher.request()
     return window
 
 
-def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> None:
-    """Poll for a newly published snapshot (a directory listing: cheap) and switch to it."""
-    from PySide6.QtCore import QTimer
+_PROBLEMS = {
+    "zh_CN": {
+        "unreachable": "数据仓库目录无法访问（{reason}）：{root}。仍显示快照 {label}（数据截至 {as_of}），"
+                       "每秒重试",
+        "empty": "数据仓库目录中没有可用的快照：{root}。仍显示快照 {label}（数据截至 {as_of}），每秒重试",
+        "unreadable": "快照 {label} 读取失败（{reason}）。画面保持最后一次读取成功时的内容，每秒重试",
+        "newer_unreadable": "新数据快照 {new} 无法打开（{reason}）。仍显示快照 {label}（数据截至 {as_of}）",
+        "error": "检查数据仓库时出错（{reason}），每秒重试",
+    },
+    "en": {
+        "unreachable": "Warehouse folder unreachable ({reason}): {root}. Still showing snapshot "
+                       "{label} (data as of {as_of}); retrying every second",
+        "empty": "No usable snapshot in the warehouse folder {root}. Still showing snapshot "
+                 "{label} (data as of {as_of}); retrying every second",
+        "unreadable": "Snapshot {label} cannot be read ({reason}). The picture is kept as it "
+                      "was last read; retrying every second",
+        "newer_unreadable": "New snapshot {new} cannot be opened ({reason}). Still showing "
+                            "snapshot {label} (data as of {as_of})",
+        "error": "Checking the warehouse failed ({reason}); retrying every second",
+    },
+}
 
-    def check() -> None:
+
+class SnapshotFollower:
+    """Every second: switch the window to a newly published snapshot in one state change,
+    or say on the banner what keeps it from reading the warehouse, and recover by itself."""
+
+    KEY = "warehouse"
+
+    def __init__(self, window, warehouse: LiveWarehouse, interval_ms: int = 1000):
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        self.warehouse = warehouse
+        window.ctx.warehouse_failed.connect(self._on_failed)
+        self.timer = QTimer(window)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(interval_ms)
+
+    def check(self) -> None:
+        ctx = self.window.ctx
         try:
-            if not warehouse.newer_available():
-                return
-            q = warehouse.reopen()
-        except Exception as exc:  # a half-visible or broken snapshot: keep the current one
-            window.statusBar().showMessage(f"新数据快照暂不可用：{exc}", 10_000)
-            return
-        state = window.ctx.state
-        # Keep the user's selection where the new snapshot still has it.
-        fixes = {}
-        if state.region not in q.region_by_code:
-            fixes["region"] = q.county.code
-        if state.indicator not in q.indicator_by_code:
-            fixes["indicator"] = initial_state(q).indicator
-        window.ctx.queries = q
-        if fixes:
-            window.ctx.selection.update(record=False, **fixes)
-        window.ctx.set_queries(q)
-        window.watcher.request()  # every new snapshot is evaluated for alerts
+            follow = self.warehouse.poll()
+        except Exception as exc:  # noqa: BLE001 - a wall keeps running whatever the folder does
+            follow = Follow(problem="error", reason=" ".join(str(exc).split())[:200])
+        if follow.queries is not None:
+            q = follow.queries
+            ctx.set_queries(q, lambda state: valid_state(q, state))
+            self.window.watcher.request()  # every new snapshot is evaluated for alerts
+        if follow.problem is None:
+            ctx.clear_problem(self.KEY)
+        else:
+            ctx.report_problem(self.KEY, self._text(follow))
 
-    timer = QTimer(window)
-    timer.timeout.connect(check)
-    timer.start(interval_ms)
-    window._snapshot_timer = timer
+    def _on_failed(self, reason: str) -> None:
+        self.warehouse.mark_failed(reason)
+        self.window.ctx.hold()
+        self.window.ctx.report_problem(self.KEY, self._text(Follow(problem="unreadable",
+                                                                    reason=reason)))
+
+    def _text(self, follow: Follow) -> str:
+        from ..core.formatting import month_label
+
+        lang = self.window.ctx.lang
+        q = self.warehouse.queries
+        try:
+            as_of = month_label(q.as_of, lang) if q.as_of else "—"
+        except Exception:  # noqa: BLE001 - the label is a courtesy; the problem is the message
+            as_of = "—"
+        texts = _PROBLEMS.get(lang, _PROBLEMS["zh_CN"])
+        return texts[follow.problem].format(
+            reason=follow.reason, root=self.warehouse.root, as_of=as_of,
+            label=f"{self.warehouse.snapshot.version:06d}",
+            new=f"{follow.version:06d}" if follow.version is not None else "")
+
+
+def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> SnapshotFollower:
+    """Follow the warehouse from this window (see SnapshotFollower)."""
+    window.follower = SnapshotFollower(window, warehouse, interval_ms)
+    return window.follower
 
 
 def run_gui(args) -> int:

@@ -5,8 +5,9 @@ program that only shows a bare PySide6 + pyqtgraph window; the same comparison i
 reported too), a selection repainting every panel, indicator / period / domain changes, the map alone (recolour, click hit-test, hover card)
 and memory; it profiles the selection so a missed budget shows where the time goes. `--scale`
 runs it on the county demo or on the province / nation datasets (built once, kept under
-`<COCKPIT_HOME>/bench/<scale>`); `--soak MINUTES` then keeps the window busy with random
-selections and period steps and reports the resident-memory slope and any growth in Qt objects.
+`<COCKPIT_HOME>/bench/<scale>`); `--soak MINUTES` then leaves a window running under random
+user actions while snapshots are published and drill alerts raised (see `soak`), and reports the
+resident-memory slope, Qt objects, exceptions and what was shown.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -74,7 +76,7 @@ def _quiet_qt() -> None:
     from PySide6.QtCore import qInstallMessageHandler
 
     def handler(mode, context, message):
-        if "propagateSizeHints" in message:
+        if "propagateSizeHints" in message or "does not support raise()" in message:
             return
         sys.stderr.write(message + "\n")
     qInstallMessageHandler(handler)
@@ -343,7 +345,8 @@ def briefing_timings(snapshot, alerts, month) -> dict:
 
 def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
               scale: str | None = None, soak_minutes: float = 0.0,
-              profile: bool = True, startup_runs: int = 3) -> dict:
+              profile: bool = True, startup_runs: int = 3,
+              soak_steps: list[Step] | None = None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_start = time.perf_counter()
     from .app import LiveWarehouse, _application, build_window
@@ -440,75 +443,318 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
         "peak_rss_mb": round(peak_mb, 1),
         "peak_rss_with_bench_map_mb": round(_peak_rss_mb(), 1),
     })
-    if soak_minutes > 0:
-        results["soak"] = soak(app, window, soak_minutes, rng)
     window.close()
     window.watcher.stop(wait_s=600)
     window.deleteLater()
     app.processEvents()
     warehouse.close()
+    if soak_minutes > 0:
+        results["soak"] = soak(app, db, soak_minutes, rng, size, steps=soak_steps)
     if startup_runs and results["scale"] == "county":   # DESIGN §5 sets it for the demo
         results["startup"] = startup(db, size, runs=startup_runs)
     results["budgets"] = check_budgets(results)
     return results
 
 
-def soak(app, window, minutes: float, rng: random.Random, sample_s: float = 5.0) -> dict:
-    """Random selections and period steps for `minutes`: memory slope and Qt object growth.
+# -- the soak: a window left running with a user (or a wall) acting on it --------------------------
+Step = Callable[[object, random.Random], None]
 
-    The first fifth of the run warms caches (the query memo fills up to its limit) and is left
-    out of the slope; the slope is a least-squares fit of resident memory against time.
-    """
-    ctx, q = window.ctx, window.ctx.queries
-    townships = [t.code for t in q.townships]
-    months = q.months
-    end = time.monotonic() + minutes * 60
-    start = time.monotonic()
-    samples: list[tuple[float, float, int, int]] = []
-    next_sample = start
-    actions = 0
-    while time.monotonic() < end:
-        if rng.random() < 0.7:
-            ctx.selection.update(record=False, region=rng.choice(townships))
+
+def _township(window, rng: random.Random) -> None:
+    q = window.ctx.queries
+    codes = [t.code for t in q.townships]
+    window.ctx.select(region=rng.choice(codes) if rng.random() < 0.9 else q.county.code)
+
+
+def _month(window, rng: random.Random) -> None:
+    window.ctx.select(period=rng.choice(window.ctx.queries.months))
+
+
+def _indicator(window, rng: random.Random) -> None:
+    shown = window.ctx.domain_indicators(window.ctx.state.domain)
+    if shown:
+        window.ctx.select(indicator=rng.choice(shown).code)
+
+
+def _domain_tab(window, rng: random.Random) -> None:
+    window.header.tabs.setCurrentIndex(rng.randrange(window.header.tabs.count()))
+
+
+def _back(window, rng: random.Random) -> None:
+    window.ctx.selection.back()
+
+
+def _detail_page(window, rng: random.Random) -> None:
+    codes = [t.code for t in window.ctx.queries.townships]
+    window.ctx.detail_requested.emit(rng.choice(codes))
+
+
+def _quality_page(window, rng: random.Random) -> None:
+    window.show_quality()
+
+
+def _cockpit_page(window, rng: random.Random) -> None:
+    window.show_cockpit()
+
+
+def _alert_history(window, rng: random.Random) -> None:
+    panel = window.alerts
+    ids = panel.alert_ids()
+    if ids:
+        panel.select_alert(rng.choice(ids))
+        panel.request("history")
+        if panel.history_dialog is not None:
+            panel.history_dialog.close()
+
+
+def _import_dialog(window, rng: random.Random) -> None:
+    window.open_import().close()
+
+
+def default_steps() -> list[Step]:
+    """What people do to a cockpit, one step each, weighted by repetition: townships and months
+    most, then indicators, domain tabs, back, the detail and data-quality pages and back to the
+    cockpit, the alert history and the import dialog."""
+    return ([_township] * 6 + [_month] * 3 + [_indicator] * 2
+            + [_domain_tab, _back, _detail_page, _cockpit_page, _cockpit_page, _quality_page,
+               _alert_history, _import_dialog])
+
+
+class _ExceptionRecorder:
+    """Counts exceptions that reach sys.excepthook (Qt slots and overrides) or
+    threading.excepthook (worker threads) while installed, and what they were."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def record(self, exc: BaseException) -> None:
+        import traceback
+
+        self.seen.append("".join(traceback.format_exception(type(exc), exc,
+                                                            exc.__traceback__))[-1500:])
+
+    def install(self) -> None:
+        import threading
+
+        self._previous = sys.excepthook, threading.excepthook
+        sys.excepthook = lambda kind, exc, tb: self.record(exc.with_traceback(tb))
+        threading.excepthook = lambda args: self.record(
+            args.exc_value.with_traceback(args.exc_traceback))
+
+    def uninstall(self) -> None:
+        import threading
+
+        sys.excepthook, threading.excepthook = self._previous
+
+
+def private_copy(db: Path, into: Path) -> Path:
+    """The current snapshot of `db` as the only snapshot of a new warehouse at `into`: the soak
+    publishes and raises drills there, never in the warehouse it measures."""
+    from ..warehouse.store import SnapshotStore
+
+    source = SnapshotStore(db)
+    path = source.snapshot_path(source.current())
+    with SnapshotStore(into).writer(note="soak copy") as con:
+        name = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS source (READ_ONLY)")
+        con.execute('COPY FROM DATABASE source TO "' + name.replace('"', '""') + '"')
+        con.execute("DETACH source")
+    return into
+
+
+def inject_red_alert(service, queries, k: int) -> str:
+    """A drill: one 红 alert in township k (mod their number), raised in the operations store
+    as another window's evaluation would; the previous drill alert clears. Returns its id."""
+    from datetime import date
+
+    from ..alerts.engine import Alert, Evaluation, alert_id
+    from ..core.formatting import month_label
+
+    township = queries.townships[k % len(queries.townships)]
+    period = queries.as_of or queries.months[-1]   # (reference data: read once, then cached)
+    alert = Alert(id=alert_id("soak_drill", township.code, "drill", period), rule_id="soak_drill",
+                  rule_name="演练：红色预警", kind="events", severity="红", region=township.code,
+                  region_name=township.name, indicator=None, indicator_name=None,
+                  category="演练", period=period, period_label=month_label(period),
+                  observed=None, expected=None, limit=None, measure=None, unit="",
+                  message=f"【演练】{township.name} 红色预警（第 {k} 次）")
+    service.store.sync(Evaluation(snapshot_version=k, scope=queries.county.code, as_of=period,
+                                  alerts=[alert],
+                                  coverage={"soak_drill": {"events": date(1900, 1, 1)}}),
+                       warehouse="soak-drill")
+    return alert.id
+
+
+class _Background:
+    """Publishes the warehouse again and raises drill alerts from worker threads, each every
+    so often and one at a time, as an import job and another screen would."""
+
+    def __init__(self, root: Path, state_path: Path, queries, publish_every_s: float,
+                 alert_every_s: float):
+        from ..alerts.store import AlertService
+
+        self.root = root
+        self.service = AlertService(root, state_path=state_path, scope=queries.county.code)
+        self.queries = queries   # what the drills need of it is cached: its snapshot may close
+        queries.as_of, queries.townships, queries.months
+        self.every = {"publish": publish_every_s, "alert": alert_every_s}
+        self.due = {"publish": time.monotonic() + publish_every_s,
+                    "alert": time.monotonic() + alert_every_s / 2}
+        self.done = {"publish": 0, "alert": 0}
+        self.threads: dict[str, object] = {}
+
+    def tick(self) -> None:
+        import threading
+
+        now = time.monotonic()
+        for job in ("publish", "alert"):
+            running = self.threads.get(job)
+            if now < self.due[job] or (running is not None and running.is_alive()):
+                continue
+            self.due[job] = now + self.every[job]
+            self.threads[job] = threading.Thread(target=self._run, args=(job,),
+                                                 name=f"soak-{job}", daemon=True)
+            self.threads[job].start()
+
+    def _run(self, job: str) -> None:
+        from ..warehouse.publish import republish
+
+        if job == "publish":
+            republish(self.root, note="soak")
         else:
-            ctx.selection.update(record=False, period=rng.choice(months))
+            inject_red_alert(self.service, self.queries, self.done["alert"] + 1)
+        self.done[job] += 1
+
+    def stop(self) -> None:
+        for thread in self.threads.values():
+            thread.join(600)
+
+
+def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
+         steps: list[Step] | None = None, sample_s: float = 5.0) -> dict:
+    """A window left running for `minutes` while steps act on it as fast as it answers, new
+    snapshots are published now and then and drill 红 alerts raised now and then: resident
+    memory slope over the second half (MB/h), Qt objects at the start and end of it, every
+    exception caught (sys.excepthook, threading.excepthook, a step raising; target 0) and how
+    often each step ran and each page was shown.
+
+    It runs on a private copy of the warehouse's current snapshot and a private operations
+    store (in a temporary folder, removed afterwards): nothing it publishes or raises reaches
+    the warehouse measured or the operators' alerts.
+
+    `steps` is the action source: a list of callables `step(window, rng)`, one chosen at random
+    (uniformly: repeat a step to weight it) per turn, counted under its __name__. The default is
+    `default_steps()`. A wall's carousel adds its pages as steps, e.g.
+    `steps=default_steps() + [lambda w, rng: carousel.show_next()] * 20`; with the rate printed
+    (actions per minute), size `minutes` so every page is shown at least 1,000 times.
+    """
+    import shutil
+    import tempfile
+    from collections import Counter
+
+    from .app import LiveWarehouse, _watch, build_window
+
+    steps = list(steps or default_steps())
+    work = Path(tempfile.mkdtemp(prefix="cockpit-soak-"))
+    state = work / "state" / "operations.sqlite"
+    recorder = _ExceptionRecorder()
+    recorder.install()
+    warehouse = LiveWarehouse(private_copy(db, work / "warehouse"))
+    window = build_window(warehouse, state_path=state)
+    window.resize(*size)
+    window.show()
+    _settle(app, window)
+    _watch(window, warehouse)
+    reloads, announced, problems = [0], [0], Counter()
+    window.ctx.reloaded.connect(lambda: reloads.__setitem__(0, reloads[0] + 1))
+    window.ctx.problem_reported.connect(lambda key, text: problems.update([key]))
+    announce = window.ticker.announce
+
+    def counting_announce(alerts) -> None:
+        announced[0] += sum(1 for a in alerts if a.severity == "红")
+        announce(alerts)
+    window.ticker.announce = counting_announce
+    span = minutes * 60
+    background = _Background(warehouse.root, state, warehouse.queries,
+                             publish_every_s=min(60.0, max(1.0, span / 6)),
+                             alert_every_s=min(45.0, max(1.0, span / 8)))
+
+    ran, pages = Counter(), Counter()
+    by_step: dict[str, list[float]] = {}
+    durations: list[float] = []
+    samples: list[tuple[float, float, int, int]] = []
+    start = time.monotonic()
+    end, next_sample = start + span, start
+    while time.monotonic() < end:
+        step = rng.choice(steps)
+        t = time.perf_counter()
+        try:
+            step(window, rng)
+        except Exception as exc:  # noqa: BLE001 - counted and reported: the soak goes on
+            recorder.record(exc)
         _settle(app, window)
-        actions += 1
+        durations.append((time.perf_counter() - t) * 1000)
+        name = getattr(step, "__name__", repr(step)).lstrip("_")
+        ran[name] += 1
+        by_step.setdefault(name, []).append(durations[-1])
+        pages["detail" if window.showing_detail else "quality" if window.showing_quality
+              else "cockpit"] += 1
+        background.tick()
         now = time.monotonic()
         if now >= next_sample:
             gc.collect()
             samples.append((now - start, _rss_mb(), _qt_object_count(window),
                             len(gc.get_objects())))
             next_sample = now + sample_s
+    background.stop()
+    for _ in range(3):   # the last publication and drill reach the window
+        app.processEvents()
+        time.sleep(0.5)
+    _settle(app, window)
     gc.collect()
     samples.append((time.monotonic() - start, _rss_mb(), _qt_object_count(window),
                     len(gc.get_objects())))
+    window.close()
+    window.watcher.stop(wait_s=600)
+    window.deleteLater()
+    app.processEvents()
+    warehouse.close()
+    recorder.uninstall()
+    shutil.rmtree(work, ignore_errors=True)
+
     t = np.array([s[0] for s in samples])
     rss = np.array([s[1] for s in samples])
-    objects = [s[2] for s in samples]
-    steady = t >= t[-1] * 0.2
-    late = t >= t[-1] * 0.6
+    half = t >= t[-1] * 0.5
 
     def slope_of(mask) -> float:
         if mask.sum() >= 3 and np.ptp(t[mask]) > 0:
             return float(np.polyfit(t[mask] / 3600.0, rss[mask], 1)[0])
         return float("nan")
-    slope, late_slope = slope_of(steady), slope_of(late)
-    first_steady = int(np.argmax(steady))
-    python_objects = [s[3] for s in samples]
+    first = int(np.argmax(half))
     return {
         "minutes": round(minutes, 2),
-        "actions": actions,
+        "actions": len(durations),
+        "actions_per_minute": round(len(durations) / max(span / 60, 1e-9), 1),
+        "action": _stats(durations),
+        "steps": dict(ran.most_common()),
+        "step_ms": {name: _stats(values) for name, values in by_step.items()},
+        "pages": dict(pages.most_common()),
+        "snapshots_published": background.done["publish"],
+        "reloads": reloads[0],
+        "drill_alerts_raised": background.done["alert"],
+        "red_alerts_announced": announced[0],
+        "banner_problems": dict(problems),
+        "exceptions": len(recorder.seen),
+        "exception_samples": recorder.seen[:5],
         "samples": len(samples),
         "rss_start_mb": round(float(rss[0]), 1),
         "rss_end_mb": round(float(rss[-1]), 1),
-        "rss_slope_mb_per_hour": round(slope, 1),
-        "rss_slope_last_40pct_mb_per_hour": round(late_slope, 1),
-        "qt_objects_start": objects[first_steady],
-        "qt_objects_end": objects[-1],
-        "qt_object_growth": objects[-1] - objects[first_steady],
-        "python_objects_start": python_objects[first_steady],
-        "python_objects_end": python_objects[-1],
+        "rss_slope_mb_per_hour": round(slope_of(half), 1),
+        "qt_objects_start": samples[first][2],
+        "qt_objects_end": samples[-1][2],
+        "qt_object_growth": samples[-1][2] - samples[first][2],
+        "python_objects_start": samples[first][3],
+        "python_objects_end": samples[-1][3],
         "rss_samples": [[round(s[0], 1), round(s[1], 1)] for s in samples],
     }
 
@@ -577,10 +823,17 @@ def print_table(results: dict) -> None:
               f"全县 county {b['county_s']:.2f} 秒；负载 load {load}（{b['cpus']} 核）")
     if "soak" in results:
         s = results["soak"]
-        print(f"长时运行 soak                   {s['minutes']} 分钟，{s['actions']} 次操作："
-              f"内存斜率 {s['rss_slope_mb_per_hour']} MB/小时"
-              f"（后 40% {s['rss_slope_last_40pct_mb_per_hour']} MB/小时），"
-              f"Qt 对象 {s['qt_objects_start']} → {s['qt_objects_end']}")
+        print(f"长时运行 soak                   {s['minutes']} 分钟，{s['actions']} 次操作"
+              f"（每分钟 {s['actions_per_minute']} 次），发布快照 {s['snapshots_published']} 次"
+              f"（窗口重载 {s['reloads']} 次），演练红色预警 {s['drill_alerts_raised']} 次"
+              f"（滚动提示 {s['red_alerts_announced']} 条）")
+        print(f"  后半程内存斜率 {s['rss_slope_mb_per_hour']} MB/小时"
+              f"（{s['rss_start_mb']:.0f} → {s['rss_end_mb']:.0f} MB），"
+              f"Qt 对象 {s['qt_objects_start']} → {s['qt_objects_end']}，"
+              f"异常 {s['exceptions']} 个；页面 {s['pages']}")
+        print(f"  各操作次数 {s['steps']}")
+        for sample in s["exception_samples"][:2]:
+            print("  " + sample.strip().splitlines()[-1])
     prof = results.get("profile_selection")
     if prof:
         panels = "，".join(f"{k} {v['handlers_ms'] + v['paint_ms']:.0f}"

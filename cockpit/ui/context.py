@@ -6,15 +6,24 @@ go through signals here too.
 """
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from datetime import date
+from typing import Callable
 
+import duckdb
 from PySide6.QtCore import QObject, Signal
 
 from ..core.catalogue import DOMAINS, Indicator
 from ..core.selection import Selection, SelectionState
 from ..warehouse.queries import Queries
+from ..warehouse.store import WarehouseError
 
 OVERVIEW = "overview"
+
+# What a warehouse that cannot be read raises (a dropped share, a truncated snapshot, a snapshot
+# closed under a query); anything else is a bug and must still surface.
+WAREHOUSE_FAILURES = (duckdb.IOException, duckdb.ConnectionException, WarehouseError, OSError)
 
 
 def _default_operator() -> str:
@@ -34,6 +43,11 @@ class CockpitContext(QObject):
     detail_requested = Signal(str)  # region code
     # alerts were re-evaluated or changed (here or in another window)
     alerts_changed = Signal()
+    # a panel's query failed because the warehouse cannot be read (one line)
+    warehouse_failed = Signal(str)
+    # background problems for the window's banner: (key, text) and key
+    problem_reported = Signal(str, str)
+    problem_cleared = Signal(str)
 
     def __init__(self, queries: Queries, selection: Selection, lang: str = "zh_CN",
                  public_mode: bool = False, alerts=None, operator: str | None = None,
@@ -47,10 +61,14 @@ class CockpitContext(QObject):
         self.selection = selection
         self.lang = lang
         self.public_mode = public_mode
+        self._holding = False
         self._disconnect = selection.connect(self._relay)
 
     def _relay(self, changed: frozenset, state: SelectionState) -> None:
-        self.changed.emit(changed, state)
+        if self._holding:
+            return   # panels keep their last good picture; the next reload catches up
+        with self.guarded():
+            self.changed.emit(changed, state)
 
     @property
     def state(self) -> SelectionState:
@@ -61,9 +79,54 @@ class CockpitContext(QObject):
         back/forward history, e.g. playback and the wall's rotation)."""
         return self.selection.update(record=record, **changes)
 
-    def set_queries(self, queries: Queries) -> None:
+    def set_queries(self, queries: Queries,
+                    valid: Callable[[SelectionState], SelectionState] | None = None) -> None:
+        """Go over to another snapshot in one state change: the selection is first made valid
+        for it (`valid`, silently), then panels re-pull everything once through `reloaded`;
+        `changed` is not emitted, so nothing paints the new data with an old month."""
         self.queries = queries
-        self.reloaded.emit()
+        self._holding = True
+        try:
+            if valid is not None:
+                self.selection.fix(valid)
+        finally:
+            self._holding = False
+        with self.guarded():
+            self.reloaded.emit()
+
+    def hold(self) -> None:
+        """Stop passing selection changes to the panels (the warehouse cannot be read): they
+        keep what they show until the next `set_queries`."""
+        self._holding = True
+
+    @contextmanager
+    def guarded(self):
+        """Run panel code so that a warehouse failure inside it (in a slot, where Qt would
+        print a traceback and carry on) becomes one `warehouse_failed` instead."""
+        failures = []
+        previous = sys.excepthook
+
+        def hook(kind, exc, tb):
+            if isinstance(exc, WAREHOUSE_FAILURES):
+                failures.append(exc)
+            else:
+                previous(kind, exc, tb)
+
+        sys.excepthook = hook
+        try:
+            yield
+        except WAREHOUSE_FAILURES as exc:
+            failures.append(exc)
+        finally:
+            sys.excepthook = previous
+        if failures:
+            self.warehouse_failed.emit(" ".join(str(failures[0]).split())[:300])
+
+    def report_problem(self, key: str, text: str) -> None:
+        self.problem_reported.emit(key, text)
+
+    def clear_problem(self, key: str) -> None:
+        self.problem_cleared.emit(key)
 
     def close(self) -> None:
         self._disconnect()

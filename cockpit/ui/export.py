@@ -282,10 +282,7 @@ def _plan_sheets(window) -> list[Sheet]:
 
 def _quality_sheets(window) -> list[Sheet]:
     ctx, page = window.ctx, window.quality
-    report = page.report
-    if report is None:
-        page.refresh()
-        report = page.report
+    report = page.report_now()
     internal = {i.code for i in ctx.queries.indicators if i.sensitivity == "internal"}
     shown = [i for i in report.indicators if not (ctx.public_mode and i.code in internal)]
     window_text = f"统计 {month_label(report.window_start)} 至 {month_label(report.window_end)}"

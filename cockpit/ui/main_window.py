@@ -12,6 +12,7 @@ from . import theme
 from .alert_centre import AlertCentre
 from .alert_ticker import AlertTicker, AlertWatcher
 from .alerts_panel import AlertsPanel
+from .banner import ProblemBanner
 from .context import CockpitContext
 from .detail_view import TownshipDetail
 from .events_panel import EventsPanel
@@ -61,6 +62,9 @@ class CockpitWindow(QMainWindow):
         self.events = EventsPanel(ctx)
         self.alerts = AlertsPanel(ctx)
         self.ticker = AlertTicker(ctx, sound=sound)
+        # Background problems (warehouse or operations store unreachable) go here, never
+        # into a modal box: nobody may have to click a wall free.
+        self.banner = ProblemBanner(ctx.lang)
         self.watcher = AlertWatcher(ctx, self.ticker, self)
         self.period_bar = PeriodBar(ctx)
         # The detail, data-quality and alert-centre pages are built when first opened: most
@@ -69,6 +73,7 @@ class CockpitWindow(QMainWindow):
         self._quality: QualityPage | None = None
         self._alert_centre: AlertCentre | None = None
         self._plan = None   # PlanPage, built (and imported) when first opened
+        self.import_dialog = None
         self.panels = [self.header, self.kpis, self.map, self.trend, self.ranking, self.events,
                        self.alerts]
         self.prewarmer = Prewarmer(ctx, [self.kpis.warm, self.trend.warm, self.events.warm,
@@ -96,11 +101,14 @@ class CockpitWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.header)
         layout.addWidget(self.ticker)
+        layout.addWidget(self.banner)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.period_bar)
         self.setCentralWidget(central)
 
         ctx.detail_requested.connect(self._on_detail_requested)
+        ctx.problem_reported.connect(self.banner.report)
+        ctx.problem_cleared.connect(self.banner.clear)
         self.header.quality_requested.connect(self.show_quality)
         self.header.import_requested.connect(self.open_import)
         self.header.plan_requested.connect(self.show_plan)
@@ -253,12 +261,20 @@ class CockpitWindow(QMainWindow):
         return self._plan is not None and self.pages.currentWidget() is self._plan
 
     def open_import(self):
-        """The import dialog on this window's warehouse (non-modal: the wall keeps running)."""
+        """The import dialog on this window's warehouse (non-modal: the wall keeps running);
+        one at a time, deleted when closed."""
         from .import_dialog import ImportDialog
 
-        self.import_dialog = ImportDialog(self.ctx.queries.snapshot.store.root, self)
+        if self.import_dialog is None:
+            dialog = self.import_dialog = ImportDialog(self.ctx.queries.snapshot.store.root, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(self._forget_import_dialog)
         self.import_dialog.show()
+        self.import_dialog.raise_()
         return self.import_dialog
+
+    def _forget_import_dialog(self) -> None:
+        self.import_dialog = None
 
     # -- keyboard -----------------------------------------------------------------------------------
     def _install_shortcuts(self) -> None:

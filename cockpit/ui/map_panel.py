@@ -1397,16 +1397,16 @@ class MapPanel(Panel):
         return {code: (b.severity, b.count) for code, b in self._badges.items()}
 
     def on_alerts(self) -> None:
+        service = getattr(self.ctx, "alerts", None)
+        counts = {}
+        if service is not None:
+            try:
+                counts = service.counts_by_region()
+            except Exception:  # the operations store is busy or gone: keep the badges shown
+                return
         for badge in self._badges.values():
             self._scene.removeItem(badge)
         self._badges = {}
-        service = getattr(self.ctx, "alerts", None)
-        if service is None:
-            return
-        try:
-            counts = service.counts_by_region()
-        except Exception:  # the operations store is busy: badges come back at the next change
-            return
         marked = []
         for code, by_level in counts.items():
             if code not in self._anchors:

@@ -44,6 +44,35 @@ _MONTH_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct
 _SERIES_FIELDS = frozenset({"region", "indicator"})
 
 
+_styles: dict[tuple, object] = {}
+
+
+def _dot_style(colour: str, edge: str | None = None) -> tuple:
+    """(brush, pen) for dots of a colour, the same objects every time.
+
+    pyqtgraph's scatter items keep a symbol atlas keyed by the pen's and the brush's identity:
+    a new mkPen/mkBrush per selection added an atlas entry every time (~1,000 before pyqtgraph
+    rebuilds it), part of the cockpit's memory growing with every selection."""
+    key = ("dot", colour, edge)
+    if key not in _styles:
+        _styles[key] = (pg.mkBrush(colour), pg.mkPen(edge, width=2) if edge else None)
+    return _styles[key]
+
+
+def _no_pen() -> QPen:
+    # Not None: pyqtgraph turns None into a new (empty) pen on every call.
+    if "none" not in _styles:
+        _styles["none"] = pg.mkPen(None)
+    return _styles["none"]
+
+
+def _line_pen(colour: str, width: float) -> QPen:
+    key = ("line", colour, width)
+    if key not in _styles:
+        _styles[key] = pg.mkPen(colour, width=width)
+    return _styles[key]
+
+
 def _month_index(periods: np.ndarray) -> np.ndarray:
     """datetime64 periods -> months since 1970-01 as float."""
     return np.asarray(periods, dtype="datetime64[M]").astype(np.int64).astype(float)
@@ -509,9 +538,10 @@ class TrendPanel(QFrame):
         if township_series is not None:
             y = self._align(township_series, self._grid)
             self._township_curve.setData(x, y, connect="finite",
-                                         pen=pg.mkPen(theme.HIGHLIGHT, width=3),
+                                         pen=_line_pen(theme.HIGHLIGHT, 3),
                                          symbol="o" if dots else None, symbolSize=7,
-                                         symbolBrush=theme.HIGHLIGHT, symbolPen=None)
+                                         symbolBrush=_dot_style(theme.HIGHLIGHT)[0],
+                                         symbolPen=_no_pen())
             self._township_curve.show()
             self._data[self._township_name] = (self._grid, y)
             names.append(self._township_name)
@@ -533,10 +563,10 @@ class TrendPanel(QFrame):
         if shown != self._county_shown:
             self._county_shown = shown
             self._county_curve.setData(x, county_y, connect="finite",
-                                       pen=pg.mkPen(theme.ACCENT,
-                                                    width=2 if show_township else 3),
+                                       pen=_line_pen(theme.ACCENT, 2 if show_township else 3),
                                        symbol="o" if dots else None, symbolSize=6,
-                                       symbolBrush=theme.ACCENT, symbolPen=None)
+                                       symbolBrush=_dot_style(theme.ACCENT)[0],
+                                       symbolPen=_no_pen())
             if band is not None:
                 periods, lo, hi = band
                 bx = _plot_x(periods, ind.frequency)
@@ -684,8 +714,8 @@ class TrendPanel(QFrame):
                 dots.setData([])
                 dots.hide()
                 continue
-            dots.setData([{"pos": (mx, value), "brush": pg.mkBrush(colour),
-                           "pen": pg.mkPen(edge, width=2)}])
+            brush, pen = _dot_style(colour, edge)
+            dots.setData([{"pos": (mx, value), "brush": brush, "pen": pen}])
             dots.show()
 
     def _value_at(self, name: str | None, idx: int | None) -> float | None:

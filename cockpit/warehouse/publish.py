@@ -180,6 +180,24 @@ def publish_batch(db_dir, batch: ImportBatch, *, replace: bool = False,
     return manifest, as_of
 
 
+def republish(db_dir, note: str = "republish") -> Manifest:
+    """Publish the current snapshot's data again, unchanged, as the next snapshot: what a
+    scheduled import does to a running wall, for the benchmark's soak and for tests."""
+    store = SnapshotStore(db_dir)
+    if store.current() is None:
+        raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
+    with store.writer(note=note) as con:
+        current = store.current()
+        con.execute(f"ATTACH {_literal(store.snapshot_path(current))} AS cur (READ_ONLY)")
+        _copy_tables(con)
+        con.execute("INSERT INTO observations SELECT * FROM cur.main.observations")
+        _write_region_order(con)
+        con.execute("DETACH cur")
+    manifest = store.current()
+    assert manifest is not None
+    return manifest
+
+
 def _copy_tables(con) -> None:
     con.execute(schema.DDL)
     for table in _CORE_TABLES:

@@ -87,6 +87,30 @@ class SnapshotStore:
                 out.append(int(p.stem))
         return sorted(out)
 
+    def published(self) -> list[int]:
+        """The versions that have a manifest, oldest first. Unlike versions(), a folder that
+        cannot be read (renamed away, a dropped network share, permissions lost) raises OSError
+        instead of looking empty: a window reading it must tell "gone" from "nothing new"."""
+        with os.scandir(self.manifests) as entries:
+            return sorted(int(e.name[:-5]) for e in entries
+                          if e.name.endswith(".json") and e.name[:-5].isdigit())
+
+    def signature(self, version: int) -> tuple:
+        """What identifies a version's files on disk now (inode, size, mtime of manifest and
+        snapshot): a snapshot found unreadable is tried again only once this has changed."""
+        out = []
+        manifest = self.manifest(version)
+        paths = [self.manifests / f"{version:06d}.json"]
+        if manifest is not None:
+            paths.append(self.snapshot_path(manifest))
+        for path in paths:
+            try:
+                st = os.stat(path)
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
     def manifest(self, version: int) -> Manifest | None:
         path = self.manifests / f"{version:06d}.json"
         try:
@@ -282,7 +306,15 @@ def open_current(root: Path | str) -> Snapshot:
     manifest = store.current()
     if manifest is None:
         raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
-    snap = Snapshot(store, manifest)
+    return open_manifest(store, manifest)
+
+
+def open_manifest(store: SnapshotStore, manifest: Manifest) -> Snapshot:
+    """Open one published snapshot and check that it is a readable cockpit warehouse."""
+    try:
+        snap = Snapshot(store, manifest)
+    except OSError as exc:   # the leases folder cannot be written (a read-only or dropped share)
+        raise WarehouseError(f"无法打开快照 {store.snapshot_path(manifest)}：{exc}") from exc
     try:
         schema = snap.meta().get("schema_version")
     except duckdb.Error as exc:

@@ -52,3 +52,24 @@ def test_disconnect_stops_notifications_and_unknown_fields_are_refused():
     assert seen == [] and sel.listener_count == 0
     with pytest.raises(TypeError):
         sel.update(township="x")
+
+
+def test_fix_makes_the_state_and_its_history_valid_with_one_notification():
+    sel, seen = make(), []
+    sel.update(period=date(2026, 1, 1))
+    sel.update(region="330723005")
+    sel.update(period=date(2025, 12, 1))
+    sel.back()                      # at (330723005, 2026-01), forward: 2025-12
+    sel.connect(lambda changed, state: seen.append(changed))
+
+    def no_january(state):          # a snapshot that ends in December
+        return state if state.period < date(2026, 1, 1) else \
+            SelectionState(state.region, state.indicator, date(2025, 12, 1), state.domain)
+
+    assert sel.fix(no_january) == {"period"}
+    assert seen == [{"period"}]
+    assert sel.state.period == date(2025, 12, 1)
+    # the step forward is now no step at all; back goes to the county, never to January
+    assert not sel.can_go_forward
+    assert sel.back() and sel.region == "330723" and sel.period == date(2025, 12, 1)
+    assert not sel.back()

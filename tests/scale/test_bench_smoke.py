@@ -33,8 +33,12 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert start["cockpit_ms"] > 0 and start["bare_ms"] > 0 and len(start["cockpit_all_ms"]) == 3
     assert results["budgets"]["first_paint_ratio"]["value"] == start["ratio"]
     assert "start-up" in run.stdout
-    assert set(results["soak"]) >= {"rss_slope_mb_per_hour", "qt_object_growth", "actions"}
-    assert results["soak"]["actions"] > 0
+    soak = results["soak"]
+    assert set(soak) >= {"rss_slope_mb_per_hour", "qt_objects_start", "qt_objects_end",
+                         "exceptions", "steps", "pages", "snapshots_published", "reloads",
+                         "drill_alerts_raised", "red_alerts_announced"}
+    assert soak["actions"] > 0 and soak["exceptions"] == 0, soak["exception_samples"]
+    assert "长时运行 soak" in run.stdout
     assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb",
                                        "briefing_s", "briefings_all_s"}
     brief = results["briefing"]
@@ -42,3 +46,32 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert "briefing" in run.stdout and "load" in run.stdout
     assert results["profile_selection"]["by_panel"]
     assert (tmp_path / "home" / "bench" / "county" / "manifests").is_dir()
+
+
+def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts_exceptions(
+        demo_db, qapp):
+    import random
+
+    from cockpit.ui import bench
+    from cockpit.warehouse.store import SnapshotStore
+
+    versions = SnapshotStore(demo_db).versions()
+    raised = []
+
+    def township(window, rng):
+        window.ctx.select(region=rng.choice(window.ctx.queries.townships).code)
+
+    def broken(window, rng):   # a wall step with a bug: counted, and the soak goes on
+        raised.append(1)
+        if len(raised) == 1:
+            raise RuntimeError("carousel step failed")
+
+    result = bench.soak(qapp, demo_db, 0.08, random.Random(1), size=(1280, 720),
+                        steps=[township, broken], sample_s=1.0)
+    assert set(result["steps"]) == {"township", "broken"}
+    assert sum(result["steps"].values()) == result["actions"] > 10
+    assert result["exceptions"] == 1 and "carousel step failed" in result["exception_samples"][0]
+    assert result["snapshots_published"] >= 1 and result["reloads"] >= 1
+    assert result["drill_alerts_raised"] >= 1 and result["red_alerts_announced"] >= 1
+    assert result["pages"] == {"cockpit": result["actions"]}
+    assert SnapshotStore(demo_db).versions() == versions   # published into a private copy

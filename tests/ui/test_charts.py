@@ -246,3 +246,24 @@ def test_hovering_the_trend_reads_out_the_period_and_both_values(queries, make_c
                                  date(2025, 6, 1)).values[0]
     assert "2025年6月" in text
     assert f"{taoxi_june:.1f} μg/m³" in text and f"{county_june:.1f} μg/m³" in text
+
+
+def test_the_trend_chart_keeps_no_symbol_per_selection(queries, make_ctx, show):
+    # pyqtgraph keeps a rendered symbol per pen and brush *object*; a new pen for every
+    # selection made that atlas, and the cockpit's memory, grow with each one.
+    ctx = make_ctx(indicator="eco_gdp")        # quarterly: its lines carry dots too
+    trend = show(TrendPanel(ctx))
+    towns = [t.code for t in queries.townships]
+    months = queries.months[-24:]
+
+    def atlas_sizes() -> list[int]:
+        scene = trend.findChild(pg.PlotWidget).scene()
+        return [len(item.fragmentAtlas) for item in scene.items()
+                if isinstance(item, pg.ScatterPlotItem)]
+
+    for k in range(20):
+        ctx.select(region=towns[k % len(towns)], period=months[k % len(months)])
+    before = atlas_sizes()
+    for k in range(150):
+        ctx.select(region=towns[k % len(towns)], period=months[(k * 7) % len(months)])
+    assert atlas_sizes() == before

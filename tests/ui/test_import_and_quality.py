@@ -3,6 +3,7 @@ one snapshot; the running cockpit switches to it within two seconds and keeps th
 data-quality page shows completeness and lateness per department and indicator."""
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -74,10 +75,22 @@ def test_import_publishes_and_the_running_cockpit_reloads_keeping_the_selection(
     assert win.kpis.card_for("svc_online_rate").value_text() == "95.5%"
 
 
-def test_quality_page_shows_completeness_and_lateness(window):
+def test_quality_page_shows_completeness_and_lateness(window, qtbot, monkeypatch):
+    from cockpit.warehouse import quality
+
     win, app, db = window
+    release = threading.Event()
+    slow = quality.data_quality
+    monkeypatch.setattr(quality, "data_quality", lambda q: release.wait(10) and slow(q))
     win.header.quality_button.click()
     assert win.showing_quality
+    # counting runs in a worker: the page says so and the window keeps answering
+    assert win.quality.loading and "正在统计" in win.quality.summary_text()
+    win.ctx.select(region=TAOXI)
+    assert win.map.highlighted_region == TAOXI
+    release.set()
+    qtbot.waitUntil(lambda: not win.quality.loading and bool(win.quality.department_rows()),
+                    timeout=10_000)
     departments = win.quality.department_rows()
     assert len(departments) >= 10 and all(row[2].endswith("%") or row[2] == "—"
                                           for row in departments)
