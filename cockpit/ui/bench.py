@@ -235,7 +235,7 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
 
     from ..core.selection import Selection
     from .context import CockpitContext
-    from .map_panel import MapPanel
+    from .map import MapPanel
 
     ctx = CockpitContext(q, Selection(window.ctx.state))
     panel = MapPanel(ctx)

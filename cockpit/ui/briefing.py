@@ -525,7 +525,7 @@ def _map_picture(page: _Page, x, y, w, h, queries: Queries, highlight: str | Non
     """The townships in outline, the briefed one filled dark and hatched (it survives
     photocopying), through the map panel's own geometry code."""
     from ..geo.index import RegionIndex
-    from .map_panel import rings_to_path
+    from .map.items import rings_to_path
 
     index = RegionIndex.from_wkb(queries.geometries_wkb("township"))
     if not len(index):

@@ -18,7 +18,7 @@ from .detail_view import TownshipDetail
 from .events_panel import EventsPanel
 from .header import Header
 from .kpi_panel import KpiPanel
-from .map_panel import MapPanel
+from .map import MapPanel
 from .period_bar import PeriodBar
 from .prewarm import Prewarmer
 from .quality_page import QualityPage

@@ -7,6 +7,7 @@ from PySide6.QtCore import QDir
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
+from ..core import classes
 from ..paths import assets_dir
 
 # Palette: deep navy background, cyan accents — the usual look of a 城市大脑 wall.
@@ -24,11 +25,9 @@ BAD = "#ff5a5f"
 NEUTRAL = "#9bb0cc"
 SEVERITY = {"红": "#ff3b3b", "橙": "#ff9f1a", "黄": "#ffd93b"}
 
-# Sequential classes, worst → best (map choropleth, 5 classes). Blue-green reads as "good"
-# on a dark background; deep red as "needs attention".
-CLASS_COLORS_GOOD_HIGH = ["#b2394a", "#d9774b", "#d8c15a", "#4fb3a6", "#2d8fd5"]
-CLASS_COLORS_NEUTRAL = ["#1d3b66", "#25568c", "#2f72b3", "#3a90d6", "#56b4f0"]
-NO_DATA = "#2a3446"
+# The map's class colours are a rule of their own (core/classes.py); the theme names them too.
+CLASS_COLORS_GOOD_HIGH, CLASS_COLORS_NEUTRAL, NO_DATA = (
+    classes.CLASS_COLORS_GOOD_HIGH, classes.CLASS_COLORS_NEUTRAL, classes.NO_DATA)
 
 FONT_FAMILY_FALLBACK = "Noto Sans SC"
 _loaded_family: str | None = None

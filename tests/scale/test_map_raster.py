@@ -19,7 +19,7 @@ from cockpit.core.selection import Selection, SelectionState
 from cockpit.geo.index import RegionIndex
 from cockpit.ui import theme
 from cockpit.ui.context import CockpitContext
-from cockpit.ui.map_panel import ChoroplethItem, MapPanel
+from cockpit.ui.map import ChoroplethItem, MapPanel
 
 RING = Polygon([(0, 0), (0.1, 0), (0.1, 0.1), (0, 0.1)],
                holes=[[(0.03, 0.03), (0.07, 0.03), (0.07, 0.07), (0.03, 0.07)]])

@@ -16,11 +16,11 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from cockpit.core.selection import Selection, SelectionState
 from cockpit.geo.index import RegionIndex
-from cockpit.ui import map_panel as map_module
+from cockpit.ui.map import items as map_module
 from cockpit.ui import theme
 from cockpit.ui.context import CockpitContext
 from cockpit.core.ranking import ranks
-from cockpit.ui.map_panel import ChoroplethItem, MapPanel, classify
+from cockpit.ui.map import ChoroplethItem, MapPanel, classify
 from cockpit.warehouse.demo import build_demo
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current

@@ -1,0 +1,676 @@
+"""The township map: one indicator in one month coloured over every township, click to select one.
+
+Drawing follows the house rules for maps: one item draws every township (paths built once per
+snapshot, grouped by colour at paint time, a recolour never rebuilds geometry); the selected
+township's outline is a separate small item; hovering and clicking go through `RegionIndex`.
+From a thousand townships on (a province, the country) the item fills a baked id raster of the
+view instead and recolours it through a lookup table: refilling 40,000 polygons would take
+hundreds of milliseconds, the lookup a few.
+Everything is drawn in the index's kilometre frame with y flipped for Qt (y down).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QFontMetricsF, QMouseEvent, QPainter, QTransform
+from PySide6.QtWidgets import (QFrame, QGraphicsScene, QGraphicsView, QHBoxLayout, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from ...core import i18n
+from ...core.catalogue import Indicator
+from ...core.classes import Classes, classify
+from ...core.formatting import format_change, format_value, is_missing, period_label
+from ...core.ranking import ranks
+from ...geo.index import RegionIndex
+from .. import theme
+from ..context import CockpitContext
+from ..lateness import lateness, period_html
+from ..panel import Panel, TitleLabel
+from .items import (EVENT_STATUS_COLORS, EVENT_STATUS_ORDER, AlertBadge, ChoroplethItem,
+                    EventPointsItem, HighlightItem, TownshipLabel, _argb, scene_point,
+                    short_name)
+from .overlays import MapLegend, _CornerNote, _HoverCard, _LegendContent
+
+LABEL_LIMIT = 300             # beyond this many townships names would only be clutter
+EVENT_STATUS_EN = {"已超期": "Overdue", "处置中": "In progress", "已办结": "Closed"}
+
+
+def _area(rect: QRectF) -> float:
+    return rect.width() * rect.height() if rect.isValid() else 0.0
+
+
+class MapView(QGraphicsView):
+    """The map's graphics view: fits the county, reports clicks, double-clicks and hovering."""
+
+    clicked = Signal(QPointF)          # scene position
+    double_clicked = Signal(QPointF)
+    hovered = Signal(QPointF, QPoint)  # scene position, viewport position
+    left = Signal()
+    resized = Signal()
+
+    CLICK_SLOP = 6  # px the mouse may move between press and release and still click
+
+    def __init__(self, scene: QGraphicsScene, parent: QWidget | None = None):
+        super().__init__(scene, parent)
+        self.setObjectName("mapView")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setBackgroundBrush(theme.color(theme.BG))
+        self.setStyleSheet(f"QGraphicsView#mapView {{ background: {theme.BG}; border: none; }}")
+        self.setMouseTracking(True)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._press: QPoint | None = None
+
+    def wheelEvent(self, event) -> None:
+        event.ignore()  # the map is fitted, not zoomed: the wheel scrolls the page around it
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position().toPoint()
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if (event.button() == Qt.MouseButton.LeftButton and self._press is not None
+                and (pos - self._press).manhattanLength() <= self.CLICK_SLOP):
+            self.clicked.emit(self.mapToScene(pos))
+        self._press = None
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit(self.mapToScene(event.position().toPoint()))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        self.hovered.emit(self.mapToScene(pos), pos)
+        event.accept()
+
+    def leaveEvent(self, event) -> None:
+        self.left.emit()
+        super().leaveEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
+
+@dataclass(frozen=True)
+class _TownshipFigure:
+    value: float
+    prev: float
+    yoy: float
+    rank: int | None
+
+
+class _Figures:
+    """One indicator's township figures as arrays; a township's figure is looked up on demand
+    (a hover), so a recolour of 40,000 townships builds no per-township objects."""
+
+    def __init__(self, regions: np.ndarray, values: np.ndarray, prev: np.ndarray,
+                 yoy: np.ndarray, polarity: str):
+        self.regions, self.values, self.prev, self.yoy = regions, values, prev, yoy
+        self.polarity = polarity
+        self._rank: np.ndarray | None = None
+        self._where: dict[str, int] | None = None
+
+    def get(self, code: str) -> _TownshipFigure | None:
+        if self._where is None:
+            self._where = {c: i for i, c in enumerate(self.regions)}
+            self._rank = ranks(self.values, self.polarity)
+        i = self._where.get(code)
+        if i is None:
+            return None
+        return _TownshipFigure(float(self.values[i]), float(self.prev[i]), float(self.yoy[i]),
+                               int(self._rank[i]) or None)
+
+
+class MapPanel(Panel):
+    """The county's townships coloured by the selected indicator and month.
+
+    Public, read-only state for tests and other code: `highlighted_region`, `colors`,
+    `legend_entries` (top to bottom), `schematic_note_visible`, `events_visible`,
+    `title_text()`; helpers `region_at(point)` and `widget_pos_of(code)` (panel coordinates).
+    """
+
+    fields = frozenset({"indicator", "period", "region"})
+    follows_alerts = True
+
+    def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
+        super().__init__(ctx, parent)
+        self.setObjectName("panel")
+        self._index: RegionIndex | None = None
+        self._anchors: dict[str, tuple[float, float]] = {}   # label point per township, km
+        self._labels: dict[str, TownshipLabel] = {}
+        self._badges: dict[str, AlertBadge] = {}
+        self._figures: _Figures | None = None
+        self._values_all = np.empty(0)
+        self._indicator: Indicator | None = None
+        self._legend_entries: list[tuple[str, str]] = []
+        self._classes: Classes | None = None
+        self._schematic = False
+        self._highlighted: str | None = None
+        self._hovered: str | None = None
+        self._events_stale = True
+        self._label_px = 13
+        self._scale = 0.0            # view pixels per km
+        self._areas: dict[str, float] = {}
+        self._rows_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_of: dict[str, int] | None = None
+        self._label_plans: dict[tuple, list] = {}
+
+        self._title = TitleLabel(parent=self)
+        self._title_plain = ""
+        self.late_text = ""   # "迟报" / "滞后 N 期" when the map shows a late period
+        self._events_toggle = QToolButton(self)
+        self._events_toggle.setObjectName("mapEventsToggle")
+        self._events_toggle.setText(self._t("事件点位", "Events"))
+        self._events_toggle.setCheckable(True)
+        self._events_toggle.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._events_toggle.toggled.connect(self._on_events_toggle_change)
+
+        self._scene = QGraphicsScene(self)
+        self._choropleth = ChoroplethItem()
+        self._choropleth.setZValue(0)
+        self._hover = HighlightItem(theme.TEXT, width=1.5, glow=False)
+        self._hover.setZValue(1)
+        self._highlight = HighlightItem(theme.HIGHLIGHT, width=3.0)
+        self._highlight.setZValue(2)
+        self._events = EventPointsItem()
+        self._events.setZValue(2.5)    # above the outline, under the names
+        self._events.setVisible(False)
+        for item in (self._choropleth, self._hover, self._highlight, self._events):
+            self._scene.addItem(item)
+
+        self._view = MapView(self._scene, self)
+        self._view.clicked.connect(self._on_map_click)
+        self._view.double_clicked.connect(self._on_map_double_click)
+        self._view.hovered.connect(self._on_map_hover)
+        self._view.left.connect(self._on_map_leave)
+        self._view.resized.connect(self._on_view_resize)
+
+        viewport = self._view.viewport()
+        self._legend = MapLegend(viewport)
+        self._note = _CornerNote(self._t("边界为示意", "Schematic boundaries"), viewport)
+        self._card = _HoverCard(viewport)
+        self._apply_type_size(self._label_px)
+
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self._title, 1)
+        header.addWidget(self._events_toggle, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addWidget(self._view, 1)
+
+        self.sync()
+
+    # -- public read-only state -------------------------------------------------------------
+    @property
+    def highlighted_region(self) -> str | None:
+        self.catch_up()   # read while hidden: what it will show
+        return self._highlighted
+
+    @property
+    def colors(self) -> dict[str, str]:
+        self.catch_up()
+        return self._choropleth.colors
+
+    @property
+    def legend_entries(self) -> list[tuple[str, str]]:
+        self.catch_up()
+        return list(self._legend_entries)
+
+    @property
+    def schematic_note_visible(self) -> bool:
+        return self._schematic and not self._note.isHidden()
+
+    @property
+    def events_visible(self) -> bool:
+        return self._events.isVisible()
+
+    @property
+    def choropleth(self) -> ChoroplethItem:
+        return self._choropleth
+
+    @property
+    def highlight(self) -> HighlightItem:
+        return self._highlight
+
+    @property
+    def index(self) -> RegionIndex | None:
+        return self._index
+
+    @property
+    def map_widget(self) -> QWidget:
+        """The widget that receives the map's mouse events (the view's viewport)."""
+        return self._view.viewport()
+
+    def title_text(self) -> str:
+        """The title without markup: indicator · period (see `late_text` for lateness)."""
+        self.catch_up()
+        return self._title_plain
+
+    def region_at(self, point: QPoint | QPointF) -> str | None:
+        """The township at a point of this panel (QPoint) or of the scene (QPointF), else None."""
+        if isinstance(point, QPoint):
+            point = self._view.mapToScene(self._view.viewport().mapFrom(self, point))
+        return self._locate_scene(point)
+
+    def widget_pos_of(self, code: str) -> QPoint:
+        """A point of this panel inside the township (its label point), e.g. to click it."""
+        x, y = self._anchors[code]
+        viewport = self._view.viewport()
+        return viewport.mapTo(self, self._view.mapFromScene(scene_point(x, y)))
+
+    def _locate_scene(self, scene: QPointF) -> str | None:
+        if self._index is None:
+            return None
+        return self._index.locate(scene.x(), -scene.y())
+
+    def set_events_visible(self, visible: bool) -> None:
+        self._events_toggle.setChecked(visible)
+
+    def hover_text(self, code: str) -> str:
+        """The hover card's text for a township (rich text)."""
+        ind = self._indicator
+        name = self.ctx.region_name(code)
+        figure = self._figures.get(code) if self._figures is not None else None
+        if ind is None or figure is None or is_missing(figure.value):
+            return f"<b>{name}</b><br>{self._t('无数据', 'No data')}"
+        lines = [f"<b>{name}</b>",
+                 f"{self.ctx.tr_name(ind)}：<b>{format_value(figure.value, ind, self.ctx.lang)}</b>"]
+        if figure.rank is not None:
+            n = int(np.isfinite(self._values_all).sum())
+            lines.append(self._t(f"排名：第{figure.rank}/{n}名", f"Rank: {figure.rank}/{n}"))
+        lang = self.ctx.lang
+        lines.append(self._t("同比：", "YoY: ") + format_change(figure.value, figure.yoy, ind, lang))
+        lines.append(self._t("环比：", "MoM: ") + format_change(figure.value, figure.prev, ind, lang))
+        return "<br>".join(lines)
+
+    # -- selection ----------------------------------------------------------------------------
+    def on_selection(self, changed: frozenset, state) -> None:
+        if changed & {"indicator", "period"}:
+            self._on_indicator_change()
+            if "period" in changed:
+                self._on_period_change()
+        if "region" in changed:
+            self._on_region_change()
+
+    def _on_indicator_change(self) -> None:
+        """Recolour (never rebuild geometry), and refresh the legend and the title."""
+        ctx = self.ctx
+        indicator = ctx.indicator()
+        tv = ctx.queries.township_values(indicator.code, ctx.month())
+        self._indicator = indicator
+        values = np.asarray(tv.values, dtype=float)
+        self._values_all = values
+        classes = classify(values, indicator.polarity)
+        self._figures = _Figures(tv.regions, values, tv.prev_values, tv.yoy_values,
+                                 indicator.polarity)
+        # Vectorised: class of every value, then one colour per drawn township row.
+        rows = self._rows_of(tv.regions)
+        rgb = np.full(len(self._choropleth.codes), _argb(theme.NO_DATA), np.uint32)
+        reported = (rows >= 0) & np.isfinite(values)
+        if classes.colors:
+            palette = np.array([_argb(c) for c in classes.colors], np.uint32)
+            k = np.searchsorted(np.asarray(classes.breaks, float), values[reported],
+                                side="right")
+            rgb[rows[reported]] = palette[k]
+        self._choropleth.set_row_colors(rgb)
+
+        entries = list(zip(classes.labels, classes.colors))[::-1]   # highest values on top
+        drawn = len(rgb)
+        missing = int(np.count_nonzero(reported)) < drawn
+        if missing and drawn:
+            entries.append((self._t("无数据", "No data"), theme.NO_DATA))
+        self._legend_entries = entries
+        self._classes = classes
+        period = tv.period or ctx.month()
+        self._title_plain = (f"{ctx.tr_name(indicator)} · "
+                             f"{period_label(period, indicator.frequency, ctx.lang)}")
+        shown, tip = period_html(ctx, tv.period, indicator.frequency)
+        self._title.setText(f"{ctx.tr_name(indicator)} · {shown}")
+        self._title.setToolTip(tip)
+        self.late_text = lateness(ctx, tv.period, indicator.frequency)[0]
+        self._refresh_legend()
+        if self._hovered is not None and self._card.isVisible():
+            self._card.setText(self.hover_text(self._hovered))
+            self._card.adjustSize()
+
+    def _rows_of(self, regions: np.ndarray) -> np.ndarray:
+        """Choropleth row of each region code (-1 where not drawn): one dict lookup per code
+        through a map built once per geometry, and reused outright for the same answer."""
+        cached = self._rows_cache
+        if cached is not None and cached[0] is regions:
+            return cached[1]
+        if self._row_of is None:
+            self._row_of = {code: i for i, code in enumerate(self._choropleth.codes)}
+        where = self._row_of
+        if all(c in where for c in regions[:64]) and len(where) >= len(regions):
+            try:
+                rows = np.array(list(map(where.__getitem__, regions)), dtype=np.int64)
+            except KeyError:
+                rows = None
+        else:
+            rows = None
+        if rows is None:
+            rows = np.array([where.get(c, -1) for c in regions], dtype=np.int64)
+        self._rows_cache = (regions, rows)
+        return rows
+
+    def _on_period_change(self) -> None:
+        self._events_stale = True
+        if self._events.isVisible():
+            self._load_events()
+
+    def _on_region_change(self) -> None:
+        """Move the highlight and restyle two labels; the choropleth is untouched."""
+        code = self.ctx.state.region
+        path = self._choropleth.path(code)
+        self._highlighted = code if path is not None else None
+        self._highlight.set_path(path)
+        self._place_labels()
+
+    def on_reload(self) -> None:
+        """A new snapshot: rebuild the index, the geometry and the labels, then resync."""
+        queries = self.ctx.queries
+        self._index = RegionIndex.from_wkb(queries.geometries_wkb("township"))
+        index = self._index
+        self._choropleth.set_geometry({code: index.rings(code) for code in index.codes})
+        self._hover.set_path(None)
+        self._hovered = None
+        self._rows_cache = self._row_of = None
+
+        townships = [r for r in queries.townships if r.code in index]
+        # Label points are usually inside their township: check them all at once, and look
+        # for a point on the surface only for the few that are not.
+        lon = np.array([np.nan if r.label_lon is None else r.label_lon for r in townships])
+        lat = np.array([np.nan if r.label_lat is None else r.label_lat for r in townships])
+        xs, ys = index.project(lon, lat)
+        xs, ys = np.atleast_1d(xs), np.atleast_1d(ys)
+        found = index.locate_many(np.nan_to_num(xs), np.nan_to_num(ys))
+        self._anchors = {}
+        for region, x, y, hit in zip(townships, xs.tolist(), ys.tolist(), found):
+            if hit == region.code and math.isfinite(x) and math.isfinite(y):
+                self._anchors[region.code] = (x, y)
+            else:
+                self._anchors[region.code] = index.inner_point(region.code)
+        for label in self._labels.values():
+            self._scene.removeItem(label)
+        self._labels = {}
+        self._label_plans = {}
+        if len(townships) <= LABEL_LIMIT:
+            for region in townships:
+                name = self.ctx.region_name(region.code)
+                label = TownshipLabel(name, short_name(name))
+                label.setPos(scene_point(*self._anchors[region.code]))
+                self._scene.addItem(label)
+                self._labels[region.code] = label
+        self._areas = {code: index.geometry(code).area for code in self._labels}
+
+        self._schematic = any(r.schematic for r in queries.townships)
+        self._note.setVisible(self._schematic)
+        # Room around the county so the view can centre it off-centre (beside the legend).
+        bounds = self._choropleth.boundingRect()
+        self._scene.setSceneRect(bounds.adjusted(-bounds.width(), -bounds.height(),
+                                                 bounds.width(), bounds.height()))
+        self._events_stale = True
+        self._fit()
+        self.on_alerts()
+        self._on_indicator_change()
+        self._on_region_change()
+        if self._events.isVisible():
+            self._load_events()
+
+    # -- events layer -------------------------------------------------------------------------
+    def _on_events_toggle_change(self, checked: bool) -> None:
+        self._events.setVisible(checked)
+        if checked and self._events_stale:
+            self._load_events()
+        self._refresh_legend()
+
+    def _load_events(self) -> None:
+        month = self.ctx.month()
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        points = self.ctx.queries.event_points(month, following)
+        lon = np.asarray(points.get("lon", []), dtype=float)
+        lat = np.asarray(points.get("lat", []), dtype=float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        x, y = self._index.project(lon[ok], lat[ok])
+        self._events.set_points(np.atleast_1d(x), np.atleast_1d(y),
+                                np.asarray(points.get("status", []), dtype=object)[ok])
+        self._events_stale = False
+        self._refresh_legend()
+
+    def _refresh_legend(self) -> None:
+        unit = i18n.unit(self._indicator.unit, self.ctx.lang) if self._indicator else ""
+        no_classes = self._classes is None or not self._classes.colors
+        self._legend.set_content(_LegendContent(
+            unit=(self._t("单位：", "Unit: ") + unit) if unit else "",
+            entries=self._legend_entries,
+            note=self._t("该指标无乡镇数据", "No township figures") if no_classes else "",
+            events=self._event_legend()))
+        self._place_overlays()
+
+    def _event_legend(self) -> list[tuple[str, str]]:
+        if not self._events_toggle.isChecked():
+            return []
+        out = []
+        for name in EVENT_STATUS_ORDER[::-1]:
+            label = name if self.ctx.lang != "en" else EVENT_STATUS_EN[name]
+            out.append((f"{label}  {self._events.counts.get(name, 0)}",
+                        EVENT_STATUS_COLORS[name]))
+        return out
+
+    # -- mouse ----------------------------------------------------------------------------------
+    def _on_map_click(self, scene_pos: QPointF) -> None:
+        code = self._locate_scene(scene_pos)
+        self.ctx.select(region=code or self.ctx.county_code)
+
+    def _on_map_double_click(self, scene_pos: QPointF) -> None:
+        code = self._locate_scene(scene_pos)
+        if code is not None:
+            self.ctx.detail_requested.emit(code)
+
+    def _on_map_hover(self, scene_pos: QPointF, pos: QPoint) -> None:
+        code = self._locate_scene(scene_pos)
+        if code != self._hovered:
+            self._hovered = code
+            self._hover.set_path(self._choropleth.path(code) if code else None)
+            self._view.viewport().setCursor(
+                Qt.CursorShape.PointingHandCursor if code else Qt.CursorShape.ArrowCursor)
+            if code is None:
+                self._card.hide()
+            else:
+                self._card.setText(self.hover_text(code))
+                self._card.adjustSize()
+                self._card.show()
+                self._card.raise_()
+        if code is not None:
+            self._move_card(pos)
+
+    def _on_map_leave(self) -> None:
+        self._hovered = None
+        self._hover.set_path(None)
+        self._card.hide()
+
+    def _move_card(self, pos: QPoint) -> None:
+        area = self._view.viewport().rect()
+        x, y = pos.x() + 16, pos.y() + 16
+        if x + self._card.width() > area.right():
+            x = pos.x() - 16 - self._card.width()
+        if y + self._card.height() > area.bottom():
+            y = pos.y() - 16 - self._card.height()
+        self._card.move(max(0, x), max(0, y))
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _on_view_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Scale the county to fill the view; label and legend sizes follow the view's size."""
+        if not self.isVisible():
+            return   # showEvent fits it, at the size it is shown at
+        bounds = self._choropleth.boundingRect()
+        area = self._view.viewport().rect()
+        if bounds.isEmpty() or area.width() < 10 or area.height() < 10:
+            return
+        short = min(area.width(), area.height())
+        label_px = theme.px(min(40, max(10, round(short / 46))))
+        pad = max(8, round(short * 0.03))
+        target = QRectF(area).adjusted(pad, pad, -pad, -pad)
+        scale = min(target.width() / bounds.width(), target.height() / bounds.height())
+        # Keep the legend's column clear when that costs little: a fixed strip, so the map does
+        # not jump when another indicator's legend is wider.
+        beside = target.adjusted(label_px * 8, 0, 0, 0)
+        if beside.width() > 0:
+            scale_beside = min(beside.width() / bounds.width(),
+                               beside.height() / bounds.height())
+            if scale_beside >= 0.85 * scale:
+                target, scale = beside, scale_beside
+        scale = max(scale, 1e-6)
+        self._view.setTransform(QTransform.fromScale(scale, scale))
+        shift = (target.center() - QRectF(area).center()) / scale
+        self._view.centerOn(bounds.center() - shift)
+        self._highlight.set_scale(scale)
+        self._hover.set_scale(scale)
+        self._events.set_scale(scale, max(4.5, label_px * 0.42))
+        self._scale = scale
+        if label_px != self._label_px:
+            self._apply_type_size(label_px)
+        self._place_overlays()
+        self._place_labels()
+
+    def _apply_type_size(self, px: int) -> None:
+        """Names, legend, note and hover card all follow one size, set by the view's size."""
+        self._label_px = px
+        self._legend.set_pixel_size(px)
+        self._note.set_pixel_size(max(9, round(px * 0.85)))
+        self._card.set_pixel_size(px)
+        for badge in self._badges.values():
+            badge.set_pixel_size(px)
+
+    def _place_labels(self) -> None:
+        """Full names where there is room; where labels would collide, smaller type, then short
+        names, then a nudge up or down inside the township. The selected one is placed first.
+
+        A layout depends only on the selected township and the view, so each is worked out once
+        and reused: a wall stepping through townships, or a leader flicking between two, pays
+        for the collision search only the first time."""
+        if not self._labels or self._scale <= 0:
+            return
+        origin = self._view.mapFromScene(QPointF(0.0, 0.0))
+        key = (self._highlighted, self._label_px, self._scale, origin.x(), origin.y())
+        plan = self._label_plans.get(key)
+        if plan is None:
+            plan = self._plan_labels()
+            if len(self._label_plans) > 4 * len(self._labels) + 8:
+                self._label_plans.clear()
+            self._label_plans[key] = plan
+        for code, text, size, offset in plan:
+            label = self._labels[code]
+            label.set_style(text, size, code == self._highlighted)
+            label.setPos(scene_point(*self._anchors[code]) + offset / self._scale)
+
+    def _plan_labels(self) -> list[tuple[str, str, int, QPointF]]:
+        px = self._label_px
+        small = max(9, round(px * 0.85))
+        metrics: dict[tuple[int, bool], QFontMetricsF] = {}
+        placed: list[QRectF] = []
+        plan: list[tuple[str, str, int, QPointF]] = []
+        order = sorted(self._labels, key=lambda c: (c != self._highlighted, -self._areas[c]))
+        for code in order:
+            label = self._labels[code]
+            selected = code == self._highlighted
+            anchor = QPointF(self._view.mapFromScene(scene_point(*self._anchors[code])))
+            candidates = [(label.name, px), (label.name, small)]
+            if label.short_name != label.name:
+                candidates.append((label.short_name, small))
+            best, best_overlap = None, math.inf
+            for text, size in candidates:
+                key = (size, selected)
+                if key not in metrics:
+                    metrics[key] = QFontMetricsF(theme.font(size, bold=selected))
+                fm = metrics[key]
+                w, h = fm.horizontalAdvance(text) + size * 0.4, fm.height()
+                for dx, dy in ((0, 0), (0, -0.75 * h), (0, 0.75 * h),
+                               (-0.4 * w, 0), (0.4 * w, 0)):
+                    rect = QRectF(anchor.x() + dx - w / 2, anchor.y() + dy - h / 2, w, h)
+                    overlap = sum(_area(rect.intersected(other)) for other in placed)
+                    if overlap >= best_overlap:
+                        continue
+                    offset = QPointF(dx, dy)
+                    if (dx or dy) and self._locate_scene(
+                            self._view.mapToScene((anchor + offset).toPoint())) != code:
+                        continue   # a nudged name must still sit on its own township
+                    best, best_overlap = (text, size, offset, rect), overlap
+                    if overlap == 0:
+                        break
+                if best_overlap == 0:
+                    break
+            text, size, offset, rect = best
+            placed.append(rect)
+            plan.append((code, text, size, offset))
+        return plan
+
+    def _place_overlays(self) -> None:
+        area = self._view.viewport().rect()
+        margin = max(6, round(self._label_px * 0.6))
+        self._legend.adjustSize()
+        self._legend.move(margin, area.height() - self._legend.height() - margin)
+        self._note.adjustSize()
+        self._note.move(area.width() - self._note.width() - margin,
+                        area.height() - self._note.height() - margin)
+
+    # -- alert badges ---------------------------------------------------------------------------
+    BADGE_LIMIT = 300   # the most severe townships first; a nation map is not a pin cushion
+
+    @property
+    def alert_badges(self) -> dict[str, tuple[str, int]]:
+        """Townships carrying a badge: code -> (most severe open 红/橙 level, count)."""
+        self.catch_up()
+        return {code: (b.severity, b.count) for code, b in self._badges.items()}
+
+    def on_alerts(self) -> None:
+        service = getattr(self.ctx, "alerts", None)
+        counts = {}
+        if service is not None:
+            try:
+                counts = service.counts_by_region()
+            except Exception:  # the operations store is busy or gone: keep the badges shown
+                return
+        for badge in self._badges.values():
+            self._scene.removeItem(badge)
+        self._badges = {}
+        marked = []
+        for code, by_level in counts.items():
+            if code not in self._anchors:
+                continue
+            red, orange = by_level.get("红", 0), by_level.get("橙", 0)
+            if red or orange:
+                marked.append((-red, -orange, code, "红" if red else "橙", red + orange))
+        for _, _, code, severity, count in sorted(marked)[:self.BADGE_LIMIT]:
+            badge = AlertBadge(severity, count, self._label_px)
+            badge.setPos(scene_point(*self._anchors[code]))
+            self._scene.addItem(badge)
+            self._badges[code] = badge
+
+    # -- lifetime -------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        super().showEvent(event)   # catches up on what changed while hidden
+        self._fit()
+
+    def _t(self, zh: str, en: str) -> str:
+        return en if self.ctx.lang == "en" else zh
