@@ -36,6 +36,12 @@ import duckdb
 from .locks import FileLock, is_locked_by_someone
 
 
+# Snapshots in DuckDB 1.5's storage format whichever DuckDB writes them: DuckDB 2.x's own format
+# cannot be read by 1.5.5, the release the `shared` extra pins (DuckLake), and a command centre
+# may run both.
+WRITER_CONFIG = {"storage_compatibility_version": "v1.5.0"}
+
+
 class WarehouseError(Exception):
     """A warehouse cannot be used; the message is written for the user, in one line."""
 
@@ -147,7 +153,7 @@ class SnapshotStore:
         tmp = self.snapshots / f"building-{uuid.uuid4().hex}.duckdb"
         con = None
         try:
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(str(tmp), config=WRITER_CONFIG)
             yield con
             con.execute("CHECKPOINT")
             con.close()
@@ -324,3 +330,29 @@ def open_manifest(store: SnapshotStore, manifest: Manifest) -> Snapshot:
         snap.close()
         raise WarehouseError(f"快照 {store.snapshot_path(manifest)} 不是驾驶舱数据仓库")
     return snap
+
+
+LAKE_PREFIX = "ducklake:"
+
+
+def lake_location(db: Path | str) -> str | None:
+    """`ducklake:<catalog>` as given (a PostgreSQL URL or a DuckDB file), or None for a snapshot
+    folder. Tolerates having been through pathlib, which folds `postgresql://` into `:/`."""
+    text = str(db)
+    if not text.startswith(LAKE_PREFIX):
+        return None
+    catalog = text[len(LAKE_PREFIX):]
+    for scheme in ("postgresql:", "postgres:"):
+        if catalog.startswith(scheme) and not catalog.startswith(scheme + "//"):
+            catalog = scheme + "//" + catalog[len(scheme):].lstrip("/")
+    return LAKE_PREFIX + catalog
+
+
+def warehouse_key(db: Path | str) -> str:
+    """What names a warehouse in the operations store (which evaluations it has seen)."""
+    lake = lake_location(db)
+    if lake is not None:
+        from ..core.settings import redact
+
+        return redact(lake)
+    return str(Path(db).resolve())
