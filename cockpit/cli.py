@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import date
@@ -368,7 +369,7 @@ def cmd_alerts_evaluate(args) -> int:
           f"发现 {result.found} 条预警；新增 {len(result.raised)}，重新触发 {len(result.reopened)}，"
           f"自动解除 {len(result.cleared)}；规则计算 {ev.seconds:.2f} 秒，共 {seconds:.2f} 秒")
     print(f"未处理预警：红 {counts['红']} 条，橙 {counts['橙']} 条，黄 {counts['黄']} 条"
-          f"（状态保存在 {service.store.path}）")
+          f"（状态保存在 {service.store.location}）")
     return 0
 
 
@@ -519,6 +520,97 @@ def cmd_watch(args) -> int:
     return 1 if any(o.status == "quarantined" for o in outcomes) else 0
 
 
+# --- cockpit ops … / cockpit config / cockpit warehouse … -------------------------------------
+def cmd_ops_migrate(args) -> int:
+    """Copy an SQLite operations store (this PC's, or --state) into an empty PostgreSQL one."""
+    from .alerts.store import AlertStateError, AlertStore, default_state_path
+    from .alerts.pgstore import PgAlertStore
+    from .core.settings import is_postgres_url
+
+    if not is_postgres_url(args.to):
+        raise UsageError(f"--to 应为 PostgreSQL 地址，如 postgresql://cockpit@10.0.0.5/cockpit，"
+                         f"而不是 “{args.to}”")
+    source_path = Path(args.state) if args.state else default_state_path()
+    if not source_path.is_file():
+        raise UsageError(f"找不到要迁移的预警状态文件：{source_path}")
+    source = AlertStore(source_path)   # an older schema is brought up to date first
+    counts = source.counts()
+    target = PgAlertStore(args.to)
+    try:
+        target.load(source.dump())
+    except AlertStateError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        target.disconnect()
+    print(f"已迁移 {source_path} → {target.location}：预警 {counts['alerts']} 条，"
+          f"处置记录 {counts['audit']} 条，评估记录 {counts['evaluations']} 条")
+    if not args.keep_settings:
+        _save_settings(ops=args.to)
+    return 0
+
+
+def _save_settings(**changes) -> None:
+    from dataclasses import replace
+
+    from .core import settings
+
+    path = settings.save(replace(settings.load(), **changes))
+    print(f"本机设置已写入 {path}")
+
+
+def cmd_config(args) -> int:
+    """Show this PC's settings; with --ops / --db, check them and write them."""
+    from .core import settings
+    from .core.settings import redact
+
+    changes = {}
+    if args.ops is not None:
+        if args.ops:
+            from .alerts.store import open_store
+
+            store = open_store(args.ops)   # reachable, schema created: fail now, in one line
+            print(f"预警库可用：{store.location}")
+        changes["ops"] = args.ops or None
+    if args.db is not None:
+        if args.db:
+            from .warehouse.store import open_current
+
+            snapshot = open_current(args.db)
+            print(f"数据仓库可用：{redact(args.db)}（快照 {snapshot.manifest.label}）")
+            snapshot.close()
+        changes["db"] = args.db or None
+    if args.data_path is not None:
+        changes["data_path"] = args.data_path or None
+    if changes:
+        _save_settings(**changes)
+    conf = settings.load()
+    ops = settings.ops_location()
+    print(f"设置文件    {settings.settings_path()}")
+    print(f"预警库      {redact(ops) if ops else '本机 SQLite（' + str(_default_state()) + '）'}"
+          + ("（来自 COCKPIT_OPS_URL）" if os.environ.get(settings.OPS_ENV) else ""))
+    print(f"数据仓库    {redact(conf.db) if conf.db else '本机快照目录（--db，默认演示数据仓库）'}")
+    if conf.data_path:
+        print(f"数据文件    {conf.data_path}")
+    return 0
+
+
+def _default_state() -> Path:
+    from .alerts.store import default_state_path
+
+    return default_state_path()
+
+
+def cmd_warehouse_export(args) -> int:
+    from .warehouse.lake import export_folder
+
+    db = Path(args.db)
+    if args.db == str(default_db_dir()):
+        ensure_demo(db, quiet=True)
+    result = export_folder(db, args.to, data_path=args.data_path, progress=_fraction_bar())
+    print(result)
+    return 0
+
+
 def _minutes(text: str) -> float:
     try:
         value = float(text)
@@ -567,8 +659,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="自检：在临时目录生成演示数据仓库（或只读打开 --db），评估预警，"
                              "离屏渲染整个驾驶舱并检查画面；失败时返回非零")
+    parser.add_argument("--ops", default=None, metavar="URL",
+                        help="预警状态库：postgresql://… 地址（多台电脑共用）或 SQLite 文件"
+                             "（默认依次取 COCKPIT_OPS_URL、COCKPIT_HOME/settings.toml、本机文件）")
     parser.set_defaults(func=cmd_gui)
     sub = parser.add_subparsers(dest="command", metavar="命令")
+    # Subcommands take --ops too, without clobbering one given before the subcommand.
+    ops_opt = argparse.ArgumentParser(add_help=False)
+    ops_opt.add_argument("--ops", default=argparse.SUPPRESS, metavar="URL",
+                         help="预警状态库（postgresql://… 或 SQLite 文件）")
 
     demo = sub.add_parser("demo", help="演示数据仓库")
     demo_sub = demo.add_subparsers(dest="demo_command", metavar="子命令", required=True)
@@ -587,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="以 JSON 输出")
     info.set_defaults(func=cmd_info)
 
-    snap = sub.add_parser("snapshot", help="离屏渲染整个驾驶舱为 PNG")
+    snap = sub.add_parser("snapshot", help="离屏渲染整个驾驶舱为 PNG", parents=[ops_opt])
     snap.add_argument("--db", default=db_default, help="数据仓库目录")
     snap.add_argument("--out", required=True, help="输出 PNG 文件")
     snap.add_argument("--size", type=_size, default=(1920, 1080), help="尺寸，如 1920x1080")
@@ -599,7 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
     snap.set_defaults(func=cmd_snapshot)
 
     wall = sub.add_parser(
-        "wall", help="大屏模式：全屏无边框、按播放列表轮播、红色预警插播（连按两次 Ctrl+Shift+Q 退出）",
+        "wall", parents=[ops_opt], help="大屏模式：全屏无边框、按播放列表轮播、红色预警插播（连按两次 Ctrl+Shift+Q 退出）",
         description="指挥中心大屏：在所选屏幕上无边框全屏（多块屏幕时一个窗口横跨），按播放列表轮播领域、"
                     "乡镇、预警中心、乡镇详情和规划目标页；操作员触碰即暂停，空闲后恢复；新的红色预警打断轮播。"
                     "连按两次 Ctrl+Shift+Q 退出。--preview 只把每一页离屏渲染为 PNG 后退出。")
@@ -617,7 +716,8 @@ def build_parser() -> argparse.ArgumentParser:
     wall.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="界面语言")
     wall.add_argument("--sound", action="store_true", help="新红色预警时发出提示音")
     wall.set_defaults(func=cmd_wall)
-    brief = sub.add_parser("brief", help="一页 A4 简报（PDF）：乡镇、全县或全部乡镇")
+    brief = sub.add_parser("brief", help="一页 A4 简报（PDF）：乡镇、全县或全部乡镇",
+                           parents=[ops_opt])
     brief.add_argument("--db", default=db_default, help="数据仓库目录")
     which = brief.add_mutually_exclusive_group(required=True)
     which.add_argument("--township", default=None, help="乡镇（街道）名称，如 桃溪镇")
@@ -626,6 +726,9 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--period", default=None, help="月份，如 2025-12（默认：数据截至月份）")
     brief.add_argument("--lang", choices=("zh_CN", "en"), default=None, help="语言")
     brief.add_argument("--public", action="store_true", help="公开版：不含内部指标")
+    brief.add_argument("--as-of", type=_day, default=None, metavar="YYYY-MM-DD",
+                       help="按该日结束时数据仓库的样子出简报（DuckLake 数据仓库可回溯任意一天；"
+                            "快照目录只保留当前快照）")
     brief.add_argument("--out", required=True, help="输出 PDF 文件（--all 时为目录）")
     brief.set_defaults(func=cmd_brief)
 
@@ -666,7 +769,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.set_defaults(func=cmd_watch)
 
     # Options every `alerts` subcommand takes, so they may follow the subcommand.
-    alert_opts = argparse.ArgumentParser(add_help=False)
+    alert_opts = argparse.ArgumentParser(add_help=False, parents=[ops_opt])
     alert_opts.add_argument("--db", default=db_default, help="数据仓库目录")
     alert_opts.add_argument("--state", default=None,
                             help="预警状态文件（默认 COCKPIT_HOME/state/operations.sqlite）")
@@ -708,7 +811,48 @@ def build_parser() -> argparse.ArgumentParser:
     history.set_defaults(func=cmd_alerts_history)
     rules = alerts_sub.add_parser("rules", parents=[alert_opts], help="检查并列出预警规则")
     rules.set_defaults(func=cmd_alerts_rules)
+
+    ops = sub.add_parser("ops", help="预警状态库（多台电脑共用 PostgreSQL）")
+    ops_sub = ops.add_subparsers(dest="ops_command", metavar="子命令", required=True)
+    migrate = ops_sub.add_parser("migrate", help="把本机 SQLite 预警状态（含处置记录）复制到 PostgreSQL，"
+                                                 "并让本机改用它")
+    migrate.add_argument("--to", required=True, metavar="URL",
+                         help="目标 PostgreSQL，如 postgresql://cockpit@10.0.0.5/cockpit（须为空库）")
+    migrate.add_argument("--state", default=None,
+                         help="要迁移的 SQLite 文件（默认 COCKPIT_HOME/state/operations.sqlite）")
+    migrate.add_argument("--keep-settings", action="store_true",
+                         help="只复制，不把本机设置改为使用 PostgreSQL")
+    migrate.set_defaults(func=cmd_ops_migrate)
+
+    config = sub.add_parser("config", help="查看或设置本机使用的预警库和数据仓库"
+                                           "（写入 COCKPIT_HOME/settings.toml）")
+    config.add_argument("--ops", default=None, metavar="URL",
+                        help="预警库 postgresql://…（先检查能否连接并建表）；空字符串恢复本机 SQLite")
+    config.add_argument("--db", default=None, metavar="DB",
+                        help="数据仓库：ducklake:postgresql://… 或快照目录（先检查能否打开）；空字符串恢复默认")
+    config.add_argument("--data-path", default=None, metavar="DIR",
+                        help="本机看到的 DuckLake 数据文件目录（与创建时不同时，如 Windows 盘符）")
+    config.set_defaults(func=cmd_config)
+
+    warehouse = sub.add_parser("warehouse", help="数据仓库：导出为 DuckLake（多个中心共用）")
+    warehouse_sub = warehouse.add_subparsers(dest="warehouse_command", metavar="子命令",
+                                             required=True)
+    export = warehouse_sub.add_parser("export", help="把快照目录的当前快照发布到 DuckLake（一个新快照）")
+    export.add_argument("--db", default=db_default, help="来源：快照目录（默认演示数据仓库）")
+    export.add_argument("--to", required=True, metavar="ducklake:…",
+                        help="目标 DuckLake：ducklake:postgresql://…（目录在 PostgreSQL）"
+                             "或 ducklake:文件.ducklake（单机）")
+    export.add_argument("--data-path", default=None, metavar="DIR",
+                        help="Parquet 数据文件目录（新建 DuckLake 时必填，各台电脑都要能访问）")
+    export.set_defaults(func=cmd_warehouse_export)
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应写成 年-月-日，例如 2026-03-31，而不是 “{text}”")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -718,11 +862,23 @@ def main(argv: list[str] | None = None) -> int:
         from .warehouse.demo_end import DEFAULT_SEED
 
         args.seed = DEFAULT_SEED
+    from .alerts.store import StoreUnavailable
+    from .core import settings
     from .warehouse.store import WarehouseError
 
     try:
+        conf = settings.load()
+    except settings.SettingsError as exc:
+        print(f"cockpit: {exc}", file=sys.stderr)
+        return 2
+    settings.override_ops(getattr(args, "ops", None) if args.func is not cmd_config else None)
+    # The warehouse this PC's settings name, unless --db names another.
+    if conf.db and getattr(args, "db", None) == str(default_db_dir()) \
+            and args.func not in (cmd_config, cmd_warehouse_export):
+        args.db = conf.db
+    try:
         return args.func(args)
-    except (WarehouseError, UsageError) as exc:
+    except (WarehouseError, UsageError, StoreUnavailable) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -219,7 +219,8 @@ class PgAlertStore(AlertStore):
             _set_version(con)
         self._ready = True
 
-    def close(self) -> None:
+    def disconnect(self) -> None:
+        """Close this thread's connection (the next call opens another)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

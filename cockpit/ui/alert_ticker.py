@@ -139,8 +139,13 @@ class AlertWatcher(QObject):
 
     evaluated = Signal(object)   # SyncResult, delivered on the GUI thread
     failed = Signal(str)
+    notified = Signal()          # a shared store (PostgreSQL) said that something changed
+    reachable = Signal(bool, str)
 
     POLL_MS = 1500
+    # A shared store tells every cockpit of a change (LISTEN/NOTIFY); polling it is only the
+    # safety net under that.
+    NOTIFIED_POLL_MS = 15000
 
     def __init__(self, ctx: CockpitContext, ticker: AlertTicker | None = None, parent=None):
         super().__init__(parent)
@@ -163,6 +168,17 @@ class AlertWatcher(QObject):
             self._seq = ctx.alerts.latest_seq() if ctx.alerts else 0
         except STORE_FAILURES:
             self._seq = -1   # the first poll that reaches the store refreshes the lists
+        self._listening = threading.Event()
+        self._listener: threading.Thread | None = None
+        store = ctx.alerts.store if ctx.alerts is not None else None
+        if hasattr(store, "listen"):
+            self.notified.connect(self._check_store)
+            self.reachable.connect(self._on_reachable)
+            self._poll.setInterval(self.NOTIFIED_POLL_MS)
+            self._listener = threading.Thread(
+                target=store.listen, name="alert-listener", daemon=True,
+                args=(self._heard, self._heard_state, self._listening))
+            self._listener.start()
 
     def request(self) -> None:
         if self.ctx.alerts is None:
@@ -221,7 +237,7 @@ class AlertWatcher(QObject):
             t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
             self.store_error = store_reason(exc, self.ctx.lang)
             self.ctx.report_problem("operations", t["store"].format(
-                reason=self.store_error, path=service.store.path))
+                reason=self.store_error, path=service.store.location))
             return
         recovered = self.store_error is not None
         if recovered:
@@ -232,6 +248,31 @@ class AlertWatcher(QObject):
         if seq != self._seq or recovered or force:
             self._seq = seq
             self.ctx.alerts_changed.emit()
+
+    def _heard(self) -> None:          # (the listener's thread)
+        if not self._listening.is_set():
+            try:
+                self.notified.emit()
+            except RuntimeError:   # the window went away under the listener
+                self._listening.set()
+
+    def _heard_state(self, up: bool, reason: str) -> None:          # (the listener's thread)
+        if not self._listening.is_set():
+            try:
+                self.reachable.emit(up, reason)
+            except RuntimeError:
+                self._listening.set()
+
+    def _on_reachable(self, up: bool, reason: str) -> None:
+        """The listener lost or regained the shared store: say so at once; back, catch up on
+        whatever changed meanwhile."""
+        if up:
+            self._check_store(force=True)
+            return
+        t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
+        self.store_error = reason
+        self.ctx.report_problem("operations", t["store"].format(
+            reason=reason, path=self.ctx.alerts.store.location))
 
     def _raised_since(self, service, seq: int) -> list:
         """Open alerts of this warehouse raised or reopened after the last look."""
@@ -252,6 +293,7 @@ class AlertWatcher(QObject):
         """Stop polling and drop a queued evaluation; with `wait_s`, also let a running one
         finish (an interpreter exiting under a thread inside DuckDB aborts the process)."""
         self._poll.stop()
+        self._listening.set()
         with self._lock:
             self._pending = False
         thread = self._thread

@@ -246,3 +246,65 @@ def test_operator_work_survives_a_new_warehouse_snapshot_and_clears_with_the_dat
     record = service.get(alert.id)
     assert record.status == "自动解除" and record.acked_by == "张三"
     assert [e.action_label for e in service.history(alert.id)] == ["触发", "签收", "自动解除"]
+
+
+# The schema every store had before versions were kept (version 1), abridged to what it held.
+_V1 = """
+CREATE TABLE alerts (id TEXT PRIMARY KEY, scope TEXT NOT NULL, rule_id TEXT NOT NULL,
+    rule_name TEXT NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL, region TEXT NOT NULL,
+    region_name TEXT NOT NULL, indicator TEXT, indicator_name TEXT, category TEXT,
+    subject TEXT NOT NULL, period TEXT NOT NULL, period_label TEXT NOT NULL, observed REAL,
+    expected REAL, limit_value REAL, measure REAL, unit TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL, status TEXT NOT NULL, first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL, first_version INTEGER, last_version INTEGER, cleared_at TEXT,
+    reopen_count INTEGER NOT NULL DEFAULT 0, acked_by TEXT, acked_at TEXT, department TEXT,
+    deadline TEXT, assigned_by TEXT, assigned_at TEXT, closed_by TEXT, closed_at TEXT,
+    note TEXT, ignored_by TEXT, ignored_at TEXT, ignored_until TEXT, ignore_reason TEXT,
+    updated_at TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX alerts_status ON alerts (status);
+CREATE INDEX alerts_scope ON alerts (scope, rule_id);
+CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL REFERENCES alerts (id), at TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, detail TEXT,
+    snapshot_version INTEGER, pid INTEGER);
+CREATE INDEX audit_alert ON audit (alert_id, seq);
+CREATE TABLE evaluations (seq INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL,
+    warehouse TEXT NOT NULL, snapshot_version INTEGER NOT NULL, as_of TEXT, at TEXT NOT NULL,
+    found INTEGER NOT NULL, raised INTEGER NOT NULL, reopened INTEGER NOT NULL,
+    cleared INTEGER NOT NULL, seconds REAL);
+INSERT INTO alerts (id, scope, rule_id, rule_name, kind, severity, region, region_name,
+    subject, period, period_label, message, status, first_seen_at, last_seen_at, acked_by,
+    acked_at, updated_at, revision)
+VALUES ('abcdef123456', '990000', 'r', '规则', 'threshold', '红', '990001', '甲镇', 'x',
+        '2025-12', '2025年12月', '甲镇 超限', '已签收', '2026-01-01T08:00:00',
+        '2026-01-01T08:00:00', '老值班员', '2026-01-01T09:00:00', '2026-01-01T09:00:00', 2);
+INSERT INTO audit (alert_id, at, actor, action, from_status, to_status, detail)
+VALUES ('abcdef123456', '2026-01-01T08:00:00', '系统', 'raise', NULL, '新预警', '{}'),
+       ('abcdef123456', '2026-01-01T09:00:00', '老值班员', 'ack', '新预警', '已签收', '{}');
+"""
+
+
+def test_a_store_from_before_schema_versions_is_migrated_when_opened(tmp_path):
+    path = tmp_path / "operations.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(_V1)
+    store = AlertStore(path)
+    alert = store.get("abcdef")
+    assert (alert.status, alert.acked_by, alert.message_en) == ("已签收", "老值班员", "")
+    assert [(e.seq, e.scope, e.action) for e in store.history("abcdef")] == [
+        (1, "990000", "raise"), (2, "990000", "ack")]
+    store.close("abcdef", "新值班员", "已处理")
+    assert store.history("abcdef")[-1].seq == 3
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
+            == ("2",)
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_store_written_by_a_newer_cockpit_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "operations.sqlite"
+    AlertStore(path)
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    with pytest.raises(AlertStateError, match="更新版本的驾驶舱创建（结构版本 9"):
+        AlertStore(path)
