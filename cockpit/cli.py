@@ -101,7 +101,7 @@ def _build_scale(args, scale: str) -> int:
 
 def cmd_info(args) -> int:
     from .warehouse.queries import Queries
-    from .warehouse.store import open_current
+    from .warehouse.store import open_current, warehouse_key
 
     if args.db == str(default_db_dir()):
         ensure_demo(Path(args.db), quiet=True)
@@ -110,7 +110,7 @@ def cmd_info(args) -> int:
     try:
         q = Queries(snap)
         info = {
-            "warehouse": str(Path(args.db).resolve()),
+            "warehouse": warehouse_key(args.db),
             "snapshot": snap.manifest.label,
             "snapshot_created_at": snap.manifest.created_at,
             "county": q.meta.get("county_name"),

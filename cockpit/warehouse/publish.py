@@ -21,7 +21,8 @@ from typing import Callable, Sequence
 
 from . import schema, targets
 from .importer import display_name
-from .store import Manifest, SnapshotStore, WarehouseError
+from .lake import warehouse_store
+from .store import Manifest, WarehouseError
 from .validation import ImportBatch, Report, validate_files
 
 Progress = Callable[[float, str], None]
@@ -140,12 +141,14 @@ def _literal(path: Path) -> str:
 def publish_batch(db_dir, batch: ImportBatch, *, replace: bool = False,
                   progress: Progress | None = None,
                   stages: dict[str, float] | None = None) -> tuple[Manifest, str | None]:
-    """Write a validated batch as the next snapshot of `db_dir`; returns (manifest, as_of)."""
+    """Write a validated batch as the next snapshot of `db_dir` (a folder or a DuckLake: the
+    new snapshot is built the same way, then published as one DuckLake commit); returns
+    (manifest, as_of)."""
     import time
 
     progress = progress or (lambda fraction, label: None)
     stages = stages if stages is not None else {}
-    store = SnapshotStore(db_dir)
+    store = warehouse_store(db_dir)
     if store.current() is None:
         raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
     note = "import " + ", ".join(batch.files)
@@ -183,7 +186,7 @@ def publish_batch(db_dir, batch: ImportBatch, *, replace: bool = False,
 def republish(db_dir, note: str = "republish") -> Manifest:
     """Publish the current snapshot's data again, unchanged, as the next snapshot: what a
     scheduled import does to a running wall, for the benchmark's soak and for tests."""
-    store = SnapshotStore(db_dir)
+    store = warehouse_store(db_dir)
     if store.current() is None:
         raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
     with store.writer(note=note) as con:

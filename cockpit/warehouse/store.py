@@ -27,7 +27,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -141,12 +141,14 @@ class SnapshotStore:
 
     # -- writing ----------------------------------------------------------------------------
     @contextmanager
-    def writer(self, note: str = "", timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, note: str = "", timeout: float = 60.0, version: int | None = None,
+               collect: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """Build the next snapshot: yields a read-write connection to a private file.
 
         The snapshot is published when the block ends without an exception; otherwise the private
-        file is deleted and the current snapshot stays what it was.
-        """
+        file is deleted and the current snapshot stays what it was. `version`: publish under
+        this number (a DuckLake snapshot's local copy) instead of the next one; `collect=False`
+        leaves older snapshots where they are."""
         for d in (self.snapshots, self.manifests, self.leases):
             d.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.root / "write.lock").acquire(timeout)
@@ -158,19 +160,33 @@ class SnapshotStore:
             con.execute("CHECKPOINT")
             con.close()
             con = None
-            self._publish(tmp, note)
+            self._publish(tmp, note, version)
         finally:
             if con is not None:
                 con.close()
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             try:
+                if collect:
+                    self._collect_garbage()
+            finally:
+                lock.release()
+
+    def adopt(self, built: Path, version: int, note: str, timeout: float = 60.0) -> Manifest:
+        """Publish a finished file (closed, checkpointed) as `version`, moving it into place."""
+        lock = FileLock(self.root / "write.lock").acquire(timeout)
+        try:
+            found = self.manifest(version)
+            return found if found is not None else self._publish(built, note, version)
+        finally:
+            try:
                 self._collect_garbage()
             finally:
                 lock.release()
 
-    def _publish(self, built: Path, note: str) -> Manifest:
-        version = max(self.versions(), default=0) + 1
+    def _publish(self, built: Path, note: str, version: int | None = None) -> Manifest:
+        if version is None:
+            version = max(self.versions(), default=0) + 1
         final = self.snapshots / f"{version:06d}.duckdb"
         _fsync_file(built)
         os.rename(built, final)  # `final` is a fresh name: never a rename over an existing file
@@ -304,15 +320,33 @@ class Snapshot:
         self._release_lease()
 
 
-def open_current(root: Path | str) -> Snapshot:
-    """Open the current snapshot of a warehouse directory, or raise a one-line WarehouseError."""
+def open_current(root: Path | str, as_of: date | None = None) -> Snapshot:
+    """Open the current snapshot of a warehouse directory or DuckLake (`ducklake:…`), or raise
+    a one-line WarehouseError. `as_of`: the snapshot that was current when that day ended."""
+    if lake_location(root) is not None:
+        from .lake import lake_of
+
+        return lake_of(root).open(as_of)
     store = SnapshotStore(root)
+    if as_of is not None:
+        return _open_as_of(store, as_of)
     if not store.root.is_dir():
         raise WarehouseError(f"数据仓库目录不存在：{store.root}（可先运行 cockpit demo build）")
     manifest = store.current()
     if manifest is None:
         raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
     return open_manifest(store, manifest)
+
+
+def _open_as_of(store: SnapshotStore, day: date) -> Snapshot:
+    """A snapshot folder keeps only the snapshots in use: the past is there if it still is."""
+    end = datetime.combine(day, datetime.max.time()).isoformat(timespec="seconds")
+    kept = [m for m in (store.manifest(v) for v in reversed(store.versions()))
+            if m is not None and m.created_at <= end]
+    if not kept:
+        raise WarehouseError(f"{store.root} 中没有 {day.isoformat()} 及以前发布、至今仍保留的快照"
+                             "（快照目录只保留当前快照；要回溯历史请使用 DuckLake 数据仓库）")
+    return open_manifest(store, kept[0])
 
 
 def open_manifest(store: SnapshotStore, manifest: Manifest) -> Snapshot:

@@ -734,7 +734,7 @@ class _RowChecker:
                 GROUP BY indicator, period, region HAVING count(*) > 1
             )
             SELECT d.indicator, d.period, d.region, d.nv,
-                   list(struct_pack(src := r.src, row := r.row, cell_col := r.cell_col,
+                   list(struct_pack(src := r.src, "row" := r.row, cell_col := r.cell_col,
                                     value := r.value_raw, num := r.value)
                         ORDER BY r.src, r.row, r.cell_col)
             FROM dup d JOIN imp_res r
