@@ -114,6 +114,9 @@ class PgAlertStore(AlertStore):
         self._down_until = 0.0
         self._down_reason = ""
         self._watched = False          # a listener reports the server's state
+        # Bumped when a listener saw the server come back: connections opened before are
+        # presumed dead (a restarted server closed them) and are replaced before use.
+        self._generation = 0
         try:
             with self._connect():
                 pass
@@ -155,6 +158,8 @@ class PgAlertStore(AlertStore):
         """What a listener found: while it says down, calls fail at once; up, they try again."""
         with self._lock:
             self._watched = True
+            if up and self._down_until:
+                self._generation += 1
             self._down_until = float("inf") if not up else 0.0
             self._down_reason = reason if not up else ""
 
@@ -165,11 +170,16 @@ class PgAlertStore(AlertStore):
             if time.monotonic() < self._down_until:
                 raise StoreUnavailable(self._down_reason or "PostgreSQL 暂时无法连接")
         conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is not None and (conn.closed or self._local.generation != self._generation):
+            conn.close()
+            conn = None
+        if conn is None:
             try:
                 conn = self._local.conn = self._open()
+                self._local.generation = self._generation
             except StoreUnavailable as exc:
-                self._fail(str(exc))
+                if not self._watched:
+                    self._fail(str(exc))
                 raise
         try:
             con = _Connection(conn)

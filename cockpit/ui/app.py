@@ -81,7 +81,8 @@ def initial_state(q: Queries, public: bool = False) -> SelectionState:
 class Follow:
     """What one look at the warehouse folder found."""
     queries: Queries | None = None   # switched to another snapshot: reload once with these
-    problem: str | None = None       # "unreachable", "empty", "unreadable", "newer_unreadable"
+    problem: str | None = None       # "unreachable", "empty", "unreadable", "newer_unreadable",
+                                     # "catalog" (a DuckLake's catalog away)
     reason: str = ""                 # why, in one line
     version: int | None = None       # the newer snapshot that could not be opened
 
@@ -96,10 +97,16 @@ class LiveWarehouse:
     once the folder is back (or after the window's queries failed) reopens the newest snapshot
     that opens, so the window reloads once and is current again."""
 
-    def __init__(self, root: Path | str):
-        self.root = Path(root)
-        self.store = SnapshotStore(self.root)
-        self.snapshot: Snapshot = open_current(self.root)
+    def __init__(self, root: Path | str, as_of: date | None = None):
+        from ..warehouse.lake import LakeFollower, lake_of
+
+        # A DuckLake (`ducklake:…`) is followed through this PC's local copies of its snapshots:
+        # a thread copies each new one in, and the folder of copies is watched like any other.
+        lake = lake_of(root)
+        self.root = Path(root) if lake is None else lake.location
+        self.store = SnapshotStore(self.root) if lake is None else lake.cache
+        self.snapshot: Snapshot = open_current(self.root, as_of)
+        self.lake = None if lake is None or as_of else LakeFollower(lake)
         self.queries = Queries(self.snapshot)
         self.failure: str | None = None      # the open snapshot's queries fail (why)
         self._failures = 0                   # failures since it was opened
@@ -150,6 +157,8 @@ class LiveWarehouse:
             return Follow(queries=self._switch(snapshot))
         if self.failure is not None:
             return Follow(problem="unreadable", reason=self.failure)
+        if self.lake is not None and self.lake.problem:
+            return Follow(problem="catalog", reason=self.lake.problem)
         newer = [(v, why) for v, why in refused if v > current]
         if newer:
             return Follow(problem="newer_unreadable", reason=newer[0][1], version=newer[0][0])
@@ -171,6 +180,8 @@ class LiveWarehouse:
         return self.queries
 
     def close(self) -> None:
+        if self.lake is not None:
+            self.lake.stop()
         self.snapshot.close()
 
 
@@ -290,6 +301,7 @@ _PROBLEMS = {
         "unreadable": "快照 {label} 读取失败（{reason}）。画面保持最后一次读取成功时的内容，每秒重试",
         "newer_unreadable": "新数据快照 {new} 无法打开（{reason}）。仍显示快照 {label}（数据截至 {as_of}）",
         "error": "检查数据仓库时出错（{reason}），每秒重试",
+        "catalog": "{reason}。仍显示快照 {label}（数据截至 {as_of}），每秒重试",
     },
     "en": {
         "unreachable": "Warehouse folder unreachable ({reason}): {root}. Still showing snapshot "
@@ -301,6 +313,8 @@ _PROBLEMS = {
         "newer_unreadable": "New snapshot {new} cannot be opened ({reason}). Still showing "
                             "snapshot {label} (data as of {as_of})",
         "error": "Checking the warehouse failed ({reason}); retrying every second",
+        "catalog": "DuckLake catalog unreachable ({reason}). Still showing snapshot {label} "
+                   "(data as of {as_of}); retrying every second",
     },
 }
 
@@ -352,8 +366,10 @@ class SnapshotFollower:
         except Exception:  # noqa: BLE001 - the label is a courtesy; the problem is the message
             as_of = "—"
         texts = _PROBLEMS.get(lang, _PROBLEMS["zh_CN"])
+        from ..core.settings import redact
+
         return texts[follow.problem].format(
-            reason=follow.reason, root=self.warehouse.root, as_of=as_of,
+            reason=follow.reason, root=redact(str(self.warehouse.root)), as_of=as_of,
             label=f"{self.warehouse.snapshot.version:06d}",
             new=f"{follow.version:06d}" if follow.version is not None else "")
 

@@ -844,7 +844,8 @@ def run_brief(args) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise cli.UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}") from None
-    warehouse = LiveWarehouse(args.db)
+    # --as-of: the warehouse as it was when that day ended (a DuckLake keeps every snapshot).
+    warehouse = LiveWarehouse(args.db, as_of=getattr(args, "as_of", None))
     try:
         q = warehouse.queries
         try:

@@ -90,9 +90,11 @@ def _connect() -> duckdb.DuckDBPyConnection:
 @dataclass(frozen=True)
 class Lake:
     """One DuckLake, named `ducklake:<catalog>`; `data_path` overrides where this PC finds its
-    Parquet files (a share mounted elsewhere than where the lake was created)."""
+    Parquet files (a share mounted elsewhere than where the lake was created); `home` is the
+    COCKPIT_HOME whose cache holds this PC's copies (fixed when the lake is named)."""
     location: str
     data_path: str | None = None
+    home: Path | None = None
 
     @property
     def catalog(self) -> str:
@@ -114,7 +116,7 @@ class Lake:
         from ..paths import home_dir
 
         key = hashlib.sha1(self.shown.encode("utf-8")).hexdigest()[:12]
-        return SnapshotStore(home_dir() / "cache" / "lake" / key)
+        return SnapshotStore((self.home or home_dir()) / "cache" / "lake" / key)
 
     # -- the catalog -------------------------------------------------------------------------
     def _attach_sql(self, alias: str, *, read_only: bool, version: int | None = None,
@@ -345,12 +347,13 @@ def lake_of(db) -> Lake | None:
     if location is None:
         return None
     from ..core.settings import SettingsError, load
+    from ..paths import home_dir
 
     try:
         data_path = load().data_path
     except SettingsError:
         data_path = None
-    return Lake(location, data_path)
+    return Lake(location, data_path, home_dir())
 
 
 class LakeStore:
