@@ -195,6 +195,10 @@ def cmd_bench(args) -> int:
     db = Path(args.db)
     if args.db == str(default_db_dir()) and not args.scale:
         ensure_demo(db, quiet=True)
+    if args.warehouse:
+        from .ui.bench_shared import main as compare_main
+
+        return compare_main(args)
     from .ui.bench import main as bench_main
 
     return bench_main(args)
@@ -741,6 +745,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="在该规模的数据集上测（首次运行时生成，存于 <COCKPIT_HOME>/bench/）")
     bench.add_argument("--soak", type=_minutes, default=0.0, metavar="MINUTES",
                        help="之后再连续随机操作若干分钟，报告内存斜率与 Qt 对象增长")
+    bench.add_argument("--warehouse", default=None, metavar="ducklake:…",
+                       help="同一次运行中对比：把数据集导出到该 DuckLake，与本机快照目录比较交互、启动和导入")
+    bench.add_argument("--lake-data", default=None, metavar="DIR",
+                       help="新建 DuckLake 时的 Parquet 数据目录（默认在数据集旁）")
     bench.set_defaults(func=cmd_bench)
 
     validate = sub.add_parser("validate", help="校验部门报送的文件（只报告，不导入）")

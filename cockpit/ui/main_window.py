@@ -266,7 +266,7 @@ class CockpitWindow(QMainWindow):
         from .import_dialog import ImportDialog
 
         if self.import_dialog is None:
-            dialog = self.import_dialog = ImportDialog(self.ctx.queries.snapshot.store.root, self)
+            dialog = self.import_dialog = ImportDialog(self.ctx.queries.snapshot.warehouse, self)
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.destroyed.connect(self._forget_import_dialog)
         self.import_dialog.show()

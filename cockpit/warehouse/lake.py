@@ -116,7 +116,8 @@ class Lake:
         from ..paths import home_dir
 
         key = hashlib.sha1(self.shown.encode("utf-8")).hexdigest()[:12]
-        return SnapshotStore((self.home or home_dir()) / "cache" / "lake" / key)
+        return SnapshotStore((self.home or home_dir()) / "cache" / "lake" / key,
+                             origin=self.location)
 
     # -- the catalog -------------------------------------------------------------------------
     def _attach_sql(self, alias: str, *, read_only: bool, version: int | None = None,
@@ -151,19 +152,23 @@ class Lake:
             raise LakeUnavailable(f"无法连接 DuckLake 目录 {self.shown}"
                                   f"（{_first_line(exc)}）") from None
 
-    def _catalog_query(self, sql_pg: str, sql_duckdb: str, params: list):
-        """One query on the catalog's own tables, without DuckLake: cheap enough every second."""
+    def _catalog_query(self, sql_pg: str, sql_duckdb: str, params: list, pg=None):
+        """One query on the catalog's own tables, without DuckLake: cheap enough every second.
+        `pg`: a connection to the catalog to use (kept by a follower), else one for this query."""
         if self.on_postgres:
             import psycopg
 
-            with self._pg() as con:
-                try:
-                    return con.execute(sql_pg, params).fetchone()
-                except psycopg.errors.UndefinedTable:
-                    return None
-                except psycopg.Error as exc:
-                    raise LakeUnavailable(f"DuckLake 目录 {self.shown} 读取失败"
-                                          f"（{_first_line(exc)}）") from None
+            con = pg if pg is not None else self._pg()
+            try:
+                return con.execute(sql_pg, params).fetchone()
+            except psycopg.errors.UndefinedTable:
+                return None
+            except psycopg.Error as exc:
+                raise LakeUnavailable(f"DuckLake 目录 {self.shown} 读取失败"
+                                      f"（{_first_line(exc)}）") from None
+            finally:
+                if pg is None:
+                    con.close()
         path = Path(self.catalog)
         if not path.is_file():
             return None
@@ -179,10 +184,10 @@ class Lake:
         finally:
             con.close()
 
-    def latest(self) -> int | None:
+    def latest(self, pg=None) -> int | None:
         """The newest snapshot id, or None if the lake was never created."""
         row = self._catalog_query("SELECT max(snapshot_id) FROM ducklake_snapshot",
-                                  "SELECT max(snapshot_id) FROM ducklake_snapshot", [])
+                                  "SELECT max(snapshot_id) FROM ducklake_snapshot", [], pg)
         return None if row is None else row[0]
 
     def snapshot_at(self, day: date) -> int | None:
@@ -362,7 +367,7 @@ class LakeStore:
 
     def __init__(self, lake: Lake):
         self.lake = lake
-        self.root = lake.location
+        self.root = lake.shown      # (messages only)
         self.cache = lake.cache
 
     def current(self) -> Manifest | None:
@@ -418,7 +423,6 @@ def export_folder(db: Path, to: str, data_path: str | None = None,
     manifest = source.current()
     if manifest is None:
         raise WarehouseError(f"{db} 中没有可用的数据快照")
-    progress(0.05, "连接 DuckLake")
     with lake._lock():
         create_at = None
         if not lake.exists():
@@ -427,7 +431,7 @@ def export_folder(db: Path, to: str, data_path: str | None = None,
                                      "存放 Parquet 数据文件的共享目录")
             Path(data_path).mkdir(parents=True, exist_ok=True)
             create_at = str(Path(data_path).resolve()) + os.sep
-        progress(0.2, "写入 Parquet")
+        progress(0.1, "写入 Parquet")
         started = time.monotonic()
         version = lake.publish_file(source.snapshot_path(manifest),
                                     f"export {Path(db).resolve()} {manifest.label}",
@@ -451,17 +455,24 @@ class LakeFollower:
         self._thread.start()
 
     def _run(self) -> None:
+        pg = None     # one connection to a PostgreSQL catalog, kept while it works
         while not self._stop.wait(self.interval):
             try:
-                version = self.lake.latest()
+                if pg is None and self.lake.on_postgres:
+                    pg = self.lake._pg()
+                version = self.lake.latest(pg)
                 current = self.lake.cache.current()
                 if version and (current is None or version > current.version):
                     self.lake.mirror(version)
                 self.problem = None
-            except WarehouseError as exc:
-                self.problem = str(exc)
             except Exception as exc:  # noqa: BLE001 - a wall keeps following whatever happens
-                self.problem = " ".join(str(exc).split())[:200]
+                self.problem = str(exc) if isinstance(exc, WarehouseError) \
+                    else " ".join(str(exc).split())[:200]
+                if pg is not None:
+                    pg.close()
+                    pg = None
+        if pg is not None:
+            pg.close()
 
     def stop(self) -> None:
         self._stop.set()

@@ -74,8 +74,11 @@ def _fsync_file(path: Path) -> None:
 
 
 class SnapshotStore:
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, origin: str | None = None):
         self.root = Path(root)
+        # The warehouse these snapshots belong to: this folder, or the DuckLake (`ducklake:…`)
+        # whose snapshots it holds local copies of. Imports go there.
+        self.origin = origin if origin is not None else self.root
         self.snapshots = self.root / "snapshots"
         self.manifests = self.root / "manifests"
         self.leases = self.root / "leases"
@@ -293,6 +296,11 @@ class Snapshot:
     @property
     def version(self) -> int:
         return self.manifest.version
+
+    @property
+    def warehouse(self) -> Path | str:
+        """Where an import of what this snapshot shows goes (a folder, or `ducklake:…`)."""
+        return self.store.origin
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
