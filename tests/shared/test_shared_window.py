@@ -128,7 +128,7 @@ def lake(demo_db, tmp_path, pg_db, lake_extensions, monkeypatch):
 
 
 def test_an_import_into_the_ducklake_is_seen_by_a_second_running_window(lake, tmp_path,
-                                                                          qtbot):
+                                                                          qtbot, pg_ctl):
     _application()
     warehouse = LiveWarehouse(lake)
     first = warehouse.snapshot.version
@@ -145,6 +145,16 @@ def test_an_import_into_the_ducklake_is_seen_by_a_second_running_window(lake, tm
         assert win.ctx.queries.months[0] == date(2015, 1, 1)       # the imported years
         assert (win.ctx.state.region, win.ctx.state.indicator) == (TAOXI, "eco_industry_va")
         assert "warehouse" not in win.banner.problems()
+        # The catalog away: said on the banner, the snapshot copied here still shown.
+        pg_ctl("stop")
+        try:
+            qtbot.waitUntil(lambda: "warehouse" in win.banner.problems(), timeout=5000)
+            assert "DuckLake" in win.banner.text()
+            win.ctx.select(region=TOWNSHIP_CODES["桐琴镇"])
+            assert win.map.highlighted_region == TOWNSHIP_CODES["桐琴镇"]
+        finally:
+            pg_ctl("start")
+        qtbot.waitUntil(lambda: "warehouse" not in win.banner.problems(), timeout=8000)
     finally:
         win.close()
         win.watcher.stop(wait_s=10)
