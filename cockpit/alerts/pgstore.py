@@ -190,6 +190,9 @@ class PgAlertStore(AlertStore):
             raise StoreUnavailable("预警库被其他程序长时间占用（locked）") from None
         except psycopg.errors.QueryCanceled:
             raise StoreUnavailable("预警库长时间无响应（busy）") from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # A deployment's mistake, not the window's: said like an unreachable server.
+            raise StoreUnavailable(f"PostgreSQL 用户没有所需权限（{_reason(exc)}）") from None
         except psycopg.OperationalError as exc:
             # The connection is gone (server restarted, network dropped): drop it; the next
             # call reconnects once the hold is over.

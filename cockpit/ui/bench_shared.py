@@ -86,6 +86,7 @@ def _interactive(local: Path, lake: str, selections: int, size, seed: int = 1) -
 
     from .app import LiveWarehouse, _application, build_window
 
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application()
     first_paint: dict[str, list[float]] = {"local": [], "lake": []}
     opened = {}
