@@ -28,7 +28,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from ..core.settings import redact
+from ..core.settings import pg_reason, redact
 from .store import (SCHEMA_VERSION, AlertStateError, AlertStore, StoreUnavailable, _set_version,
                     schema_sql, ALERT_COLUMNS, AUDIT_COLUMNS, EVALUATION_COLUMNS)
 
@@ -37,13 +37,15 @@ CHANNEL = "cockpit_alerts"
 WRITE_LOCK = 0x636F636B   # "cock"
 DRIVER_MISSING = ("要使用 PostgreSQL 预警库，请安装驾驶舱的 shared 组件："
                   "pip install \"city-cockpit[shared]\"")
+DRIVER_MISSING_EN = ("A PostgreSQL alert store needs the cockpit's shared extra: "
+                     "pip install \"city-cockpit[shared]\"")
 
 
 def _driver():
     try:
         import psycopg
     except ImportError:
-        raise StoreUnavailable(DRIVER_MISSING) from None
+        raise StoreUnavailable(DRIVER_MISSING, DRIVER_MISSING_EN) from None
     return psycopg
 
 
@@ -90,10 +92,6 @@ class _Connection:
         return self.conn.execute(sql)
 
 
-def _reason(exc: Exception) -> str:
-    """A driver error as one line: libpq's first line, without the connection's details."""
-    text = " ".join(str(exc).strip().splitlines()[:1]) or type(exc).__name__
-    return text[:200]
 
 
 class PgAlertStore(AlertStore):
@@ -112,7 +110,7 @@ class PgAlertStore(AlertStore):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._down_until = 0.0
-        self._down_reason = ""
+        self._down: StoreUnavailable | None = None
         self._watched = False          # a listener reports the server's state
         # Bumped when a listener saw the server come back: connections opened before are
         # presumed dead (a restarted server closed them) and are replaced before use.
@@ -145,30 +143,33 @@ class PgAlertStore(AlertStore):
         try:
             conn = psycopg.connect(self.url, **self._options())
         except psycopg.Error as exc:
-            raise StoreUnavailable(f"无法连接 PostgreSQL（{_reason(exc)}）") from None
+            raise StoreUnavailable(f"无法连接 PostgreSQL：{pg_reason(exc)}",
+                                   f"cannot connect to PostgreSQL: {pg_reason(exc, 'en')}") from None
         conn.row_factory = _rows
         return conn
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, exc: StoreUnavailable) -> None:
         with self._lock:
             self._down_until = time.monotonic() + self.hold_s
-            self._down_reason = reason
+            self._down = exc
 
-    def set_reachable(self, up: bool, reason: str = "") -> None:
+    def set_reachable(self, up: bool, why: StoreUnavailable | None = None) -> None:
         """What a listener found: while it says down, calls fail at once; up, they try again."""
         with self._lock:
             self._watched = True
             if up and self._down_until:
                 self._generation += 1
             self._down_until = float("inf") if not up else 0.0
-            self._down_reason = reason if not up else ""
+            self._down = why if not up else None
 
     @contextmanager
     def _connect(self, timeout: float | None = None) -> Iterator[_Connection]:
         psycopg = _driver()
         with self._lock:
             if time.monotonic() < self._down_until:
-                raise StoreUnavailable(self._down_reason or "PostgreSQL 暂时无法连接")
+                down = self._down
+                raise StoreUnavailable(str(down) if down else "PostgreSQL 暂时无法连接",
+                                       down.en if down else "PostgreSQL unreachable for now")
         conn = getattr(self._local, "conn", None)
         if conn is not None and (conn.closed or self._local.generation != self._generation):
             conn.close()
@@ -179,7 +180,7 @@ class PgAlertStore(AlertStore):
                 self._local.generation = self._generation
             except StoreUnavailable as exc:
                 if not self._watched:
-                    self._fail(str(exc))
+                    self._fail(exc)
                 raise
         try:
             con = _Connection(conn)
@@ -187,12 +188,15 @@ class PgAlertStore(AlertStore):
                 self._create_schema(con)
             yield con
         except psycopg.errors.LockNotAvailable:
-            raise StoreUnavailable("预警库被其他程序长时间占用（locked）") from None
+            raise StoreUnavailable("预警库被其他程序长时间占用（locked）",
+                                   "held by another program (locked)") from None
         except psycopg.errors.QueryCanceled:
-            raise StoreUnavailable("预警库长时间无响应（busy）") from None
+            raise StoreUnavailable("预警库长时间无响应（busy）", "not answering (busy)") from None
         except psycopg.errors.InsufficientPrivilege as exc:
             # A deployment's mistake, not the window's: said like an unreachable server.
-            raise StoreUnavailable(f"PostgreSQL 用户没有所需权限（{_reason(exc)}）") from None
+            raise StoreUnavailable(f"PostgreSQL 用户没有所需权限（{pg_reason(exc)}）",
+                                   f"PostgreSQL permission denied ({pg_reason(exc, 'en')})") \
+                from None
         except psycopg.OperationalError as exc:
             # The connection is gone (server restarted, network dropped): drop it; the next
             # call reconnects once the hold is over.
@@ -201,10 +205,11 @@ class PgAlertStore(AlertStore):
                 conn.close()
             except Exception:  # noqa: BLE001 - closing a broken connection may fail too
                 pass
-            reason = f"与 PostgreSQL 的连接中断（{_reason(exc)}）"
+            lost = StoreUnavailable(f"与 PostgreSQL 的连接中断：{pg_reason(exc)}",
+                                    f"connection to PostgreSQL lost: {pg_reason(exc, 'en')}")
             if not self._watched:
-                self._fail(reason)
-            raise StoreUnavailable(reason) from None
+                self._fail(lost)
+            raise lost from None
 
     @contextmanager
     def _write(self, timeout: float | None = None) -> Iterator[_Connection]:
@@ -289,12 +294,15 @@ class PgAlertStore(AlertStore):
                         conn.execute("SELECT 1")
                         asked = time.monotonic()
             except psycopg.Error as exc:
-                reason = f"与 PostgreSQL 的连接中断（{_reason(exc)}）" if up else \
-                    f"无法连接 PostgreSQL（{_reason(exc)}）"
+                why = StoreUnavailable(
+                    f"与 PostgreSQL 的连接中断：{pg_reason(exc)}" if up
+                    else f"无法连接 PostgreSQL：{pg_reason(exc)}",
+                    f"connection to PostgreSQL lost: {pg_reason(exc, 'en')}" if up
+                    else f"cannot connect to PostgreSQL: {pg_reason(exc, 'en')}")
                 if up is not False:
                     up = False
-                    self.set_reachable(False, reason)
-                    on_state(False, reason)
+                    self.set_reachable(False, why)
+                    on_state(False, str(why))
                 stop.wait(retry_s)
             finally:
                 if conn is not None:

@@ -158,8 +158,12 @@ class AlertStateError(Exception):
 
 class StoreUnavailable(ConnectionError):
     """The operations store cannot be reached now (server down, network gone, a lock held too
-    long); one line for the user. An OSError, so a window treats it as it treats a locked or
-    vanished SQLite file: banner, last state kept, retry."""
+    long); one line for the user (`en`: the same in English). An OSError, so a window treats it
+    as it treats a locked or vanished SQLite file: banner, last state kept, retry."""
+
+    def __init__(self, message: str, en: str | None = None):
+        super().__init__(message)
+        self.en = en or message
 
 
 def default_state_path() -> Path:

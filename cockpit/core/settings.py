@@ -120,3 +120,28 @@ def is_postgres_url(location: str | Path | None) -> bool:
 def redact(url: str) -> str:
     """A connection URL as it may be shown: the password replaced by ***."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+# libpq's commonest complaints, as an operator reads them on the banner.
+_PG_REASONS = (
+    ("connection refused", "连接被拒绝，服务器可能没有运行"),
+    ("server closed the connection", "服务器断开了连接，可能正在重启"),
+    ("terminating connection", "服务器断开了连接，可能正在重启"),
+    ("the database system is shutting down", "服务器正在关闭"),
+    ("the database system is starting up", "服务器正在启动"),
+    ("timeout expired", "连接超时，服务器或网络无响应"),
+    ("could not translate host name", "找不到服务器主机名"),
+    ("password authentication failed", "用户名或密码不对"),
+    ("no password supplied", "需要密码（写在 PostgreSQL 的密码文件 pgpass 中）"),
+)
+
+
+def pg_reason(exc: Exception, lang: str = "zh_CN") -> str:
+    """A PostgreSQL driver error as a few words: a known cause in Chinese (libpq's own first
+    line in English, or for an unknown cause)."""
+    text = (" ".join(str(exc).strip().splitlines()[:1]) or type(exc).__name__)[:200]
+    lowered = text.lower()
+    for needle, words in _PG_REASONS:
+        if needle in lowered and lang != "en":
+            return words
+    return text

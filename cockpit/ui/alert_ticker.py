@@ -31,7 +31,8 @@ _RAISING = ("raise", "reopen", "ignore_expired")
 def store_reason(exc: Exception, lang: str = "zh_CN") -> str:
     """Why the operations store failed, in the few words an operator needs."""
     t = _TEXT.get(lang, _TEXT["zh_CN"])
-    text = str(exc)
+    text = getattr(exc, "en", None) if lang == "en" else None
+    text = text or str(exc)
     if "locked" in text or "busy" in text:
         return t["locked"]
     if "unable to open" in text or isinstance(exc, FileNotFoundError):
@@ -264,15 +265,9 @@ class AlertWatcher(QObject):
                 self._listening.set()
 
     def _on_reachable(self, up: bool, reason: str) -> None:
-        """The listener lost or regained the shared store: say so at once; back, catch up on
-        whatever changed meanwhile."""
-        if up:
-            self._check_store(force=True)
-            return
-        t = _TEXT.get(self.ctx.lang, _TEXT["zh_CN"])
-        self.store_error = reason
-        self.ctx.report_problem("operations", t["store"].format(
-            reason=reason, path=self.ctx.alerts.store.location))
+        """The listener lost or regained the shared store: say so at once (the store now
+        refuses calls at once, with the reason); back, catch up on whatever changed meanwhile."""
+        self._check_store(force=up)
 
     def _raised_since(self, service, seq: int) -> list:
         """Open alerts of this warehouse raised or reopened after the last look."""

@@ -85,6 +85,7 @@ class Follow:
                                      # "catalog" (a DuckLake's catalog away)
     reason: str = ""                 # why, in one line
     version: int | None = None       # the newer snapshot that could not be opened
+    reason_en: str = ""              # `reason` in English, where it is known
 
 
 class LiveWarehouse:
@@ -158,7 +159,8 @@ class LiveWarehouse:
         if self.failure is not None:
             return Follow(problem="unreadable", reason=self.failure)
         if self.lake is not None and self.lake.problem:
-            return Follow(problem="catalog", reason=self.lake.problem)
+            return Follow(problem="catalog", reason=self.lake.problem,
+                          reason_en=self.lake.problem_en or "")
         newer = [(v, why) for v, why in refused if v > current]
         if newer:
             return Follow(problem="newer_unreadable", reason=newer[0][1], version=newer[0][0])
@@ -313,8 +315,8 @@ _PROBLEMS = {
         "newer_unreadable": "New snapshot {new} cannot be opened ({reason}). Still showing "
                             "snapshot {label} (data as of {as_of})",
         "error": "Checking the warehouse failed ({reason}); retrying every second",
-        "catalog": "DuckLake catalog unreachable ({reason}). Still showing snapshot {label} "
-                   "(data as of {as_of}); retrying every second",
+        "catalog": "{reason}. Still showing snapshot {label} (data as of {as_of}); retrying "
+                   "every second",
     },
 }
 
@@ -368,8 +370,9 @@ class SnapshotFollower:
         texts = _PROBLEMS.get(lang, _PROBLEMS["zh_CN"])
         from ..core.settings import redact
 
+        reason = follow.reason_en if lang == "en" and follow.reason_en else follow.reason
         return texts[follow.problem].format(
-            reason=follow.reason, root=redact(str(self.warehouse.root)), as_of=as_of,
+            reason=reason, root=redact(str(self.warehouse.root)), as_of=as_of,
             label=f"{self.warehouse.snapshot.version:06d}",
             new=f"{follow.version:06d}" if follow.version is not None else "")
 

@@ -45,7 +45,12 @@ INSTALL_HINT = 'pip install "city-cockpit[shared]"'
 
 
 class LakeUnavailable(WarehouseError):
-    """A DuckLake cannot be used: its extensions are missing, or its catalog is unreachable."""
+    """A DuckLake cannot be used: its extensions are missing, or its catalog is unreachable
+    (`en`: the same in English, for a window's banner)."""
+
+    def __init__(self, message: str, en: str | None = None):
+        super().__init__(message)
+        self.en = en or message
 
 
 def extension_paths() -> list[Path]:
@@ -140,6 +145,8 @@ class Lake:
                 + (f" ({', '.join(options)})" if options else ""))
 
     def _pg(self):
+        from ..core.settings import pg_reason
+
         try:
             import psycopg
         except ImportError:
@@ -149,8 +156,9 @@ class Lake:
             return psycopg.connect(self.catalog, connect_timeout=3, autocommit=True,
                                    application_name="city-cockpit lake")
         except psycopg.Error as exc:
-            raise LakeUnavailable(f"无法连接 DuckLake 目录 {self.shown}"
-                                  f"（{_first_line(exc)}）") from None
+            raise LakeUnavailable(f"无法连接 DuckLake 目录 {self.shown}（{pg_reason(exc)}）",
+                                  f"cannot connect to the DuckLake catalog {self.shown}"
+                                  f" ({pg_reason(exc, 'en')})") from None
 
     def _catalog_query(self, sql_pg: str, sql_duckdb: str, params: list, pg=None):
         """One query on the catalog's own tables, without DuckLake: cheap enough every second.
@@ -158,14 +166,17 @@ class Lake:
         if self.on_postgres:
             import psycopg
 
+            from ..core.settings import pg_reason
+
             con = pg if pg is not None else self._pg()
             try:
                 return con.execute(sql_pg, params).fetchone()
             except psycopg.errors.UndefinedTable:
                 return None
             except psycopg.Error as exc:
-                raise LakeUnavailable(f"DuckLake 目录 {self.shown} 读取失败"
-                                      f"（{_first_line(exc)}）") from None
+                raise LakeUnavailable(f"DuckLake 目录 {self.shown} 读取失败（{pg_reason(exc)}）",
+                                      f"reading the DuckLake catalog {self.shown} failed"
+                                      f" ({pg_reason(exc, 'en')})") from None
             finally:
                 if pg is None:
                     con.close()
@@ -450,6 +461,7 @@ class LakeFollower:
         self.lake = lake
         self.interval = interval
         self.problem: str | None = None
+        self.problem_en: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ducklake-follower", daemon=True)
         self._thread.start()
@@ -464,10 +476,11 @@ class LakeFollower:
                 current = self.lake.cache.current()
                 if version and (current is None or version > current.version):
                     self.lake.mirror(version)
-                self.problem = None
+                self.problem = self.problem_en = None
             except Exception as exc:  # noqa: BLE001 - a wall keeps following whatever happens
                 self.problem = str(exc) if isinstance(exc, WarehouseError) \
                     else " ".join(str(exc).split())[:200]
+                self.problem_en = getattr(exc, "en", self.problem)
                 if pg is not None:
                     pg.close()
                     pg = None
