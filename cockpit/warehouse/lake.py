@@ -157,7 +157,7 @@ class Lake:
                                    application_name="city-cockpit lake")
         except psycopg.Error as exc:
             raise LakeUnavailable(f"无法连接 DuckLake 目录 {self.shown}（{pg_reason(exc)}）",
-                                  f"cannot connect to the DuckLake catalog {self.shown}"
+                                  f"Cannot connect to the DuckLake catalog {self.shown}"
                                   f" ({pg_reason(exc, 'en')})") from None
 
     def _catalog_query(self, sql_pg: str, sql_duckdb: str, params: list, pg=None):
@@ -175,7 +175,7 @@ class Lake:
                 return None
             except psycopg.Error as exc:
                 raise LakeUnavailable(f"DuckLake 目录 {self.shown} 读取失败（{pg_reason(exc)}）",
-                                      f"reading the DuckLake catalog {self.shown} failed"
+                                      f"Reading the DuckLake catalog {self.shown} failed"
                                       f" ({pg_reason(exc, 'en')})") from None
             finally:
                 if pg is None:
@@ -397,7 +397,9 @@ class LakeStore:
         transaction and keep the file as this PC's copy of it. Nothing reaches the lake if the
         block fails or the process dies."""
         with self.lake._lock(timeout):
-            folder = self.cache.snapshots
+            # Not in snapshots/: a copy made meanwhile by another process of this PC cleans up
+            # unfinished files there.
+            folder = self.cache.root / "incoming"
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f"building-{uuid.uuid4().hex}.duckdb"
             con = duckdb.connect(str(tmp), config=WRITER_CONFIG)

@@ -177,6 +177,8 @@ class SnapshotStore:
 
     def adopt(self, built: Path, version: int, note: str, timeout: float = 60.0) -> Manifest:
         """Publish a finished file (closed, checkpointed) as `version`, moving it into place."""
+        for d in (self.snapshots, self.manifests, self.leases):
+            d.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.root / "write.lock").acquire(timeout)
         try:
             found = self.manifest(version)
