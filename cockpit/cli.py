@@ -327,7 +327,10 @@ def _alerts_call(action):
 
     try:
         return action()
-    except (RuleError, AlertStateError) as exc:
+    except AlertStateError as exc:
+        flag = f"（--{exc.option}）" if exc.option else ""
+        raise UsageError(f"{exc}{flag}") from None
+    except RuleError as exc:
         raise UsageError(str(exc)) from None
 
 

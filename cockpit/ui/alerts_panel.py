@@ -5,15 +5,18 @@ from __future__ import annotations
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
-                               QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout, QHeaderView,
+                               QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
+from ..core.formatting import period_label
+from ..core.i18n import alert_status, pick, severity
 from . import theme
 from .alert_ticker import STORE_FAILURES, store_reason
 from .context import CockpitContext
+from .panel import Panel, TitleLabel
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选乡镇",
@@ -25,7 +28,12 @@ _TEXT = {
               "until": "忽略至", "reason": "忽略理由", "pick": "请先在列表中选中一条预警",
               "done": "已{action}：{subject}", "events": "事件",
               "not_saved": "{action}未能保存（{reason}），请稍后重试",
-              "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容"},
+              "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容",
+              "ok": "确定", "cancel": "取消", "close_dialog": "关闭", "date_format": "yyyy年M月d日",
+              "history_cols": ["时间", "处置人", "操作", "状态", "说明"],
+              "tip_status": "状态：{status}", "tip_acked": "，签收 {by} {at}",
+              "tip_assigned": "责任单位：{department}，期限 {deadline}", "tip_note": "办结说明：{note}",
+              "tip_reopened": "已重新触发 {n} 次", "paren": "（{x}）"},
     "en": {"title": "Alerts", "all": "County", "only_region": "Selected township only",
            "open": "Open", "every": "All", "ack": "Acknowledge", "assign": "Assign",
            "close": "Close", "ignore": "Ignore", "history": "History",
@@ -35,7 +43,13 @@ _TEXT = {
            "until": "Ignore until", "reason": "Reason", "pick": "Select an alert first",
            "done": "{action}: {subject}", "events": "Events",
            "not_saved": "{action} not saved ({reason}); please try again",
-           "stale": "Alert list cannot be updated ({reason}); showing it as last read"},
+           "stale": "Alert list cannot be updated ({reason}); showing it as last read",
+           "ok": "OK", "cancel": "Cancel", "close_dialog": "Close", "date_format": "d MMM yyyy",
+           "history_cols": ["Time", "By", "Action", "Status", "Details"],
+           "tip_status": "Status: {status}", "tip_acked": ", acknowledged by {by} {at}",
+           "tip_assigned": "Department: {department}, deadline {deadline}",
+           "tip_note": "Closing note: {note}", "tip_reopened": "Raised again {n} times",
+           "paren": " ({x})"},
 }
 # Keyboard: a letter each, while the alert list has focus (the wall operator's hands stay on it).
 SHORTCUTS = {"ack": "A", "assign": "D", "close": "C", "ignore": "I", "history": "H"}
@@ -45,6 +59,26 @@ SEVERITY_ORDER = "红橙黄"
 def _reverse(period: str) -> str:
     """A key that sorts YYYY-MM newest first."""
     return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in period)
+
+
+ACTION_EN = {"raise": "Raised", "reopen": "Raised again", "auto_clear": "Cleared",
+             "escalate": "Escalated", "ack": "Acknowledged", "assign": "Assigned",
+             "close": "Closed", "ignore": "Ignored", "ignore_expired": "Ignore expired"}
+
+
+def button_texts(box: QDialogButtonBox, t: dict) -> None:
+    """Standard buttons in the UI's language (Qt's own say OK/Cancel in a Chinese UI)."""
+    for which, key in ((QDialogButtonBox.StandardButton.Ok, "ok"),
+                       (QDialogButtonBox.StandardButton.Cancel, "cancel"),
+                       (QDialogButtonBox.StandardButton.Close, "close_dialog")):
+        button = box.button(which)
+        if button is not None:
+            button.setText(t[key])
+
+
+def alert_message(alert: AlertRecord, lang: str) -> str:
+    """The alert's sentence in the UI's language (English made by the engine beside it)."""
+    return (getattr(alert, "message_en", "") or alert.message) if lang == "en" else alert.message
 
 
 STATUS_COLORS = {NEW: theme.BAD, ACKED: theme.ACCENT_2, IN_PROGRESS: theme.ACCENT,
@@ -59,11 +93,11 @@ class AlertActionDialog(QDialog):
         super().__init__(parent)
         # One per request, gone when closed: a wall opens these for months.
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        t = _TEXT[lang]
+        t = pick(_TEXT, lang)
         self.action = action
         self.setWindowTitle(f"{t[action]} · {alert.region_name}")
         form = QFormLayout(self)
-        message = QLabel(alert.message, wordWrap=True)
+        message = QLabel(alert_message(alert, lang), wordWrap=True)
         message.setMaximumWidth(520)
         form.addRow(message)
         self.operator = QLineEdit(operator)
@@ -72,6 +106,8 @@ class AlertActionDialog(QDialog):
         self.department.addItem(department)
         self.deadline = QDateEdit(QDate.currentDate().addDays(7), calendarPopup=True)
         self.until = QDateEdit(QDate.currentDate().addDays(30), calendarPopup=True)
+        for edit in (self.deadline, self.until):
+            edit.setDisplayFormat(t["date_format"])
         self.note = QPlainTextEdit()
         self.note.setMaximumHeight(90)
         self.reason = QLineEdit()
@@ -85,6 +121,7 @@ class AlertActionDialog(QDialog):
             form.addRow(t["reason"], self.reason)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
+        button_texts(buttons, t)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -119,51 +156,60 @@ class HistoryDialog(QDialog):
     """Every transition of one alert: when, who, what, from which status to which. One per
     panel, refilled for each alert (a new dialog per look kept ~23 widgets alive each time)."""
 
-    def __init__(self, texts: dict, parent=None):
+    def __init__(self, texts: dict, lang: str, parent=None):
         super().__init__(parent)
         self._texts = texts
+        self._lang = lang
         self.resize(720, 320)
         layout = QVBoxLayout(self)
         self.message = QLabel(wordWrap=True)
         layout.addWidget(self.message)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["时间", "处置人", "操作", "状态", "说明"])
+        self.table.setHorizontalHeaderLabels(texts["history_cols"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        button_texts(close, texts)
         close.rejected.connect(self.close)
         layout.addWidget(close)
 
     def show_alert(self, alert: AlertRecord, entries) -> None:
         self.setWindowTitle(f"{self._texts['history']} · {alert.region_name}")
-        self.message.setText(alert.message)
+        lang = self._lang
+        self.message.setText(alert_message(alert, lang))
         self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
-            detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items())
-            for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, e.action_label,
-                                        f"{e.from_status or '—'} → {e.to_status}", detail]):
+            detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items()
+                              if k not in ("message", "message_en"))
+            action = ACTION_EN.get(e.action, e.action_label) if lang == "en" else e.action_label
+            moved = (f"{alert_status(e.from_status, lang) or '—'} → "
+                     f"{alert_status(e.to_status, lang)}")
+            for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, action, moved,
+                                        detail]):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.show()
         self.raise_()
 
 
-class AlertsPanel(QFrame):
+class AlertsPanel(Panel):
     """Constructed with the context; the alert service is `ctx.alerts` (None: panel says so)."""
 
+    fields = frozenset({"region"})
+    follows_alerts = True
+    TEXT = _TEXT
     acted = Signal(str, str)  # action, alert id
 
     def __init__(self, ctx: CockpitContext, parent=None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self.ctx = ctx
-        t = self._t = _TEXT[ctx.lang]
+        t = self._t = self.t
         self.operator = ctx.operator
         self._alerts: list[AlertRecord] = []
 
-        self._title = QLabel(objectName="panelTitle")
+        self._title = TitleLabel()
         self._counts = QLabel(objectName="alertCounts")
         self._counts.setTextFormat(Qt.TextFormat.RichText)
         self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
@@ -173,7 +219,7 @@ class AlertsPanel(QFrame):
         self.status_filter.addItem(t["open"], list(OPEN_STATUSES))
         self.status_filter.addItem(t["every"], None)
         for status in (CLOSED, IGNORED, CLEARED):
-            self.status_filter.addItem(status, [status])
+            self.status_filter.addItem(alert_status(status, ctx.lang), [status])
         self.status_filter.currentIndexChanged.connect(self.refresh)
         top = QHBoxLayout()
         top.addWidget(self._title)
@@ -225,10 +271,7 @@ class AlertsPanel(QFrame):
         self.history_dialog: HistoryDialog | None = None
         self._stale = False
         self.action_dialog: AlertActionDialog | None = None
-        ctx.changed.connect(self._on_selection_change)
-        ctx.alerts_changed.connect(self._on_alerts_changed)
-        ctx.reloaded.connect(self._on_alerts_changed)
-        self.refresh()
+        self.sync()
 
     # -- public state -----------------------------------------------------------------------------
     def title_text(self) -> str:
@@ -269,11 +312,13 @@ class AlertsPanel(QFrame):
             return None
         return self.ctx.township_or_none(self.ctx.state.region)
 
-    def _on_selection_change(self, changed: frozenset, state) -> None:
-        if "region" in changed:
-            self.refresh()
+    def on_selection(self, changed: frozenset, state) -> None:
+        self.refresh()
 
-    def _on_alerts_changed(self) -> None:
+    def on_reload(self) -> None:
+        self.on_alerts()
+
+    def on_alerts(self) -> None:
         self._cache.clear()
         self.refresh()
 
@@ -332,10 +377,19 @@ class AlertsPanel(QFrame):
         table = self.table
         table.setSortingEnabled(False)
         table.setRowCount(len(self._alerts))
+        ctx, lang = self.ctx, self.ctx.lang
+        indicators, regions = ctx.queries.indicator_by_code, ctx.queries.region_by_code
         for row, alert in enumerate(self._alerts):
-            status = alert.status + (f" · {t['overdue']}" if alert.overdue else "")
-            cells = [f"● {alert.severity}", alert.period_label, alert.region_name,
-                     alert.indicator_name or t["events"], alert.message, status]
+            status = alert_status(alert.status, lang) + (f" · {t['overdue']}" if alert.overdue
+                                                         else "")
+            ind = indicators.get(alert.indicator) if alert.indicator else None
+            period = (period_label(alert.period_date, ind.frequency if ind else "month", lang)
+                      if lang == "en" else alert.period_label)
+            cells = [f"● {severity(alert.severity, lang)}", period,
+                     ctx.region_name(alert.region) if alert.region in regions
+                     else alert.region_name,
+                     ctx.tr_name(ind) if ind else (alert.indicator_name or t["events"]),
+                     alert_message(alert, lang), status]
             for col, text in enumerate(cells):
                 item = _SortableItem(text)
                 if col == 0:
@@ -359,15 +413,19 @@ class AlertsPanel(QFrame):
             self.message.clear()
 
     def _tooltip(self, alert: AlertRecord) -> str:
-        lines = [f"<b>{alert.rule_name}</b>（{alert.severity}）", alert.message,
-                 f"状态：{alert.status}" + (f"，签收 {alert.acked_by} {alert.acked_at}"
-                                           if alert.acked_by else "")]
+        t, lang = self._t, self.ctx.lang
+        status = t["tip_status"].format(status=alert_status(alert.status, lang))
+        if alert.acked_by:
+            status += t["tip_acked"].format(by=alert.acked_by, at=alert.acked_at)
+        lines = [f"<b>{alert.rule_name}</b>{t['paren'].format(x=severity(alert.severity, lang))}",
+                 alert_message(alert, lang), status]
         if alert.department:
-            lines.append(f"责任单位：{alert.department}，期限 {alert.deadline}")
+            lines.append(t["tip_assigned"].format(department=alert.department,
+                                                  deadline=alert.deadline))
         if alert.note:
-            lines.append(f"办结说明：{alert.note}")
+            lines.append(t["tip_note"].format(note=alert.note))
         if alert.reopen_count:
-            lines.append(f"已重新触发 {alert.reopen_count} 次")
+            lines.append(t["tip_reopened"].format(n=alert.reopen_count))
         return "<br>".join(lines)
 
     def _update_buttons(self) -> None:
@@ -431,11 +489,17 @@ class AlertsPanel(QFrame):
         dialog = self.action_dialog = AlertActionDialog(action, alert, self.operator,
                                                         department, self.ctx.lang, self)
         dialog.accepted.connect(lambda: self.perform(action, alert.id, **dialog.values()))
+        # Back to the list afterwards, so the next letter (D after A) acts on the same alert.
+        dialog.finished.connect(self._refocus)
         dialog.destroyed.connect(self._forget_action_dialog)
         dialog.open()
 
     def _forget_action_dialog(self) -> None:
         self.action_dialog = None
+
+    def _refocus(self, _result: int = 0) -> None:
+        self.window().activateWindow()
+        self.table.setFocus()
 
     def perform(self, action: str, alert_id: str, **values) -> bool:
         """Apply one transition; a refused one (someone else got there first) is explained, and
@@ -445,7 +509,7 @@ class AlertsPanel(QFrame):
             record = getattr(service, action)(alert_id, **values)
         except AlertStateError as exc:
             self.message.setText(str(exc))
-            self._on_alerts_changed()
+            self.on_alerts()
             return False
         except STORE_FAILURES as exc:
             text = self._t["not_saved"].format(action=self._t[action],
@@ -471,16 +535,7 @@ class AlertsPanel(QFrame):
                 reason=store_reason(exc, self.ctx.lang)))
             return
         if self.history_dialog is None:
-            self.history_dialog = HistoryDialog(self._t, self)
+            self.history_dialog = HistoryDialog(self._t, self.ctx.lang, self)
         self.history_dialog.show_alert(alert, entries)
 
-    def closeEvent(self, event) -> None:
-        for signal, slot in ((self.ctx.changed, self._on_selection_change),
-                             (self.ctx.alerts_changed, self._on_alerts_changed),
-                             (self.ctx.reloaded, self._on_alerts_changed)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        super().closeEvent(event)
 

@@ -198,7 +198,7 @@ def _profile(run, runs: int, top: int = 14) -> dict:
             queries_ms += cumtime * 1000
         if "/ui/" in module and short not in ("bench", "context", "app"):
             entry = panels.setdefault(short, {"handlers_ms": 0.0, "paint_ms": 0.0})
-            if func == "_on_selection_change":
+            if func in ("_on_selection_change", "on_selection"):
                 entry["handlers_ms"] += cumtime * 1000
             elif func in _PAINTS:
                 entry["paint_ms"] += cumtime * 1000
