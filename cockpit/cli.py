@@ -8,27 +8,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from . import __version__
+from . import __version__, progress
+from .errors import UsageError
 from .paths import default_db_dir
 
 
-class UsageError(Exception):
-    """A user's mistake: reported in one line, exit status 2, never a traceback."""
-
-
-def _progress(total: int):
-    """A one-line progress bar on stderr for long CLI work."""
-    state = {"done": 0, "start": time.monotonic()}
-
-    def step(label: str) -> None:
-        state["done"] += 1
-        done = min(state["done"], total)
-        bar = "█" * (20 * done // total) + "░" * (20 - 20 * done // total)
-        sys.stderr.write(f"\r  [{bar}] {done}/{total} {label:<16}")
-        if done == total:
-            sys.stderr.write(f"  {time.monotonic() - state['start']:.1f} 秒\n")
-        sys.stderr.flush()
-    return step
+# Shared with the layers below the command line (the UI's commands, the bench), which never
+# import this module.
+_progress = progress.steps
+_fraction_bar = progress.fraction_bar
 
 
 def ensure_demo(db: Path, quiet: bool = False, today: date | None = None) -> None:
@@ -438,24 +426,6 @@ def cmd_alerts_rules(args) -> int:
         print(f"[{rule.severity}] {rule.id}  {KIND_LABELS[rule.kind]}  {rule.title}{state}")
     print(f"{path}：{len(rules)} 条规则，检查通过")
     return 0
-
-
-def _fraction_bar():
-    """A one-line progress bar on stderr driven by (fraction 0…1, label) callbacks."""
-    state = {"start": time.monotonic(), "shown": None}
-
-    def update(fraction: float, label: str) -> None:
-        fraction = max(0.0, min(1.0, fraction))
-        filled = int(20 * fraction)
-        line = f"\r  [{'█' * filled}{'░' * (20 - filled)}] {fraction * 100:3.0f}% {label:<14}"
-        if line == state["shown"]:
-            return
-        state["shown"] = line
-        sys.stderr.write(line)
-        if fraction >= 1.0:
-            sys.stderr.write(f"  {time.monotonic() - state['start']:.1f} 秒\n")
-        sys.stderr.flush()
-    return update
 
 
 def _import_paths(files: list[str]) -> list[Path]:

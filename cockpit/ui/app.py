@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..errors import UsageError
 from ..core.selection import Selection, SelectionState
 from ..warehouse.queries import Queries
 from ..warehouse.store import Snapshot, SnapshotStore, WarehouseError, open_current, open_manifest
@@ -365,7 +366,6 @@ def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> Snapsho
 
 
 def run_gui(args) -> int:
-    from .. import cli
 
     started = time.perf_counter()
     try:
@@ -375,11 +375,11 @@ def run_gui(args) -> int:
         window = build_window(warehouse, state, lang=args.lang or "zh_CN",
                               sound=getattr(args, "sound", False))
     except CockpitUsageError as exc:
-        raise cli.UsageError(str(exc))
+        raise UsageError(str(exc))
     screens = app.screens()
     if args.screen is not None:
         if not 0 <= args.screen < len(screens):
-            raise cli.UsageError(f"没有第 {args.screen} 块屏幕（共 {len(screens)} 块，从 0 起）")
+            raise UsageError(f"没有第 {args.screen} 块屏幕（共 {len(screens)} 块，从 0 起）")
         window.setGeometry(screens[args.screen].geometry())
     if args.size:
         window.resize(*args.size)
@@ -416,11 +416,10 @@ def run_gui(args) -> int:
 
 def render_snapshot(args) -> int:
     """Render the whole cockpit offscreen with the requested state and save it as a PNG."""
-    from .. import cli
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
-        raise cli.UsageError(f"输出文件应为 .png：{out}")
+        raise UsageError(f"输出文件应为 .png：{out}")
     warehouse = LiveWarehouse(args.db)
     try:
         app = _application(offscreen=True)
@@ -429,7 +428,7 @@ def render_snapshot(args) -> int:
             state = _state_with(q, initial_state(q), args.township, args.indicator, args.period,
                                 args.domain)
         except CockpitUsageError as exc:
-            raise cli.UsageError(str(exc))
+            raise UsageError(str(exc))
         window = build_window(warehouse, state, lang=args.lang or "zh_CN", evaluate=False)
         try:
             window.ctx.alerts.evaluate(warehouse.snapshot)
@@ -441,7 +440,7 @@ def render_snapshot(args) -> int:
         image = grab(window, app)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(out)):
-            raise cli.UsageError(f"无法写入 {out}")
+            raise UsageError(f"无法写入 {out}")
         window.close()
         window.deleteLater()
         app.processEvents()

@@ -859,7 +859,7 @@ def ensure_dataset(scale: str, quiet: bool = False) -> Path:
         return path
     progress = (lambda step: None)
     if not quiet:
-        from ..cli import _progress
+        from ..progress import steps as _progress
 
         print(f"首次运行：正在生成{_SCALE_NAMES.get(scale, scale)}规模数据集 → {path}",
               file=sys.stderr)

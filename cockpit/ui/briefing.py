@@ -24,6 +24,8 @@ from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPageLayout, QPageSize,
                            QPainter, QPdfWriter, QPen, QTransform)
 
+from .. import progress
+from ..errors import UsageError
 from ..core import plan as core_plan
 from ..core.catalogue import DOMAINS, Indicator
 from ..core.formatting import (change, format_change, format_value, month_label, period_label,
@@ -830,27 +832,26 @@ def run_brief(args) -> int:
     mistake (unknown township, month outside the data, a path that cannot be written)."""
     import sys
 
-    from .. import cli
     from ..alerts.store import AlertService
     from .app import CockpitUsageError, LiveWarehouse, _application, _state_with, initial_state
 
     out = Path(args.out)
     if not args.all and out.suffix.lower() != ".pdf":
-        raise cli.UsageError(f"输出文件应为 .pdf：{out}")
+        raise UsageError(f"输出文件应为 .pdf：{out}")
     if args.all:
         if out.exists() and not out.is_dir():
-            raise cli.UsageError(f"--all 的输出应为目录，而 {out} 是文件")
+            raise UsageError(f"--all 的输出应为目录，而 {out} 是文件")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise cli.UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}") from None
+            raise UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}") from None
     warehouse = LiveWarehouse(args.db)
     try:
         q = warehouse.queries
         try:
             state = _state_with(q, initial_state(q), township=args.township, period=args.period)
         except CockpitUsageError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         _application(offscreen=True)
         alerts = AlertService(warehouse.root, scope=q.county.code)
         try:
@@ -862,7 +863,7 @@ def run_brief(args) -> int:
         month = state.period
         try:
             if args.all:
-                step = cli._progress(len(q.townships))
+                step = progress.steps(len(q.townships))
                 for town in q.townships:
                     briefing = builder.build(town.code, month)
                     write_pdf(briefing, q, out / file_name(briefing))
@@ -873,7 +874,7 @@ def run_brief(args) -> int:
             briefing = builder.build(region, month)
             write_pdf(briefing, q, out)
         except BriefingError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         print(f"已生成 {briefing.name} {month_label(month)} 简报 → {out}")
         return 0
     finally:

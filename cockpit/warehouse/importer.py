@@ -390,7 +390,7 @@ class FileRead:
     path: Path
     observations: list[ObservationSource] = field(default_factory=list)
     events: list[EventSource] = field(default_factory=list)
-    boundaries: object | None = None     # geo.boundaries.BoundaryFile
+    boundaries: object | None = None     # boundaries.BoundaryFile
     problems: list[Problem] = field(default_factory=list)
     targets: bool = False                # a targets file (规划目标): `targets` reads it
 
@@ -1372,7 +1372,7 @@ def read_file(path, indicators: IndicatorMatcher | None = None, *,
 
 
 def _read_file(path: Path, indicators: IndicatorMatcher | None, layer: str | None) -> FileRead:
-    from ..geo import boundaries
+    from . import boundaries
 
     suffix = path.suffix.lower()
     if not path.is_file():

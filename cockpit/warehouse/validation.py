@@ -1034,7 +1034,7 @@ def _check_events(report: Report, batch: ImportBatch, sources, queries, regions,
 def _check_boundaries(report: Report, batch: ImportBatch, files, queries, regions) -> None:
     import shapely
 
-    from ..geo import boundaries
+    from . import boundaries
 
     county_wkb = queries.geometries_wkb("county").get(queries.county.code)
     county_geom = shapely.from_wkb(county_wkb) if county_wkb else None
