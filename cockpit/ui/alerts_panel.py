@@ -14,7 +14,7 @@ from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, O
 from ..core.formatting import period_label
 from ..core.i18n import alert_status, pick, severity
 from . import theme
-from .alert_ticker import STORE_FAILURES, store_reason
+from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
 from .panel import Panel, TitleLabel
 
@@ -74,11 +74,6 @@ def button_texts(box: QDialogButtonBox, t: dict) -> None:
         button = box.button(which)
         if button is not None:
             button.setText(t[key])
-
-
-def alert_message(alert: AlertRecord, lang: str) -> str:
-    """The alert's sentence in the UI's language (English made by the engine beside it)."""
-    return (getattr(alert, "message_en", "") or alert.message) if lang == "en" else alert.message
 
 
 STATUS_COLORS = {NEW: theme.BAD, ACKED: theme.ACCENT_2, IN_PROGRESS: theme.ACCENT,
