@@ -217,8 +217,7 @@ class AlertsPanel(Panel):
             self.status_filter.addItem(alert_status(status, ctx.lang), [status])
         self.status_filter.currentIndexChanged.connect(self.refresh)
         top = QHBoxLayout()
-        top.addWidget(self._title)
-        top.addStretch(1)
+        top.addWidget(self._title, 1)
         top.addWidget(self._counts)
         top.addSpacing(12)
         top.addWidget(self.region_only)
@@ -246,7 +245,8 @@ class AlertsPanel(Panel):
         self.buttons: dict[str, QPushButton] = {}
         actions = QHBoxLayout()
         for action in ("ack", "assign", "close", "ignore", "history"):
-            button = QPushButton(f"{t[action]}（{SHORTCUTS[action]}）", objectName="alertAction")
+            button = QPushButton(t["paren"].format(x=SHORTCUTS[action]).join([t[action], ""]),
+                                 objectName="alertAction")
             button.clicked.connect(lambda _=False, a=action: self.request(a))
             actions.addWidget(button)
             self.buttons[action] = button
@@ -360,7 +360,8 @@ class AlertsPanel(Panel):
         self._title.setText(f"{t['title']} · {name}")
         self._alerts = alerts
         self._counts.setText("&nbsp;&nbsp;".join(
-            f"<span style='color:{theme.SEVERITY[s]}'>●</span> {s} <b>{n}</b>"
+            f"<span style='color:{theme.SEVERITY[s]}'>●</span> {severity(s, self.ctx.lang)} "
+            f"<b>{n}</b>"
             for s, n in counts.items()))
         self._fill()
         if keep is not None:
