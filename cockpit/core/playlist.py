@@ -365,6 +365,11 @@ class Carousel:
             return self._queue[0]
         return self._first_step((self._page + 1) % len(self.playlist.pages), peek=True)
 
+    @property
+    def page_index(self) -> int:
+        """The page of the playlist shown (0-based)."""
+        return self._page
+
     # -- inputs --------------------------------------------------------------------------------
     def tick(self, now: float) -> Step | None:
         """Advance the clock; returns the new step when the wall must turn, else None."""

@@ -169,6 +169,10 @@ class WallController(QObject):
         self._apply(self.carousel.jump(index, now))
         self._update_progress(now)
 
+    def next_page(self) -> None:
+        """Turn to the next page now (the soak turns pages as fast as the window answers)."""
+        self.jump(self.carousel.page_index + 1)
+
     def pause_rotation(self) -> None:
         """Stop the clock (previews step through the pages themselves)."""
         self._timer.stop()
