@@ -34,9 +34,9 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert results["budgets"]["first_paint_ratio"]["value"] == start["ratio"]
     assert "start-up" in run.stdout
     soak = results["soak"]
-    assert set(soak) >= {"rss_slope_mb_per_hour", "qt_objects_start", "qt_objects_end",
-                         "exceptions", "steps", "pages", "snapshots_published", "reloads",
-                         "drill_alerts_raised", "red_alerts_announced"}
+    assert set(soak) >= {"rss_slope_mb_per_hour", "kept_slope_mb_per_hour", "qt_objects_start",
+                         "qt_objects_end", "exceptions", "steps", "pages", "snapshots_published",
+                         "reloads", "drill_alerts_raised", "red_alerts_announced"}
     assert soak["actions"] > 0 and soak["exceptions"] == 0, soak["exception_samples"]
     assert "长时运行 soak" in run.stdout
     assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb"}
