@@ -46,7 +46,7 @@ def _rss_mb() -> float:
 def _kept_mb() -> float:
     """Resident memory after the C allocator has given back what is free (glibc malloc_trim),
     i.e. what is still held: the RSS of a process that frees a lot (a DuckDB instance per
-    snapshot) swings by ±10 MB with what glibc keeps for reuse, which hides a slope."""
+    snapshot) also swings with what glibc keeps for reuse, which blurs a slope."""
     import ctypes
     import ctypes.util
 

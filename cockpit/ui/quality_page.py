@@ -107,7 +107,8 @@ class QualityPage(QFrame):
         self._stale = False
         self._generation += 1
         generation, queries, worker = self._generation, self.ctx.queries, self._worker
-        self._summary.setText("正在统计各部门、各指标的数据质量…")
+        self._summary.setText("Counting each department's and indicator's data quality…"
+                              if self.ctx.lang == "en" else "正在统计各部门、各指标的数据质量…")
 
         def run() -> None:
             try:
@@ -122,7 +123,8 @@ class QualityPage(QFrame):
 
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
-            self._summary.setText(f"数据质量暂时无法统计：{message}")
+            self._summary.setText(f"Data quality cannot be counted now: {message}"
+                                  if self.ctx.lang == "en" else f"数据质量暂时无法统计：{message}")
 
     def _on_report(self, generation: int, report) -> None:
         if generation != self._generation:
