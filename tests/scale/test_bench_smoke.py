@@ -52,20 +52,17 @@ def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts
     from cockpit.warehouse.store import SnapshotStore
 
     versions = SnapshotStore(demo_db).versions()
-    raised = []
+    calls = []
 
-    def township(window, rng):
+    def carousel(window, rng):   # a wall step with a bug the first time: counted, soak goes on
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("carousel step failed")
         window.ctx.select(region=rng.choice(window.ctx.queries.townships).code)
 
-    def broken(window, rng):   # a wall step with a bug: counted, and the soak goes on
-        raised.append(1)
-        if len(raised) == 1:
-            raise RuntimeError("carousel step failed")
-
     result = bench.soak(qapp, demo_db, 0.08, random.Random(1), size=(1280, 720),
-                        steps=[township, broken], sample_s=1.0)
-    assert set(result["steps"]) == {"township", "broken"}
-    assert sum(result["steps"].values()) == result["actions"] > 10
+                        steps=[carousel], sample_s=1.0)
+    assert result["steps"] == {"carousel": result["actions"]} and result["actions"] >= 2
     assert result["exceptions"] == 1 and "carousel step failed" in result["exception_samples"][0]
     assert result["snapshots_published"] >= 1 and result["reloads"] >= 1
     assert result["drill_alerts_raised"] >= 1 and result["red_alerts_announced"] >= 1
