@@ -562,8 +562,9 @@ def inject_red_alert(service, queries, k: int) -> str:
 
 
 class _Background:
-    """Publishes the warehouse again and raises drill alerts from worker threads, each every
-    so often and one at a time, as an import job and another screen would."""
+    """Publishes the warehouse again (in a process of its own, as an import job or the inbox
+    watcher does; a thread in the frozen build) and raises drill alerts from a worker thread,
+    each every so often and one at a time."""
 
     def __init__(self, root: Path, state_path: Path, queries, publish_every_s: float,
                  alert_every_s: float):
@@ -593,10 +594,16 @@ class _Background:
             self.threads[job].start()
 
     def _run(self, job: str) -> None:
+        import subprocess
+
         from ..warehouse.publish import republish
 
-        if job == "publish":
+        if job == "publish" and getattr(sys, "frozen", False):
             republish(self.root, note="soak")
+        elif job == "publish":
+            subprocess.run([sys.executable, "-c", "import sys; from cockpit.warehouse.publish "
+                            "import republish; republish(sys.argv[1], note='soak')",
+                            str(self.root)], check=True, capture_output=True, timeout=600)
         else:
             inject_red_alert(self.service, self.queries, self.done["alert"] + 1)
         self.done[job] += 1
