@@ -44,6 +44,20 @@ def _rss_mb() -> float:
         return _peak_rss_mb()
 
 
+def _kept_mb() -> float:
+    """Resident memory after the C allocator has given back what is free (glibc malloc_trim),
+    i.e. what is still held: the RSS of a process that frees a lot (a DuckDB instance per
+    snapshot) also swings with what glibc keeps for reuse, which blurs a slope."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: plain RSS
+        pass
+    return _rss_mb()
+
+
 def _peak_rss_mb() -> float:
     try:
         import resource
@@ -586,8 +600,9 @@ def inject_red_alert(service, queries, k: int) -> str:
 
 
 class _Background:
-    """Publishes the warehouse again and raises drill alerts from worker threads, each every
-    so often and one at a time, as an import job and another screen would."""
+    """Publishes the warehouse again (in a process of its own, as an import job or the inbox
+    watcher does; a thread in the frozen build) and raises drill alerts from a worker thread,
+    each every so often and one at a time."""
 
     def __init__(self, root: Path, state_path: Path, queries, publish_every_s: float,
                  alert_every_s: float):
@@ -617,10 +632,16 @@ class _Background:
             self.threads[job].start()
 
     def _run(self, job: str) -> None:
+        import subprocess
+
         from ..warehouse.publish import republish
 
-        if job == "publish":
+        if job == "publish" and getattr(sys, "frozen", False):
             republish(self.root, note="soak")
+        elif job == "publish":
+            subprocess.run([sys.executable, "-c", "import sys; from cockpit.warehouse.publish "
+                            "import republish; republish(sys.argv[1], note='soak')",
+                            str(self.root)], check=True, capture_output=True, timeout=600)
         else:
             inject_red_alert(self.service, self.queries, self.done["alert"] + 1)
         self.done[job] += 1
@@ -633,8 +654,9 @@ class _Background:
 def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
          steps: list[Step] | None = None, sample_s: float = 5.0) -> dict:
     """A window left running for `minutes` while steps act on it as fast as it answers, new
-    snapshots are published now and then and drill 红 alerts raised now and then: resident
-    memory slope over the second half (MB/h), Qt objects at the start and end of it, every
+    snapshots are published now and then and drill 红 alerts raised now and then. Reports the
+    resident memory slope over the second half (MB/h; raw, and after the allocator gave back
+    what is free, see `_kept_mb`), Qt objects at the start and the end of that half, every
     exception caught (sys.excepthook, threading.excepthook, a step raising; target 0) and how
     often each step ran and each page was shown.
 
@@ -643,10 +665,16 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     the warehouse measured or the operators' alerts.
 
     `steps` is the action source: a list of callables `step(window, rng)`, one chosen at random
-    (uniformly: repeat a step to weight it) per turn, counted under its __name__. The default is
-    `default_steps()`. A wall's carousel adds its pages as steps, e.g.
-    `steps=default_steps() + [lambda w, rng: carousel.show_next()] * 20`; with the rate printed
-    (actions per minute), size `minutes` so every page is shown at least 1,000 times.
+    (uniformly: repeat a step to weight it) per turn, counted under its __name__; an exception
+    it raises is counted and the soak goes on. The default is `default_steps()`. A wall's
+    carousel adds its pages as steps::
+
+        def carousel_page(window, rng):
+            window.carousel.show_next()
+        run_bench(db, soak_minutes=60, soak_steps=default_steps() + [carousel_page] * 20)
+
+    With the rate printed (actions per minute), size `minutes` so that every playlist page is
+    shown at least 1,000 times.
     """
     import shutil
     import tempfile
@@ -681,8 +709,9 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
 
     ran, pages = Counter(), Counter()
     by_step: dict[str, list[float]] = {}
+    half_objects: int | None = None
     durations: list[float] = []
-    samples: list[tuple[float, float, int, int]] = []
+    samples: list[tuple[float, float, float, int]] = []   # seconds, RSS, kept MB, objects
     start = time.monotonic()
     end, next_sample = start + span, start
     while time.monotonic() < end:
@@ -703,17 +732,21 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
         now = time.monotonic()
         if now >= next_sample:
             gc.collect()
-            samples.append((now - start, _rss_mb(), _qt_object_count(window),
-                            len(gc.get_objects())))
+            samples.append((now - start, _rss_mb(), _kept_mb(), len(gc.get_objects())))
             next_sample = now + sample_s
+        if half_objects is None and now - start >= span / 2:
+            # Counted twice only: findChildren wraps every C++ child in Python, and PySide
+            # keeps wrappers of transient ones (text frames of rich-text labels) — counted
+            # every few seconds, the counting itself grew the Python heap.
+            half_objects = _qt_object_count(window)
     background.stop()
     for _ in range(3):   # the last publication and drill reach the window
         app.processEvents()
         time.sleep(0.5)
     _settle(app, window)
     gc.collect()
-    samples.append((time.monotonic() - start, _rss_mb(), _qt_object_count(window),
-                    len(gc.get_objects())))
+    samples.append((time.monotonic() - start, _rss_mb(), _kept_mb(), len(gc.get_objects())))
+    end_objects = _qt_object_count(window)
     window.close()
     window.watcher.stop(wait_s=600)
     window.deleteLater()
@@ -724,11 +757,15 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
 
     t = np.array([s[0] for s in samples])
     rss = np.array([s[1] for s in samples])
+    kept = np.array([s[2] for s in samples])
     half = t >= t[-1] * 0.5
 
-    def slope_of(mask) -> float:
-        if mask.sum() >= 3 and np.ptp(t[mask]) > 0:
-            return float(np.polyfit(t[mask] / 3600.0, rss[mask], 1)[0])
+    def slope_of(values, error: bool = False) -> float:
+        """MB/h over the second half (least squares), or its standard error: a 10-minute
+        soak whose samples swing by ±5 MB cannot tell 0 from 50 MB/h; the error says so."""
+        if half.sum() >= 4 and np.ptp(t[half]) > 0:
+            fit, cov = np.polyfit(t[half] / 3600.0, values[half], 1, cov=True)
+            return float(np.sqrt(cov[0, 0]) if error else fit[0])
         return float("nan")
     first = int(np.argmax(half))
     return {
@@ -749,13 +786,18 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
         "samples": len(samples),
         "rss_start_mb": round(float(rss[0]), 1),
         "rss_end_mb": round(float(rss[-1]), 1),
-        "rss_slope_mb_per_hour": round(slope_of(half), 1),
-        "qt_objects_start": samples[first][2],
-        "qt_objects_end": samples[-1][2],
-        "qt_object_growth": samples[-1][2] - samples[first][2],
+        "rss_slope_mb_per_hour": round(slope_of(rss), 1),
+        "kept_start_mb": round(float(kept[first]), 1),
+        "kept_end_mb": round(float(kept[-1]), 1),
+        "kept_slope_mb_per_hour": round(slope_of(kept), 1),
+        "kept_slope_error_mb_per_hour": round(slope_of(kept, error=True), 1),
+        "qt_objects_start": half_objects if half_objects is not None else end_objects,
+        "qt_objects_end": end_objects,
+        "qt_object_growth": end_objects - (half_objects if half_objects is not None
+                                           else end_objects),
         "python_objects_start": samples[first][3],
         "python_objects_end": samples[-1][3],
-        "rss_samples": [[round(s[0], 1), round(s[1], 1)] for s in samples],
+        "rss_samples": [[round(s[0], 1), round(s[1], 1), round(s[2], 1)] for s in samples],
     }
 
 
@@ -828,7 +870,9 @@ def print_table(results: dict) -> None:
               f"（窗口重载 {s['reloads']} 次），演练红色预警 {s['drill_alerts_raised']} 次"
               f"（滚动提示 {s['red_alerts_announced']} 条）")
         print(f"  后半程内存斜率 {s['rss_slope_mb_per_hour']} MB/小时"
-              f"（{s['rss_start_mb']:.0f} → {s['rss_end_mb']:.0f} MB），"
+              f"（{s['rss_start_mb']:.0f} → {s['rss_end_mb']:.0f} MB；归还空闲后 "
+              f"{s['kept_slope_mb_per_hour']} ± {s['kept_slope_error_mb_per_hour']} MB/小时，"
+              f"{s['kept_start_mb']:.0f} → {s['kept_end_mb']:.0f} MB），"
               f"Qt 对象 {s['qt_objects_start']} → {s['qt_objects_end']}，"
               f"异常 {s['exceptions']} 个；页面 {s['pages']}")
         print(f"  各操作次数 {s['steps']}")
