@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
+from ..alerts.rules import SEVERITIES
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
 from . import theme
@@ -16,7 +17,7 @@ from .alert_ticker import STORE_FAILURES, store_reason
 from .context import CockpitContext
 
 _TEXT = {
-    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选乡镇",
+    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
               "open": "待处置", "every": "全部", "ack": "签收", "assign": "交办", "close": "办结",
               "ignore": "忽略", "history": "处置记录", "cols": ["级别", "期间", "乡镇（街道）",
                                                           "指标", "预警信息", "状态"],
@@ -26,7 +27,7 @@ _TEXT = {
               "done": "已{action}：{subject}", "events": "事件",
               "not_saved": "{action}未能保存（{reason}），请稍后重试",
               "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容"},
-    "en": {"title": "Alerts", "all": "County", "only_region": "Selected township only",
+    "en": {"title": "Alerts", "all": "County", "only_region": "Selected place only",
            "open": "Open", "every": "All", "ack": "Acknowledge", "assign": "Assign",
            "close": "Close", "ignore": "Ignore", "history": "History",
            "cols": ["Level", "Period", "Township", "Indicator", "Message", "Status"],
@@ -286,9 +287,23 @@ class AlertsPanel(QFrame):
             if len(self._cache) >= 512:   # a wall stepping through a province's townships
                 self._cache.clear()
             service = self.ctx.alerts
-            self._cache[key] = (service.list(status=statuses, region=region),
-                                service.counts_by_severity(region))
+            if region is not None and self.ctx.hierarchy.has_children(region):
+                self._cache[key] = self._rolled_up(region, statuses)
+            else:
+                self._cache[key] = (service.list(status=statuses, region=region),
+                                    service.counts_by_severity(region))
         return self._cache[key]
+
+    def _rolled_up(self, region: str, statuses):
+        """A county's alerts in a city warehouse: its own and every township's in it."""
+        hierarchy, service = self.ctx.hierarchy, self.ctx.alerts
+        under = [a for a in service.list(status=statuses)
+                 if a.region in hierarchy and hierarchy.is_under(a.region, region)]
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for a in service.list(open_only=True):
+            if a.region in hierarchy and hierarchy.is_under(a.region, region):
+                counts[a.severity] = counts.get(a.severity, 0) + 1
+        return under, counts
 
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would list (see prewarm.py)."""
@@ -298,7 +313,8 @@ class AlertsPanel(QFrame):
     def refresh(self) -> None:
         t = self._t
         region = self._region_filter()
-        name = self.ctx.region_name(region) if region else t["all"]
+        name = self.ctx.region_name(region) if region else \
+            self.ctx.whole_word(self.ctx.county_code)
         service = self.ctx.alerts
         if service is None:
             self._title.setText(f"{t['title']} · {name}")
