@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
+from ..alerts.rules import SEVERITIES
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
 from ..core.formatting import period_label
@@ -19,7 +20,7 @@ from .context import CockpitContext
 from .panel import Panel, TitleLabel
 
 _TEXT = {
-    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选乡镇",
+    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
               "open": "待处置", "every": "全部", "ack": "签收", "assign": "交办", "close": "办结",
               "ignore": "忽略", "history": "处置记录", "cols": ["级别", "期间", "乡镇（街道）",
                                                           "指标", "预警信息", "状态"],
@@ -34,7 +35,7 @@ _TEXT = {
               "tip_status": "状态：{status}", "tip_acked": "，签收 {by} {at}",
               "tip_assigned": "责任单位：{department}，期限 {deadline}", "tip_note": "办结说明：{note}",
               "tip_reopened": "已重新触发 {n} 次", "paren": "（{x}）"},
-    "en": {"title": "Alerts", "all": "County", "only_region": "Selected township only",
+    "en": {"title": "Alerts", "all": "County", "only_region": "Selected place only",
            "open": "Open", "every": "All", "ack": "Acknowledge", "assign": "Assign",
            "close": "Close", "ignore": "Ignore", "history": "History",
            "cols": ["Level", "Period", "Township", "Indicator", "Message", "Status"],
@@ -286,7 +287,7 @@ class AlertsPanel(Panel):
     def counts(self) -> dict[str, int]:
         service = self.ctx.alerts
         region = self._region_filter()
-        return service.counts_by_severity(region) if service else {}
+        return self._fetch(region)[1] if service else {}
 
     def selected_alert(self) -> AlertRecord | None:
         rows = self.table.selectionModel().selectedRows()
@@ -326,9 +327,23 @@ class AlertsPanel(Panel):
             if len(self._cache) >= 512:   # a wall stepping through a province's townships
                 self._cache.clear()
             service = self.ctx.alerts
-            self._cache[key] = (service.list(status=statuses, region=region),
-                                service.counts_by_severity(region))
+            if region is not None and self.ctx.hierarchy.has_children(region):
+                self._cache[key] = self._rolled_up(region, statuses)
+            else:
+                self._cache[key] = (service.list(status=statuses, region=region),
+                                    service.counts_by_severity(region))
         return self._cache[key]
+
+    def _rolled_up(self, region: str, statuses):
+        """A county's alerts in a city warehouse: its own and every township's in it."""
+        hierarchy, service = self.ctx.hierarchy, self.ctx.alerts
+        under = [a for a in service.list(status=statuses)
+                 if a.region in hierarchy and hierarchy.is_under(a.region, region)]
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for a in service.list(open_only=True):
+            if a.region in hierarchy and hierarchy.is_under(a.region, region):
+                counts[a.severity] = counts.get(a.severity, 0) + 1
+        return under, counts
 
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would list (see prewarm.py)."""
@@ -338,7 +353,8 @@ class AlertsPanel(Panel):
     def refresh(self) -> None:
         t = self._t
         region = self._region_filter()
-        name = self.ctx.region_name(region) if region else t["all"]
+        name = self.ctx.region_name(region) if region else \
+            self.ctx.whole_word(self.ctx.county_code)
         service = self.ctx.alerts
         if service is None:
             self._title.setText(f"{t['title']} · {name}")

@@ -73,6 +73,10 @@ def initial_state(q: Queries, public: bool = False) -> SelectionState:
     overview = [i for i in q.indicators
                 if i.headline and not (public and i.sensitivity == "internal")]
     indicator = overview[0].code if overview else q.indicators[0].code
+    if q.as_of is None and not q.months:
+        raise CockpitUsageError(
+            f"{q.meta.get('county_name') or q.county.name}数据仓库中还没有指标数据："
+            f"请先用 cockpit import 文件 --db 目录 导入（cockpit new 建立的仓库是空的）")
     period = q.as_of or q.months[-1]
     return SelectionState(region=q.county.code, indicator=indicator, period=period,
                           domain="overview")
@@ -215,17 +219,24 @@ def valid_state(q: Queries, state: SelectionState) -> SelectionState:
     return replace(state, **changes) if changes else state
 
 
+def find_region(q: Queries, text: str) -> str:
+    """The region a user named (a code, a name, or a path such as 金华市/武义县/桃溪镇); a name
+    no region or several regions have is a one-line CockpitUsageError listing candidates."""
+    from ..core.levels import RegionLookupError
+
+    try:
+        return q.hierarchy.resolve(text)
+    except RegionLookupError as exc:
+        raise CockpitUsageError(str(exc)) from None
+
+
 def _state_with(q: Queries, state: SelectionState, township=None, indicator=None,
                 period=None, domain=None) -> SelectionState:
     from ..core.catalogue import DOMAINS
 
     changes = {}
     if township:
-        match = [r for r in [q.county, *q.townships] if township in (r.name, r.name_en, r.code)]
-        if not match:
-            names = "、".join(r.name for r in q.townships)
-            raise CockpitUsageError(f"没有名为“{township}”的乡镇（街道）；可选：{names}")
-        changes["region"] = match[0].code
+        changes["region"] = find_region(q, township)
     if indicator:
         if indicator not in q.indicator_by_code:
             raise CockpitUsageError(f"没有代码为“{indicator}”的指标（cockpit info 可查看指标）")

@@ -28,9 +28,10 @@ import numpy as np
 BUDGETS = {
     "county": {"selection_p95_ms": 16, "first_paint_ratio": 1.5, "rss_mb": 350,
                "briefing_s": 1.0, "briefings_all_s": 15.0},
+    "city": {"drill_p95_ms": 100},
     "province": {"selection_p95_ms": 33},
     "nation": {"selection_p95_ms": 100, "map_recolour_p95_ms": 50, "hit_test_p95_us": 1000,
-               "rss_mb": 1536},
+               "rss_mb": 1536, "drill_p95_ms": 300},
 }
 
 
@@ -322,6 +323,36 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
     return out
 
 
+def drill_timings(app, window, rng: random.Random, rounds: int = 40) -> dict:
+    """Drilling from the top level into one of its regions (a city's county: its townships on
+    the map, its cards, its ranking) and back up, each to the first paint of the new level:
+    DESIGN §5's drill budget. The first visit of each region (its outlines, its queries) is
+    timed with the rest and also reported alone. Empty for a warehouse of one level."""
+    ctx = window.ctx
+    hierarchy = ctx.hierarchy
+    if not hierarchy.multi_level:
+        return {}
+    root = hierarchy.root
+    regions = [c for c in hierarchy.children(root) if hierarchy.has_children(c)]
+    ctx.selection.update(record=False, region=root)
+    _settle(app, window)
+    first, down, up = [], [], []
+    for k in range(max(rounds, len(regions))):
+        region = regions[k] if k < len(regions) else rng.choice(regions)
+        t = time.perf_counter()
+        ctx.selection.update(record=False, region=region)
+        _settle(app, window)
+        (first if k < len(regions) else down).append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        ctx.selection.update(record=False, region=root)
+        _settle(app, window)
+        up.append((time.perf_counter() - t) * 1000)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"drill": _stats(first + down + up), "drill_down_first": _stats(first),
+            "drill_down": _stats(down), "drill_up": _stats(up),
+            "drill_load_avg": [round(x, 2) for x in load]}
+
+
 def briefing_timings(snapshot, alerts, month) -> dict:
     """Briefing PDFs as a leader asks for them: one township's (a fresh question: nothing
     memoised yet), every township's in one go (as `cockpit brief --all`), and the county's."""
@@ -432,12 +463,14 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
     # The cockpit's own memory, before the benchmark adds a second map panel of its own.
     rss_mb, peak_mb = _rss_mb(), _peak_rss_mb()
     _rest(app, window)
+    results.update(drill_timings(app, window, rng, max(10, selections // 5)))
     results.update(_map_measurements(app, window, q, rng, max(10, selections // 4)))
     if len(townships) < 100:   # a briefing is a county's or a township's, not a nation's
         results["briefing"] = briefing_timings(warehouse.snapshot, ctx.alerts, ctx.state.period)
     counts = q.summary()
     results.update({
         "scale": scale or ("county" if len(townships) < 100 else
+                           "city" if q.county.level == "city" else
                            "province" if len(townships) < 10000 else "nation"),
         "warehouse": str(Path(db).resolve()),
         "townships": len(townships),
@@ -812,6 +845,7 @@ def check_budgets(results: dict) -> dict:
         "hit_test_p95_us": results.get("hit_test", {}).get("p95_us"),
         "briefing_s": (results.get("briefing") or {}).get("one_s"),
         "briefings_all_s": (results.get("briefing") or {}).get("all_s"),
+        "drill_p95_ms": (results.get("drill") or {}).get("p95_ms"),
     }
     out = {}
     for key, budget in BUDGETS.get(scale, {}).items():
@@ -826,6 +860,9 @@ def print_table(results: dict) -> None:
             ("切换指标 indicator change", results["indicator_change"]),
             ("切换月份 period step", results["period_step"]),
             ("切换领域 domain switch", results["domain_switch"])]
+    if "drill" in results:
+        rows += [("逐级下钻并返回 drill down & up", results["drill"]),
+                 ("  首次进入 first visit", results["drill_down_first"])]
     if "map_recolour" in results:
         rows += [("地图重新着色 map recolour", results["map_recolour"]),
                  ("  （查询已缓存 memoised）", results["map_recolour_warm"]),
@@ -912,7 +949,7 @@ def ensure_dataset(scale: str, quiet: bool = False) -> Path:
     return path
 
 
-_SCALE_NAMES = {"county": "县级", "province": "省级", "nation": "全国"}
+_SCALE_NAMES = {"county": "县级", "city": "市级", "province": "省级", "nation": "全国"}
 
 
 def main(args) -> int:

@@ -43,7 +43,7 @@ CODE_ROLE = Qt.ItemDataRole.UserRole + 5
 _TEXT = {
     "zh_CN": {
         "headers": ("指标", "数值", "全县", "排名", "同比", "目标进度", f"近{SPARK_PERIODS}期"),
-        "back_county": "返回全县", "close": "返回驾驶舱",
+        "back_county": "返回全县", "back_to": "返回{whole}", "close": "返回驾驶舱",
         "kind": {"街道": "街道", "镇": "镇", "乡": "乡", "县": "县"},
         "population": "人口 {v:.1f} 万", "area": "面积 {v:,.1f} km²",
         "table_title": "指标全景", "county_only": "仅全县", "not_reported": "未报送",
@@ -59,7 +59,7 @@ _TEXT = {
     "en": {
         "headers": ("Indicator", "Value", "County", "Rank", "YoY", "Target",
                     f"Last {SPARK_PERIODS}"),
-        "back_county": "Back to county", "close": "Back to cockpit",
+        "back_county": "Back to county", "back_to": "Back to {whole}", "close": "Back to cockpit",
         "kind": {"街道": "subdistrict", "镇": "town", "乡": "township", "县": "county"},
         "population": "pop. {people:,.0f}", "area": "{v:,.1f} km²",
         "table_title": "All indicators", "county_only": "county", "not_reported": "missing",
@@ -544,7 +544,16 @@ class TownshipDetail(Panel):
         self.events_panel.disconnect_context()
 
     def _on_back_to_county(self) -> None:
-        self.ctx.select(region=self.ctx.county_code)
+        self.ctx.select(region=self._reference())
+
+    def _has_children(self) -> bool:
+        """A county of a city: its own figures throughout, county-only ones included."""
+        return self.ctx.hierarchy.has_children(self._region)
+
+    def _reference(self) -> str:
+        """What the shown region is compared with: its parent (a township's county, a county's
+        city), the root for the root itself."""
+        return self.ctx.hierarchy.parent(self._region) or self.ctx.county_code
 
     # -- data ------------------------------------------------------------------------------------
     def _build_structure(self) -> None:
@@ -565,9 +574,10 @@ class TownshipDetail(Panel):
                 self.view.setSpan(r, 0, 1, len(COLUMNS))
 
     def _county_figures(self, month: date) -> tuple[dict, dict]:
-        """(profile by code, 24-period series by code) of the county for a month (the query
-        memo keeps them: every township page of the month shares them)."""
-        q, county = self.ctx.queries, self.ctx.county_code
+        """(profile by code, 24-period series by code) of the county (or the city) the shown
+        region is compared with, for a month (the query memo keeps them: every township page of
+        the month shares them)."""
+        q, county = self.ctx.queries, self._reference()
         profile = {r["indicator"]: r for r in q.township_profile(county, month)}
         codes = [i.code for i in q.indicators if i.county_only]
         series = q.series_many(county, codes, month, SPARK_PERIODS) if codes else {}
@@ -583,7 +593,7 @@ class TownshipDetail(Panel):
             return county_profile, q.series_many(self._region, [i.code for i in indicators],
                                                  self._month, SPARK_PERIODS)
         profile = {r["indicator"]: r for r in q.township_profile(self._region, self._month)}
-        own = [i.code for i in indicators if not i.county_only]
+        own = [i.code for i in indicators if not i.county_only or self._has_children()]
         series = dict(county_series)
         series.update(q.series_many(self._region, own, self._month, SPARK_PERIODS))
         return profile, series
@@ -633,7 +643,7 @@ class TownshipDetail(Panel):
         county_value = county["value"] if county else None
         rank_kind = 0
         stale = False
-        if is_county or ind.county_only:
+        if is_county or (ind.county_only and not self._has_children()):
             # The county's own figure; a township page shows it dimmed, as not its own.
             source = county
             rank_text = "—" if is_county else t["county_only"]
@@ -677,14 +687,21 @@ class TownshipDetail(Panel):
         return {
             "texts": texts, "colors": colors, "progress": progress, "spark": spark,
             "rank_class": rank_kind,
-            "tooltip": self._tooltip(ind, period, is_county, stale),
+            "tooltip": self._tooltip(ind, period, is_county, stale,
+                                     self.ctx.provenance_note(
+                                         self._region if not (ind.county_only and not
+                                                              self._has_children())
+                                         else self._reference(), ind.code, period)),
         }
 
-    def _tooltip(self, ind: Indicator, period, is_county: bool, stale: bool) -> str:
+    def _tooltip(self, ind: Indicator, period, is_county: bool, stale: bool,
+                 provenance: str = "") -> str:
         t, lang = self.text, self.ctx.lang
         lines = [f"<b>{self.ctx.tr_name(ind)}</b>"]
         lines.append(f"{t['tip_period']}：{period_label(period, ind.frequency, lang)}　"
                      f"{t['tip_unit']}：{i18n.unit(ind.unit, self.ctx.lang) or '—'}")
+        if provenance:
+            lines.append(f"<span style='color:{theme.ACCENT}'>{provenance}</span>")
         lines.append(f"{t['tip_department']}：{ind.department}")
         lines.append(f"{t['tip_definition']}：{ind.definition}")
         if ind.target_value is not None:
@@ -719,6 +736,10 @@ class TownshipDetail(Panel):
         self.facts_label.setText("　·　".join(facts))
         self._header_plain = " · ".join([name, kind] + facts)
         self.county_button.setEnabled(not is_county)
+        whole = ctx.whole_word(self._reference())
+        self.county_button.setText(t["back_to"].format(whole=whole))
+        self.model.text = dict(self.model.text, headers=(
+            *t["headers"][:2], whole, *t["headers"][3:]))
         if is_county:
             self.summary_label.clear()
         else:

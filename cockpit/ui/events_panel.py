@@ -323,7 +323,9 @@ class EventsPanel(Panel):
         start, end, self.fell_back, self.counts, events = self._fetch(region)
         self.period_window = (start, end)
         self.model.set_events(events)
-        self.view.setColumnHidden(REGION, region is not None)
+        # One township's events need no place column; a county's (of a city) do.
+        self.view.setColumnHidden(REGION, region is not None
+                                  and not ctx.hierarchy.has_children(region))
         self.view.scrollToTop()
         self._fit_columns()
         # Lay the rows out now: left to Qt's deferred layout, the table would paint once

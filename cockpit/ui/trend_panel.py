@@ -28,12 +28,14 @@ from .panel import Panel, TitleLabel
 _TEXT = {
     "zh_CN": {
         "county": "全县", "target": "目标", "range": "乡镇区间", "county_only": "该指标仅统计全县",
+        "range_of": "{children}区间",
         "unit": "单位：{unit}", "trend": {"month": "月度走势", "quarter": "季度走势",
                                           "year": "年度走势"},
         "no_data": "暂无数据", "missing": "未报送",
     },
     "en": {
         "county": "County", "target": "Target", "range": "Township range",
+        "range_of": "{children} range",
         "county_only": "County-level indicator", "unit": "Unit: {unit}",
         "trend": {"month": "monthly trend", "quarter": "quarterly trend",
                   "year": "yearly trend"},
@@ -482,7 +484,7 @@ class TrendPanel(Panel):
         """Per-period min and max over the townships: (periods, lo, hi), or None.
 
         One grouped query (memoised per snapshot), never one series per township."""
-        band = self.ctx.queries.township_band(indicator)
+        band = self.ctx.queries.child_band(self.ctx.view_code, indicator)
         return None if band is None else (band.periods, band.lo, band.hi)
 
     @staticmethod
@@ -496,7 +498,11 @@ class TrendPanel(Panel):
     def _refresh_series(self) -> None:
         ctx, state = self.ctx, self.ctx.state
         ind = ctx.indicator()
-        county = ctx.county_code
+        # Against the level shown: a township against its county, a county against itself
+        # with its townships' band; the words follow the level (全县, 全市 …).
+        county = ctx.view_code
+        self._t = dict(self._t, county=ctx.whole_word(county),
+                       range=self._t["range_of"].format(children=ctx.children_noun(county)))
         is_township = state.region != county and state.region in ctx.queries.region_by_code
         show_township = is_township and not ind.county_only
 

@@ -44,13 +44,18 @@ EXIT_KEYS = "Ctrl+Shift+Q"
 def playlist_catalogue(queries, public: bool) -> Catalogue:
     """What a playlist is checked against: this warehouse's regions and indicators."""
     names: dict[str, str] = {}
+    shared: set[str] = set()
     for region in [queries.county, *queries.townships]:
         for name in (region.code, region.name, region.name_en):
-            if name:
-                names.setdefault(name, region.code)
+            if name and names.setdefault(name, region.code) != region.code:
+                shared.add(name)
+    # A name several places share (two 城东街道 of a city) is decided by a path
+    # (金华市/武义县/桃溪镇) or a code, through the hierarchy.
+    names = {n: c for n, c in names.items() if n not in shared}
     return Catalogue(county=queries.county.code, regions=names,
                      township_codes=tuple(r.code for r in queries.townships),
-                     indicators=queries.indicator_by_code, public=public)
+                     indicators=queries.indicator_by_code, public=public,
+                     find=queries.hierarchy.resolve)
 
 
 def read_playlist(path: Path | str | None, queries, public: bool) -> Playlist:
