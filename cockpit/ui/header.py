@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTabBar, QVBoxLayout, QWidget)
+                               QTabBar, QVBoxLayout)
 
 from ..core import formatting as fmt
 from ..core.catalogue import DOMAINS

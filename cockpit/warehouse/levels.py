@@ -115,7 +115,7 @@ def disagreements(cur, imported: str = "imp_final", limit: int = 1000) -> list[d
         " current_database()", [DERIVED_TABLE]).fetchone()[0]
     not_derived = (f"ANTI JOIN {DERIVED_TABLE} d ON d.indicator = o.indicator"
                    " AND d.period = o.period AND d.region = o.region" if has_derived else "")
-    rows = cur.execute(f"""
+    cur.execute(f"""
         WITH touched AS (SELECT DISTINCT indicator, period FROM {imported}),
         merged AS (
             SELECT indicator, period, region, value, true AS imported FROM {imported}

@@ -9,9 +9,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyproj
-import pytest
 import shapely
-from openpyxl.utils import get_column_letter
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
 from cockpit.warehouse.demo import TOWNSHIP_CODES
