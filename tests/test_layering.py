@@ -1,36 +1,44 @@
-"""Nothing outside cockpit/ui imports Qt or pyqtgraph — checked on the source, module by module."""
+"""The package's layers hold: import-linter checks every import (relative ones, imports inside
+functions, and chains through other modules) against the contracts in pyproject.toml — Qt only in
+cockpit/ui, no layer importing one above it, nothing below the command line importing it."""
 from __future__ import annotations
 
-import ast
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "cockpit"
+ROOT = Path(__file__).resolve().parent.parent
 QT_MODULES = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph")
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
+def _lint(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command;"
+                           " lint_imports_command()", "--no-cache"],
+                          cwd=root, env=env, capture_output=True, text=True)
 
 
-def test_no_qt_outside_ui_package():
-    offenders = []
-    for path in PACKAGE.rglob("*.py"):
-        rel = path.relative_to(PACKAGE)
-        if rel.parts[0] == "ui":
-            continue
-        bad = _imports(path) & set(QT_MODULES)
-        if bad:
-            offenders.append(f"{rel}: {sorted(bad)}")
-    assert not offenders, "Qt imported outside cockpit/ui: " + "; ".join(offenders)
+def test_the_import_contracts_hold():
+    run = _lint(ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "broken" in run.stdout and "0 broken" in run.stdout
+
+
+def test_a_qt_import_in_the_alert_engine_breaks_the_contract(tmp_path):
+    """The check sees what the old hand-written one missed: a relative, indirect Qt import."""
+    shutil.copytree(ROOT / "cockpit", tmp_path / "cockpit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    engine = tmp_path / "cockpit" / "alerts" / "engine.py"
+    # Indirect: the engine imports the UI's theme, which imports Qt.
+    engine.write_text(engine.read_text(encoding="utf-8") + "\nfrom ..ui import theme  # noqa\n",
+                      encoding="utf-8")
+    run = _lint(tmp_path)
+    assert run.returncode != 0
+    assert "cockpit.alerts is not allowed to import cockpit.ui" in run.stdout
+    assert "cockpit.alerts.engine -> cockpit.ui.theme" in run.stdout
 
 
 def test_core_packages_import_without_loading_qt():
@@ -38,7 +46,7 @@ def test_core_packages_import_without_loading_qt():
         "import sys, cockpit.core.selection, cockpit.core.formatting, cockpit.warehouse.queries,"
         " cockpit.warehouse.demo, cockpit.geo.partition, cockpit.alerts, cockpit.cli,"
         " cockpit.core.plan, cockpit.core.workbook, cockpit.warehouse.plans,"
-        " cockpit.warehouse.targets\n"
+        " cockpit.warehouse.targets, cockpit.core.playlist, cockpit.core.classes\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in %r]\n"
         "print(','.join(loaded))" % (QT_MODULES,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

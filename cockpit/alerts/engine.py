@@ -302,7 +302,7 @@ WHERE measure >= $z AND change_pct >= $min_change AND abs(expected) >= $min_base
 # target year is over the judgement stays where it ended, at that December (目标未完成 rather
 # than 将落空), until the catalogue carries a newer target: the plan's result does not flip on
 # one noisy month, nor vanish when the next year's data arrive.
-_TARGET_LAG_SQL = f"""
+_TARGET_LAG_SQL = """
 WITH latest AS (
     SELECT indicator, max(period) AS last FROM observations
     WHERE indicator = ANY($codes) AND period <= $as_of GROUP BY indicator
@@ -731,7 +731,6 @@ def _overdue(ctx: _Context, rule: Rule, codes: list[str]):
     alerts = []
     county = ctx.county.code
     for indicator, frequency, department, last, expected, first_overdue, periods in rows:
-        ind = ctx.indicators[indicator]
         message = (f"{ctx.subject_label(county, indicator)} 最近一期为 {period_label(last, frequency)}，"
                    f"按{_FREQ_WORD[frequency]}报送应已报至 {period_label(expected, frequency)}，"
                    f"逾期 {periods} 期未报（牵头单位：{department}）")

@@ -153,7 +153,13 @@ EVALUATION_COLUMNS = ("seq", "scope", "warehouse", "snapshot_version", "as_of", 
 
 
 class AlertStateError(Exception):
-    """An alert cannot be found or cannot make that transition; one line for the user."""
+    """An alert cannot be found or cannot make that transition; one line for the user.
+    `option` names the field the user filled in wrong (the CLI adds its --flag to the line;
+    the window does not, its users never saw a flag)."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 class StoreUnavailable(ConnectionError):
@@ -284,7 +290,7 @@ class SyncResult:
                 "escalated": self.escalated, "stale": self.stale}
 
 
-def _parse_day(value: str | date, what: str) -> date:
+def _parse_day(value: str | date, what: str, option: str | None = None) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -292,12 +298,13 @@ def _parse_day(value: str | date, what: str) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise AlertStateError(f"{what}应写成 年-月-日，例如 2026-01-15，而不是 “{value}”") from None
+        raise AlertStateError(f"{what}应写成 年-月-日，例如 2026-01-15，而不是 “{value}”",
+                              option) from None
 
 
-def _required(text: str | None, what: str) -> str:
+def _required(text: str | None, what: str, option: str | None = None) -> str:
     if text is None or not str(text).strip():
-        raise AlertStateError(f"{what}不能为空")
+        raise AlertStateError(f"{what}不能为空", option)
     return str(text).strip()
 
 
@@ -571,7 +578,7 @@ class AlertStore:
                     to_status: str, changes: Callable[[sqlite3.Row, str], dict],
                     detail: dict, scope: str | None) -> AlertRecord:
         """One transition in one transaction: re-read the state, check, change, audit."""
-        actor = _required(actor, "操作人（--by）")
+        actor = _required(actor, "操作人", "by")
         key = list(self._resolve(alert_id, scope))
         with self._write() as con:
             now = self._now()
@@ -590,16 +597,16 @@ class AlertStore:
 
     def ack(self, alert_id: str, by: str, scope: str | None = None) -> AlertRecord:
         """新预警 → 已签收."""
-        by = _required(by, "操作人（--by）")
+        by = _required(by, "操作人", "by")
         return self._transition(alert_id, by, "ack", (NEW,), ACKED,
                                 lambda row, now: {"acked_by": by, "acked_at": now}, {}, scope)
 
     def assign(self, alert_id: str, by: str, department: str,
                deadline: str | date, scope: str | None = None) -> AlertRecord:
         """新预警 / 已签收 / 处置中 → 处置中, handed to a department with a deadline."""
-        by = _required(by, "操作人（--by）")
-        department = _required(department, "承办部门（--department）")
-        day = _parse_day(deadline, "办理期限（--deadline）")
+        by = _required(by, "操作人", "by")
+        department = _required(department, "承办部门", "department")
+        day = _parse_day(deadline, "办理期限", "deadline")
         if day < self._today():
             raise AlertStateError(f"办理期限 {day.isoformat()} 已经过去，请填写今天或以后的日期")
 
@@ -617,8 +624,8 @@ class AlertStore:
     def close(self, alert_id: str, by: str, note: str,
               scope: str | None = None) -> AlertRecord:
         """已签收 / 处置中 / 自动解除 → 已办结, with a note on what was done."""
-        by = _required(by, "操作人（--by）")
-        note = _required(note, "办结说明（--note）")
+        by = _required(by, "操作人", "by")
+        note = _required(note, "办结说明", "note")
         return self._transition(alert_id, by, "close", (ACKED, IN_PROGRESS, CLEARED), CLOSED,
                                 lambda row, now: {"closed_by": by, "closed_at": now,
                                                   "note": note}, {"note": note}, scope)
@@ -627,9 +634,9 @@ class AlertStore:
                scope: str | None = None) -> AlertRecord:
         """新预警 / 已签收 / 处置中 / 自动解除 → 已忽略 until a date, with a reason. If the
         condition still holds after that date, the next evaluation raises it again."""
-        by = _required(by, "操作人（--by）")
-        reason = _required(reason, "忽略理由（--reason）")
-        day = _parse_day(until, "忽略截止日期（--until）")
+        by = _required(by, "操作人", "by")
+        reason = _required(reason, "忽略理由", "reason")
+        day = _parse_day(until, "忽略截止日期", "until")
         if day <= self._today():
             raise AlertStateError(f"忽略截止日期 {day.isoformat()} 应晚于今天")
         return self._transition(alert_id, by, "ignore", (NEW, ACKED, IN_PROGRESS, CLEARED),

@@ -5,7 +5,7 @@ catalogue in the `indicators` table, read back through `Indicator.from_row`.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 # The six domains of the source plans, in display order: code -> (zh_CN, en).
 DOMAINS: dict[str, tuple[str, str]] = {
@@ -296,3 +296,24 @@ DEMO_CATALOGUE: tuple[Indicator, ...] = (
 
 CATALOGUE_BY_CODE: dict[str, Indicator] = {ind.code: ind for ind in DEMO_CATALOGUE}
 assert len(CATALOGUE_BY_CODE) == len(DEMO_CATALOGUE), "duplicate indicator code"
+
+
+def county_short_name(county: str) -> str:
+    """龙游县 → 龙游, 婺城区 → 婺城, 兰溪市 → 兰溪 (as departments' names use it)."""
+    for suffix in ("自治县", "县", "区", "市", "旗"):
+        if county.endswith(suffix) and len(county) > len(suffix) + 1:
+            return county[: -len(suffix)]
+    return county
+
+
+def catalogue_for(county: str, city: str = "") -> tuple[Indicator, ...]:
+    """The default catalogue for another county: the demo's indicators with that county's
+    departments, and without the demo county's plan (its 2020 baselines, 2025 targets and 表1
+    rows belong to Wuyi's plan; another county imports its own with a targets file)."""
+    short = county_short_name(county)
+    renamed = {_ENV: f"{city}生态环境局{short}分局" if city else f"{short}生态环境分局",
+               _GRID: f"国网{county}供电公司"}
+    return tuple(replace(ind, department=renamed.get(ind.department, ind.department),
+                         baseline_value=None, baseline_year=None, target_value=None,
+                         target_year=None, plan_kpi=None)
+                 for ind in DEMO_CATALOGUE)

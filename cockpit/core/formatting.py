@@ -46,13 +46,27 @@ def value_parts(value, indicator: Indicator, lang: str = "zh_CN") -> tuple[str, 
     english = lang == "en"
     if is_missing(value):
         return "—", i18n.unit(unit, lang)
+    if english and unit in i18n.SCALED_EN:
+        factor, base = i18n.SCALED_EN[unit]
+        return _magnitude(value * factor), base
     if unit in _COUNT_UNITS and abs(value) >= 10_000:
         if english:
-            return number(value / 1_000, 1) + "k", i18n.unit(unit, lang)
+            return _magnitude(value), i18n.unit(unit, lang)
         if abs(value) >= 100_000:
             return number(value / 10_000, 1), "万" + unit
         return number(value / 10_000, 2), "万" + unit
     return number(value, indicator.decimals), i18n.unit(unit, lang)
+
+
+def _magnitude(value: float) -> str:
+    """An English amount with k / M / B: 48.0M, 2.4k, 7,450 (three significant figures)."""
+    size = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+        if size >= limit:
+            scaled = value / (limit if suffix != "k" else 1e3)
+            decimals = 2 if abs(scaled) < 10 else (1 if abs(scaled) < 100 else 0)
+            return f"{scaled:,.{decimals}f}{suffix}"
+    return number(value, 0 if size >= 100 else (1 if size >= 10 else 2))
 
 
 def format_value(value, indicator: Indicator, lang: str = "zh_CN") -> str:

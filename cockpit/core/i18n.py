@@ -40,6 +40,11 @@ UNITS_EN = {
     "万千瓦时": "10 MWh", "μg/m³": "μg/m³", "%": "%", "天": "days",
     "个百分点": "percentage points",
 }
+# Units with a Chinese magnitude (万 = 10⁴, 亿 = 10⁸) are rewritten for English readers as a
+# plain amount: 0.48 亿元 → 48.0M yuan, 0.24 万户 → 2.4k households.
+SCALED_EN = {"亿元": (1e8, "yuan"), "万元": (1e4, "yuan"), "万元/亩": (1e4, "yuan/mu"),
+             "万件": (1e4, "cases"), "万户": (1e4, "households"), "万户次": (1e4, "household visits"),
+             "万人次": (1e4, "visits"), "万千瓦时": (10.0, "MWh")}
 SEVERITY_EN = {"红": "Red", "橙": "Orange", "黄": "Yellow"}
 ALERT_STATUS_EN = {"新预警": "New", "已签收": "Acknowledged", "处置中": "In progress",
                    "已办结": "Closed", "已忽略": "Ignored", "自动解除": "Cleared"}

@@ -28,9 +28,9 @@ before another red alert may interrupt).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .catalogue import DOMAINS, Indicator
 from .tomlfile import loads, read_text, show
@@ -95,6 +95,8 @@ class Catalogue:
     township_codes: tuple[str, ...]
     indicators: Mapping[str, Indicator]      # code → indicator
     public: bool = False                     # public profile: internal indicators are unknown
+    # A code, name or path (金华市/武义县/桃溪镇) → region code; LookupError says why not.
+    find: Callable[[str], str] | None = None
 
     def indicator_code(self, text: str) -> str | None:
         visible = {c: i for c, i in self.indicators.items()
@@ -196,6 +198,16 @@ def _domain(c: _Checker, key: str) -> str:
 def _region(c: _Checker, key: str, cat: Catalogue, township_only: bool = False) -> str:
     text = c.text(key)
     code = cat.regions.get(text)
+    if code is None and cat.find is not None:
+        try:   # a path (武义县/桃溪镇), or a name several places share
+            code = cat.find(text)
+        except LookupError as exc:
+            if getattr(exc, "ambiguous", False):
+                c.fail(key, f"{show(text)}：{exc}")
+        if code is not None:
+            if township_only and code == cat.county:
+                c.fail(key, f"{show(text)} 是整个数据仓库的地区，不是其中的乡镇或县")
+            return code
     if code is None or (township_only and code not in cat.township_codes):
         names = [n for n, v in cat.regions.items() if v in cat.township_codes]
         c.fail(key, f"{show(text)} 不是本数据仓库的乡镇（街道）{_near(text, names)}")
@@ -364,6 +376,11 @@ class Carousel:
         if self._queue:
             return self._queue[0]
         return self._first_step((self._page + 1) % len(self.playlist.pages), peek=True)
+
+    @property
+    def page_index(self) -> int:
+        """The page of the playlist shown (0-based)."""
+        return self._page
 
     # -- inputs --------------------------------------------------------------------------------
     def tick(self, now: float) -> Step | None:

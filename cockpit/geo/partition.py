@@ -26,6 +26,7 @@ __all__ = [
     "partition",
     "place_seats",
     "random_points_in",
+    "spread_seats",
     "township_geometries",
 ]
 
@@ -581,3 +582,35 @@ def random_points_in(geom: BaseGeometry, n: int, rng: np.random.Generator) -> np
         if got == n:
             return out
     raise RuntimeError("rejection sampling did not converge")
+
+
+def spread_seats(outline: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n well-spread seats (lon/lat), denser around the county seat: a few k-means rounds over
+    random points, a third of them drawn near the centre so urban townships come out small."""
+    centre = label_point(outline)
+    lat0 = centre.y
+    kx = math.cos(math.radians(lat0))
+    pts = random_points_in(outline, max(40 * n, 400), rng)
+    minx, miny, maxx, maxy = outline.bounds
+    spread = 0.12 * min((maxx - minx) * kx, maxy - miny)
+    near = np.column_stack([rng.normal(centre.x, spread / kx, 20 * n),
+                            rng.normal(centre.y, spread, 20 * n)])
+    near = near[shapely.contains_xy(outline, near[:, 0], near[:, 1])]
+    pts = np.vstack([pts, near])
+    xy = pts * np.array([kx, 1.0])
+    centres = xy[rng.choice(len(xy), n, replace=False)]
+    for _ in range(12):
+        d = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)
+        label = d.argmin(axis=1)
+        for k in range(n):
+            members = xy[label == k]
+            if len(members):
+                centres[k] = members.mean(axis=0)
+    seats = centres / np.array([kx, 1.0])
+    # A mean of a concave cluster can fall outside: pull it to the cluster's nearest point.
+    inside = shapely.contains_xy(outline, seats[:, 0], seats[:, 1])
+    for k in np.flatnonzero(~inside):
+        nearest = ((xy - centres[k]) ** 2).sum(axis=1).argmin()
+        seats[k] = pts[nearest]
+    order = np.argsort(((seats - [centre.x, centre.y]) * [kx, 1.0]) ** 2 @ [1.0, 1.0])
+    return seats[order]

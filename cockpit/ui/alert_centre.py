@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePo
                                QVBoxLayout, QWidget)
 
 from ..alerts.rules import SEVERITIES
+from ..core import i18n
 from ..core.catalogue import DOMAINS
 from . import theme
 from .alerts_panel import AlertsPanel
@@ -29,8 +30,9 @@ class _Tally(QWidget):
 
     clicked = Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, lang: str, parent=None):
         super().__init__(parent)
+        self.lang = lang
         self.rows: list[tuple[str, str, dict[str, int]]] = []   # (key, name, counts)
         self.px = 16
         self.setMinimumHeight(60)
@@ -71,7 +73,8 @@ class _Tally(QWidget):
                     p.setPen(QColor(colour))
                 else:
                     p.setPen(QColor(theme.TEXT_DIM))
-                p.drawText(box, Qt.AlignmentFlag.AlignCenter, f"{severity} {n}")
+                p.drawText(box, Qt.AlignmentFlag.AlignCenter,
+                           f"{i18n.severity(severity, self.lang)} {n}")
         p.end()
 
     def mouseReleaseEvent(self, event) -> None:
@@ -119,10 +122,10 @@ class AlertCentre(Panel):
 
         side = QFrame(self, objectName="panel")
         self.region_title = QLabel(self._t["by_region"], objectName="panelTitle")
-        self.regions = _Tally(side)
+        self.regions = _Tally(ctx.lang, side)
         self.regions.clicked.connect(self._on_region_clicked)
         self.domain_title = QLabel(self._t["by_domain"], objectName="panelTitle")
-        self.domains = _Tally(side)
+        self.domains = _Tally(ctx.lang, side)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(12, 10, 12, 10)
         side_layout.addWidget(self.region_title)
@@ -169,7 +172,7 @@ class AlertCentre(Panel):
         self._counts["overdue"] = sum(a.overdue for a in alerts)
         for key, label in self.count_labels.items():
             colour = theme.SEVERITY.get(key, theme.BAD)
-            name = key if key in SEVERITIES else t["overdue"]
+            name = i18n.severity(key, ctx.lang) if key in SEVERITIES else t["overdue"]
             label.setText(f"<span style='color:{colour}'>● {name}</span> "
                           f"<b style='font-size:{theme.px(30 * self.scale)}px'>"
                           f"{self._counts[key]}</b>")

@@ -40,6 +40,11 @@ def store_reason(exc: Exception, lang: str = "zh_CN") -> str:
     return " ".join(text.split())[:160]
 
 
+def alert_message(alert: AlertRecord, lang: str) -> str:
+    """The alert's sentence in the UI's language (English made by the engine beside it)."""
+    return (getattr(alert, "message_en", "") or alert.message) if lang == "en" else alert.message
+
+
 class AlertTicker(QFrame):
     """Hidden until a critical alert is raised or reopened; then it flashes until dismissed."""
 
@@ -85,8 +90,11 @@ class AlertTicker(QFrame):
         self.alerts = critical + [a for a in self.alerts if a.id not in {c.id for c in critical}]
         t = _TEXT[self.ctx.lang]
         first = self.alerts[0]
-        self.label.setText(f"⚠ {t['new'].format(n=len(self.alerts))}：{first.message}")
-        self.label.setToolTip("<br>".join(a.message for a in self.alerts[:20]))
+        lang = self.ctx.lang
+        colon = ": " if lang == "en" else "："
+        self.label.setText(f"⚠ {t['new'].format(n=len(self.alerts))}{colon}"
+                           f"{alert_message(first, lang)}")
+        self.label.setToolTip("<br>".join(alert_message(a, lang) for a in self.alerts[:20]))
         self._flashes = 0
         self._timer.start()
         self.show()

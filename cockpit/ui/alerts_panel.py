@@ -5,18 +5,22 @@ from __future__ import annotations
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
-                               QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout, QHeaderView,
+                               QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
+from ..alerts.rules import SEVERITIES
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
+from ..core.formatting import period_label
+from ..core.i18n import alert_status, pick, severity
 from . import theme
-from .alert_ticker import STORE_FAILURES, store_reason
+from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
+from .panel import Panel, TitleLabel
 
 _TEXT = {
-    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选乡镇",
+    "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
               "open": "待处置", "every": "全部", "ack": "签收", "assign": "交办", "close": "办结",
               "ignore": "忽略", "history": "处置记录", "cols": ["级别", "期间", "乡镇（街道）",
                                                           "指标", "预警信息", "状态"],
@@ -25,8 +29,13 @@ _TEXT = {
               "until": "忽略至", "reason": "忽略理由", "pick": "请先在列表中选中一条预警",
               "done": "已{action}：{subject}", "events": "事件",
               "not_saved": "{action}未能保存（{reason}），请稍后重试",
-              "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容"},
-    "en": {"title": "Alerts", "all": "County", "only_region": "Selected township only",
+              "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容",
+              "ok": "确定", "cancel": "取消", "close_dialog": "关闭", "date_format": "yyyy年M月d日",
+              "history_cols": ["时间", "处置人", "操作", "状态", "说明"],
+              "tip_status": "状态：{status}", "tip_acked": "，签收 {by} {at}",
+              "tip_assigned": "责任单位：{department}，期限 {deadline}", "tip_note": "办结说明：{note}",
+              "tip_reopened": "已重新触发 {n} 次", "paren": "（{x}）"},
+    "en": {"title": "Alerts", "all": "County", "only_region": "Selected place only",
            "open": "Open", "every": "All", "ack": "Acknowledge", "assign": "Assign",
            "close": "Close", "ignore": "Ignore", "history": "History",
            "cols": ["Level", "Period", "Township", "Indicator", "Message", "Status"],
@@ -35,7 +44,13 @@ _TEXT = {
            "until": "Ignore until", "reason": "Reason", "pick": "Select an alert first",
            "done": "{action}: {subject}", "events": "Events",
            "not_saved": "{action} not saved ({reason}); please try again",
-           "stale": "Alert list cannot be updated ({reason}); showing it as last read"},
+           "stale": "Alert list cannot be updated ({reason}); showing it as last read",
+           "ok": "OK", "cancel": "Cancel", "close_dialog": "Close", "date_format": "d MMM yyyy",
+           "history_cols": ["Time", "By", "Action", "Status", "Details"],
+           "tip_status": "Status: {status}", "tip_acked": ", acknowledged by {by} {at}",
+           "tip_assigned": "Department: {department}, deadline {deadline}",
+           "tip_note": "Closing note: {note}", "tip_reopened": "Raised again {n} times",
+           "paren": " ({x})"},
 }
 # Keyboard: a letter each, while the alert list has focus (the wall operator's hands stay on it).
 SHORTCUTS = {"ack": "A", "assign": "D", "close": "C", "ignore": "I", "history": "H"}
@@ -45,6 +60,21 @@ SEVERITY_ORDER = "红橙黄"
 def _reverse(period: str) -> str:
     """A key that sorts YYYY-MM newest first."""
     return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in period)
+
+
+ACTION_EN = {"raise": "Raised", "reopen": "Raised again", "auto_clear": "Cleared",
+             "escalate": "Escalated", "ack": "Acknowledged", "assign": "Assigned",
+             "close": "Closed", "ignore": "Ignored", "ignore_expired": "Ignore expired"}
+
+
+def button_texts(box: QDialogButtonBox, t: dict) -> None:
+    """Standard buttons in the UI's language (Qt's own say OK/Cancel in a Chinese UI)."""
+    for which, key in ((QDialogButtonBox.StandardButton.Ok, "ok"),
+                       (QDialogButtonBox.StandardButton.Cancel, "cancel"),
+                       (QDialogButtonBox.StandardButton.Close, "close_dialog")):
+        button = box.button(which)
+        if button is not None:
+            button.setText(t[key])
 
 
 STATUS_COLORS = {NEW: theme.BAD, ACKED: theme.ACCENT_2, IN_PROGRESS: theme.ACCENT,
@@ -59,11 +89,11 @@ class AlertActionDialog(QDialog):
         super().__init__(parent)
         # One per request, gone when closed: a wall opens these for months.
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        t = _TEXT[lang]
+        t = pick(_TEXT, lang)
         self.action = action
         self.setWindowTitle(f"{t[action]} · {alert.region_name}")
         form = QFormLayout(self)
-        message = QLabel(alert.message, wordWrap=True)
+        message = QLabel(alert_message(alert, lang), wordWrap=True)
         message.setMaximumWidth(520)
         form.addRow(message)
         self.operator = QLineEdit(operator)
@@ -72,6 +102,8 @@ class AlertActionDialog(QDialog):
         self.department.addItem(department)
         self.deadline = QDateEdit(QDate.currentDate().addDays(7), calendarPopup=True)
         self.until = QDateEdit(QDate.currentDate().addDays(30), calendarPopup=True)
+        for edit in (self.deadline, self.until):
+            edit.setDisplayFormat(t["date_format"])
         self.note = QPlainTextEdit()
         self.note.setMaximumHeight(90)
         self.reason = QLineEdit()
@@ -85,6 +117,7 @@ class AlertActionDialog(QDialog):
             form.addRow(t["reason"], self.reason)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
+        button_texts(buttons, t)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -119,51 +152,60 @@ class HistoryDialog(QDialog):
     """Every transition of one alert: when, who, what, from which status to which. One per
     panel, refilled for each alert (a new dialog per look kept ~23 widgets alive each time)."""
 
-    def __init__(self, texts: dict, parent=None):
+    def __init__(self, texts: dict, lang: str, parent=None):
         super().__init__(parent)
         self._texts = texts
+        self._lang = lang
         self.resize(720, 320)
         layout = QVBoxLayout(self)
         self.message = QLabel(wordWrap=True)
         layout.addWidget(self.message)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["时间", "处置人", "操作", "状态", "说明"])
+        self.table.setHorizontalHeaderLabels(texts["history_cols"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        button_texts(close, texts)
         close.rejected.connect(self.close)
         layout.addWidget(close)
 
     def show_alert(self, alert: AlertRecord, entries) -> None:
         self.setWindowTitle(f"{self._texts['history']} · {alert.region_name}")
-        self.message.setText(alert.message)
+        lang = self._lang
+        self.message.setText(alert_message(alert, lang))
         self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
-            detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items())
-            for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, e.action_label,
-                                        f"{e.from_status or '—'} → {e.to_status}", detail]):
+            detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items()
+                              if k not in ("message", "message_en"))
+            action = ACTION_EN.get(e.action, e.action_label) if lang == "en" else e.action_label
+            moved = (f"{alert_status(e.from_status, lang) or '—'} → "
+                     f"{alert_status(e.to_status, lang)}")
+            for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, action, moved,
+                                        detail]):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.show()
         self.raise_()
 
 
-class AlertsPanel(QFrame):
+class AlertsPanel(Panel):
     """Constructed with the context; the alert service is `ctx.alerts` (None: panel says so)."""
 
+    fields = frozenset({"region"})
+    follows_alerts = True
+    TEXT = _TEXT
     acted = Signal(str, str)  # action, alert id
 
     def __init__(self, ctx: CockpitContext, parent=None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self.ctx = ctx
-        t = self._t = _TEXT[ctx.lang]
+        t = self._t = self.t
         self.operator = ctx.operator
         self._alerts: list[AlertRecord] = []
 
-        self._title = QLabel(objectName="panelTitle")
+        self._title = TitleLabel()
         self._counts = QLabel(objectName="alertCounts")
         self._counts.setTextFormat(Qt.TextFormat.RichText)
         self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
@@ -173,11 +215,10 @@ class AlertsPanel(QFrame):
         self.status_filter.addItem(t["open"], list(OPEN_STATUSES))
         self.status_filter.addItem(t["every"], None)
         for status in (CLOSED, IGNORED, CLEARED):
-            self.status_filter.addItem(status, [status])
+            self.status_filter.addItem(alert_status(status, ctx.lang), [status])
         self.status_filter.currentIndexChanged.connect(self.refresh)
         top = QHBoxLayout()
-        top.addWidget(self._title)
-        top.addStretch(1)
+        top.addWidget(self._title, 1)
         top.addWidget(self._counts)
         top.addSpacing(12)
         top.addWidget(self.region_only)
@@ -205,7 +246,8 @@ class AlertsPanel(QFrame):
         self.buttons: dict[str, QPushButton] = {}
         actions = QHBoxLayout()
         for action in ("ack", "assign", "close", "ignore", "history"):
-            button = QPushButton(f"{t[action]}（{SHORTCUTS[action]}）", objectName="alertAction")
+            button = QPushButton(t["paren"].format(x=SHORTCUTS[action]).join([t[action], ""]),
+                                 objectName="alertAction")
             button.clicked.connect(lambda _=False, a=action: self.request(a))
             actions.addWidget(button)
             self.buttons[action] = button
@@ -225,10 +267,7 @@ class AlertsPanel(QFrame):
         self.history_dialog: HistoryDialog | None = None
         self._stale = False
         self.action_dialog: AlertActionDialog | None = None
-        ctx.changed.connect(self._on_selection_change)
-        ctx.alerts_changed.connect(self._on_alerts_changed)
-        ctx.reloaded.connect(self._on_alerts_changed)
-        self.refresh()
+        self.sync()
 
     # -- public state -----------------------------------------------------------------------------
     def title_text(self) -> str:
@@ -248,7 +287,7 @@ class AlertsPanel(QFrame):
     def counts(self) -> dict[str, int]:
         service = self.ctx.alerts
         region = self._region_filter()
-        return service.counts_by_severity(region) if service else {}
+        return self._fetch(region)[1] if service else {}
 
     def selected_alert(self) -> AlertRecord | None:
         rows = self.table.selectionModel().selectedRows()
@@ -269,11 +308,13 @@ class AlertsPanel(QFrame):
             return None
         return self.ctx.township_or_none(self.ctx.state.region)
 
-    def _on_selection_change(self, changed: frozenset, state) -> None:
-        if "region" in changed:
-            self.refresh()
+    def on_selection(self, changed: frozenset, state) -> None:
+        self.refresh()
 
-    def _on_alerts_changed(self) -> None:
+    def on_reload(self) -> None:
+        self.on_alerts()
+
+    def on_alerts(self) -> None:
         self._cache.clear()
         self.refresh()
 
@@ -286,9 +327,23 @@ class AlertsPanel(QFrame):
             if len(self._cache) >= 512:   # a wall stepping through a province's townships
                 self._cache.clear()
             service = self.ctx.alerts
-            self._cache[key] = (service.list(status=statuses, region=region),
-                                service.counts_by_severity(region))
+            if region is not None and self.ctx.hierarchy.has_children(region):
+                self._cache[key] = self._rolled_up(region, statuses)
+            else:
+                self._cache[key] = (service.list(status=statuses, region=region),
+                                    service.counts_by_severity(region))
         return self._cache[key]
+
+    def _rolled_up(self, region: str, statuses):
+        """A county's alerts in a city warehouse: its own and every township's in it."""
+        hierarchy, service = self.ctx.hierarchy, self.ctx.alerts
+        under = [a for a in service.list(status=statuses)
+                 if a.region in hierarchy and hierarchy.is_under(a.region, region)]
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for a in service.list(open_only=True):
+            if a.region in hierarchy and hierarchy.is_under(a.region, region):
+                counts[a.severity] = counts.get(a.severity, 0) + 1
+        return under, counts
 
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would list (see prewarm.py)."""
@@ -298,7 +353,8 @@ class AlertsPanel(QFrame):
     def refresh(self) -> None:
         t = self._t
         region = self._region_filter()
-        name = self.ctx.region_name(region) if region else t["all"]
+        name = self.ctx.region_name(region) if region else \
+            self.ctx.whole_word(self.ctx.county_code)
         service = self.ctx.alerts
         if service is None:
             self._title.setText(f"{t['title']} · {name}")
@@ -320,7 +376,8 @@ class AlertsPanel(QFrame):
         self._title.setText(f"{t['title']} · {name}")
         self._alerts = alerts
         self._counts.setText("&nbsp;&nbsp;".join(
-            f"<span style='color:{theme.SEVERITY[s]}'>●</span> {s} <b>{n}</b>"
+            f"<span style='color:{theme.SEVERITY[s]}'>●</span> {severity(s, self.ctx.lang)} "
+            f"<b>{n}</b>"
             for s, n in counts.items()))
         self._fill()
         if keep is not None:
@@ -332,10 +389,19 @@ class AlertsPanel(QFrame):
         table = self.table
         table.setSortingEnabled(False)
         table.setRowCount(len(self._alerts))
+        ctx, lang = self.ctx, self.ctx.lang
+        indicators, regions = ctx.queries.indicator_by_code, ctx.queries.region_by_code
         for row, alert in enumerate(self._alerts):
-            status = alert.status + (f" · {t['overdue']}" if alert.overdue else "")
-            cells = [f"● {alert.severity}", alert.period_label, alert.region_name,
-                     alert.indicator_name or t["events"], alert.message, status]
+            status = alert_status(alert.status, lang) + (f" · {t['overdue']}" if alert.overdue
+                                                         else "")
+            ind = indicators.get(alert.indicator) if alert.indicator else None
+            period = (period_label(alert.period_date, ind.frequency if ind else "month", lang)
+                      if lang == "en" else alert.period_label)
+            cells = [f"● {severity(alert.severity, lang)}", period,
+                     ctx.region_name(alert.region) if alert.region in regions
+                     else alert.region_name,
+                     ctx.tr_name(ind) if ind else (alert.indicator_name or t["events"]),
+                     alert_message(alert, lang), status]
             for col, text in enumerate(cells):
                 item = _SortableItem(text)
                 if col == 0:
@@ -359,15 +425,19 @@ class AlertsPanel(QFrame):
             self.message.clear()
 
     def _tooltip(self, alert: AlertRecord) -> str:
-        lines = [f"<b>{alert.rule_name}</b>（{alert.severity}）", alert.message,
-                 f"状态：{alert.status}" + (f"，签收 {alert.acked_by} {alert.acked_at}"
-                                           if alert.acked_by else "")]
+        t, lang = self._t, self.ctx.lang
+        status = t["tip_status"].format(status=alert_status(alert.status, lang))
+        if alert.acked_by:
+            status += t["tip_acked"].format(by=alert.acked_by, at=alert.acked_at)
+        lines = [f"<b>{alert.rule_name}</b>{t['paren'].format(x=severity(alert.severity, lang))}",
+                 alert_message(alert, lang), status]
         if alert.department:
-            lines.append(f"责任单位：{alert.department}，期限 {alert.deadline}")
+            lines.append(t["tip_assigned"].format(department=alert.department,
+                                                  deadline=alert.deadline))
         if alert.note:
-            lines.append(f"办结说明：{alert.note}")
+            lines.append(t["tip_note"].format(note=alert.note))
         if alert.reopen_count:
-            lines.append(f"已重新触发 {alert.reopen_count} 次")
+            lines.append(t["tip_reopened"].format(n=alert.reopen_count))
         return "<br>".join(lines)
 
     def _update_buttons(self) -> None:
@@ -431,11 +501,17 @@ class AlertsPanel(QFrame):
         dialog = self.action_dialog = AlertActionDialog(action, alert, self.operator,
                                                         department, self.ctx.lang, self)
         dialog.accepted.connect(lambda: self.perform(action, alert.id, **dialog.values()))
+        # Back to the list afterwards, so the next letter (D after A) acts on the same alert.
+        dialog.finished.connect(self._refocus)
         dialog.destroyed.connect(self._forget_action_dialog)
         dialog.open()
 
     def _forget_action_dialog(self) -> None:
         self.action_dialog = None
+
+    def _refocus(self, _result: int = 0) -> None:
+        self.window().activateWindow()
+        self.table.setFocus()
 
     def perform(self, action: str, alert_id: str, **values) -> bool:
         """Apply one transition; a refused one (someone else got there first) is explained, and
@@ -445,7 +521,7 @@ class AlertsPanel(QFrame):
             record = getattr(service, action)(alert_id, **values)
         except AlertStateError as exc:
             self.message.setText(str(exc))
-            self._on_alerts_changed()
+            self.on_alerts()
             return False
         except STORE_FAILURES as exc:
             text = self._t["not_saved"].format(action=self._t[action],
@@ -471,16 +547,7 @@ class AlertsPanel(QFrame):
                 reason=store_reason(exc, self.ctx.lang)))
             return
         if self.history_dialog is None:
-            self.history_dialog = HistoryDialog(self._t, self)
+            self.history_dialog = HistoryDialog(self._t, self.ctx.lang, self)
         self.history_dialog.show_alert(alert, entries)
 
-    def closeEvent(self, event) -> None:
-        for signal, slot in ((self.ctx.changed, self._on_selection_change),
-                             (self.ctx.alerts_changed, self._on_alerts_changed),
-                             (self.ctx.reloaded, self._on_alerts_changed)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        super().closeEvent(event)
 

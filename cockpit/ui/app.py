@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..errors import UsageError
 from ..core.selection import Selection, SelectionState
 from ..warehouse.queries import Queries
 from ..warehouse.store import Snapshot, SnapshotStore, WarehouseError, open_current, open_manifest
@@ -72,6 +73,10 @@ def initial_state(q: Queries, public: bool = False) -> SelectionState:
     overview = [i for i in q.indicators
                 if i.headline and not (public and i.sensitivity == "internal")]
     indicator = overview[0].code if overview else q.indicators[0].code
+    if q.as_of is None and not q.months:
+        raise CockpitUsageError(
+            f"{q.meta.get('county_name') or q.county.name}数据仓库中还没有指标数据："
+            f"请先用 cockpit import 文件 --db 目录 导入（cockpit new 建立的仓库是空的）")
     period = q.as_of or q.months[-1]
     return SelectionState(region=q.county.code, indicator=indicator, period=period,
                           domain="overview")
@@ -227,17 +232,24 @@ def valid_state(q: Queries, state: SelectionState) -> SelectionState:
     return replace(state, **changes) if changes else state
 
 
+def find_region(q: Queries, text: str) -> str:
+    """The region a user named (a code, a name, or a path such as 金华市/武义县/桃溪镇); a name
+    no region or several regions have is a one-line CockpitUsageError listing candidates."""
+    from ..core.levels import RegionLookupError
+
+    try:
+        return q.hierarchy.resolve(text)
+    except RegionLookupError as exc:
+        raise CockpitUsageError(str(exc)) from None
+
+
 def _state_with(q: Queries, state: SelectionState, township=None, indicator=None,
                 period=None, domain=None) -> SelectionState:
     from ..core.catalogue import DOMAINS
 
     changes = {}
     if township:
-        match = [r for r in [q.county, *q.townships] if township in (r.name, r.name_en, r.code)]
-        if not match:
-            names = "、".join(r.name for r in q.townships)
-            raise CockpitUsageError(f"没有名为“{township}”的乡镇（街道）；可选：{names}")
-        changes["region"] = match[0].code
+        changes["region"] = find_region(q, township)
     if indicator:
         if indicator not in q.indicator_by_code:
             raise CockpitUsageError(f"没有代码为“{indicator}”的指标（cockpit info 可查看指标）")
@@ -384,7 +396,6 @@ def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> Snapsho
 
 
 def run_gui(args) -> int:
-    from .. import cli
 
     started = time.perf_counter()
     try:
@@ -394,11 +405,11 @@ def run_gui(args) -> int:
         window = build_window(warehouse, state, lang=args.lang or "zh_CN",
                               sound=getattr(args, "sound", False))
     except CockpitUsageError as exc:
-        raise cli.UsageError(str(exc))
+        raise UsageError(str(exc))
     screens = app.screens()
     if args.screen is not None:
         if not 0 <= args.screen < len(screens):
-            raise cli.UsageError(f"没有第 {args.screen} 块屏幕（共 {len(screens)} 块，从 0 起）")
+            raise UsageError(f"没有第 {args.screen} 块屏幕（共 {len(screens)} 块，从 0 起）")
         window.setGeometry(screens[args.screen].geometry())
     if args.size:
         window.resize(*args.size)
@@ -435,11 +446,10 @@ def run_gui(args) -> int:
 
 def render_snapshot(args) -> int:
     """Render the whole cockpit offscreen with the requested state and save it as a PNG."""
-    from .. import cli
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
-        raise cli.UsageError(f"输出文件应为 .png：{out}")
+        raise UsageError(f"输出文件应为 .png：{out}")
     warehouse = LiveWarehouse(args.db)
     try:
         app = _application(offscreen=True)
@@ -448,7 +458,7 @@ def render_snapshot(args) -> int:
             state = _state_with(q, initial_state(q), args.township, args.indicator, args.period,
                                 args.domain)
         except CockpitUsageError as exc:
-            raise cli.UsageError(str(exc))
+            raise UsageError(str(exc))
         window = build_window(warehouse, state, lang=args.lang or "zh_CN", evaluate=False)
         try:
             window.ctx.alerts.evaluate(warehouse.snapshot)
@@ -460,7 +470,7 @@ def render_snapshot(args) -> int:
         image = grab(window, app)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(out)):
-            raise cli.UsageError(f"无法写入 {out}")
+            raise UsageError(f"无法写入 {out}")
         window.close()
         window.deleteLater()
         app.processEvents()

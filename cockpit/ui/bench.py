@@ -28,9 +28,10 @@ import numpy as np
 BUDGETS = {
     "county": {"selection_p95_ms": 16, "first_paint_ratio": 1.5, "rss_mb": 350,
                "briefing_s": 1.0, "briefings_all_s": 15.0},
+    "city": {"drill_p95_ms": 100},
     "province": {"selection_p95_ms": 33},
     "nation": {"selection_p95_ms": 100, "map_recolour_p95_ms": 50, "hit_test_p95_us": 1000,
-               "rss_mb": 1536},
+               "rss_mb": 1536, "drill_p95_ms": 300},
 }
 
 
@@ -42,6 +43,20 @@ def _rss_mb() -> float:
         return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, AttributeError):
         return _peak_rss_mb()
+
+
+def _kept_mb() -> float:
+    """Resident memory after the C allocator has given back what is free (glibc malloc_trim),
+    i.e. what is still held: the RSS of a process that frees a lot (a DuckDB instance per
+    snapshot) also swings with what glibc keeps for reuse, which blurs a slope."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: plain RSS
+        pass
+    return _rss_mb()
 
 
 def _peak_rss_mb() -> float:
@@ -198,7 +213,7 @@ def _profile(run, runs: int, top: int = 14) -> dict:
             queries_ms += cumtime * 1000
         if "/ui/" in module and short not in ("bench", "context", "app"):
             entry = panels.setdefault(short, {"handlers_ms": 0.0, "paint_ms": 0.0})
-            if func == "_on_selection_change":
+            if func in ("_on_selection_change", "on_selection"):
                 entry["handlers_ms"] += cumtime * 1000
             elif func in _PAINTS:
                 entry["paint_ms"] += cumtime * 1000
@@ -306,6 +321,36 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
     ctx.close()
     app.processEvents()
     return out
+
+
+def drill_timings(app, window, rng: random.Random, rounds: int = 40) -> dict:
+    """Drilling from the top level into one of its regions (a city's county: its townships on
+    the map, its cards, its ranking) and back up, each to the first paint of the new level:
+    DESIGN §5's drill budget. The first visit of each region (its outlines, its queries) is
+    timed with the rest and also reported alone. Empty for a warehouse of one level."""
+    ctx = window.ctx
+    hierarchy = ctx.hierarchy
+    if not hierarchy.multi_level:
+        return {}
+    root = hierarchy.root
+    regions = [c for c in hierarchy.children(root) if hierarchy.has_children(c)]
+    ctx.selection.update(record=False, region=root)
+    _settle(app, window)
+    first, down, up = [], [], []
+    for k in range(max(rounds, len(regions))):
+        region = regions[k] if k < len(regions) else rng.choice(regions)
+        t = time.perf_counter()
+        ctx.selection.update(record=False, region=region)
+        _settle(app, window)
+        (first if k < len(regions) else down).append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        ctx.selection.update(record=False, region=root)
+        _settle(app, window)
+        up.append((time.perf_counter() - t) * 1000)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"drill": _stats(first + down + up), "drill_down_first": _stats(first),
+            "drill_down": _stats(down), "drill_up": _stats(up),
+            "drill_load_avg": [round(x, 2) for x in load]}
 
 
 def briefing_timings(snapshot, alerts, month) -> dict:
@@ -418,12 +463,14 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
     # The cockpit's own memory, before the benchmark adds a second map panel of its own.
     rss_mb, peak_mb = _rss_mb(), _peak_rss_mb()
     _rest(app, window)
+    results.update(drill_timings(app, window, rng, max(10, selections // 5)))
     results.update(_map_measurements(app, window, q, rng, max(10, selections // 4)))
     if len(townships) < 100:   # a briefing is a county's or a township's, not a nation's
         results["briefing"] = briefing_timings(warehouse.snapshot, ctx.alerts, ctx.state.period)
     counts = q.summary()
     results.update({
         "scale": scale or ("county" if len(townships) < 100 else
+                           "city" if q.county.level == "city" else
                            "province" if len(townships) < 10000 else "nation"),
         "warehouse": str(Path(db).resolve()),
         "townships": len(townships),
@@ -586,8 +633,9 @@ def inject_red_alert(service, queries, k: int) -> str:
 
 
 class _Background:
-    """Publishes the warehouse again and raises drill alerts from worker threads, each every
-    so often and one at a time, as an import job and another screen would."""
+    """Publishes the warehouse again (in a process of its own, as an import job or the inbox
+    watcher does; a thread in the frozen build) and raises drill alerts from a worker thread,
+    each every so often and one at a time."""
 
     def __init__(self, root: Path, state_path: Path, queries, publish_every_s: float,
                  alert_every_s: float):
@@ -617,10 +665,16 @@ class _Background:
             self.threads[job].start()
 
     def _run(self, job: str) -> None:
+        import subprocess
+
         from ..warehouse.publish import republish
 
-        if job == "publish":
+        if job == "publish" and getattr(sys, "frozen", False):
             republish(self.root, note="soak")
+        elif job == "publish":
+            subprocess.run([sys.executable, "-c", "import sys; from cockpit.warehouse.publish "
+                            "import republish; republish(sys.argv[1], note='soak')",
+                            str(self.root)], check=True, capture_output=True, timeout=600)
         else:
             inject_red_alert(self.service, self.queries, self.done["alert"] + 1)
         self.done[job] += 1
@@ -633,8 +687,9 @@ class _Background:
 def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
          steps: list[Step] | None = None, sample_s: float = 5.0) -> dict:
     """A window left running for `minutes` while steps act on it as fast as it answers, new
-    snapshots are published now and then and drill 红 alerts raised now and then: resident
-    memory slope over the second half (MB/h), Qt objects at the start and end of it, every
+    snapshots are published now and then and drill 红 alerts raised now and then. Reports the
+    resident memory slope over the second half (MB/h; raw, and after the allocator gave back
+    what is free, see `_kept_mb`), Qt objects at the start and the end of that half, every
     exception caught (sys.excepthook, threading.excepthook, a step raising; target 0) and how
     often each step ran and each page was shown.
 
@@ -643,10 +698,16 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     the warehouse measured or the operators' alerts.
 
     `steps` is the action source: a list of callables `step(window, rng)`, one chosen at random
-    (uniformly: repeat a step to weight it) per turn, counted under its __name__. The default is
-    `default_steps()`. A wall's carousel adds its pages as steps, e.g.
-    `steps=default_steps() + [lambda w, rng: carousel.show_next()] * 20`; with the rate printed
-    (actions per minute), size `minutes` so every page is shown at least 1,000 times.
+    (uniformly: repeat a step to weight it) per turn, counted under its __name__; an exception
+    it raises is counted and the soak goes on. The default is `default_steps()`. A wall's
+    carousel adds its pages as steps::
+
+        def carousel_page(window, rng):
+            window.carousel.show_next()
+        run_bench(db, soak_minutes=60, soak_steps=default_steps() + [carousel_page] * 20)
+
+    With the rate printed (actions per minute), size `minutes` so that every playlist page is
+    shown at least 1,000 times.
     """
     import shutil
     import tempfile
@@ -681,8 +742,9 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
 
     ran, pages = Counter(), Counter()
     by_step: dict[str, list[float]] = {}
+    half_objects: int | None = None
     durations: list[float] = []
-    samples: list[tuple[float, float, int, int]] = []
+    samples: list[tuple[float, float, float, int]] = []   # seconds, RSS, kept MB, objects
     start = time.monotonic()
     end, next_sample = start + span, start
     while time.monotonic() < end:
@@ -703,17 +765,21 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
         now = time.monotonic()
         if now >= next_sample:
             gc.collect()
-            samples.append((now - start, _rss_mb(), _qt_object_count(window),
-                            len(gc.get_objects())))
+            samples.append((now - start, _rss_mb(), _kept_mb(), len(gc.get_objects())))
             next_sample = now + sample_s
+        if half_objects is None and now - start >= span / 2:
+            # Counted twice only: findChildren wraps every C++ child in Python, and PySide
+            # keeps wrappers of transient ones (text frames of rich-text labels) — counted
+            # every few seconds, the counting itself grew the Python heap.
+            half_objects = _qt_object_count(window)
     background.stop()
     for _ in range(3):   # the last publication and drill reach the window
         app.processEvents()
         time.sleep(0.5)
     _settle(app, window)
     gc.collect()
-    samples.append((time.monotonic() - start, _rss_mb(), _qt_object_count(window),
-                    len(gc.get_objects())))
+    samples.append((time.monotonic() - start, _rss_mb(), _kept_mb(), len(gc.get_objects())))
+    end_objects = _qt_object_count(window)
     window.close()
     window.watcher.stop(wait_s=600)
     window.deleteLater()
@@ -724,11 +790,15 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
 
     t = np.array([s[0] for s in samples])
     rss = np.array([s[1] for s in samples])
+    kept = np.array([s[2] for s in samples])
     half = t >= t[-1] * 0.5
 
-    def slope_of(mask) -> float:
-        if mask.sum() >= 3 and np.ptp(t[mask]) > 0:
-            return float(np.polyfit(t[mask] / 3600.0, rss[mask], 1)[0])
+    def slope_of(values, error: bool = False) -> float:
+        """MB/h over the second half (least squares), or its standard error: a 10-minute
+        soak whose samples swing by ±5 MB cannot tell 0 from 50 MB/h; the error says so."""
+        if half.sum() >= 4 and np.ptp(t[half]) > 0:
+            fit, cov = np.polyfit(t[half] / 3600.0, values[half], 1, cov=True)
+            return float(np.sqrt(cov[0, 0]) if error else fit[0])
         return float("nan")
     first = int(np.argmax(half))
     return {
@@ -749,13 +819,18 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
         "samples": len(samples),
         "rss_start_mb": round(float(rss[0]), 1),
         "rss_end_mb": round(float(rss[-1]), 1),
-        "rss_slope_mb_per_hour": round(slope_of(half), 1),
-        "qt_objects_start": samples[first][2],
-        "qt_objects_end": samples[-1][2],
-        "qt_object_growth": samples[-1][2] - samples[first][2],
+        "rss_slope_mb_per_hour": round(slope_of(rss), 1),
+        "kept_start_mb": round(float(kept[first]), 1),
+        "kept_end_mb": round(float(kept[-1]), 1),
+        "kept_slope_mb_per_hour": round(slope_of(kept), 1),
+        "kept_slope_error_mb_per_hour": round(slope_of(kept, error=True), 1),
+        "qt_objects_start": half_objects if half_objects is not None else end_objects,
+        "qt_objects_end": end_objects,
+        "qt_object_growth": end_objects - (half_objects if half_objects is not None
+                                           else end_objects),
         "python_objects_start": samples[first][3],
         "python_objects_end": samples[-1][3],
-        "rss_samples": [[round(s[0], 1), round(s[1], 1)] for s in samples],
+        "rss_samples": [[round(s[0], 1), round(s[1], 1), round(s[2], 1)] for s in samples],
     }
 
 
@@ -770,6 +845,7 @@ def check_budgets(results: dict) -> dict:
         "hit_test_p95_us": results.get("hit_test", {}).get("p95_us"),
         "briefing_s": (results.get("briefing") or {}).get("one_s"),
         "briefings_all_s": (results.get("briefing") or {}).get("all_s"),
+        "drill_p95_ms": (results.get("drill") or {}).get("p95_ms"),
     }
     out = {}
     for key, budget in BUDGETS.get(scale, {}).items():
@@ -784,6 +860,9 @@ def print_table(results: dict) -> None:
             ("切换指标 indicator change", results["indicator_change"]),
             ("切换月份 period step", results["period_step"]),
             ("切换领域 domain switch", results["domain_switch"])]
+    if "drill" in results:
+        rows += [("逐级下钻并返回 drill down & up", results["drill"]),
+                 ("  首次进入 first visit", results["drill_down_first"])]
     if "map_recolour" in results:
         rows += [("地图重新着色 map recolour", results["map_recolour"]),
                  ("  （查询已缓存 memoised）", results["map_recolour_warm"]),
@@ -828,7 +907,9 @@ def print_table(results: dict) -> None:
               f"（窗口重载 {s['reloads']} 次），演练红色预警 {s['drill_alerts_raised']} 次"
               f"（滚动提示 {s['red_alerts_announced']} 条）")
         print(f"  后半程内存斜率 {s['rss_slope_mb_per_hour']} MB/小时"
-              f"（{s['rss_start_mb']:.0f} → {s['rss_end_mb']:.0f} MB），"
+              f"（{s['rss_start_mb']:.0f} → {s['rss_end_mb']:.0f} MB；归还空闲后 "
+              f"{s['kept_slope_mb_per_hour']} ± {s['kept_slope_error_mb_per_hour']} MB/小时，"
+              f"{s['kept_start_mb']:.0f} → {s['kept_end_mb']:.0f} MB），"
               f"Qt 对象 {s['qt_objects_start']} → {s['qt_objects_end']}，"
               f"异常 {s['exceptions']} 个；页面 {s['pages']}")
         print(f"  各操作次数 {s['steps']}")
@@ -859,7 +940,7 @@ def ensure_dataset(scale: str, quiet: bool = False) -> Path:
         return path
     progress = (lambda step: None)
     if not quiet:
-        from ..cli import _progress
+        from ..progress import steps as _progress
 
         print(f"首次运行：正在生成{_SCALE_NAMES.get(scale, scale)}规模数据集 → {path}",
               file=sys.stderr)
@@ -868,7 +949,7 @@ def ensure_dataset(scale: str, quiet: bool = False) -> Path:
     return path
 
 
-_SCALE_NAMES = {"county": "县级", "province": "省级", "nation": "全国"}
+_SCALE_NAMES = {"county": "县级", "city": "市级", "province": "省级", "nation": "全国"}
 
 
 def main(args) -> int:

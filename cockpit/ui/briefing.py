@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -24,8 +24,11 @@ from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPageLayout, QPageSize,
                            QPainter, QPdfWriter, QPen, QTransform)
 
+from .. import progress
+from ..errors import UsageError
 from ..core import plan as core_plan
 from ..core.catalogue import DOMAINS, Indicator
+from ..core.levels import derived_label
 from ..core.formatting import (change, format_change, format_value, month_label, period_label,
                                target_progress, trend_verdict, value_parts)
 from ..warehouse import plans
@@ -157,6 +160,7 @@ class Briefing:
     gaps: list[str]
     plan_lines: list[str] = field(default_factory=list)
     ranking: list[str] = field(default_factory=list)
+    derived_note: str = ""                    # ※ 由乡镇汇总, when a figure shown was derived
 
     def text(self) -> str:
         """Everything printed, as plain text (tests; a quick look without a PDF viewer)."""
@@ -166,6 +170,7 @@ class Briefing:
             lines += [" ".join([r.name, r.value, r.county, r.rank, r.yoy, r.progress])
                       for r in rows]
         lines += self.strengths + self.weaknesses + [" ".join(a) for a in self.alerts]
+        lines += [self.derived_note] if self.derived_note else []
         return "\n".join(lines + self.events + self.gaps + self.plan_lines + self.ranking)
 
 
@@ -217,13 +222,19 @@ class BriefingBuilder:
         q, t = self.q, self.t
         is_county = region == q.county.code
         shared = self._month(month)
-        county_profile = shared["county"]
+        # A township is compared with its county (the root, or a county of a city).
+        reference = region if is_county else (q.hierarchy.parent(region) or q.county.code)
+        self._reference = reference
+        county_profile = shared["county"] if reference == q.county.code else \
+            {r["indicator"]: r for r in q.township_profile(reference, month)}
         profile = county_profile if is_county else \
             {r["indicator"]: r for r in q.township_profile(region, month)}
         visible = self.visible()
         rows_by_code = {ind.code: self._row(ind, profile.get(ind.code),
                                             county_profile.get(ind.code), is_county, shared)
                         for ind in visible}
+        derived = self._mark_derived(rows_by_code, visible, region, reference, is_county,
+                                     profile, county_profile)
         kind = "county" if is_county else "township"
         domains = []
         for domain, names in DOMAINS.items():
@@ -248,18 +259,37 @@ class BriefingBuilder:
         source_key = "source_demo" if q.meta.get("source") == "demo" else "source_import"
         briefing = Briefing(
             kind=kind, region=region, name=self._region_name(region),
-            county_name=self._region_name(q.county.code), month=month, as_of=q.as_of,
+            county_name=self._region_name(reference), month=month, as_of=q.as_of,
             snapshot=q.snapshot.manifest.label, made=self.today,
             source=t[source_key].format(county=self._region_name(q.county.code)),
             schematic=any(r.schematic for r in q.townships), public=self.public,
             lang=self.lang, facts=facts, summary=summary, domains=domains,
             strengths=strengths, weaknesses=weaknesses, alerts=alerts, more_alerts=more,
             events=self._events(region, month),
-            gaps=self._gaps(region, is_county, visible, profile, county_profile, shared))
+            gaps=self._gaps(region, is_county, visible, profile, county_profile, shared),
+            derived_note=derived)
         if is_county:
             briefing.plan_lines = self._plan_lines(shared["plan"])
             briefing.ranking = self._ranking(month, visible)
         return briefing
+
+    def _mark_derived(self, rows: dict, visible, region: str, reference: str,
+                      is_county: bool, profile: dict, county_profile: dict) -> str:
+        """Mark with ※ the figures derived from the level below (a county's figure summed from
+        its townships' reports); the note under the header says so."""
+        q, marked = self.q, None
+        for ind in visible:
+            theirs = is_county or ind.county_only
+            figure = (county_profile if theirs else profile).get(ind.code)
+            found = q.derived(reference if theirs else region, ind.code,
+                              figure["period"]) if figure else None
+            if found is not None:
+                row = rows[ind.code]
+                rows[ind.code] = replace(row, number="※" + row.number, value="※" + row.value)
+                marked = marked or (reference if theirs else region)
+        if marked is None:
+            return ""
+        return "※ " + derived_label(q.hierarchy.children_level(marked), self.lang)
 
     def _row(self, ind: Indicator, own: dict | None, county: dict | None, is_county: bool,
              shared: dict) -> BriefRow:
@@ -298,7 +328,7 @@ class BriefingBuilder:
         t = self.t
         ranked = []
         top = bottom = 0
-        peers = len(self.q.townships)
+        peers = len(self.q.hierarchy.children(self._reference)) or len(self.q.townships)
         for ind in visible:
             own, county = profile.get(ind.code), county_profile.get(ind.code)
             if ind.county_only or own is None or not own["rank"] or not own["rank_of"] \
@@ -451,7 +481,9 @@ class BriefingBuilder:
         scores = []
         county_profile = self._month(month)["county"]
         codes = {i.code: i for i in visible if not i.county_only and i.polarity != "neutral"}
-        for k, town in enumerate(self.q.townships):
+        # The root's children: a county's townships, a city's counties.
+        children = [self.q.region_by_code[c] for c in self.q.hierarchy.children(self.q.county.code)]
+        for k, town in enumerate(children):
             score = 0
             for row in self.q.township_profile(town.code, month):
                 ind = codes.get(row["indicator"])
@@ -594,6 +626,8 @@ def paint_briefing(painter: QPainter, resolution: int, b: Briefing, queries: Que
             f"{t['source']}：{b.source}" if b.lang != "en" else f"{t['source']}: {b.source}"]
     if b.schematic:
         meta.append(t["schematic"])
+    if b.derived_note:
+        meta.append(b.derived_note)
     if b.public:
         meta.append(t["public"])
     page.wrapped(L, 20.5, W, " · ".join(meta), 6.8, DARK, max_lines=2)
@@ -830,20 +864,19 @@ def run_brief(args) -> int:
     mistake (unknown township, month outside the data, a path that cannot be written)."""
     import sys
 
-    from .. import cli
     from ..alerts.store import AlertService
     from .app import CockpitUsageError, LiveWarehouse, _application, _state_with, initial_state
 
     out = Path(args.out)
     if not args.all and out.suffix.lower() != ".pdf":
-        raise cli.UsageError(f"输出文件应为 .pdf：{out}")
+        raise UsageError(f"输出文件应为 .pdf：{out}")
     if args.all:
         if out.exists() and not out.is_dir():
-            raise cli.UsageError(f"--all 的输出应为目录，而 {out} 是文件")
+            raise UsageError(f"--all 的输出应为目录，而 {out} 是文件")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise cli.UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}") from None
+            raise UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}") from None
     # --as-of: the warehouse as it was when that day ended (a DuckLake keeps every snapshot).
     warehouse = LiveWarehouse(args.db, as_of=getattr(args, "as_of", None))
     try:
@@ -851,7 +884,7 @@ def run_brief(args) -> int:
         try:
             state = _state_with(q, initial_state(q), township=args.township, period=args.period)
         except CockpitUsageError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         _application(offscreen=True)
         alerts = AlertService(warehouse.root, scope=q.county.code)
         try:
@@ -863,7 +896,7 @@ def run_brief(args) -> int:
         month = state.period
         try:
             if args.all:
-                step = cli._progress(len(q.townships))
+                step = progress.steps(len(q.townships))
                 for town in q.townships:
                     briefing = builder.build(town.code, month)
                     write_pdf(briefing, q, out / file_name(briefing))
@@ -874,7 +907,7 @@ def run_brief(args) -> int:
             briefing = builder.build(region, month)
             write_pdf(briefing, q, out)
         except BriefingError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         print(f"已生成 {briefing.name} {month_label(month)} 简报 → {out}")
         return 0
     finally:

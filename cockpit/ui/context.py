@@ -134,11 +134,41 @@ class CockpitContext(QObject):
     # -- conveniences every panel needs -------------------------------------------------------
     @property
     def county_code(self) -> str:
+        """The root region: the county of a county warehouse, the city (province…) above it."""
         return self.queries.county.code
 
     def township_or_none(self, code: str) -> str | None:
-        """A region as a list filter: None (every township) for the county itself."""
+        """A region as a list filter: None (everywhere) for the root; a county stands for every
+        township in it."""
         return None if code == self.county_code else code
+
+    # -- levels: the selected region decides which level is shown ----------------------------
+    @property
+    def hierarchy(self):
+        return self.queries.hierarchy
+
+    @property
+    def view_code(self) -> str:
+        """The region whose children the map and the ranking show: the selected region if it
+        has children (the city: its counties; a county: its townships), else its parent."""
+        return self.queries.hierarchy.view_of(self.state.region)
+
+    def whole_word(self, code: str | None = None) -> str:
+        """全县 / 全市 / 全省 for the shown level (or for `code`)."""
+        return self.queries.hierarchy.whole_word(code or self.view_code, self.lang)
+
+    def children_noun(self, code: str | None = None, full: bool = False) -> str:
+        """乡镇 / 县（市、区）… for the regions shown (the children of the view, or of `code`)."""
+        return self.queries.hierarchy.children_noun(code or self.view_code, self.lang, full)
+
+    def provenance_note(self, region: str, indicator: str, period) -> str:
+        """由乡镇汇总（18/18） when that figure was derived from the level below, else ""."""
+        from ..core.levels import derived_note
+
+        found = self.queries.derived(region, indicator, period)
+        if found is None:
+            return ""
+        return derived_note(*found, self.queries.hierarchy.children_level(region), self.lang)
 
     def indicator(self, code: str | None = None) -> Indicator:
         return self.queries.indicator_by_code[code or self.state.indicator]

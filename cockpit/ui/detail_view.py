@@ -7,7 +7,6 @@ Opened from the map (double-click) or the 详情 button; the main window swaps i
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from datetime import date
 
 import numpy as np
@@ -18,15 +17,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
                                QPushButton, QSplitter, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
 
+from ..core import i18n
 from ..core.catalogue import DOMAINS, Indicator
 from ..core.formatting import (format_change, format_value, month_label,
                                period_label, target_progress, trend_verdict)
 from . import theme
 from .context import CockpitContext
 from .events_panel import EventsPanel
+from .panel import Panel
 
 SPARK_PERIODS = 24
-REGION_CACHE_SIZE = 40  # (region, month) pages kept: every township for two months
 TREND_MIN_WIDTH = 110   # px of sparkline still worth drawing
 EVENTS_MIN_WIDTH = 500  # px the events list needs beside the table; below that it goes under
 
@@ -43,7 +43,7 @@ CODE_ROLE = Qt.ItemDataRole.UserRole + 5
 _TEXT = {
     "zh_CN": {
         "headers": ("指标", "数值", "全县", "排名", "同比", "目标进度", f"近{SPARK_PERIODS}期"),
-        "back_county": "返回全县", "close": "返回驾驶舱",
+        "back_county": "返回全县", "back_to": "返回{whole}", "close": "返回驾驶舱",
         "kind": {"街道": "街道", "镇": "镇", "乡": "乡", "县": "县"},
         "population": "人口 {v:.1f} 万", "area": "面积 {v:,.1f} km²",
         "table_title": "指标全景", "county_only": "仅全县", "not_reported": "未报送",
@@ -59,7 +59,7 @@ _TEXT = {
     "en": {
         "headers": ("Indicator", "Value", "County", "Rank", "YoY", "Target",
                     f"Last {SPARK_PERIODS}"),
-        "back_county": "Back to county", "close": "Back to cockpit",
+        "back_county": "Back to county", "back_to": "Back to {whole}", "close": "Back to cockpit",
         "kind": {"街道": "subdistrict", "镇": "town", "乡": "township", "县": "county"},
         "population": "pop. {people:,.0f}", "area": "{v:,.1f} km²",
         "table_title": "All indicators", "county_only": "county", "not_reported": "missing",
@@ -391,10 +391,9 @@ class _ProfileDelegate(QStyledItemDelegate):
         return pixmap
 
 
-
-_TABLE_STYLE = f"""
-QTableView#profileTable {{ background: transparent; border: none; }}
-QTableView#profileTable QHeaderView::section {{ border-right: none; padding: 4px 8px; }}
+_TABLE_STYLE = """
+QTableView#profileTable { background: transparent; border: none; }
+QTableView#profileTable QHeaderView::section { border-right: none; padding: 4px 8px; }
 """
 
 _PAGE_STYLE = f"""
@@ -407,26 +406,22 @@ QLabel#detailKind {{
 """
 
 
-class TownshipDetail(QWidget):
+class TownshipDetail(Panel):
     """Everything about `ctx.state.region` (the county's own figures for the county)."""
 
+    fields = frozenset({"region", "period"})
+    defer_until_shown = True
+    TEXT = _TEXT
     closed = Signal()
 
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("townshipDetail")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(_PAGE_STYLE)
-        self.ctx = ctx
-        self.text = _text(ctx.lang)
+        self.text = self.t
         self._region: str = ctx.state.region
         self._month: date = ctx.state.period
-        self._dirty = True
-        self._connected = False
-        self._county_cache: dict[date, tuple[dict, dict]] = {}
-        # Leaders flick between a few townships and the wall rotates through all of them:
-        # a page seen before comes back without touching the warehouse.
-        self._region_cache: OrderedDict[tuple[str, date], tuple[dict, dict]] = OrderedDict()
         self._header_plain = ""
 
         # -- header ------------------------------------------------------------------------
@@ -527,50 +522,38 @@ class TownshipDetail(QWidget):
         body.addWidget(self.splitter, 1)
         layout.addLayout(body, 1)
 
-        ctx.changed.connect(self._on_selection_change)
-        ctx.reloaded.connect(self._on_reload)
-        self._connected = True
-        self.scale = 1.0
         self._apply_fonts()
+        self._build_structure()
+        self.sync()
+
+    # -- selection -----------------------------------------------------------------------------
+    def on_selection(self, changed: frozenset, state) -> None:
+        self.refresh()
+
+    def on_reload(self) -> None:
         self._build_structure()
         self.refresh()
 
-    # -- selection -----------------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
-        if changed & {"region", "period"}:
-            self._refresh_when_visible()
-
-    def _on_reload(self) -> None:
-        self._county_cache.clear()
-        self._region_cache.clear()
-        self._build_structure()
-        self._refresh_when_visible()
-
-    def _refresh_when_visible(self) -> None:
-        self._dirty = True
-        if self.isVisible():
-            self.refresh()
-
     def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
+        super().showEvent(event)   # catches up on what changed while hidden
         self._fit_columns()
         self._fit_splitter(force=True)
 
-    def closeEvent(self, event) -> None:
-        self.disconnect_context()
-        super().closeEvent(event)
-
     def disconnect_context(self) -> None:
-        if self._connected:
-            self._connected = False
-            self.ctx.changed.disconnect(self._on_selection_change)
-            self.ctx.reloaded.disconnect(self._on_reload)
+        super().disconnect_context()
         self.events_panel.disconnect_context()
 
     def _on_back_to_county(self) -> None:
-        self.ctx.select(region=self.ctx.county_code)
+        self.ctx.select(region=self._reference())
+
+    def _has_children(self) -> bool:
+        """A county of a city: its own figures throughout, county-only ones included."""
+        return self.ctx.hierarchy.has_children(self._region)
+
+    def _reference(self) -> str:
+        """What the shown region is compared with: its parent (a township's county, a county's
+        city), the root for the root itself."""
+        return self.ctx.hierarchy.parent(self._region) or self.ctx.county_code
 
     # -- data ------------------------------------------------------------------------------------
     def _build_structure(self) -> None:
@@ -589,54 +572,40 @@ class TownshipDetail(QWidget):
         for r, row in enumerate(rows):
             if row[0] == "section":
                 self.view.setSpan(r, 0, 1, len(COLUMNS))
-        self._dirty = True
 
     def _county_figures(self, month: date) -> tuple[dict, dict]:
-        """(profile by code, 24-period series by code) of the county for a month, cached: every
-        township page of the month shares them."""
-        cached = self._county_cache.get(month)
-        if cached is None:
-            q, county = self.ctx.queries, self.ctx.county_code
-            profile = {r["indicator"]: r for r in q.township_profile(county, month)}
-            codes = [i.code for i in q.indicators if i.county_only]
-            series = q.series_many(county, codes, month, SPARK_PERIODS) if codes else {}
-            if len(self._county_cache) > 24:
-                self._county_cache.clear()
-            cached = self._county_cache[month] = (profile, series)
-        return cached
+        """(profile by code, 24-period series by code) of the county (or the city) the shown
+        region is compared with, for a month (the query memo keeps them: every township page of
+        the month shares them)."""
+        q, county = self.ctx.queries, self._reference()
+        profile = {r["indicator"]: r for r in q.township_profile(county, month)}
+        codes = [i.code for i in q.indicators if i.county_only]
+        series = q.series_many(county, codes, month, SPARK_PERIODS) if codes else {}
+        return profile, series
 
-    def _region_figures(self, indicators: list[Indicator], is_county: bool) -> tuple[dict, dict]:
+    def _region_figures(self, indicators: list[Indicator], is_county: bool,
+                        county: tuple[dict, dict]) -> tuple[dict, dict]:
         """(profile by code, sparkline series by code) of the shown region: two queries, the
         sparklines of every row in one batch."""
-        key = (self._region, self._month)
-        cached = self._region_cache.get(key)
-        if cached is not None:
-            self._region_cache.move_to_end(key)
-            return cached
         q = self.ctx.queries
-        county_profile, county_series = self._county_figures(self._month)
+        county_profile, county_series = county
         if is_county:
-            profile = county_profile
-            series = q.series_many(self._region, [i.code for i in indicators], self._month,
-                                   SPARK_PERIODS)
-        else:
-            profile = {r["indicator"]: r for r in q.township_profile(self._region, self._month)}
-            own = [i.code for i in indicators if not i.county_only]
-            series = dict(county_series)
-            series.update(q.series_many(self._region, own, self._month, SPARK_PERIODS))
-        self._region_cache[key] = (profile, series)
-        while len(self._region_cache) > REGION_CACHE_SIZE:
-            self._region_cache.popitem(last=False)
+            return county_profile, q.series_many(self._region, [i.code for i in indicators],
+                                                 self._month, SPARK_PERIODS)
+        profile = {r["indicator"]: r for r in q.township_profile(self._region, self._month)}
+        own = [i.code for i in indicators if not i.county_only or self._has_children()]
+        series = dict(county_series)
+        series.update(q.series_many(self._region, own, self._month, SPARK_PERIODS))
         return profile, series
 
     def refresh(self) -> None:
-        self._dirty = False
         ctx = self.ctx
         self._region, self._month = ctx.state.region, ctx.state.period
         is_county = self._region == ctx.county_code
-        county_profile, _ = self._county_figures(self._month)
+        county = self._county_figures(self._month)
+        county_profile = county[0]
         indicators = [row[1] for row in self.model.rows if row[0] == "indicator"]
-        profile, series = self._region_figures(indicators, is_county)
+        profile, series = self._region_figures(indicators, is_county, county)
 
         cells: dict[str, dict] = {}
         bottom_by_domain: dict[str, int] = {}
@@ -674,7 +643,7 @@ class TownshipDetail(QWidget):
         county_value = county["value"] if county else None
         rank_kind = 0
         stale = False
-        if is_county or ind.county_only:
+        if is_county or (ind.county_only and not self._has_children()):
             # The county's own figure; a township page shows it dimmed, as not its own.
             source = county
             rank_text = "—" if is_county else t["county_only"]
@@ -701,8 +670,8 @@ class TownshipDetail(QWidget):
         progress = target_progress(value, ind)
         texts = {
             "indicator": self.ctx.tr_name(ind),
-            "value": format_value(value, ind),
-            "county": format_value(county_value, ind),
+            "value": format_value(value, ind, self.ctx.lang),
+            "county": format_value(county_value, ind, self.ctx.lang),
             "rank": rank_text,
             "yoy": format_change(value, yoy, ind, lang),
             "progress": t["no_target"] if progress is None else progress_text(progress),
@@ -718,19 +687,27 @@ class TownshipDetail(QWidget):
         return {
             "texts": texts, "colors": colors, "progress": progress, "spark": spark,
             "rank_class": rank_kind,
-            "tooltip": self._tooltip(ind, period, is_county, stale),
+            "tooltip": self._tooltip(ind, period, is_county, stale,
+                                     self.ctx.provenance_note(
+                                         self._region if not (ind.county_only and not
+                                                              self._has_children())
+                                         else self._reference(), ind.code, period)),
         }
 
-    def _tooltip(self, ind: Indicator, period, is_county: bool, stale: bool) -> str:
+    def _tooltip(self, ind: Indicator, period, is_county: bool, stale: bool,
+                 provenance: str = "") -> str:
         t, lang = self.text, self.ctx.lang
         lines = [f"<b>{self.ctx.tr_name(ind)}</b>"]
         lines.append(f"{t['tip_period']}：{period_label(period, ind.frequency, lang)}　"
-                     f"{t['tip_unit']}：{ind.unit}")
+                     f"{t['tip_unit']}：{i18n.unit(ind.unit, self.ctx.lang) or '—'}")
+        if provenance:
+            lines.append(f"<span style='color:{theme.ACCENT}'>{provenance}</span>")
         lines.append(f"{t['tip_department']}：{ind.department}")
         lines.append(f"{t['tip_definition']}：{ind.definition}")
         if ind.target_value is not None:
             year = t["target_year"].format(year=ind.target_year) if ind.target_year else ""
-            lines.append(f"{t['tip_target']}：{year}{format_value(ind.target_value, ind)}")
+            lines.append(f"{t['tip_target']}：{year}"
+                         f"{format_value(ind.target_value, ind, self.ctx.lang)}")
         if ind.county_only and not is_county:
             lines.append(f"<span style='color:{theme.TEXT_DIM}'>{t['tip_county_only']}</span>")
         if stale:
@@ -759,6 +736,10 @@ class TownshipDetail(QWidget):
         self.facts_label.setText("　·　".join(facts))
         self._header_plain = " · ".join([name, kind] + facts)
         self.county_button.setEnabled(not is_county)
+        whole = ctx.whole_word(self._reference())
+        self.county_button.setText(t["back_to"].format(whole=whole))
+        self.model.text = dict(self.model.text, headers=(
+            *t["headers"][:2], whole, *t["headers"][3:]))
         if is_county:
             self.summary_label.clear()
         else:
@@ -769,11 +750,10 @@ class TownshipDetail(QWidget):
                                  f"{month_label(self._month, ctx.lang)}")
 
     # -- layout -----------------------------------------------------------------------------------
-    def set_scale(self, scale: float) -> None:
+    def apply_scale(self) -> None:
         """Called by the window as it resizes; table text and buttons follow theme.qss."""
-        self.scale = scale
         self._apply_fonts()
-        self.events_panel.set_scale(scale)
+        self.events_panel.set_scale(self.scale)
         self._fit_columns()
         self._fit_splitter(force=True)
 
@@ -840,8 +820,7 @@ class TownshipDetail(QWidget):
 
     # -- public state for tests and the window -------------------------------------------------
     def _flush(self) -> None:
-        if self._dirty:
-            self.refresh()
+        self.catch_up()   # a reader of a hidden page gets what it would show
 
     @property
     def region(self) -> str:

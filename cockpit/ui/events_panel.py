@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QLabe
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
                                QVBoxLayout, QWidget)
 
+from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
@@ -33,7 +34,6 @@ _TEXT = {
         "headers": ("时间", "乡镇（街道）", "来源", "类别", "事件摘要", "状态"),
         "status": {OVERDUE: "已超期", OPEN: "处置中", CLOSED: "已办结"},
         "count_label": {OVERDUE: "超期", OPEN: "处置中", CLOSED: "已办结"},
-        "source": {},
         "empty": "本期无事件记录",
         "fallback": "本月无事件，显示截至{day}的近{n}天",
         "limited": "共 {total} 件，显示最近 {shown} 件",
@@ -45,8 +45,6 @@ _TEXT = {
         "headers": ("Time", "Township", "Source", "Category", "Summary", "Status"),
         "status": {OVERDUE: "Overdue", OPEN: "Open", CLOSED: "Closed"},
         "count_label": {OVERDUE: "overdue", OPEN: "open", CLOSED: "closed"},
-        "source": {"基层治理四平台": "Grid platform", "12345": "12345 hotline",
-                   "安全生产": "Work safety"},
         "empty": "No events in this period",
         "fallback": "No events this month: {n} days up to {day}",
         "limited": "{total} events, latest {shown} shown",
@@ -119,7 +117,8 @@ class _EventsModel(QAbstractTableModel):
         if summary.startswith(name) and len(summary) > len(name):
             summary = summary[len(name):]
         return (format_time(e["reported_at"], self.lang), name,
-                t["source"].get(e["source"], e["source"]), e["category"], summary,
+                i18n.event_source(e["source"], self.lang),
+                i18n.event_category(e["category"], self.lang), summary,
                 t["status"].get(e["status"], e["status"]))
 
     def texts(self, row: int) -> tuple[str, ...]:
@@ -324,7 +323,9 @@ class EventsPanel(Panel):
         start, end, self.fell_back, self.counts, events = self._fetch(region)
         self.period_window = (start, end)
         self.model.set_events(events)
-        self.view.setColumnHidden(REGION, region is not None)
+        # One township's events need no place column; a county's (of a city) do.
+        self.view.setColumnHidden(REGION, region is not None
+                                  and not ctx.hierarchy.has_children(region))
         self.view.scrollToTop()
         self._fit_columns()
         # Lay the rows out now: left to Qt's deferred layout, the table would paint once

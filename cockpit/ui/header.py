@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTabBar, QVBoxLayout, QWidget)
+                               QTabBar, QVBoxLayout)
 
 from ..core import formatting as fmt
 from ..core.catalogue import DOMAINS
@@ -15,14 +15,14 @@ from .context import OVERVIEW, CockpitContext
 from .panel import Panel, signals_blocked
 
 _TEXT = {
-    "zh_CN": {"search": "搜索乡镇或指标…", "as_of": "数据截至", "snapshot": "快照",
+    "zh_CN": {"search": "搜索地区或指标…", "as_of": "数据截至", "snapshot": "快照",
               "stale": "数据已 {n} 个月未更新", "fresh": "数据为最新", "detail": "详情",
               "back": "后退", "forward": "前进", "weekday": "一二三四五六日",
               "not_found": "未找到“{q}”", "updated": "更新于", "quality": "数据质量",
               "import": "导入数据", "public": "公开版",
               "public_tip": "公开版：内部指标及其预警不显示", "plan": "规划目标",
               "export": "导出"},
-    "en": {"search": "Search township or indicator…", "as_of": "Data as of",
+    "en": {"search": "Search place or indicator…", "as_of": "Data as of",
            "snapshot": "Snapshot", "stale": "Data {n} months old", "fresh": "Data current",
            "detail": "Details", "back": "Back", "forward": "Forward", "weekday": "",
            "not_found": "No match for “{q}”", "updated": "published", "quality": "Data quality",
@@ -141,11 +141,11 @@ class Header(Panel):
 
     # -- public state --------------------------------------------------------------------------------
     def plain_breadcrumb(self) -> str:
-        names = [self.ctx.queries.county.name if self.ctx.lang != "en"
-                 else (self.ctx.queries.county.name_en or self.ctx.queries.county.name)]
-        if self.ctx.state.region != self.ctx.county_code:
-            names.append(self.ctx.region_name())
-        return " › ".join(names)
+        """Every level from the root down to the selected region: 金华市 › 武义县 › 桃溪镇."""
+        return " › ".join(self.ctx.region_name(code) for code in self._crumbs())
+
+    def _crumbs(self) -> list[str]:
+        return self.ctx.hierarchy.path(self.ctx.state.region)
 
     def stale_months(self) -> int:
         as_of = self.ctx.queries.as_of
@@ -156,8 +156,8 @@ class Header(Panel):
         q = self.ctx.queries
         self.title.setText(q.meta.get("title") or f"{q.county.name}城市大脑 · 数字驾驶舱"
                            if self.ctx.lang != "en" else f"{q.county.name_en or q.county.name} City Brain Cockpit")
-        names = [r.name for r in q.townships] + [self.ctx.tr_name(i)
-                                                for i in self.ctx.visible_indicators()]
+        names = [r.name for r in q.regions if r.code in q.hierarchy and r.code != q.county.code] \
+            + [self.ctx.tr_name(i) for i in self.ctx.visible_indicators()]
         self._completer_model.setStringList(names)
         self._update_freshness()
         self.on_selection(frozenset({"region", "domain"}), self.ctx.state)
@@ -190,14 +190,14 @@ class Header(Panel):
 
     def on_selection(self, changed: frozenset, state) -> None:
         if "region" in changed:
-            county = self.ctx.queries.county
-            county_name = county.name if self.ctx.lang != "en" else (county.name_en or county.name)
-            if state.region == self.ctx.county_code:
-                self.breadcrumb.setText(f"<span>{county_name}</span>")
-            else:
-                self.breadcrumb.setText(
-                    f"<a href='county' style='color:#8aa4c8;text-decoration:none'>{county_name}</a>"
-                    f"&nbsp;›&nbsp;<span style='color:#ffe14d'>{self.ctx.region_name()}</span>")
+            # Each level above the selection is a link back up to it.
+            crumbs = self._crumbs()
+            parts = [f"<a href='{code}' style='color:#8aa4c8;text-decoration:none'>"
+                     f"{self.ctx.region_name(code)}</a>" for code in crumbs[:-1]]
+            last = self.ctx.region_name(crumbs[-1])
+            parts.append(f"<span style='color:#ffe14d'>{last}</span>" if len(crumbs) > 1
+                         else f"<span>{last}</span>")
+            self.breadcrumb.setText("&nbsp;›&nbsp;".join(parts))
         if "domain" in changed:
             index = self._domains.index(state.domain) if state.domain in self._domains else 0
             if self.tabs.currentIndex() != index:
@@ -208,7 +208,12 @@ class Header(Panel):
 
     # -- user actions ---------------------------------------------------------------------------------
     def _on_breadcrumb(self, link: str) -> None:
-        self.ctx.select(region=self.ctx.county_code)
+        self.ctx.select(region=link if link in self.ctx.queries.region_by_code
+                        else self.ctx.county_code)
+
+    def crumb_links(self) -> list[str]:
+        """The region codes the breadcrumb's links go to (root first)."""
+        return self._crumbs()[:-1]
 
     def _on_back(self) -> None:
         self.ctx.selection.back()
@@ -239,12 +244,21 @@ class Header(Panel):
         if not query:
             return False
         q = self.ctx.queries
-        for region in [q.county, *q.townships]:
+        try:   # a code, a name, or a path such as 武义县/桃溪镇
+            code = q.hierarchy.resolve(query)
+        except LookupError:
+            code = None
+        regions = [q.county, *(r for r in q.regions
+                               if r.code in q.hierarchy and r.code != q.county.code)]
+        for region in [] if code else regions:
             names = {region.name, region.name_en or ""}
-            if query in names or any(query and query in n for n in names if n):
-                self.ctx.select(region=region.code)
-                self.search.clear()
-                return True
+            if any(query and query in n for n in names if n):
+                code = region.code
+                break
+        if code is not None:
+            self.ctx.select(region=code)
+            self.search.clear()
+            return True
         for ind in self.ctx.visible_indicators():
             if query in (ind.name, ind.code, ind.name_en) or query in ind.name:
                 changes = {"indicator": ind.code}

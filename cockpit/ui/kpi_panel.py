@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
 from ..core import i18n
@@ -19,15 +19,17 @@ from .panel import Panel, TitleLabel
 
 _TEXT = {
     "zh_CN": {"title": "核心指标", "mom": "环比", "yoy": "同比", "target": "目标",
-              "county": "全县", "county_only": "全县口径", "no_data": "暂无数据",
+              "no_data": "暂无数据",
               "unit": "单位", "dept": "牵头单位", "def": "口径", "period": "数据期",
               "freq": {"month": "月度", "quarter": "季度", "year": "年度"}, "freq_label": "频度",
-              "sensitive": "内部指标", "flat": "持平"},
+              "sensitive": "内部指标", "flat": "持平", "source": "数据来源",
+              "county_only_at": "{whole}口径"},
     "en": {"title": "Key indicators", "mom": "MoM", "yoy": "YoY", "target": "Target",
-           "county": "County", "county_only": "County figure", "no_data": "No data",
+           "no_data": "No data",
            "unit": "Unit", "dept": "Source", "def": "Definition", "period": "Period",
            "freq": {"month": "monthly", "quarter": "quarterly", "year": "yearly"},
-           "freq_label": "Frequency", "sensitive": "Internal", "flat": "unchanged"},
+           "freq_label": "Frequency", "sensitive": "Internal", "flat": "unchanged",
+           "source": "Figure", "county_only_at": "{whole} figure"},
 }
 
 
@@ -43,6 +45,8 @@ class CardData:
     period_note: str = ""    # the period shown ("2025年12月"), coloured when it is late
     period_colour: str | None = None   # amber / red when late
     late_note: str = ""      # why it is coloured, for the tooltip
+    provenance: str = ""     # 由乡镇汇总（18/18） when the figure was derived
+    whole: str = "全县"      # what the county's own figure is called at this level
 
 
 def _verdict_color(verdict: int) -> str:
@@ -106,6 +110,8 @@ class KpiCard(QWidget):
         ]
         if d.late_note:
             rows.append(("", d.late_note))
+        if d.provenance:
+            rows.append((t["source"], d.provenance))
         if ind.target_value is not None:
             rows.append((t["target"], f"{fmt.format_value(ind.target_value, ind, self.lang)}"
                                       f"（{ind.target_year}）" if self.lang != "en" else
@@ -166,7 +172,7 @@ class KpiCard(QWidget):
                 name_w = name_room
         p.setPen(theme.color(theme.TEXT_DIM))
         name = d.indicator.name_en if self.lang == "en" and d.indicator.name_en else d.indicator.name
-        tag = f" [{t['county_only']}]" if d.county_figure else ""
+        tag = f" [{t['county_only_at'].format(whole=d.whole)}]" if d.county_figure else ""
         p.drawText(boxes["name"], left, p.fontMetrics().elidedText(
             name + tag, Qt.TextElideMode.ElideRight, int(max(0, name_w))))
 
@@ -345,30 +351,36 @@ class KpiPanel(Panel):
         codes = [i.code for i in self._indicators]
         values = q.kpis(region, codes, state.period)
         sparks = q.series_many(region, codes, state.period, self.SPARK_PERIODS)
-        county_codes = [i.code for i in self._indicators
-                        if i.county_only and region != ctx.county_code]
+        # A township shows its county's figure of a county-only indicator.
+        county = ctx.hierarchy.view_of(region)
+        county_codes = [i.code for i in self._indicators if i.county_only and region != county]
         if county_codes:
-            values.update(q.kpis(ctx.county_code, county_codes, state.period))
-            sparks.update(q.series_many(ctx.county_code, county_codes, state.period,
+            values.update(q.kpis(county, county_codes, state.period))
+            sparks.update(q.series_many(county, county_codes, state.period,
                                         self.SPARK_PERIODS))
         return values, sparks, county_codes
 
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would show (see prewarm.py)."""
         self._fetch(region)
+        self.ctx.queries.provenance(region)
 
     def _refresh(self) -> None:
         ctx, state = self.ctx, self.ctx.state
         values, sparks, county_codes = self._fetch(state.region)
+        whole = ctx.whole_word(ctx.hierarchy.view_of(state.region))
         for ind, card in zip(self._indicators, self._cards):
             v = values[ind.code]
             word, colour, tip = lateness(ctx, v.period, ind.frequency)
+            source = ctx.hierarchy.view_of(state.region) if ind.code in county_codes \
+                else state.region
             card.set_data(CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,
                                    sparks[ind.code].values, ind.code in county_codes,
                                    fmt.period_label(v.period, ind.frequency, ctx.lang)
                                    if v.period else "", colour,
                                    f"<span style='color:{colour}'>{word}</span>：{tip}"
-                                   if colour else ""),
+                                   if colour else "",
+                                   ctx.provenance_note(source, ind.code, v.period), whole),
                           selected=ind.code == state.indicator)
         self._title.setText(f"{self.t['title']} · {ctx.region_name()} · "
                             f"{ctx.domain_name(state.domain)}")

@@ -293,8 +293,9 @@ class CockpitWindow(QMainWindow):
         add(["Ctrl+D"], lambda: self.ctx.detail_requested.emit(self.ctx.state.region))
 
     def step_township(self, step: int) -> None:
-        """Arrow keys walk through the townships in their usual order (and wrap)."""
-        codes = [t.code for t in self.ctx.queries.townships]
+        """Arrow keys walk through the regions of the level shown in their usual order (and
+        wrap): a county's townships, a city's counties."""
+        codes = self.ctx.hierarchy.children(self.ctx.view_code)
         current = self.ctx.state.region
         if current in codes:
             index = (codes.index(current) + step) % len(codes)
@@ -304,13 +305,20 @@ class CockpitWindow(QMainWindow):
 
     def escape(self) -> None:
         """Esc leaves full screen first (not on a wall: that is a kiosk), then the page shown,
-        then goes back to the county."""
+        then goes one level up (a township to its county, a county to its city)."""
         if self.isFullScreen() and self.wall is None:
             self.showNormal()
         elif self.page_name != "cockpit":
             self.show_cockpit()
         else:
-            self.ctx.select(region=self.ctx.county_code)
+            self.ctx.select(region=self.level_up())
+
+    def level_up(self) -> str:
+        """One level up from the selection: a township's county, a county's city."""
+        region, view = self.ctx.state.region, self.ctx.view_code
+        if region != view:
+            return view
+        return self.ctx.hierarchy.parent(region) or self.ctx.county_code
 
     def toggle_fullscreen(self) -> None:
         if self.wall is not None:

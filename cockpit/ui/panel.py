@@ -36,6 +36,8 @@ def signals_blocked(*objects):
 class Panel(QFrame):
     fields: frozenset[str] = frozenset()   # the selection fields this panel shows
     follows_alerts = False                 # also react to alert changes
+    # A page built but not shown yet (the detail page) waits for its first show too.
+    defer_until_shown = False
     TEXT: dict = {}                        # {"zh_CN": {...}, "en": {...}}
 
     def __init__(self, ctx: CockpitContext, parent=None):
@@ -103,10 +105,16 @@ class Panel(QFrame):
     def connected(self) -> bool:
         return self._connected
 
+    @property
+    def up_to_date(self) -> bool:
+        """False while changes wait for the panel to be shown (or read)."""
+        return not (self._pending or self._reload_pending or self._alerts_pending)
+
     def _deferred(self) -> bool:
-        # Never shown yet (built, or tested, off screen): keep up. Shown once, now hidden (its
-        # page is not the current one): note the change, apply it when shown.
-        return self._shown_once and not self.isVisible()
+        # Never shown yet (built, or tested, off screen): keep up, unless told to wait. Shown
+        # once, now hidden (its page is not the current one): note the change, apply it when
+        # shown.
+        return (self._shown_once or self.defer_until_shown) and not self.isVisible()
 
     def _relay_selection(self, changed: frozenset, state) -> None:
         relevant = changed & self.fields

@@ -7,8 +7,8 @@ selection of that township would show; the answers land in the per-snapshot quer
 alert list's cache), so the selection itself only repaints. Any change to the selection pauses
 the walk; a change of indicator, period or domain starts it again, since the answers differ.
 
-Only for warehouses whose townships all fit in the memo (a county); a province or the nation
-is left to the memo's ordinary use.
+Only the regions of the level shown (a county's townships, a city's counties), and only when they
+all fit in the memo.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class Prewarmer(QObject):
         self.ctx = ctx
         self._warmers = warmers
         self._pending: list[str] = []
+        self._view: str | None = None
         self.last_error: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -42,13 +43,15 @@ class Prewarmer(QObject):
         return not self._pending
 
     def _on_change(self, changed: frozenset, state) -> None:
-        if changed & {"indicator", "period", "domain"}:
-            self._restart()
+        if changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view:
+            self._restart()   # other answers, or another level's regions
         elif self._pending:
             self._timer.start(QUIET_MS)   # the user is busy: wait for a pause
 
     def _restart(self) -> None:
-        townships = [r.code for r in self.ctx.queries.townships]
+        # The regions of the level shown (a county's townships, a city's counties).
+        self._view = self.ctx.view_code
+        townships = self.ctx.hierarchy.children(self._view)
         self._pending = list(reversed(townships)) if len(townships) <= WARM_LIMIT else []
         if self._pending:
             self._timer.start(QUIET_MS)

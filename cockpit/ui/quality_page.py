@@ -11,15 +11,37 @@ import threading
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
 from ..core import formatting as fmt
+from ..core import i18n
+from ..core.i18n import FREQUENCY
 from . import theme
 from .context import CockpitContext
+from .panel import Panel, TitleLabel
 
-_FREQ = {"month": "月度", "quarter": "季度", "year": "年度"}
+_TEXT = {
+    "zh_CN": {"import": "导入数据…", "back": "返回驾驶舱", "counting": "正在统计各部门、各指标的数据质量…",
+              "failed": "数据质量暂时无法统计：{message}", "title": "数据质量 · 截至 {month}",
+              "summary": "统计 {start} 至 {end}：{departments} 个部门、{indicators} 项指标，"
+                         "平均完整率 {overall:.1f}%，迟报 {late} 项",
+              "departments": ["牵头单位", "指标数", "完整率", "迟报指标", "最长迟报", "最新数据期"],
+              "indicators": ["指标", "牵头单位", "频度", "完整率", "及时性", "最新数据期"],
+              "on_time": "按时", "months": "{n} 个月", "late_tip": "{name} 迟报 {m} 个月"},
+    "en": {"import": "Import…", "back": "Back to cockpit",
+           "counting": "Counting data quality per department and indicator…",
+           "failed": "Data quality cannot be counted now: {message}",
+           "title": "Data quality · as of {month}",
+           "summary": "{start} to {end}: {departments} departments, {indicators} indicators, "
+                      "{overall:.1f}% complete on average, {late} late",
+           "departments": ["Department", "Indicators", "Complete", "Late indicators",
+                           "Longest delay", "Latest period"],
+           "indicators": ["Indicator", "Department", "Frequency", "Complete", "Timeliness",
+                          "Latest period"],
+           "on_time": "on time", "months": "{n} months", "late_tip": "{name} {m} months late"},
+}
 
 
 def _completeness_color(value: float | None) -> str:
@@ -47,30 +69,30 @@ class _Worker(QObject):
     failed = Signal(int, str)
 
 
-class QualityPage(QFrame):
+class QualityPage(Panel):
+    TEXT = _TEXT
     closed = Signal()
     import_requested = Signal()
 
     def __init__(self, ctx: CockpitContext, parent=None):
-        super().__init__(parent)
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self.ctx = ctx
+        t = self.t
         self.report = None
-        self._title = QLabel(objectName="panelTitle")
+        self._title = TitleLabel()
         self._summary = QLabel(objectName="dim")
-        import_button = QPushButton("导入数据…")
+        import_button = QPushButton(t["import"])
         import_button.clicked.connect(self.import_requested)
-        back = QPushButton("返回驾驶舱")
+        back = QPushButton(t["back"])
         back.clicked.connect(self.closed)
         top = QHBoxLayout()
-        top.addWidget(self._title)
+        top.addWidget(self._title, 2)
         top.addSpacing(16)
-        top.addWidget(self._summary, 1)
+        top.addWidget(self._summary, 3)
         top.addWidget(import_button)
         top.addWidget(back)
-        self.departments = _table(["牵头单位", "指标数", "完整率", "迟报指标", "最长迟报",
-                                   "最新数据期"])
-        self.indicators = _table(["指标", "牵头单位", "频度", "完整率", "及时性", "最新数据期"])
+        self.departments = _table(t["departments"])
+        self.indicators = _table(t["indicators"])
         self.departments.itemSelectionChanged.connect(self._filter_indicators)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.departments)
@@ -80,7 +102,6 @@ class QualityPage(QFrame):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
-        ctx.reloaded.connect(self.refresh)
         self._stale = True
         self._generation = 0
         self._worker = _Worker(self)
@@ -88,10 +109,13 @@ class QualityPage(QFrame):
         self._worker.failed.connect(self._on_failed)
         self._thread: threading.Thread | None = None
 
+    def on_reload(self) -> None:
+        self.refresh()
+
     def showEvent(self, event) -> None:
+        super().showEvent(event)
         if self._stale:
             self.refresh()
-        super().showEvent(event)
 
     def report_now(self):
         """The report, computed here and now if the worker has not delivered it yet (an export
@@ -117,7 +141,7 @@ class QualityPage(QFrame):
         self._stale = False
         self._generation += 1
         generation, queries, worker = self._generation, self.ctx.queries, self._worker
-        self._summary.setText("正在统计各部门、各指标的数据质量…")
+        self._summary.setText(self.t["counting"])
 
         def run() -> None:
             try:
@@ -132,20 +156,22 @@ class QualityPage(QFrame):
 
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
-            self._summary.setText(f"数据质量暂时无法统计：{message}")
+            self._summary.setText(self.t["failed"].format(message=message))
 
     def _on_report(self, generation: int, report) -> None:
         if generation != self._generation:
             return   # a newer snapshot (or refresh) asked again
         self.report = report
-        self._title.setText(f"数据质量 · 截至 {fmt.month_label(report.as_of)}")
+        t, lang = self.t, self.ctx.lang
+        self._title.setText(t["title"].format(month=fmt.month_label(report.as_of, lang)))
         late = sum(1 for i in report.indicators if i.months_late)
         complete = [i.completeness for i in report.indicators if i.completeness is not None]
         overall = sum(complete) / len(complete) if complete else None
-        self._summary.setText(
-            f"统计 {fmt.month_label(report.window_start)} 至 {fmt.month_label(report.window_end)}："
-            f"{len(report.departments)} 个部门、{len(report.indicators)} 项指标，"
-            f"平均完整率 {overall * 100:.1f}%，迟报 {late} 项" if overall is not None else "")
+        self._summary.setText(t["summary"].format(
+            start=fmt.month_label(report.window_start, lang),
+            end=fmt.month_label(report.window_end, lang), departments=len(report.departments),
+            indicators=len(report.indicators), overall=overall * 100, late=late)
+            if overall is not None else "")
         self._fill_departments(report)
         self._fill_indicators(report.indicators)
 
@@ -153,9 +179,11 @@ class QualityPage(QFrame):
         table = self.departments
         table.setRowCount(len(report.departments))
         for row, d in enumerate(report.departments):
+            t = self.t
             cells = [d.department, str(d.indicators), d.completeness_label,
-                     str(d.late_indicators), "按时" if not d.months_late else f"{d.months_late} 个月",
-                     fmt.month_label(d.last_period) if d.last_period else "—"]
+                     str(d.late_indicators),
+                     t["on_time"] if not d.months_late else t["months"].format(n=d.months_late),
+                     fmt.month_label(d.last_period, self.ctx.lang) if d.last_period else "—"]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 2:
@@ -165,18 +193,27 @@ class QualityPage(QFrame):
                 table.setItem(row, col, item)
 
     def _fill_indicators(self, indicators) -> None:
+        visible = {i.code for i in self.ctx.visible_indicators()}
+        indicators = [i for i in indicators if i.code in visible]
         table = self.indicators
         table.setRowCount(len(indicators))
+        lang, t = self.ctx.lang, self.t
+        by_name = {r.name: self.ctx.region_name(r.code) for r in self.ctx.queries.regions}
+        name_of = lambda name: by_name.get(name, name)   # noqa: E731
         for row, i in enumerate(indicators):
-            cells = [i.name, i.department, _FREQ.get(i.frequency, i.frequency),
-                     i.completeness_label, i.timeliness_label, i.last_update_label]
+            ind = self.ctx.queries.indicator_by_code.get(i.code)
+            cells = [self.ctx.tr_name(ind) if ind else i.name, i.department,
+                     FREQUENCY[i18n.lang_of(lang)].get(i.frequency, i.frequency),
+                     i.completeness_label, i.timeliness_text(lang, name_of),
+                     fmt.period_label(i.last_period, i.frequency, lang)]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 3:
                     item.setForeground(QColor(_completeness_color(i.completeness)))
                 if col == 4 and i.months_late:
                     item.setForeground(QColor(theme.BAD))
-                    item.setToolTip("；".join(f"{name} 迟报 {m} 个月" for name, m in i.late_regions))
+                    item.setToolTip("；".join(t["late_tip"].format(name=name_of(name), m=m)
+                                             for name, m in i.late_regions))
                 table.setItem(row, col, item)
 
     def _filter_indicators(self) -> None:

@@ -1,4 +1,5 @@
-"""The township ranking: each township's value of the selected indicator and period, best first.
+"""The ranking of one level: each township's (or, at a city, each county's) value of the selected
+indicator and period, best first; clicking a county drills into it.
 
 The bars are painted by one widget rather than one graphics item per bar: 18 rows, one paint, and
 the rows double as hit areas. A region change only recolours (repaints); an indicator or period
@@ -25,22 +26,23 @@ from .panel import Panel, TitleLabel
 
 _TEXT = {
     "zh_CN": {
-        "title": "乡镇排名", "county": "全县", "county_total": "全县合计", "from": "起点",
+        "title": "{children}排名", "county": "全县", "county_total": "{whole}合计", "from": "起点",
         "target": "目标", "missing": "未报送",
-        "county_only": "该指标仅统计全县，无乡镇排名", "no_data": "该期暂无数据",
+        "county_only": "该指标仅统计{whole}，无乡镇排名", "no_data": "该期暂无数据",
         "polarity": {"higher": "越高越好", "lower": "越低越好", "neutral": "按数值排序"},
         "rank": "第{rank}名 / {count}", "prev": "环比", "yoy": "同比",
-        "click": "点击查看该乡镇", "click_back": "再次点击返回全县",
+        "click": "点击查看", "click_back": "再次点击返回上一级",
     },
     "en": {
-        "title": "Township ranking", "county": "County", "county_total": "County total",
+        "title": "{children} ranking", "county": "County", "county_total": "{whole} total",
         "from": "from", "target": "Target",
-        "missing": "Not reported", "county_only": "County-level indicator: no township ranking",
+        "missing": "Not reported",
+        "county_only": "{whole}-level indicator: no township ranking",
         "no_data": "No data for this period",
         "polarity": {"higher": "higher is better", "lower": "lower is better",
                      "neutral": "by value"},
         "rank": "Rank {rank} of {count}", "prev": "vs prev.", "yoy": "YoY",
-        "click": "Click to select", "click_back": "Click again for the county",
+        "click": "Click to select", "click_back": "Click again to go back up",
     },
 }
 
@@ -87,6 +89,7 @@ class _RankingChart(QWidget):
         self.county_value: float | None = None   # drawn as a line
         self.target_value: float | None = None
         self.totals: str = ""   # county figures not on the townships' scale (summed indicators)
+        self.whole = texts["county"]   # what the reference line stands for: 全县, 全市 …
         self._hover: int | None = None
         self._layout_cache: dict | None = None
         self.setMouseTracking(True)
@@ -300,7 +303,7 @@ class _RankingChart(QWidget):
         refs = []
         if self.county_value is not None:
             refs.append((self.county_value, theme.blend(theme.TEXT, 190),
-                         f"{self._t['county']} {format_value(self.county_value, self.indicator, self.lang)}"))
+                         f"{self.whole} {format_value(self.county_value, self.indicator, self.lang)}"))
         if self.target_value is not None:
             refs.append((self.target_value, QColor(theme.ACCENT_2),
                          f"{self._t['target']} {_round_target(self.target_value, self.indicator, self.lang)}"))
@@ -434,7 +437,8 @@ def _round_target(target: float, ind: Indicator, lang: str) -> str:
 
 
 class RankingPanel(Panel):
-    """All townships for the selected indicator and period, best first; click a row to select."""
+    """The shown level's regions for the selected indicator and period, best first; click a row
+    to select it."""
 
     fields = _DATA_FIELDS | {"region"}
     TEXT = _TEXT
@@ -456,6 +460,7 @@ class RankingPanel(Panel):
         self._row_index_cache: dict[str, int] = {}
         self._chart_args = (None, None, None, "")
         self._shape: tuple[int, int, int] | None = None
+        self._view_code: str | None = None   # the region whose children are ranked
 
         self._build()
         self.chart.township_clicked.connect(self._on_township_clicked)
@@ -492,14 +497,15 @@ class RankingPanel(Panel):
 
     # -- selection ----------------------------------------------------------------------------
     def on_selection(self, changed: frozenset, state) -> None:
-        if changed & _DATA_FIELDS:
+        if changed & _DATA_FIELDS or self.ctx.view_code != self._view_code:
             self._refresh_data()
         self._refresh_highlight()
 
     def _on_township_clicked(self, code: str) -> None:
-        # Clicking the selected township again goes back up to the county.
+        # Clicking the selected township again goes back up to its county; clicking a county
+        # (a city's ranking) drills into it.
         if code == self.ctx.state.region:
-            self.ctx.select(region=self.ctx.county_code)
+            self.ctx.select(region=self.ctx.view_code)
         else:
             self.ctx.select(region=code)
 
@@ -565,21 +571,24 @@ class RankingPanel(Panel):
         ctx = self.ctx
         ind = ctx.indicator()
         t = self._t
+        view = self._view_code = ctx.view_code
+        whole = ctx.whole_word(view)
         polarity = t["polarity"].get(ind.polarity, "")
-        self.title_text = f"{t['title']} · {ctx.tr_name(ind)}"
+        self.title_text = t["title"].format(children=ctx.children_noun(view)) \
+            + f" · {ctx.tr_name(ind)}"
         self._title.setText(self.title_text)
         self._title.setToolTip(self.title_text)
 
-        if ind.county_only:
-            county = ctx.queries.series(ctx.county_code, ind.code, end=ctx.state.period)
+        if ind.county_only and ctx.hierarchy.children_level(view) == "township":
+            county = ctx.queries.series(view, ind.code, end=ctx.state.period)
             detail = ""
             if len(county.periods):
                 period = period_label(county.periods[-1].astype(date), ind.frequency, ctx.lang)
-                detail = f"{t['county']} {format_value(county.values[-1], ind, ctx.lang)} · {period}"
-            self._show_message(t["county_only"], ind, detail)
+                detail = f"{whole} {format_value(county.values[-1], ind, ctx.lang)} · {period}"
+            self._show_message(t["county_only"].format(whole=whole), ind, detail)
             self._subtitle.setText("")
             return
-        values = ctx.queries.township_values(ind.code, ctx.state.period)
+        values = ctx.queries.child_values(view, ind.code, ctx.state.period)
         if values.period is None:
             self._show_message(t["no_data"], ind)
             self._subtitle.setText(polarity)
@@ -593,14 +602,14 @@ class RankingPanel(Panel):
                                           values.yoy_values):
             if np.isfinite(value):
                 reported[str(code)] = (float(value), _finite(prev), _finite(yoy))
-        townships = ctx.queries.townships
-        # In the townships' usual order, so ties keep it; ranks by the one rule (core.ranking).
-        listed = [r.code for r in townships if r.code in reported]
+        children = ctx.hierarchy.children(view)
+        # In the children's usual order, so ties keep it; ranks by the one rule (core.ranking).
+        listed = [code for code in children if code in reported]
         listed += [code for code in reported if code not in set(listed)]
         figures = [reported[code][0] for code in listed]
         ranked = best_first(listed, figures, ind.polarity)
         rank_of = dict(zip(listed, ranks(figures, ind.polarity).tolist()))
-        missing = [r.code for r in townships if r.code not in reported]
+        missing = [code for code in children if code not in reported]
 
         rows: list[_Row] = []
         self._colours = {}
@@ -614,15 +623,17 @@ class RankingPanel(Panel):
             rows.append(_Row(code, ctx.region_name(code), None, None, None, None, theme.NO_DATA))
         self._order, self._missing = ranked, missing
 
-        county = ctx.queries.series(ctx.county_code, ind.code, values.period, values.period)
+        county = ctx.queries.series(view, ind.code, values.period, values.period)
         county_value = _finite(county.values[0]) if len(county.values) else None
         target = ind.target_value
         totals = ""
+        self.chart.whole = whole
         if ind.aggregation == "sum":
             # A county total dwarfs every township: say it in words, keep it off the scale.
             parts = []
             if county_value is not None:
-                parts.append(f"{t['county_total']} {format_value(county_value, ind, ctx.lang)}")
+                parts.append(f"{t['county_total'].format(whole=whole)}"
+                             f" {format_value(county_value, ind, ctx.lang)}")
             if target is not None:
                 parts.append(f"{t['target']} {_round_target(target, ind, ctx.lang)}")
             totals = " · ".join(parts)

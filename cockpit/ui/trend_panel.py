@@ -16,22 +16,26 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QFrame, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
                                QWidget)
 
+from ..core import i18n
 from ..core.catalogue import Indicator
 from ..core.formatting import format_value, period_label
 from ..warehouse.queries import Series
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness
+from .panel import Panel, TitleLabel
 
 _TEXT = {
     "zh_CN": {
         "county": "全县", "target": "目标", "range": "乡镇区间", "county_only": "该指标仅统计全县",
+        "range_of": "{children}区间",
         "unit": "单位：{unit}", "trend": {"month": "月度走势", "quarter": "季度走势",
                                           "year": "年度走势"},
         "no_data": "暂无数据", "missing": "未报送",
     },
     "en": {
         "county": "County", "target": "Target", "range": "Township range",
+        "range_of": "{children} range",
         "county_only": "County-level indicator", "unit": "Unit: {unit}",
         "trend": {"month": "monthly trend", "quarter": "quarterly trend",
                   "year": "yearly trend"},
@@ -270,7 +274,7 @@ def _style_label(label: QLabel, px: int, colour: str, bold: bool = False) -> Non
                         f" font-weight: {weight}; font-family: '{theme.load_font()}';")
 
 
-class TrendPanel(QFrame):
+class TrendPanel(Panel):
     """Indicator over time: selected township (HIGHLIGHT) vs county (ACCENT), target, marker.
 
     The county line, the townships' band and the target live in a second view box. It shares the
@@ -279,11 +283,13 @@ class TrendPanel(QFrame):
     on the right axis.
     """
 
+    fields = _SERIES_FIELDS | {"period"}
+    TEXT = _TEXT
+
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.setObjectName("panel")
-        self._t = _TEXT.get(ctx.lang, _TEXT["zh_CN"])
+        self._t = self.t
         # What the county line and the band show now: a township change leaves them alone.
         self._county_shown: tuple | None = None
         # Plotted data, by series name: periods as datetime64[D], values with NaN for gaps.
@@ -295,16 +301,16 @@ class TrendPanel(QFrame):
         self._township_name: str | None = None
         self._dual = False
         self._dual_shown = False
-        self._scale = 1.0
         self._font_px = 12
-        self._connected = False
         self.marker_period: date | None = None
         self.title_text = ""
 
         self._build()
-        self._connect()
-        self._refresh_series()
-        self._refresh_marker()
+        scene = self._plot.scene()
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self._plot.viewport().installEventFilter(self)
+        self.sync()
 
     # -- construction ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -314,8 +320,7 @@ class TrendPanel(QFrame):
 
         header = QHBoxLayout()
         header.setSpacing(10)
-        self._title = QLabel(self)
-        self._title.setObjectName("panelTitle")
+        self._title = TitleLabel(parent=self)
         self._title.setFont(theme.font(17, True))
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._note = QLabel(self._t["county_only"], self)
@@ -421,15 +426,6 @@ class TrendPanel(QFrame):
         self._hover_label.hide()
         self._apply_fonts()
 
-    def _connect(self) -> None:
-        self.ctx.changed.connect(self._on_selection_change)
-        self.ctx.reloaded.connect(self._on_reload)
-        scene = self._plot.scene()
-        scene.sigMouseMoved.connect(self._on_mouse_moved)
-        scene.sigMouseClicked.connect(self._on_mouse_clicked)
-        self._plot.viewport().installEventFilter(self)
-        self._connected = True
-
     def _sync_county_view(self) -> None:
         self._county_vb.setGeometry(self._vb.sceneBoundingRect())
         self._county_vb.linkedViewChanged(self._vb, self._county_vb.XAxis)
@@ -439,14 +435,12 @@ class TrendPanel(QFrame):
                 self._legend_target]
 
     # -- selection ----------------------------------------------------------------------------
-    def _on_selection_change(self, changed: frozenset, state) -> None:
+    def on_selection(self, changed: frozenset, state) -> None:
         if changed & _SERIES_FIELDS:
             self._refresh_series()
-            self._refresh_marker()
-        elif "period" in changed:
-            self._refresh_marker()
+        self._refresh_marker()
 
-    def _on_reload(self) -> None:
+    def on_reload(self) -> None:
         self._county_shown = None
         self._refresh_series()
         self._refresh_marker()
@@ -490,7 +484,7 @@ class TrendPanel(QFrame):
         """Per-period min and max over the townships: (periods, lo, hi), or None.
 
         One grouped query (memoised per snapshot), never one series per township."""
-        band = self.ctx.queries.township_band(indicator)
+        band = self.ctx.queries.child_band(self.ctx.view_code, indicator)
         return None if band is None else (band.periods, band.lo, band.hi)
 
     @staticmethod
@@ -504,7 +498,11 @@ class TrendPanel(QFrame):
     def _refresh_series(self) -> None:
         ctx, state = self.ctx, self.ctx.state
         ind = ctx.indicator()
-        county = ctx.county_code
+        # Against the level shown: a township against its county, a county against itself
+        # with its townships' band; the words follow the level (全县, 全市 …).
+        county = ctx.view_code
+        self._t = dict(self._t, county=ctx.whole_word(county),
+                       range=self._t["range_of"].format(children=ctx.children_noun(county)))
         is_township = state.region != county and state.region in ctx.queries.region_by_code
         show_township = is_township and not ind.county_only
 
@@ -527,7 +525,8 @@ class TrendPanel(QFrame):
         self._title.setText(self.title_text + late)
         self._title.setToolTip(f"{self.title_text}<br>{tip}")
         self._note.setVisible(is_township and ind.county_only)
-        self._unit.setText(self._t["unit"].format(unit=ind.unit) if ind.unit else "")
+        unit = i18n.unit(ind.unit, ctx.lang)
+        self._unit.setText(self._t["unit"].format(unit=unit) if unit else "")
 
         self._data = {}
         names: list[str] = []
@@ -675,7 +674,7 @@ class TrendPanel(QFrame):
     def _target_text(self, ind: Indicator) -> str:
         # "24 μg/m³", not "24.0 μg/m³": targets are round figures in the plans.
         target = ind.target_value
-        text = format_value(target, ind)
+        text = format_value(target, ind, self.ctx.lang)
         if float(target).is_integer() and ind.decimals:
             text = text.replace(f"{target:,.{ind.decimals}f}", f"{target:,.0f}", 1)
         return text
@@ -741,7 +740,7 @@ class TrendPanel(QFrame):
         value = self._value_at(name, idx)
         if value is None and idx is not None and len(self._grid):
             return self._t["missing"]   # the period exists, this region did not report it
-        return format_value(value, ind)
+        return format_value(value, ind, self.ctx.lang)
 
     # -- hover and click ------------------------------------------------------------------------
     def _index_at_scene(self, scene_pos) -> int | None:
@@ -830,27 +829,18 @@ class TrendPanel(QFrame):
             f" border: 1px solid {theme.PANEL_EDGE}; border-radius: 4px; padding: 5px 8px;"
             f" font-size: {px}px; font-family: '{theme.load_font()}';")
 
-    def set_scale(self, scale: float) -> None:
+    def apply_scale(self) -> None:
         """Type may grow past its laptop size on a video wall (the window's scale)."""
-        self._scale = scale
         self.resizeEvent(None)
 
     def resizeEvent(self, event) -> None:
         # Type grows with the panel so one chart reads on a laptop and on a video wall.
         px = theme.px(np.clip(round(min(self.height() / 32, self.width() / 46)), 11,
-                              round(16 * self._scale)))
+                              round(16 * self.scale)))
         if px != self._font_px:
             self._font_px = px
             self._apply_fonts()
         if event is not None:
             super().resizeEvent(event)
 
-    def closeEvent(self, event) -> None:
-        self._disconnect()
-        super().closeEvent(event)
 
-    def _disconnect(self) -> None:
-        if self._connected:
-            self.ctx.changed.disconnect(self._on_selection_change)
-            self.ctx.reloaded.disconnect(self._on_reload)
-            self._connected = False

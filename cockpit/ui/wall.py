@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QCursor, QPainter
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QWidget
 
+from ..errors import UsageError
 from ..core.playlist import (Carousel, Catalogue, Page, Playlist, Step, default_playlist_path,
                              load_playlist)
 from ..core.ranking import best_first
@@ -43,13 +44,18 @@ EXIT_KEYS = "Ctrl+Shift+Q"
 def playlist_catalogue(queries, public: bool) -> Catalogue:
     """What a playlist is checked against: this warehouse's regions and indicators."""
     names: dict[str, str] = {}
+    shared: set[str] = set()
     for region in [queries.county, *queries.townships]:
         for name in (region.code, region.name, region.name_en):
-            if name:
-                names.setdefault(name, region.code)
+            if name and names.setdefault(name, region.code) != region.code:
+                shared.add(name)
+    # A name several places share (two 城东街道 of a city) is decided by a path
+    # (金华市/武义县/桃溪镇) or a code, through the hierarchy.
+    names = {n: c for n, c in names.items() if n not in shared}
     return Catalogue(county=queries.county.code, regions=names,
                      township_codes=tuple(r.code for r in queries.townships),
-                     indicators=queries.indicator_by_code, public=public)
+                     indicators=queries.indicator_by_code, public=public,
+                     find=queries.hierarchy.resolve)
 
 
 def read_playlist(path: Path | str | None, queries, public: bool) -> Playlist:
@@ -167,6 +173,10 @@ class WallController(QObject):
         now = self.clock()
         self._apply(self.carousel.jump(index, now))
         self._update_progress(now)
+
+    def next_page(self) -> None:
+        """Turn to the next page now (the soak turns pages as fast as the window answers)."""
+        self.jump(self.carousel.page_index + 1)
 
     def pause_rotation(self) -> None:
         """Stop the clock (previews step through the pages themselves)."""
@@ -439,7 +449,6 @@ class WallController(QObject):
 # --- the `cockpit wall` command -----------------------------------------------------------------
 def _open(args, offscreen: bool):
     """The warehouse, application, playlist and window of a wall (usage errors in one line)."""
-    from .. import cli
     from ..core.playlist import PlaylistError
     from .app import CockpitUsageError, LiveWarehouse, _application, build_window, initial_state
 
@@ -451,13 +460,13 @@ def _open(args, offscreen: bool):
         try:
             playlist = read_playlist(args.playlist, q, public)
         except PlaylistError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         try:
             window = build_window(warehouse, initial_state(q, public), lang=args.lang or "zh_CN",
                                   public_mode=public, sound=getattr(args, "sound", False),
                                   evaluate=not offscreen)
         except CockpitUsageError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     except BaseException:
         warehouse.close()
         raise
@@ -465,7 +474,6 @@ def _open(args, offscreen: bool):
 
 
 def run_wall(args) -> int:
-    from .. import cli
     from .app import _watch
 
     warehouse, app, playlist, window = _open(args, offscreen=False)
@@ -474,7 +482,7 @@ def run_wall(args) -> int:
     bad = [i for i in (screens or []) if not 0 <= i < count]
     if bad:
         warehouse.close()
-        raise cli.UsageError(f"没有第 {bad[0]} 块屏幕（共 {count} 块，从 0 起）")
+        raise UsageError(f"没有第 {bad[0]} 块屏幕（共 {count} 块，从 0 起）")
     controller = WallController(window, playlist)
     _watch(window, warehouse)
     controller.show_kiosk(screens, args.size)
@@ -488,14 +496,13 @@ def run_wall(args) -> int:
 
 def render_preview(args) -> int:
     """Every page of the playlist rendered offscreen to DIR/NN-kind.png, as the wall shows it."""
-    from .. import cli
     from .app import grab
 
     out = Path(args.preview)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise cli.UsageError(f"无法创建预览目录 {out}：{exc.strerror or exc}") from None
+        raise UsageError(f"无法创建预览目录 {out}：{exc.strerror or exc}") from None
     warehouse, app, playlist, window = _open(args, offscreen=True)
     written = []
     try:
@@ -514,7 +521,7 @@ def render_preview(args) -> int:
             name = page.kind + (f"-{page.domain}" if page.domain else "")
             path = out / f"{index + 1:02d}-{name}.png"
             if not image.save(str(path)):
-                raise cli.UsageError(f"无法写入 {path}")
+                raise UsageError(f"无法写入 {path}")
             written.append(path)
         controller.exiting = True
         window.close()

@@ -548,9 +548,11 @@ def _bend_county_target_lag(code: str, values: np.ndarray, months,
     return values
 
 
-def generate_observations(seed: int, end: date) -> pa.Table:
+def generate_observations(seed: int, end: date, clean: bool = False) -> pa.Table:
+    """Every fact of the demo up to `end`; `clean`: without the injected anomalies (the city
+    demo shapes its other counties on such a run)."""
     gen = _Generator(seed, end)
-    injected = anomalies(end)
+    injected = () if clean else anomalies(end)
     months = gen.months
     period_dates = [date(y, m, 1) for y, m in months]
     codes = list(TOWNSHIP_CODES.values())
@@ -630,8 +632,10 @@ PLACES = ["集镇主街", "村委会附近", "工业功能区", "溪边游步道
           "新村小区", "老街", "县道沿线", "景区停车场"]
 
 
-def generate_events(seed: int, geometries: dict[str, object], end: date) -> pa.Table:
-    """About 4,200 events over the 24 months up to the end of `end`'s month, and the burst."""
+def generate_events(seed: int, geometries: dict[str, object], end: date,
+                    clean: bool = False) -> pa.Table:
+    """About 4,200 events over the 24 months up to the end of `end`'s month, and the burst
+    (not when `clean`)."""
     rng = np.random.default_rng(seed + 1)
     days_in_end = calendar.monthrange(end.year, end.month)[1]
     as_of_end = datetime(end.year, end.month, days_in_end, 18, 0)
@@ -691,7 +695,7 @@ def generate_events(seed: int, geometries: dict[str, object], end: date) -> pa.T
         add(town, source, category, reported, days)
     # The burst: 桃溪镇 fire-safety hazards reported in the last month, most left open and, with
     # 15 days to act, reported early enough to be overdue by the month's end.
-    for k in range(28):
+    for k in range(0 if clean else 28):
         reported = datetime(end.year, end.month, 1, 9) + timedelta(
             hours=float(rng.uniform(0, (days_in_end - 15) * 24)))
         days = float(rng.uniform(2, 6)) if k % 5 == 0 else None

@@ -390,9 +390,10 @@ class FileRead:
     path: Path
     observations: list[ObservationSource] = field(default_factory=list)
     events: list[EventSource] = field(default_factory=list)
-    boundaries: object | None = None     # geo.boundaries.BoundaryFile
+    boundaries: object | None = None     # boundaries.BoundaryFile
     problems: list[Problem] = field(default_factory=list)
     targets: bool = False                # a targets file (规划目标): `targets` reads it
+    catalogue: bool = False              # a catalogue file (指标目录): `catalogue_file` reads it
 
     @property
     def file(self) -> str:
@@ -986,6 +987,9 @@ def read_csv(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead
     head_lines = _head_lines(text)
     delimiter = _sniff_delimiter(head_lines)
     head = list(csv.reader(head_lines, delimiter=delimiter))
+    if _is_catalogue(head):
+        out.catalogue = True
+        return out
     if _is_targets(head):
         out.targets = True
         return out
@@ -1197,6 +1201,10 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
                     file, f"工作表无法读取（{str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__}）",
                     sheet=meta.name, check="unreadable", expected="完好的工作表"))
     # Parsing a sheet is the slow part: the targets header is looked for in what was read.
+    if any(_is_catalogue(grid[:HEADER_SCAN_ROWS]) for _, _, grid in sheets):
+        out.catalogue = True
+        out.problems = []
+        return out
     if any(_is_targets(grid[:HEADER_SCAN_ROWS]) for _, _, grid in sheets):
         out.targets = True
         out.problems = []
@@ -1213,6 +1221,12 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
         out.problems.append(_problem(file, "工作簿中没有数据", check="empty_file",
                                      expected="至少一个带表头的工作表"))
     return out
+
+
+def _is_catalogue(head: list) -> bool:
+    from .catalogue_file import is_catalogue_table
+
+    return is_catalogue_table(head)
 
 
 def _is_targets(head: list) -> bool:
@@ -1372,7 +1386,7 @@ def read_file(path, indicators: IndicatorMatcher | None = None, *,
 
 
 def _read_file(path: Path, indicators: IndicatorMatcher | None, layer: str | None) -> FileRead:
-    from ..geo import boundaries
+    from . import boundaries
 
     suffix = path.suffix.lower()
     if not path.is_file():

@@ -31,7 +31,8 @@ class Plan:
     def source_text(self, limit: int = 2, lang: str = "zh_CN") -> str:
         """The source documents, the first `limit` named: 《…》、《…》等 4 份文件."""
         if lang == "en" and not self.from_file:
-            return CATALOGUE_SOURCE_EN
+            return CATALOGUE_SOURCE_EN if self.sources == (CATALOGUE_SOURCE,) \
+                else "Indicator catalogue"
         shown = "、".join(self.sources[:limit])
         rest = len(self.sources) - limit
         if rest > 0:
@@ -55,7 +56,15 @@ class Plan:
         return f"{self.name}（{start}—{self.target_year}年）" if start else self.name
 
 
+def _catalogue_source(queries: Queries) -> str:
+    """Where the catalogue's targets come from: the demo's plan, or the county's own catalogue
+    file (`cockpit new --catalogue`)."""
+    own = queries.meta.get("catalogue_source")
+    return f"指标目录（{own}）" if own else CATALOGUE_SOURCE
+
+
 def _catalogue_plans(queries: Queries) -> dict[str, Plan]:
+    source = _catalogue_source(queries)
     by_plan: dict[str, dict[str, core.Target]] = {}
     for ind in queries.indicators:
         if ind.target_value is None or ind.target_year is None:
@@ -63,8 +72,8 @@ def _catalogue_plans(queries: Queries) -> dict[str, Plan]:
         name = core.plan_name(ind.target_year)
         by_plan.setdefault(name, {})[ind.code] = core.Target(
             ind.code, name, ind.target_year, ind.target_value, ind.baseline_year,
-            ind.baseline_value, CATALOGUE_SOURCE)
-    return {name: Plan(name, (CATALOGUE_SOURCE,), targets) for name, targets in by_plan.items()}
+            ind.baseline_value, source)
+    return {name: Plan(name, (source,), targets) for name, targets in by_plan.items()}
 
 
 def available_plans(queries: Queries) -> list[Plan]:

@@ -19,7 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import schema, targets
+import pyarrow as pa
+
+from . import catalogue_file, levels, schema, targets
 from .importer import display_name
 from .lake import warehouse_store
 from .store import Manifest, WarehouseError
@@ -62,6 +64,7 @@ class ImportResult:
     events: int = 0
     boundaries: int = 0
     targets: int = 0
+    indicators: int = 0
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -80,6 +83,8 @@ class ImportResult:
             parts.append(f"乡镇边界 {self.boundaries} 个")
         if self.targets:
             parts.append(f"规划目标 {self.targets} 项")
+        if self.indicators:
+            parts.append(f"指标目录 {self.indicators} 项")
         as_of = ""
         if self.as_of:
             y, m = self.as_of.split("-")[:2]
@@ -128,6 +133,7 @@ def import_files(paths: Sequence, db_dir, *, progress: Progress | None = None,
     result.events = batch.events.num_rows if batch.events is not None else 0
     result.boundaries = batch.boundaries.num_rows if batch.boundaries is not None else 0
     result.targets = batch.targets.num_rows if batch.targets is not None else 0
+    result.indicators = batch.indicators.num_rows if batch.indicators is not None else 0
     result.seconds = time.monotonic() - start
     result.stages = stages
     return result
@@ -162,6 +168,7 @@ def publish_batch(db_dir, batch: ImportBatch, *, replace: bool = False,
         t1 = time.monotonic()
         stages["copy"] = t1 - t0
         progress(0.3, "写入观测值")
+        catalogue_file.write_catalogue(con, batch)
         _write_observations(con, batch, replace)
         _write_region_order(con)
         t2 = time.monotonic()
@@ -211,11 +218,17 @@ def _copy_tables(con) -> None:
     extra = [name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'cur'"
         " AND schema_name = 'main' ORDER BY table_name").fetchall()
-        if name not in _CORE_TABLES and name not in _REGION_ORDER_TABLES]
+        if name not in _CORE_TABLES and name not in _REGION_ORDER_TABLES
+        and name != levels.DERIVED_TABLE]
     for name in extra:
         quoted = '"' + name.replace('"', '""') + '"'
         con.execute(f"CREATE TABLE main.{quoted} AS SELECT * FROM cur.main.{quoted}")
     con.execute(IMPORT_LOG_DDL)
+    if _has_table(con, levels.DERIVED_TABLE):
+        # Rebuilt by `levels.derive` when the facts change; kept as it was when they do not.
+        con.execute(levels.DERIVED_DDL)
+        con.execute(f"INSERT INTO {levels.DERIVED_TABLE}"
+                    f" SELECT * FROM cur.main.{levels.DERIVED_TABLE}")
 
 
 def _has_table(con, name: str) -> bool:
@@ -226,34 +239,50 @@ def _has_table(con, name: str) -> bool:
 
 def _write_observations(con, batch: ImportBatch, replace: bool) -> None:
     """Upsert the imported facts (or replace their indicators' facts) and derive comparisons."""
-    if batch.observations is None or batch.observations.num_rows == 0:
-        con.execute("INSERT INTO observations SELECT * FROM cur.main.observations"
-                    " ORDER BY indicator, period, region")
-        return
+    imported = batch.observations
+    if imported is None or imported.num_rows == 0:
+        if batch.indicators is None:
+            con.execute("INSERT INTO observations SELECT * FROM cur.main.observations"
+                        " ORDER BY indicator, period, region")
+            return
+        # A catalogue change (an aggregation rule) re-derives the figures of the levels above.
+        imported = pa.table({"indicator": pa.array([], pa.string()),
+                             "period": pa.array([], pa.date32()),
+                             "region": pa.array([], pa.string()),
+                             "value": pa.array([], pa.float64())})
     con.execute(schema.STAGING_DDL)
-    con.register("import_obs", batch.observations)
+    con.register("import_obs", imported)
     con.execute("CREATE TEMP VIEW old_observations AS SELECT * FROM cur.main.observations")
+    # Figures derived from the level below are derived again from the new facts, not kept.
+    if _has_table(con, levels.DERIVED_TABLE):
+        con.execute(f"""CREATE TEMP VIEW reported_observations AS
+            SELECT o.* FROM old_observations o ANTI JOIN cur.main.{levels.DERIVED_TABLE} d
+            ON d.indicator = o.indicator AND d.period = o.period AND d.region = o.region""")
+    else:
+        con.execute("CREATE TEMP VIEW reported_observations AS SELECT * FROM old_observations")
     con.execute("CREATE TEMP TABLE replaced_indicators (code VARCHAR)")
     if replace:
         # Every existing fact of an imported indicator goes; the file is the whole truth for it.
         con.execute("INSERT INTO replaced_indicators SELECT DISTINCT indicator FROM import_obs")
         con.execute("""
             INSERT INTO staging_observations
-            SELECT o.indicator, o.period, o.region, o.value FROM old_observations o
+            SELECT o.indicator, o.period, o.region, o.value FROM reported_observations o
             WHERE o.indicator NOT IN (SELECT DISTINCT indicator FROM import_obs)
         """)
     else:
         con.execute("""
             INSERT INTO staging_observations
-            SELECT o.indicator, o.period, o.region, o.value FROM old_observations o
+            SELECT o.indicator, o.period, o.region, o.value FROM reported_observations o
             ANTI JOIN import_obs n
               ON n.indicator = o.indicator AND n.period = o.period AND n.region = o.region
         """)
     con.execute("INSERT INTO staging_observations"
                 " SELECT indicator, period, region, value FROM import_obs")
     con.unregister("import_obs")
+    levels.derive(con)
     schema.rederive(con)
     con.execute("DROP TABLE replaced_indicators")
+    con.execute("DROP VIEW reported_observations")
     con.execute("DROP VIEW old_observations")
 
 

@@ -78,14 +78,22 @@ class IndicatorQuality:
 
     @property
     def timeliness_label(self) -> str:
+        return self.timeliness_text()
+
+    def timeliness_text(self, lang: str = "zh_CN", name_of=lambda name: name) -> str:
+        """按时 / 三港乡迟报 3 个月 / 17 个地区迟报，最长 1 个月 (or in English; `name_of` turns a
+        region's name into the UI's language)."""
+        en = lang == "en"
         if self.months_late is None:
-            return "无数据"
+            return "No data" if en else "无数据"
         if self.months_late == 0:
-            return "按时"
+            return "On time" if en else "按时"
         if len(self.late_regions) == 1:
             name, months = self.late_regions[0]
-            return f"{name}迟报 {months} 个月"
-        return f"{len(self.late_regions)} 个地区迟报，最长 {self.months_late} 个月"
+            return f"{name_of(name)} {months} months late" if en else f"{name}迟报 {months} 个月"
+        n, worst = len(self.late_regions), self.months_late
+        return (f"{n} regions late, up to {worst} months" if en
+                else f"{n} 个地区迟报，最长 {worst} 个月")
 
     @property
     def last_update_label(self) -> str:

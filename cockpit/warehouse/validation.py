@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -135,12 +135,14 @@ class ImportBatch:
     events: pa.Table | None = None          # the events table's columns
     boundaries: pa.Table | None = None      # code, geometry (WKB), area_km2, label_lon, label_lat
     targets: pa.Table | None = None         # plan targets (targets.TARGETS_SCHEMA)
+    indicators: pa.Table | None = None      # catalogue rows to add or update (indicators table)
     log: list[dict] = field(default_factory=list)  # one entry per table and indicator
 
     @property
     def empty(self) -> bool:
         return not any(t is not None and t.num_rows for t in
-                       (self.observations, self.events, self.boundaries, self.targets))
+                       (self.observations, self.events, self.boundaries, self.targets,
+                        self.indicators))
 
 
 @dataclass
@@ -256,7 +258,7 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
     called as files are read and checked. The returned `Report` lists every problem; when it has
     no errors, `report.batch` holds what `import_files` will write.
     """
-    from . import importer, targets
+    from . import catalogue_file, importer, targets
 
     progress = progress or (lambda fraction, label: None)
     today = today or date.today()
@@ -265,12 +267,14 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
     try:
         regions = importer.RegionMatcher(queries.regions, queries.county.code)
         indicators = importer.IndicatorMatcher(queries.indicators)
-        reads, target_files = [], []
+        reads, target_files, catalogue_files = [], [], []
         names = [importer.display_name(p) for p in paths]
         for k, path in enumerate(paths):
             progress(0.6 * k / max(len(paths), 1), f"读取 {names[k]}")
             read = importer.read_file(path, indicators, layer=layer)
-            if read.targets:
+            if read.catalogue:
+                catalogue_files.append(path)
+            elif read.targets:
                 target_files.append(path)
             else:
                 reads.append(read)
@@ -291,6 +295,8 @@ def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None =
             _check_boundaries(report, batch, boundary_files, queries, regions)
         if target_files:
             targets.check_targets(report, batch, target_files, queries, indicators)
+        if catalogue_files:
+            catalogue_file.check_catalogue(report, batch, catalogue_files, queries)
         for r in reads:
             has_content = any(s.file == r.file and s.rows for s in sources)
             if not has_content and not any(p.file == r.file and p.is_error for p in problems):
@@ -428,6 +434,7 @@ def _check_observations(report: Report, batch: ImportBatch, sources, queries, re
         report.new_observations += new
         report.updated_observations += updated
         report.unchanged_observations += same
+        _check_levels(cur, report, sources, queries)
         ind_by_code = queries.indicator_by_code
         for src, code, n, first, last in cur.execute("""
                 SELECT src, indicator, count(*), min(period), max(period) FROM imp_res
@@ -438,6 +445,58 @@ def _check_observations(report: Report, batch: ImportBatch, sources, queries, re
                               "rows": n, "first_period": first, "last_period": last})
     finally:
         cur.close()
+
+
+def _check_levels(cur, report: Report, sources, queries) -> None:
+    """A warning wherever a county's (or city's) reported figure and its townships' (or
+    counties') aggregate disagree beyond `levels.TOLERANCE`, naming both figures; placed at the
+    county's row when the file gives it, else at the first township row it gives."""
+    from .levels import AGGREGATION_WORDS, TOLERANCE, disagreements
+
+    found = disagreements(cur)
+    if not found:
+        return
+    h, ind_by_code = queries.hierarchy, queries.indicator_by_code
+    listed = 0
+    for d in found:
+        if listed >= MAX_DETAILS:
+            break
+        ind = ind_by_code[d["indicator"]]
+        if d["parent_imported"]:
+            where = cur.execute(
+                "SELECT src, row, cell_col FROM imp_res WHERE indicator = ? AND period = ?"
+                " AND region = ? ORDER BY src, row LIMIT 1",
+                [d["indicator"], d["period"], d["region"]]).fetchone()
+        else:
+            where = cur.execute(
+                "SELECT r.src, r.row, r.cell_col FROM imp_res r JOIN regions g ON g.code = r.region"
+                " WHERE r.indicator = ? AND r.period = ? AND g.parent = ? ORDER BY r.src, r.row"
+                " LIMIT 1", [d["indicator"], d["period"], d["region"]]).fetchone()
+        if where is None:
+            continue
+        src = sources[where[0]]
+        name = h.name(d["region"])
+        kids = h.children_noun(d["region"])
+        label = period_label(d["period"], ind.frequency)
+        gap = d["reported"] - d["derived"]
+        share = abs(gap) / abs(d["reported"]) * 100 if d["reported"] else float("inf")
+        message = (f"{name}{ind.name} {label} 为 {_num(d['reported'])} {ind.unit}，"
+                   f"{d['children']} 个{kids}{AGGREGATION_WORDS.get(ind.aggregation, '汇总')}为 "
+                   f"{_num(d['derived'])} {ind.unit}，相差 {_num(abs(gap))} {ind.unit}"
+                   + (f"（{share:.1f}%）" if share != float("inf") else ""))
+        role = "value" if d["parent_imported"] else "region"
+        report.problems.append(Problem(
+            "warning", "level_disagreement", src.file, src.sheet, where[1],
+            _RowChecker._column(src, role, {"cell_col": where[2]}),
+            _num(d["reported"] if d["parent_imported"] else d["derived"]),
+            f"两者相差不超过 {TOLERANCE:.0%}；请核对{name}与各{kids}的数据", message))
+        listed += 1
+    if len(found) > listed:
+        src = sources[0]
+        report.problems.append(Problem(
+            "warning", "level_disagreement", src.file, None, None, None, None, None,
+            f"另有 {len(found) - listed:,} 处上下级数据不一致（上面只列出前 {listed} 处）",
+            count=len(found) - listed))
 
 
 def _arrow(cur, query: str) -> pa.Table:
@@ -1034,7 +1093,7 @@ def _check_events(report: Report, batch: ImportBatch, sources, queries, regions,
 def _check_boundaries(report: Report, batch: ImportBatch, files, queries, regions) -> None:
     import shapely
 
-    from ..geo import boundaries
+    from . import boundaries
 
     county_wkb = queries.geometries_wkb("county").get(queries.county.code)
     county_geom = shapely.from_wkb(county_wkb) if county_wkb else None

@@ -75,8 +75,14 @@ def test_replace_drops_the_old_facts_of_imported_indicators_only(wh, tmp_path):
     result = import_files([path], wh, replace=True)
     assert result.published
     assert rows(wh, "SELECT period, value, prev_value FROM observations"
-                    " WHERE indicator = 'mkt_complaints' ORDER BY period") == [
+                    " WHERE indicator = 'mkt_complaints' AND region = '330723005'"
+                    " ORDER BY period") == [
         (date(2025, 11, 1), 6.0, None), (date(2025, 12, 1), 7.0, 6.0)]
+    # The county's figures are derived again from the one township left (由乡镇汇总).
+    assert rows(wh, "SELECT o.period, o.value, d.children FROM observations o"
+                    " JOIN derived_figures d USING (indicator, period, region)"
+                    " WHERE indicator = 'mkt_complaints' ORDER BY period") == [
+        (date(2025, 11, 1), 6.0, 1), (date(2025, 12, 1), 7.0, 1)]
     assert rows(wh, "SELECT count(*) FROM observations WHERE indicator <> 'mkt_complaints'") == \
         other_before
     assert sorted(rows(wh, "SELECT * FROM observations")) == sorted(derived_as_a_full_build(wh))
@@ -104,8 +110,9 @@ def test_extra_tables_are_carried_over_and_the_region_order_copy_is_rebuilt(wh, 
     assert rows(wh, "SELECT note FROM team_notes") == [("kept",)]
     assert rows(wh, "SELECT count(*) FROM observations_by_region") == \
         rows(wh, "SELECT count(*) FROM observations")
-    assert rows(wh, "SELECT value FROM observations_by_region WHERE period = '2026-01-01'") == \
-        [(1.4,)]
+    assert rows(wh, "SELECT region, value FROM observations_by_region"
+                    " WHERE period = '2026-01-01' ORDER BY region") == \
+        [("330723", 1.4), ("330723005", 1.4)]   # the county's derived from its one township
 
 
 def test_each_import_is_one_snapshot_and_the_log_names_files_and_departments(wh, tmp_path):

@@ -9,9 +9,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyproj
-import pytest
 import shapely
-from openpyxl.utils import get_column_letter
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
 from cockpit.warehouse.demo import TOWNSHIP_CODES
@@ -27,10 +25,16 @@ SPELLINGS = {"柳城畲族镇": "柳城镇", "熟溪街道": "熟溪街道办事
 
 
 def facts(db, indicator, periods=None, regions=None):
+    """The facts of an indicator as imported (not the county figures derived from them)."""
     snap = open_current(db)
     try:
+        derived = snap.cursor().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived_figures'"
+            " AND database_name = current_database()").fetchone()[0]
         rows = snap.cursor().execute(
-            "SELECT region, period, value FROM observations WHERE indicator = ?",
+            "SELECT region, period, value FROM observations o WHERE indicator = ?"
+            + (" AND NOT EXISTS (SELECT 1 FROM derived_figures d WHERE d.indicator = o.indicator"
+               " AND d.period = o.period AND d.region = o.region)" if derived else ""),
             [indicator]).fetchall()
     finally:
         snap.close()

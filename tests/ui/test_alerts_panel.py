@@ -112,6 +112,31 @@ def test_keyboard_shortcut_opens_the_action_for_the_selected_alert(window, qtbot
     qtbot.waitUntil(lambda: panel.action_dialog is None)
 
 
+def test_the_next_letter_acts_on_the_same_alert_after_a_dialog(window, qtbot):
+    """A then Return acknowledges; D then works at once (focus used to be lost with the dialog)."""
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    panel = window.alerts
+    window.activateWindow()
+    panel.table.setFocus()
+    alert_id = next(a.id for a in panel.shown_alerts() if a.status == "新预警")
+    panel.select_alert(alert_id)
+    qtbot.keyClick(panel.table, Qt.Key.Key_A)
+    dialog = panel.action_dialog
+    box = dialog.findChild(QDialogButtonBox)
+    assert [b.text() for b in box.buttons()] in (["确定", "取消"], ["取消", "确定"])
+    qtbot.waitUntil(lambda: dialog.isAncestorOf(QApplication.focusWidget()), timeout=5000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.ctx.alerts.get(alert_id).status == "已签收", timeout=5000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.table, timeout=5000)
+    qtbot.keyClick(panel.table, Qt.Key.Key_D)
+    dialog = panel.action_dialog
+    assert dialog is not None and dialog.action == "assign"
+    assert dialog.deadline.displayFormat() == "yyyy年M月d日"
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.ctx.alerts.get(alert_id).status == "处置中", timeout=5000)
+
+
 def test_townships_with_open_critical_alerts_carry_a_badge_on_the_map(window):
     badges = window.map.alert_badges
     assert badges[LIUCHENG][0] == "红" and badges[TOWNSHIP_CODES["桃溪镇"]][0] == "红"
@@ -120,3 +145,10 @@ def test_townships_with_open_critical_alerts_carry_a_badge_on_the_map(window):
         assert window.alerts.perform("ack", alert.id, by="值班员甲")
         assert window.alerts.perform("close", alert.id, by="值班员甲", note="已处置")
     assert LIUCHENG not in window.map.alert_badges
+
+
+def test_an_empty_closing_note_is_said_without_a_command_line_flag(window):
+    panel = window.alerts
+    alert = panel.shown_alerts()[0]
+    assert not panel.perform("close", alert.id, by="值班员甲", note="  ")
+    assert panel.message.text() == "办结说明不能为空"

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from cockpit.ui import theme
-from cockpit.ui.app import LiveWarehouse, _application, build_window, grab, initial_state
+from cockpit.ui.app import LiveWarehouse, _application, build_window, grab
 from cockpit.warehouse.demo import TOWNSHIP_CODES
 
 TAOXI = TOWNSHIP_CODES["桃溪镇"]

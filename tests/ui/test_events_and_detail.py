@@ -228,7 +228,7 @@ def test_hidden_detail_catches_up_when_read_or_shown(queries, make_ctx, widgets)
     detail = widgets(TownshipDetail(ctx))
     taoxi = _code(queries, "桃溪镇")
     ctx.select(region=taoxi, period=DECEMBER)
-    assert detail._dirty  # not visible: no queries spent on it yet
+    assert not detail.up_to_date  # not visible: no queries spent on it yet
     assert detail.region == taoxi
     assert detail.month == DECEMBER
 
@@ -253,9 +253,11 @@ def test_detail_reads_sparklines_in_one_batched_query(queries, make_ctx, widgets
     original = queries.series_many
     monkeypatch.setattr(queries, "series_many",
                         lambda *a, **kw: calls.append(a) or original(*a, **kw))
-    ctx.select(region=_code(queries, "桃溪镇"))
+    taoxi = _code(queries, "桃溪镇")
+    ctx.select(region=taoxi)
     detail.row_for("env_pm25")
-    assert len(calls) == 1  # the county's share is cached for the month
+    # every row's sparkline in one batch; the county's rows come from the query memo
+    assert [c[0] for c in calls] == [ctx.county_code, taoxi]
     spark = detail.model.cells["env_pm25"]["spark"]
     assert len(spark) == 24
 

@@ -8,7 +8,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from datetime import date
 
 import pytest
 from PySide6.QtCore import QPoint, Qt

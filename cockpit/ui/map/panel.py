@@ -1,4 +1,5 @@
-"""The township map: one indicator in one month coloured over every township, click to select one.
+"""The map of one level: each region of it (a county's townships, a city's counties) coloured by
+one indicator in one month; click one to select it, and a region with children drills in.
 
 Drawing follows the house rules for maps: one item draws every township (paths built once per
 snapshot, grouped by colour at paint time, a recolour never rebuilds geometry); the selected
@@ -11,6 +12,7 @@ Everything is drawn in the index's kilometre frame with y flipped for Qt (y down
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
@@ -135,7 +137,9 @@ class _Figures:
 
 
 class MapPanel(Panel):
-    """The county's townships coloured by the selected indicator and month.
+    """The children of the shown level (a county's townships, a city's counties) coloured by
+    the selected indicator and month; clicking one selects it, and selecting a region with
+    children draws its children instead (drilling down; drilling up is the same in reverse).
 
     Public, read-only state for tests and other code: `highlighted_region`, `colors`,
     `legend_entries` (top to bottom), `schematic_note_visible`, `events_visible`,
@@ -167,6 +171,8 @@ class MapPanel(Panel):
         self._rows_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._row_of: dict[str, int] | None = None
         self._label_plans: dict[tuple, list] = {}
+        self._view_code: str | None = None   # the region whose children are drawn
+        self._indexes: OrderedDict = OrderedDict()   # view → RegionIndex, most recent last
 
         self._title = TitleLabel(parent=self)
         self._title_plain = ""
@@ -301,6 +307,9 @@ class MapPanel(Panel):
 
     # -- selection ----------------------------------------------------------------------------
     def on_selection(self, changed: frozenset, state) -> None:
+        if "region" in changed and self.ctx.view_code != self._view_code:
+            self._load_view(self.ctx.view_code)   # another level: its geometry, colours, names
+            return
         if changed & {"indicator", "period"}:
             self._on_indicator_change()
             if "period" in changed:
@@ -308,11 +317,17 @@ class MapPanel(Panel):
         if "region" in changed:
             self._on_region_change()
 
+    @property
+    def view_code(self) -> str | None:
+        """The region whose children the map draws."""
+        self.catch_up()
+        return self._view_code
+
     def _on_indicator_change(self) -> None:
         """Recolour (never rebuild geometry), and refresh the legend and the title."""
         ctx = self.ctx
         indicator = ctx.indicator()
-        tv = ctx.queries.township_values(indicator.code, ctx.month())
+        tv = ctx.queries.child_values(self._view_code, indicator.code, ctx.month())
         self._indicator = indicator
         values = np.asarray(tv.values, dtype=float)
         self._values_all = values
@@ -384,25 +399,43 @@ class MapPanel(Panel):
         self._place_labels()
 
     def on_reload(self) -> None:
-        """A new snapshot: rebuild the index, the geometry and the labels, then resync."""
+        """A new snapshot: geometry, labels and colours of the shown level, read afresh."""
+        self._indexes.clear()
+        self._load_view(self.ctx.view_code)
+
+    VIEW_CACHE = 8   # levels whose hit-test index is kept: drilling back up costs no rebuild
+
+    def _view_index(self, view: str) -> RegionIndex:
+        index = self._indexes.get(view)
+        if index is None:
+            index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
+            self._indexes[view] = index
+            while len(self._indexes) > self.VIEW_CACHE:
+                self._indexes.popitem(last=False)
+        self._indexes.move_to_end(view)
+        return index
+
+    def _load_view(self, view: str) -> None:
+        """Draw the children of `view`: index, geometry and labels, then colours and highlight."""
         queries = self.ctx.queries
-        self._index = RegionIndex.from_wkb(queries.geometries_wkb("township"))
-        index = self._index
+        self._view_code = view
+        self._index = index = self._view_index(view)
         self._choropleth.set_geometry({code: index.rings(code) for code in index.codes})
         self._hover.set_path(None)
         self._hovered = None
         self._rows_cache = self._row_of = None
 
-        townships = [r for r in queries.townships if r.code in index]
-        # Label points are usually inside their township: check them all at once, and look
-        # for a point on the surface only for the few that are not.
-        lon = np.array([np.nan if r.label_lon is None else r.label_lon for r in townships])
-        lat = np.array([np.nan if r.label_lat is None else r.label_lat for r in townships])
+        by_code = queries.region_by_code
+        children = [by_code[c] for c in index.codes if c in by_code]
+        # Label points are usually inside their region: check them all at once, and look for a
+        # point on the surface only for the few that are not.
+        lon = np.array([np.nan if r.label_lon is None else r.label_lon for r in children])
+        lat = np.array([np.nan if r.label_lat is None else r.label_lat for r in children])
         xs, ys = index.project(lon, lat)
         xs, ys = np.atleast_1d(xs), np.atleast_1d(ys)
         found = index.locate_many(np.nan_to_num(xs), np.nan_to_num(ys))
         self._anchors = {}
-        for region, x, y, hit in zip(townships, xs.tolist(), ys.tolist(), found):
+        for region, x, y, hit in zip(children, xs.tolist(), ys.tolist(), found):
             if hit == region.code and math.isfinite(x) and math.isfinite(y):
                 self._anchors[region.code] = (x, y)
             else:
@@ -411,8 +444,8 @@ class MapPanel(Panel):
             self._scene.removeItem(label)
         self._labels = {}
         self._label_plans = {}
-        if len(townships) <= LABEL_LIMIT:
-            for region in townships:
+        if len(children) <= LABEL_LIMIT:
+            for region in children:
                 name = self.ctx.region_name(region.code)
                 label = TownshipLabel(name, short_name(name))
                 label.setPos(scene_point(*self._anchors[region.code]))
@@ -420,9 +453,9 @@ class MapPanel(Panel):
                 self._labels[region.code] = label
         self._areas = {code: index.geometry(code).area for code in self._labels}
 
-        self._schematic = any(r.schematic for r in queries.townships)
+        self._schematic = any(r.schematic for r in children)
         self._note.setVisible(self._schematic)
-        # Room around the county so the view can centre it off-centre (beside the legend).
+        # Room around the area so the view can centre it off-centre (beside the legend).
         bounds = self._choropleth.boundingRect()
         self._scene.setSceneRect(bounds.adjusted(-bounds.width(), -bounds.height(),
                                                  bounds.width(), bounds.height()))
@@ -444,7 +477,7 @@ class MapPanel(Panel):
     def _load_events(self) -> None:
         month = self.ctx.month()
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        points = self.ctx.queries.event_points(month, following)
+        points = self.ctx.queries.event_points(month, following, self._view_code)
         lon = np.asarray(points.get("lon", []), dtype=float)
         lat = np.asarray(points.get("lat", []), dtype=float)
         ok = np.isfinite(lon) & np.isfinite(lat)
@@ -460,7 +493,9 @@ class MapPanel(Panel):
         self._legend.set_content(_LegendContent(
             unit=(self._t("单位：", "Unit: ") + unit) if unit else "",
             entries=self._legend_entries,
-            note=self._t("该指标无乡镇数据", "No township figures") if no_classes else "",
+            note=(self._t(f"该指标无{self.ctx.children_noun(self._view_code)}数据",
+                          f"No figures for {self.ctx.children_noun(self._view_code).lower()}")
+                  if no_classes else ""),
             events=self._event_legend()))
         self._place_overlays()
 
@@ -476,8 +511,10 @@ class MapPanel(Panel):
 
     # -- mouse ----------------------------------------------------------------------------------
     def _on_map_click(self, scene_pos: QPointF) -> None:
+        # A county drills in (its townships are drawn); a township is selected among its
+        # neighbours; outside every region, the level shown itself is selected.
         code = self._locate_scene(scene_pos)
-        self.ctx.select(region=code or self.ctx.county_code)
+        self.ctx.select(region=code or self._view_code or self.ctx.county_code)
 
     def _on_map_double_click(self, scene_pos: QPointF) -> None:
         code = self._locate_scene(scene_pos)
@@ -655,9 +692,17 @@ class MapPanel(Panel):
             self._scene.removeItem(badge)
         self._badges = {}
         marked = []
+        # Alerts roll up to the level shown: a county's badge counts its townships' alerts.
+        rolled: dict[str, dict[str, int]] = {}
+        hierarchy, view = self.ctx.hierarchy, self._view_code
         for code, by_level in counts.items():
-            if code not in self._anchors:
+            child = code if code in self._anchors else hierarchy.child_toward(view, code)
+            if child is None or child not in self._anchors:
                 continue
+            into = rolled.setdefault(child, {})
+            for level, n in by_level.items():
+                into[level] = into.get(level, 0) + n
+        for code, by_level in rolled.items():
             red, orange = by_level.get("红", 0), by_level.get("橙", 0)
             if red or orange:
                 marked.append((-red, -orange, code, "红" if red else "橙", red + orange))

