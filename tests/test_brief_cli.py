@@ -53,7 +53,7 @@ def test_the_county_briefing_in_english(demo_db, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--township", "桃花镇"), "没有名为“桃花镇”的乡镇（街道）"),
+    (("--township", "桃花镇"), "没有名为“桃花镇”的地区"),
     (("--township", "桃溪镇", "--period", "2019-05"), "2019-05 不在数据范围内"),
     (("--township", "桃溪镇", "--period", "May"), "月份应写成 YYYY-MM"),
     (("--county",), "输出文件应为 .pdf"),
