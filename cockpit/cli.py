@@ -209,10 +209,10 @@ def cmd_bench(args) -> int:
     if args.db == str(default_db_dir()) and not args.scale:
         ensure_demo(db, quiet=True)
     if args.warehouse:
-        from .ui.bench_shared import main as compare_main
+        from .bench.shared import main as compare_main
 
         return compare_main(args)
-    from .ui.bench import main as bench_main
+    from .bench.harness import main as bench_main
 
     return bench_main(args)
 

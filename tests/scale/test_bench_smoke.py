@@ -52,7 +52,7 @@ def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts
         demo_db, qapp):
     import random
 
-    from cockpit.ui import bench
+    from cockpit.bench import harness as bench
     from cockpit.warehouse.store import SnapshotStore
 
     versions = SnapshotStore(demo_db).versions()

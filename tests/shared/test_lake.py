@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import duckdb
-import pytest
 
 from cockpit import cli
 from cockpit.warehouse.lake import export_folder, extension_paths, lake_of, load_extensions

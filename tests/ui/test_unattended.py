@@ -270,7 +270,7 @@ def test_opening_and_closing_dialogs_again_and_again_leaves_nothing_behind(with_
 
 def test_a_critical_alert_raised_by_another_screen_flashes_here(live, qtbot):
     from cockpit.alerts.store import AlertService
-    from cockpit.ui.bench import inject_red_alert
+    from cockpit.bench.harness import inject_red_alert
 
     win, warehouse, db = live
     other = AlertService(db, state_path=win.ctx.alerts.store.path)   # another window's store

@@ -249,8 +249,8 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
     from PySide6.QtGui import QMouseEvent
 
     from ..core.selection import Selection
-    from .context import CockpitContext
-    from .map import MapPanel
+    from ..ui.context import CockpitContext
+    from ..ui.map import MapPanel
 
     ctx = CockpitContext(q, Selection(window.ctx.state))
     panel = MapPanel(ctx)
@@ -359,7 +359,7 @@ def briefing_timings(snapshot, alerts, month) -> dict:
     import tempfile
 
     from ..warehouse.queries import Queries
-    from .briefing import BriefingBuilder, write_pdf
+    from ..ui.briefing import BriefingBuilder, write_pdf
 
     def timed(make) -> float:
         t0 = time.perf_counter()
@@ -394,7 +394,7 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
               soak_steps: list[Step] | None = None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_start = time.perf_counter()
-    from .app import LiveWarehouse, _application, build_window
+    from ..ui.app import LiveWarehouse, _application, build_window
 
     app = _application()
     _quiet_qt()
@@ -713,7 +713,7 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     import tempfile
     from collections import Counter
 
-    from .app import LiveWarehouse, _watch, build_window
+    from ..ui.app import LiveWarehouse, _watch, build_window
 
     steps = list(steps or default_steps())
     work = Path(tempfile.mkdtemp(prefix="cockpit-soak-"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import _launch_ms, _rest, _settle, _stats, ensure_dataset, private_copy
+from .harness import _launch_ms, _rest, _settle, _stats, ensure_dataset, private_copy
 
 
 def _import_csv(path: Path, db: Path) -> int:
@@ -84,7 +84,7 @@ def _interactive(local: Path, lake: str, selections: int, size, seed: int = 1) -
     falls on both alike. First paint is timed the same way, twice each."""
     import random
 
-    from .app import LiveWarehouse, _application, build_window
+    from ..ui.app import LiveWarehouse, _application, build_window
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application()
