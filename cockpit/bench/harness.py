@@ -445,10 +445,11 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
                "government"]
     # warm up caches the way a user's first clicks would
     timed([{"region": c} for c in townships[:3]])
-    results = {
-        "selection": _stats(timed([{"region": rng.choice(townships)}
-                                   for _ in range(selections)])),
-    }
+    results = selection_against_floor_and_peer(
+        app, window, q, [rng.choice(townships) for _ in range(selections)], size,
+        indicators=indicators)
+    results.update(paint_passes(app, window, [rng.choice(townships)
+                                               for _ in range(min(30, selections))]))
     if profile:   # in the same state as the selections just timed
         picks = [{"region": rng.choice(townships)} for _ in range(min(30, selections))]
         results["profile_selection"] = _profile(lambda: timed(picks), len(picks))
@@ -501,6 +502,87 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
         results["startup"] = startup(db, size, runs=startup_runs)
     results["budgets"] = check_budgets(results)
     return results
+
+
+def _load_avg() -> list[float]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return [round(x, 2) for x in load]
+
+
+def selection_against_floor_and_peer(app, window, q, codes: list[str], size,
+                                     indicators: list[str]) -> dict:
+    """Township selections interleaved, one by one, with a full repaint of the floor and the
+    matplotlib peer's naive and blitting redraws of the same township: whatever the machine's
+    load does to one, it does to the others, so the ratios hold where absolute figures do not.
+    A selection is also split into its handlers (the selection model's signal through every
+    panel's slot) and the rest (layout and painting)."""
+    from . import peer as peer_module
+    from .floor import Floor
+
+    ctx = window.ctx
+    floor = Floor(app, size, _settle)
+    peer = None
+    if len(q.townships) <= 2000:   # a matplotlib choropleth of a nation is no one's peer
+        if peer_module.available():
+            peer = peer_module.Peer(app, q, ctx.state.indicator, ctx.state.period, size,
+                                    _settle, indicators)
+        else:
+            print(peer_module.MISSING, file=sys.stderr)
+    load_before = _load_avg()
+    sel, handlers, floor_ms, naive, blit = [], [], [], [], []
+    for code in codes:
+        if peer is not None:
+            peer.prepare(code)
+        t = time.perf_counter()
+        ctx.selection.update(record=False, region=code)
+        t1 = time.perf_counter()
+        _settle(app, window)
+        t2 = time.perf_counter()
+        sel.append((t2 - t) * 1000)
+        handlers.append((t1 - t) * 1000)
+        floor_ms.append(floor.repaint_ms())
+        if peer is not None:
+            blit.append(peer.blit_ms(code))
+            naive.append(peer.naive_ms(code))
+    floor.close()
+    if peer is not None:
+        peer.close()
+    app.processEvents()
+    out = {"selection": _stats(sel), "selection_handlers": _stats(handlers),
+           "floor": _stats(floor_ms), "selection_load_avg": [load_before, _load_avg()]}
+    s, f = out["selection"], out["floor"]
+    out["selection_over_floor"] = {"p50": round(s["p50_ms"] / f["p50_ms"], 2),
+                                   "p95": round(s["p95_ms"] / f["p95_ms"], 2)}
+    if peer is not None:
+        out["peer_naive"], out["peer_blit"] = _stats(naive), _stats(blit)
+        # How many times faster the cockpit is than the peer (target ≥ 4 against blitting).
+        out["peer_over_selection"] = {
+            name: {"p50": round(out[name]["p50_ms"] / s["p50_ms"], 2),
+                   "p95": round(out[name]["p95_ms"] / s["p95_ms"], 2)}
+            for name in ("peer_naive", "peer_blit")}
+    return out
+
+
+def paint_passes(app, window, codes: list[str]) -> dict:
+    """Backing-store passes, paint events and painted area (in window areas) per selection,
+    counted on selections of their own (the counting filter sees every event: it would
+    slow the timed ones)."""
+    from .floor import PaintCounter
+
+    ctx = window.ctx
+    passes, paints, area = [], [], []
+    with PaintCounter(app, window) as counter:
+        for code in codes:
+            counter.reset()
+            ctx.selection.update(record=False, region=code)
+            _settle(app, window)
+            passes.append(counter.passes)
+            paints.append(counter.paints)
+            area.append(counter.area)
+    return {"paint_passes": {"n": len(codes), "mean": round(float(np.mean(passes)), 2),
+                             "max": int(max(passes))},
+            "paint_events": round(float(np.mean(paints)), 1),
+            "painted_window_areas": round(float(np.mean(area)), 2)}
 
 
 # -- the soak: a window left running with a user (or a wall) acting on it --------------------------
@@ -857,6 +939,12 @@ def check_budgets(results: dict) -> dict:
 
 def print_table(results: dict) -> None:
     rows = [("选择乡镇 → 全部面板重绘 selection", results["selection"]),
+            ("  其中处理函数 handlers", results["selection_handlers"]),
+            ("  底线：整窗重绘 floor", results["floor"])]
+    if "peer_blit" in results:
+        rows += [("  matplotlib 对照 blit", results["peer_blit"]),
+                 ("  matplotlib 对照 draw()", results["peer_naive"])]
+    rows += [
             ("切换指标 indicator change", results["indicator_change"]),
             ("切换月份 period step", results["period_step"]),
             ("切换领域 domain switch", results["domain_switch"])]
@@ -874,6 +962,17 @@ def print_table(results: dict) -> None:
         if not s["n"]:
             continue
         print(f"{label:36} {s['n']:>5} {s['p50_ms']:>8.2f} {s['p95_ms']:>8.2f} {s['max_ms']:>8.2f}")
+    f, load = results["selection_over_floor"], results["selection_load_avg"]
+    line = (f"选择 / 底线 selection/floor      p50 {f['p50']}×，p95 {f['p95']}×")
+    if "peer_over_selection" in results:
+        b, n = results["peer_over_selection"]["peer_blit"], results["peer_over_selection"]["peer_naive"]
+        line += (f"；对照 / 选择 peer/selection blit p50 {b['p50']}×，p95 {b['p95']}×，"
+                 f"draw() p50 {n['p50']}×，p95 {n['p95']}×")
+    print(line + f"（负载 load {'/'.join(f'{x:.2f}' for x in load[0])} → "
+          f"{'/'.join(f'{x:.2f}' for x in load[1])}）")
+    p = results["paint_passes"]
+    print(f"每次选择的绘制 paint per selection  {p['mean']} 遍 passes（最多 {p['max']}），"
+          f"{results['paint_events']} 个 paint 事件，绘制面积 {results['painted_window_areas']} 个窗口")
     start = results.get("startup")
     if start:
         print(f"启动到首次完整绘制 start-up     {start['cockpit_ms']:.0f} ms"

@@ -24,6 +24,18 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
         assert set(results[key]) == {"n", "p50_ms", "p95_ms", "max_ms"}, key
         assert results[key]["n"] > 0
     assert results["selection"]["n"] == 10
+    # The floor and the peer, interleaved with the selections, and the selection's anatomy.
+    assert results["floor"]["n"] == 10 and results["selection_over_floor"]["p95"] > 0
+    assert 0 < results["selection_handlers"]["p50_ms"] <= results["selection"]["p50_ms"]
+    assert results["paint_passes"]["mean"] >= 1 and results["paint_events"] >= 1
+    assert "selection/floor" in run.stdout and "passes" in run.stdout
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:   # the `bench` extra is missing: one line says the peer was skipped
+        assert "matplotlib" in run.stderr and "Traceback" not in run.stderr
+    else:
+        assert results["peer_blit"]["n"] == 10 and results["peer_naive"]["n"] == 10
+        assert results["peer_over_selection"]["peer_blit"]["p50"] > 0
     for key in ("first_paint_ms", "bare_window_first_paint_ms", "first_paint_ratio",
                 "first_paint_rss_mb", "alerts_evaluated_after_ms", "rss_mb", "peak_rss_mb",
                 "hit_test_us"):
