@@ -1029,12 +1029,13 @@ def print_table(results: dict) -> None:
         print("预算 budgets (DESIGN §5)         " + "；".join(parts))
 
 
-def ensure_dataset(scale: str, quiet: bool = False) -> Path:
-    """The dataset of a scale under <COCKPIT_HOME>/bench/<scale>, built on first use."""
+def ensure_dataset(scale: str, quiet: bool = False, path: Path | None = None) -> Path:
+    """The dataset of a scale at `path` (default <COCKPIT_HOME>/bench/<scale>), built there
+    on first use."""
     from ..warehouse.scale import build_scale, scale_db_dir, step_count
     from ..warehouse.store import SnapshotStore
 
-    path = scale_db_dir(scale)
+    path = Path(path) if path is not None else scale_db_dir(scale)
     if SnapshotStore(path).exists():
         return path
     progress = (lambda step: None)
@@ -1048,12 +1049,21 @@ def ensure_dataset(scale: str, quiet: bool = False) -> Path:
     return path
 
 
+def given_db(args) -> Path | None:
+    """`--db DIR` when the user gave one (with `--scale`: where that scale's dataset is, or is
+    built), None for the default."""
+    from ..paths import default_db_dir
+
+    db = getattr(args, "db", None)
+    return None if db is None or db == str(default_db_dir()) else Path(db)
+
+
 _SCALE_NAMES = {"county": "县级", "city": "市级", "province": "省级", "nation": "全国"}
 
 
 def main(args) -> int:
     scale = getattr(args, "scale", None)
-    db = ensure_dataset(scale) if scale else Path(args.db)
+    db = ensure_dataset(scale, path=given_db(args)) if scale else Path(args.db)
     results = run_bench(db, selections=args.selections, size=args.size, scale=scale,
                         soak_minutes=getattr(args, "soak", None) or 0.0)
     print_table(results)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .harness import _launch_ms, _rest, _settle, _stats, ensure_dataset, private_copy
+from .harness import _launch_ms, _rest, _settle, _stats, ensure_dataset, given_db, private_copy
 
 
 def _import_csv(path: Path, db: Path) -> int:
@@ -196,7 +196,7 @@ def print_table(r: dict) -> None:
 
 def main(args) -> int:
     scale = getattr(args, "scale", None)
-    db = ensure_dataset(scale) if scale else Path(args.db)
+    db = ensure_dataset(scale, path=given_db(args)) if scale else Path(args.db)
     results = compare(db, args.warehouse, selections=args.selections, size=args.size,
                       scale=scale, data_path=getattr(args, "lake_data", None))
     print_table(results)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Callable
 
 import duckdb
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 
 from ..core.catalogue import DOMAINS, Indicator
 from ..core.selection import Selection, SelectionState
@@ -48,6 +48,9 @@ class CockpitContext(QObject):
     # background problems for the window's banner: (key, text) and key
     problem_reported = Signal(str, str)
     problem_cleared = Signal(str)
+    # every panel has handled a change and the layouts it caused are done: what a panel
+    # would otherwise update in a later event (a graphics scene's queued redraw) is due now
+    settled = Signal()
 
     def __init__(self, queries: Queries, selection: Selection, lang: str = "zh_CN",
                  public_mode: bool = False, alerts=None, operator: str | None = None,
@@ -69,6 +72,19 @@ class CockpitContext(QObject):
             return   # panels keep their last good picture; the next reload catches up
         with self.guarded():
             self.changed.emit(changed, state)
+            self._settle_layouts()
+
+    def _settle_layouts(self) -> None:
+        """Run the layouts a change caused now, before the window paints.
+
+        The repaint a change asks for is an event posted on its first update(); the new sizes of
+        labels whose text changed (and of their parents, level by level) come as layout events
+        posted after it, so the window painted once with the old geometry and again, and more,
+        as each layout moved things (3-4 backing-store passes per selection, the ancestors
+        repainting each time). A few rounds cover the deepest panel."""
+        for _ in range(6):
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self.settled.emit()
 
     @property
     def state(self) -> SelectionState:

@@ -5,10 +5,11 @@ township, so the list is also a way into the map's selection.
 """
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QLabel,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
                                QVBoxLayout, QWidget)
@@ -183,6 +184,35 @@ class _EventsModel(QAbstractTableModel):
         return None
 
 
+_pills: dict[tuple, QImage] = {}
+
+
+def _pill(colour: str, rect: QRectF, ratio: float) -> QImage:
+    """The outline and tint of a status pill, drawn once per colour, size and sub-pixel offset.
+
+    An antialiased translucent rounded rectangle is slow to rasterise (~0.8 ms each, most of it
+    waiting on Qt's raster worker threads) and the events table repaints every pill on each
+    selection; the same pixels blitted from a pixmap cost a few microseconds."""
+    key = (colour, rect.x(), rect.y(), rect.width(), rect.height(), ratio)
+    pixmap = _pills.get(key)
+    if pixmap is None:
+        if len(_pills) > 256:   # a resized window leaves sizes nobody draws again
+            _pills.clear()
+        pixmap = QImage(math.ceil((rect.right() + 1) * ratio),
+                        math.ceil((rect.bottom() + 1) * ratio),
+                        QImage.Format.Format_ARGB32_Premultiplied)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setBrush(theme.color(colour, 38))
+        p.setPen(QPen(theme.color(colour, 170), 1))
+        p.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
+        p.end()
+        _pills[key] = pixmap
+    return pixmap
+
+
 class _StatusDelegate(QStyledItemDelegate):
     """The status cell as an outlined pill, so 已超期 reads at a glance from across the room."""
 
@@ -200,11 +230,11 @@ class _StatusDelegate(QStyledItemDelegate):
         pill = QRectF(opt.rect.center().x() - w / 2 + 0.5, opt.rect.center().y() - h / 2 + 0.5,
                       w, h)
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fill = theme.color(color.name(), 38)
-        painter.setBrush(fill)
-        painter.setPen(QPen(theme.color(color.name(), 170), 1))
-        painter.drawRoundedRect(pill, h / 2, h / 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)   # the text's placement
+        # a pixel of margin: the outline's antialiasing reaches half a pixel outside the pill
+        left, top = math.floor(pill.left()) - 1, math.floor(pill.top()) - 1
+        painter.drawImage(left, top, _pill(color.name(), pill.translated(-left, -top),
+                                            painter.device().devicePixelRatioF()))
         painter.setPen(color)
         painter.setFont(opt.font)
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)

@@ -5,9 +5,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGridLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
 from ..core import i18n
@@ -89,8 +89,22 @@ class KpiCard(QWidget):
     def set_data(self, data: CardData, selected: bool) -> None:
         self.data = data
         self.selected = selected
-        self.setToolTip(self._tooltip())
         self.update()
+
+    def toolTip(self) -> str:   # noqa: N802 — Qt's name
+        # Written when asked for, not on every selection (six cards' rich text per click).
+        return self._tooltip() if self.data is not None else ""
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            tip = self.toolTip()
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
 
     def set_selected(self, selected: bool) -> None:
         if selected != self.selected:

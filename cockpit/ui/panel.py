@@ -65,6 +65,10 @@ class Panel(QFrame):
     def on_alerts(self) -> None:
         """Alerts were evaluated or acted on (here or at another desk)."""
 
+    def on_settled(self) -> None:
+        """A change was handled by every panel and its layouts are done: flush what would
+        otherwise repaint in a later pass (a graphics scene's queued redraw)."""
+
     def apply_scale(self) -> None:
         """`self.scale` changed (the window was resized): type sizes follow it."""
 
@@ -85,6 +89,8 @@ class Panel(QFrame):
         self.ctx.reloaded.connect(self._relay_reload)
         if self.follows_alerts:
             self.ctx.alerts_changed.connect(self._relay_alerts)
+        if type(self).on_settled is not Panel.on_settled:
+            self.ctx.settled.connect(self._relay_settled)
         self._connected = True
 
     def disconnect_context(self) -> None:
@@ -93,8 +99,11 @@ class Panel(QFrame):
         self._connected = False
         for signal, slot in ((self.ctx.changed, self._relay_selection),
                              (self.ctx.reloaded, self._relay_reload),
-                             (self.ctx.alerts_changed, self._relay_alerts)):
+                             (self.ctx.alerts_changed, self._relay_alerts),
+                             (self.ctx.settled, self._relay_settled)):
             if signal is self.ctx.alerts_changed and not self.follows_alerts:
+                continue
+            if signal is self.ctx.settled and type(self).on_settled is Panel.on_settled:
                 continue
             try:
                 signal.disconnect(slot)
@@ -131,6 +140,10 @@ class Panel(QFrame):
             self._pending = frozenset()
             return
         self.on_reload()
+
+    def _relay_settled(self) -> None:
+        if self.isVisible():
+            self.on_settled()
 
     def _relay_alerts(self) -> None:
         if self._deferred():

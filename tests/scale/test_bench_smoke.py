@@ -13,7 +13,7 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COCKPIT_HOME=str(tmp_path / "home"))
     run = subprocess.run(
         [sys.executable, "-m", "cockpit", "bench", "--scale", "county", "--selections", "10",
-         "--soak", "0.05", "--json", str(out)],
+         "--soak", "0.05", "--json", str(out), "--db", str(tmp_path / "county")],
         capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "selection" in run.stdout and "hit-test" in run.stdout
@@ -57,7 +57,10 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert brief["one_s"] > 0 and brief["all_s"] > 0 and brief["townships"] == 18
     assert "briefing" in run.stdout and "load" in run.stdout
     assert results["profile_selection"]["by_panel"]
-    assert (tmp_path / "home" / "bench" / "county" / "manifests").is_dir()
+    # --db is where the scale's dataset is built and read, not <COCKPIT_HOME>/bench/<scale>
+    assert (tmp_path / "county" / "manifests").is_dir()
+    assert not (tmp_path / "home" / "bench").exists()
+    assert results["warehouse"] == str((tmp_path / "county").resolve())
 
 
 def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts_exceptions(
