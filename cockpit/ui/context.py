@@ -12,7 +12,7 @@ from datetime import date
 from typing import Callable
 
 import duckdb
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 
 from ..core.catalogue import DOMAINS, Indicator
 from ..core.selection import Selection, SelectionState
@@ -33,6 +33,37 @@ def _default_operator() -> str:
         return getpass.getuser()
     except Exception:  # no login name (some service accounts): ask in the dialog instead
         return ""
+
+
+class _WindowPaintsHeld(QObject):
+    """While active, a window's repaint request is held back and posted again at the end.
+
+    A graphics scene that redraws changed items dispatches its window's pending repaint at
+    once (QGraphicsScene does so by design): each of the cockpit's two scenes (the map, the
+    trend) would paint the window in a pass of its own, the first before the other panels'
+    views had said what they changed. Held, everything is painted in one pass."""
+
+    def __enter__(self):
+        self.held: list = []
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        return self
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.UpdateRequest and obj.isWidgetType() and obj.isWindow():
+            if obj not in self.held:
+                self.held.append(obj)
+            return True
+        return False
+
+    def __exit__(self, *exc) -> None:
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        for window in self.held:   # the repaint still comes, in the event loop's time
+            QCoreApplication.postEvent(window, QEvent(QEvent.Type.UpdateRequest),
+                                       Qt.EventPriority.LowEventPriority.value)
 
 
 class CockpitContext(QObject):
@@ -82,9 +113,11 @@ class CockpitContext(QObject):
         posted after it, so the window painted once with the old geometry and again, and more,
         as each layout moved things (3-4 backing-store passes per selection, the ancestors
         repainting each time). A few rounds cover the deepest panel."""
-        for _ in range(6):
-            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        self.settled.emit()
+        with _WindowPaintsHeld():
+            for _ in range(2):
+                for _ in range(4):
+                    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+                self.settled.emit()
 
     @property
     def state(self) -> SelectionState:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QTextDocumentFragment
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QLabel,
+                               QSizePolicy)
 
 from ..core.i18n import pick
 from .context import CockpitContext
@@ -50,6 +51,7 @@ class Panel(QFrame):
         self._alerts_pending = False
         self._shown_once = False
         self._connected = False
+        self._views: list | None = None   # what on_settled flushes, found on first use
         self.connect_context()
 
     # -- hooks for subclasses --------------------------------------------------------------------
@@ -66,8 +68,15 @@ class Panel(QFrame):
         """Alerts were evaluated or acted on (here or at another desk)."""
 
     def on_settled(self) -> None:
-        """A change was handled by every panel and its layouts are done: flush what would
-        otherwise repaint in a later pass (a graphics scene's queued redraw)."""
+        """A change was handled by every panel and its layouts are done: run now what the
+        panel's views queued for later (a graphics scene's redraw of changed items, a table's
+        new geometry), so that it is painted in the window's one pass, not in a pass of its
+        own after it."""
+        if self._views is None:
+            self._views = ([v.scene() for v in self.findChildren(QGraphicsView) if v.scene()]
+                           + self.findChildren(QAbstractItemView))
+        for view in self._views:
+            QCoreApplication.sendPostedEvents(view, QEvent.Type.MetaCall)
 
     def apply_scale(self) -> None:
         """`self.scale` changed (the window was resized): type sizes follow it."""
@@ -89,8 +98,7 @@ class Panel(QFrame):
         self.ctx.reloaded.connect(self._relay_reload)
         if self.follows_alerts:
             self.ctx.alerts_changed.connect(self._relay_alerts)
-        if type(self).on_settled is not Panel.on_settled:
-            self.ctx.settled.connect(self._relay_settled)
+        self.ctx.settled.connect(self._relay_settled)
         self._connected = True
 
     def disconnect_context(self) -> None:
@@ -102,8 +110,6 @@ class Panel(QFrame):
                              (self.ctx.alerts_changed, self._relay_alerts),
                              (self.ctx.settled, self._relay_settled)):
             if signal is self.ctx.alerts_changed and not self.follows_alerts:
-                continue
-            if signal is self.ctx.settled and type(self).on_settled is Panel.on_settled:
                 continue
             try:
                 signal.disconnect(slot)
