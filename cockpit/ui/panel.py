@@ -13,6 +13,7 @@ is shown again: a hidden panel costs nothing per selection.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QTextDocumentFragment
@@ -184,6 +185,13 @@ class Panel(QFrame):
         super().closeEvent(event)
 
 
+@lru_cache(maxsize=512)
+def _plain_text(html: str) -> str:
+    # A rich-text title is parsed into a document to measure it: a selection sets a few titles
+    # back to texts seen before, so the parse is kept.
+    return QTextDocumentFragment.fromHtml(html).toPlainText()
+
+
 class TitleLabel(QLabel):
     """A panel title that never shows half a word: too long for its width, it ends in "…" and
     the whole title is its tooltip. `text()` is always the whole title."""
@@ -213,7 +221,7 @@ class TitleLabel(QLabel):
 
     def _fit(self) -> None:
         full = self._full
-        plain = QTextDocumentFragment.fromHtml(full).toPlainText() if "<" in full else full
+        plain = _plain_text(full) if "<" in full else full
         margins = self.contentsMargins()
         room = self.width() - margins.left() - margins.right() - self.indent() - 12
         shown = full

@@ -107,10 +107,14 @@ class _RankingChart(QWidget):
         self.update()
 
     def set_selected(self, code: str | None) -> None:
-        if code != self.selected:
-            self.selected = code
-            self._layout_cache = None   # the selected row's text is bold: widths change
-            self.update()
+        if code == self.selected:
+            return
+        rows = [i for i, row in enumerate(self.rows) if row.code in (code, self.selected)]
+        self.selected = code
+        # Only the rows that gain or lose the highlight change (the layout already measures
+        # every name and value in bold): repaint those, not the whole chart, on a selection.
+        for i in rows:
+            self.update(self.row_rect(i).toAlignedRect().adjusted(0, -1, 0, 1))
 
     # -- geometry -------------------------------------------------------------------------------
     def _layout(self) -> dict:
@@ -213,8 +217,13 @@ class _RankingChart(QWidget):
         px, row_h = g["px"], g["row_h"]
         zero = self.x_of(g["base"])
 
+        # Rows outside the area being repainted are skipped (a selection repaints two rows).
+        dirty = event.region()
+        shown = [dirty.intersects(self.row_rect(i).toAlignedRect()) for i in range(len(self.rows))]
         tints = [self._row_tint(i, row) for i, row in enumerate(self.rows)]
         for i, tint in enumerate(tints):
+            if not shown[i]:
+                continue
             if tint is not None:
                 p.fillRect(self.row_rect(i).adjusted(0, 1, 0, -1), tint)
             if self.rows[i].code == self.selected:
@@ -225,6 +234,8 @@ class _RankingChart(QWidget):
         self._paint_reference_lines(p, g)
 
         for i, row in enumerate(self.rows):
+            if not shown[i]:
+                continue
             rect = self.row_rect(i)
             selected = row.code == self.selected
             self._paint_rank(p, g, rect, row, selected)

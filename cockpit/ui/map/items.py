@@ -378,6 +378,32 @@ class HighlightItem(QGraphicsItem):
             painter.drawPath(self._path)
 
 
+_label_cache: dict[tuple[str, int, bool], tuple[QPainterPath, QPainterPath]] = {}
+
+
+def _label_paths(text: str, pixel_size: int, selected: bool) -> tuple[QPainterPath, QPainterPath]:
+    """A label's glyph outlines and halo, made once per text, size and weight: a selection
+    restyles two labels (the old and the new township), and outlining the glyphs and stroking
+    the halo cost ~1 ms each time."""
+    key = (text, pixel_size, selected)
+    found = _label_cache.get(key)
+    if found is not None:
+        return found
+    if len(_label_cache) > 4096:   # a nation's labels at a few zoom steps: let them go
+        _label_cache.clear()
+    font = theme.font(pixel_size, bold=selected)
+    glyphs = QPainterPath()
+    glyphs.addText(0, 0, font, text)
+    glyphs.translate(-glyphs.boundingRect().center())
+    stroker = QPainterPathStroker()
+    stroker.setWidth(max(2.5, pixel_size / 4.5))
+    stroker.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    # The stroke band alone is the halo: the glyphs are filled over it. (Uniting the two
+    # paths looks the same and costs ~10 ms per label.)
+    found = _label_cache[key] = glyphs, stroker.createStroke(glyphs)
+    return found
+
+
 class TownshipLabel(QGraphicsItem):
     """A township name centred on its label point, a constant size on screen, with a dark halo."""
 
@@ -409,16 +435,7 @@ class TownshipLabel(QGraphicsItem):
         if self._style == (text, pixel_size, selected):
             return
         self._style = (text, pixel_size, selected)
-        font = theme.font(pixel_size, bold=selected)
-        glyphs = QPainterPath()
-        glyphs.addText(0, 0, font, text)
-        glyphs.translate(-glyphs.boundingRect().center())
-        stroker = QPainterPathStroker()
-        stroker.setWidth(max(2.5, pixel_size / 4.5))
-        stroker.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        # The stroke band alone is the halo: the glyphs are filled over it. (Uniting the two
-        # paths looks the same and costs ~10 ms per label.)
-        halo = stroker.createStroke(glyphs)
+        glyphs, halo = _label_paths(text, pixel_size, selected)
         self.prepareGeometryChange()
         self._glyphs, self._halo = glyphs, halo
         self._bounds = halo.boundingRect()
