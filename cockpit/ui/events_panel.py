@@ -69,7 +69,9 @@ def format_time(t: datetime | None, lang: str = "zh_CN") -> str:
         return "—"
     if lang == "en":
         return t.strftime("%b %d %H:%M")
-    return f"{t.month}月{t.day}日 {t:%H:%M}"
+    # (not t:%H:%M: strftime imports the time module on every call, which goes through
+    # PySide's import hook, ~0.1 ms a row on each selection)
+    return f"{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
 
 
 def format_day(d: date, lang: str = "zh_CN") -> str:

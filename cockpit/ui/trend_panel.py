@@ -679,7 +679,8 @@ class TrendPanel(Panel):
     @staticmethod
     def _set_range(view_box, axis: int, span: tuple[float, float]) -> None:
         current = view_box.viewRange()[axis]
-        if np.allclose(current, span, rtol=1e-9, atol=1e-12):
+        # (plain comparisons: np.allclose costs ~0.3 ms for two numbers)
+        if all(abs(a - b) <= 1e-12 + 1e-9 * abs(b) for a, b in zip(current, span)):
             return
         if axis == 0:
             view_box.setXRange(*span, padding=0)
