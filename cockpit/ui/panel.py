@@ -52,7 +52,7 @@ class Panel(QFrame):
         self._alerts_pending = False
         self._shown_once = False
         self._connected = False
-        self._views: list | None = None   # what on_settled flushes, found on first use
+        self._views: list | None = None   # what on_settled flushes (found on first use)
         self.connect_context()
 
     # -- hooks for subclasses --------------------------------------------------------------------
@@ -76,8 +76,11 @@ class Panel(QFrame):
         if self._views is None:
             self._views = ([v.scene() for v in self.findChildren(QGraphicsView) if v.scene()]
                            + self.findChildren(QAbstractItemView))
-        for view in self._views:
-            QCoreApplication.sendPostedEvents(view, QEvent.Type.MetaCall)
+        try:
+            for view in self._views:
+                QCoreApplication.sendPostedEvents(view, QEvent.Type.MetaCall)
+        except RuntimeError:   # a view was replaced: look again next time
+            self._views = None
 
     def apply_scale(self) -> None:
         """`self.scale` changed (the window was resized): type sizes follow it."""

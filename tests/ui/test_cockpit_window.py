@@ -216,3 +216,31 @@ def test_idle_read_ahead_leaves_first_selections_nothing_to_query(window, qtbot,
     window.ctx.select(indicator=other)
     assert not window.prewarmer.done
     qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
+
+
+def test_a_selection_paints_the_window_once_and_leaves_what_a_full_repaint_draws(window):
+    """One backing-store pass per selection (the scenes, tables and layouts no longer add
+    passes of their own), and the partial repaints (two ranking rows, cached pills and axes)
+    leave on screen exactly what painting the whole window draws."""
+    from cockpit.bench.floor import PaintCounter
+
+    app = _application()
+    for code in (TAOXI, TONGQIN):   # first visits show what the county view hides (a second axis)
+        window.ctx.select(region=code)
+    grab(window, app)
+    passes = []
+    with PaintCounter(app, window) as counter:
+        for code in (TAOXI, TONGQIN, TAOXI, TONGQIN):
+            counter.reset()
+            window.ctx.select(region=code)
+            app.sendPostedEvents()
+            app.processEvents()
+            passes.append(counter.passes)
+    assert passes == [1, 1, 1, 1]
+    on_screen = _array(app.primaryScreen().grabWindow(window.winId()).toImage())
+    repainted = _array(window.grab().toImage())
+    differ = np.abs(on_screen.astype(int) - repainted.astype(int)).max(axis=2) > 2
+    search = window.header.search
+    caret = search.geometry().translated(search.parentWidget().mapTo(window, QPoint(0, 0)))
+    differ[caret.top():caret.bottom() + 1, caret.left():caret.right() + 1] = False  # blinks
+    assert differ.sum() == 0, np.argwhere(differ)[:5]
