@@ -961,10 +961,9 @@ def print_table(results: dict) -> None:
     if "peer_blit" in results:
         rows += [("  matplotlib 对照 blit", results["peer_blit"]),
                  ("  matplotlib 对照 draw()", results["peer_naive"])]
-    rows += [
-            ("切换指标 indicator change", results["indicator_change"]),
-            ("切换月份 period step", results["period_step"]),
-            ("切换领域 domain switch", results["domain_switch"])]
+    rows += [("切换指标 indicator change", results["indicator_change"]),
+             ("切换月份 period step", results["period_step"]),
+             ("切换领域 domain switch", results["domain_switch"])]
     if "drill" in results:
         rows += [("逐级下钻并返回 drill down & up", results["drill"]),
                  ("  首次进入 first visit", results["drill_down_first"])]

@@ -73,7 +73,8 @@ class Peer:
         self.outlines = {code: _rings(g) for code, g in shapes.items()}
         rings, colours = [], []
         v = np.array([by_code.get(c, np.nan) for c in self.codes], dtype=float)
-        lo, hi = np.nanmin(v) if np.isfinite(v).any() else 0, np.nanmax(v) if np.isfinite(v).any() else 1
+        finite = v[np.isfinite(v)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         cmap = matplotlib.colormaps["viridis"]
         for code, value in zip(self.codes, v):
             for ring in self.outlines[code]:
@@ -113,6 +114,7 @@ class Peer:
         self.bars = ax.barh(range(len(order)), np.nan_to_num(v[order]), color=theme.ACCENT,
                             animated=True)
         ax.set_yticks(range(len(order)), [names.get(c, c) for c in self.rank_codes], fontsize=8)
+        self._colours = {True: theme.HIGHLIGHT, False: theme.ACCENT}
         self.canvas.show()
         settle(app, self.canvas)
         self.canvas.draw()
@@ -139,10 +141,8 @@ class Peer:
         at = np.datetime64(self.month, "D")
         hit = np.nonzero(x == at)[0]
         self.marker.set_data(x[hit], series.values[hit])
-        from ..ui import theme
-
         for bar, c in zip(self.bars, self.rank_codes):
-            bar.set_color(theme.HIGHLIGHT if c == code else theme.ACCENT)
+            bar.set_color(self._colours[c == code])
 
     def _animated(self):
         return [*self.kpi_texts, self.highlight, self.line, self.marker, *self.bars]
