@@ -517,7 +517,8 @@ def selection_against_floor_and_peer(app, window, q, codes: list[str], size,
     matplotlib peer's naive and blitting redraws of the same township: whatever the machine's
     load does to one, it does to the others, so the ratios hold where absolute figures do not.
     A selection is also split into its handlers (the selection model's signal through every
-    panel's slot) and the rest (layout and painting)."""
+    panel's slot), the layouts and views' redraws run before the window paints (context.py),
+    and the rest (painting)."""
     from . import peer as peer_module
     from .floor import Floor
 
