@@ -711,7 +711,8 @@ class _Background:
 
 
 def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
-         steps: list[Step] | None = None, sample_s: float = 5.0, wall=None) -> dict:
+         steps: list[Step] | None = None, sample_s: float = 5.0, wall=None,
+         min_actions: int = 0) -> dict:
     """A window left running for `minutes` while steps act on it as fast as it answers, new
     snapshots are published now and then and drill 红 alerts raised now and then. Reports the
     resident memory slope over the second half (MB/h; raw, and after the allocator gave back
@@ -733,6 +734,8 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     red-alert interrupts the drills raise) as fast as the window answers; `pages` then counts
     the playlist's pages (`3·townships`, `alert` for an interrupt). With the rate printed
     (turns per minute), size `minutes` so that every page is shown at least 1,000 times.
+    `min_actions`: go on past `minutes` until that many steps ran (a slow machine still sees
+    every page of a short playlist).
     """
     import shutil
     import tempfile
@@ -775,7 +778,7 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     samples: list[tuple[float, float, float, int]] = []   # seconds, RSS, kept MB, objects
     start = time.monotonic()
     end, next_sample = start + span, start
-    while time.monotonic() < end:
+    while time.monotonic() < end or len(durations) < min_actions:
         step = rng.choice(steps)
         t = time.perf_counter()
         try:

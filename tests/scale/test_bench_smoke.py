@@ -65,7 +65,7 @@ def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts
         window.ctx.select(region=rng.choice(window.ctx.queries.townships).code)
 
     result = bench.soak(qapp, demo_db, 0.08, random.Random(1), size=(1280, 720),
-                        steps=[carousel], sample_s=1.0)
+                        steps=[carousel], sample_s=1.0, min_actions=4)
     assert result["steps"] == {"carousel": result["actions"]} and result["actions"] >= 2
     assert result["exceptions"] == 1 and "carousel step failed" in result["exception_samples"][0]
     assert result["snapshots_published"] >= 1 and result["reloads"] >= 1
@@ -92,8 +92,8 @@ def test_a_wall_soak_turns_the_carousel_through_every_page_of_its_playlist(demo_
         playlist = read_playlist(path, Queries(snap), public=False)
     finally:
         snap.close()
-    result = bench.soak(qapp, demo_db, 0.1, random.Random(2), size=(1280, 720),
-                        sample_s=1.0, wall=playlist)
+    result = bench.soak(qapp, demo_db, 0.05, random.Random(2), size=(1280, 720),
+                        sample_s=1.0, wall=playlist, min_actions=12)
     assert result["steps"] == {"wall_turn": result["actions"]}
     assert result["exceptions"] == 0, result["exception_samples"]
     pages = result["pages"]
