@@ -46,7 +46,7 @@ def test_core_packages_import_without_loading_qt():
         "import sys, cockpit.core.selection, cockpit.core.formatting, cockpit.warehouse.queries,"
         " cockpit.warehouse.demo, cockpit.geo.partition, cockpit.alerts, cockpit.cli,"
         " cockpit.core.plan, cockpit.core.workbook, cockpit.warehouse.plans,"
-        " cockpit.warehouse.targets, cockpit.core.playlist, cockpit.core.classes\n"
+        " cockpit.warehouse.imports.targets, cockpit.core.playlist, cockpit.core.classes\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in %r]\n"
         "print(','.join(loaded))" % (QT_MODULES,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,12 +1,10 @@
 """Township boundaries from the files GIS offices ship (GeoJSON, Shapefile with .prj/.cpg, GeoPackage,
-KML/KMZ, MapInfo TAB/MIF), read through GDAL (pyogrio), reprojected to lon/lat, repaired, matched to
-townships, and checked as a surveyor would before they may replace the warehouse's boundaries.
+KML/KMZ, MapInfo TAB/MIF), read through GDAL (pyogrio), reprojected to lon/lat and repaired;
+`validation.boundaries` matches them to townships and checks them.
 
 Projected coordinate systems (e.g. CGCS2000 / 3-degree Gauss-Kruger CM 120E, EPSG:4549) are
 reprojected with pyproj. CGCS2000 and WGS84 geographic coordinates differ by centimetres and are
-taken as they are. The checks: one feature per township; no overlap between two townships beyond
-a sliver; nothing outside the county beyond what a coarser county outline explains; gaps between
-them reported; codes in the file that disagree with the warehouse's reported.
+taken as they are.
 """
 from __future__ import annotations
 
@@ -18,33 +16,22 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 import numpy as np
-import pyarrow as pa
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from ..geo.partition import label_point
-from .validation import Problem
+from ..problems import Problem, display_name
 
 _WGS84_A = 6378137.0
-# Property names that usually hold a township's name or code, tried first.
-NAME_FIELDS = ("name", "NAME", "Name", "名称", "乡镇", "乡镇名称", "XZMC", "XZQMC", "TOWN", "town",
-               "code", "CODE", "代码", "XZDM", "XZQDM", "adcode", "ADCODE")
 BOUNDARY_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".kmz", ".tab", ".mif"}
 # Files a format needs beside the one named (a Shapefile is three files at least).
 _SIDECARS = {".shp": (".shx", ".dbf"), ".tab": (".dat", ".map", ".id"), ".mif": (".mid",)}
 _SIDECAR_HINT = {".shp": "同名的 .shp、.shx、.dbf（及 .prj）放在一起",
                  ".tab": "同名的 .tab、.dat、.map、.id 放在一起",
                  ".mif": "同名的 .mif、.mid 放在一起"}
-# Two townships may overlap by a digitising sliver, no more: the larger of these.
-OVERLAP_KM2, OVERLAP_SHARE = 0.01, 0.005
-# The county outline may be coarser than the townships' (the demo's has ~150 vertices): a
-# township may stick out of it by this much before it is refused.
-OUTSIDE_KM2, OUTSIDE_SHARE = 0.5, 0.03
-GAP_KM2, GAP_SHARE = 0.5, 0.005
 
 
 @dataclass
@@ -65,20 +52,11 @@ class BoundaryFile:
 
     @property
     def file(self) -> str:
-        from .importer import display_name
-
         return display_name(self.path)
 
 
-@dataclass
-class Matched:
-    geometries: dict[str, BaseGeometry]
-    problems: list[Problem]
-    places: dict[str, str] = field(default_factory=dict)  # code → 第3个要素
-
-
-def _error(file: str, message: str, *, column=None, value=None, expected=None,
-           check="bad_boundary", severity="error") -> Problem:
+def boundary_problem(file: str, message: str, *, column=None, value=None, expected=None,
+                     check="bad_boundary", severity="error") -> Problem:
     return Problem(severity, check, file, None, None, column, value, expected, message)
 
 
@@ -108,7 +86,7 @@ def read_boundaries(path, layer: str | None = None) -> BoundaryFile:
         return out
     if not raw:
         if not out.problems:
-            out.problems.append(_error(out.file, "文件中没有要素", check="empty_file",
+            out.problems.append(boundary_problem(out.file, "文件中没有要素", check="empty_file",
                                        expected="每个乡镇（街道）一个面要素"))
         return out
     transform = _to_lonlat(out, crs, raw)
@@ -154,14 +132,14 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
     suffix = path.suffix.lower()
     missing = [ext for ext in _SIDECARS.get(suffix, ()) if not _sibling(path, ext)]
     if missing:
-        out.problems.append(_error(
+        out.problems.append(boundary_problem(
             out.file, f"{'Shapefile' if suffix == '.shp' else 'MapInfo 文件'} 缺少 "
                       f"{'、'.join(missing)} 文件", check="unreadable", expected=_SIDECAR_HINT[suffix]))
         raise _Stop
     try:
         layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(gdal_path)]
     except Exception as exc:  # GDAL's DataSourceError and kin: not a file of this format
-        out.problems.append(_error(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
+        out.problems.append(boundary_problem(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
                                    check="unreadable", value=path.suffix,
                                    expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
         raise _Stop
@@ -185,22 +163,22 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
                 except UnicodeDecodeError:
                     continue
             else:
-                out.problems.append(_error(out.file, "属性表的文字编码无法识别", check="encoding",
+                out.problems.append(boundary_problem(out.file, "属性表的文字编码无法识别", check="encoding",
                                            expected="UTF-8 或 GBK 编码，或附带 .cpg 文件"))
                 raise _Stop
-            out.problems.append(_error(
+            out.problems.append(boundary_problem(
                 out.file, f"属性表没有说明文字编码，按 {'GBK' if encoding == 'GB18030' else encoding}"
                           " 读取", check="assumed_encoding", severity="note",
                 expected="Shapefile 附带 .cpg 文件写明编码；MapInfo 表写明 Charset"))
     except _Stop:
         raise
     except Exception as exc:
-        out.problems.append(_error(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
+        out.problems.append(boundary_problem(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
                                    check="unreadable", value=path.suffix,
                                    expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
         raise _Stop
     if wkb is None:  # an attribute table (GeoPackage, MapInfo) has no geometry column
-        out.problems.append(_error(out.file, f"图层“{out.layer or path.stem}”没有几何", check="unreadable",
+        out.problems.append(boundary_problem(out.file, f"图层“{out.layer or path.stem}”没有几何", check="unreadable",
                                    expected="每个乡镇（街道）一个面要素"))
         raise _Stop
     names = [str(n) for n in meta["fields"]]
@@ -220,7 +198,7 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
             try:
                 geom = shapely.from_wkb(blob)
             except shapely.errors.GEOSException as exc:
-                out.problems.append(_error(out.file, f"要素的几何无法解析：{exc}",
+                out.problems.append(boundary_problem(out.file, f"要素的几何无法解析：{exc}",
                                            column=f"第{index}个要素", expected="Polygon 或 MultiPolygon"))
                 continue
         geom = _polygonal(out, index, geom)
@@ -255,7 +233,7 @@ def _choose_layer(out: BoundaryFile, layers: list[tuple[str, str]], wanted: str 
     names = [n for n, _ in layers]
     if wanted is not None:
         if wanted not in names:
-            out.problems.append(_error(
+            out.problems.append(boundary_problem(
                 out.file, f"文件中没有名为“{wanted}”的图层", value=wanted, check="unknown_layer",
                 expected="图层之一：" + "、".join(names)))
             raise _Stop
@@ -266,14 +244,14 @@ def _choose_layer(out: BoundaryFile, layers: list[tuple[str, str]], wanted: str 
                  or (kind in ("Unknown", "GeometryCollection") and _layer_has_polygons(gdal_path, n))]
     if len(polygonal) == 1:
         others = "、".join(f"“{n}”" for n in names if n != polygonal[0])
-        out.problems.append(_error(
+        out.problems.append(boundary_problem(
             out.file, f"文件有 {len(names)} 个图层，已选用含面要素的图层“{polygonal[0]}”"
                       f"（其余：{others}）", column=f"图层“{polygonal[0]}”", check="layer_chosen",
             severity="note",
             expected="要用别的图层：命令行导入时加 --layer 图层名，或在 GIS 软件中把它另存为单独的文件"))
         return polygonal[0]
     candidates = polygonal or names
-    out.problems.append(_error(
+    out.problems.append(boundary_problem(
         out.file, f"文件有 {len(candidates)} 个含面要素的图层，不知道该用哪一个："
                   + "、".join(f"“{n}”" for n in candidates), check="ambiguous_layer",
         value="、".join(candidates),
@@ -306,13 +284,13 @@ def _polygonal(out: BoundaryFile, index: int, geom: BaseGeometry | None) -> Base
         geom = _polygon_parts(geom)
         kind = None if geom is None else geom.geom_type
     if kind not in ("Polygon", "MultiPolygon"):
-        out.problems.append(_error(
+        out.problems.append(boundary_problem(
             out.file, "要素没有几何（几何为空，或文件不完整）" if kind is None
             else f"要素的几何是“{kind}”，不是面", column=f"第{index}个要素",
             value=None if kind is None else str(kind), expected="Polygon 或 MultiPolygon"))
         return None
     if geom.is_empty:
-        out.problems.append(_error(out.file, "要素的几何是空的", column=f"第{index}个要素",
+        out.problems.append(boundary_problem(out.file, "要素的几何是空的", column=f"第{index}个要素",
                                    expected="非空的面"))
         return None
     if shapely.has_z(geom):
@@ -327,7 +305,7 @@ def _crs_from(out: BoundaryFile, text: str, where: str):
     try:
         crs = pyproj.CRS.from_user_input(text)
     except pyproj.exceptions.CRSError:
-        out.problems.append(_error(out.file, f"{where}中的坐标系无法识别", value=text[:80],
+        out.problems.append(boundary_problem(out.file, f"{where}中的坐标系无法识别", value=text[:80],
                                    check="bad_crs", expected="有效的坐标系定义（WKT 或 EPSG 代码）"))
         raise _Stop
     out.crs_name = crs.name
@@ -341,7 +319,7 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
     maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
     looks_lonlat = -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90
     if not np.isfinite(bounds).all():
-        out.problems.append(_error(out.file, "坐标中有无穷大或非数值", check="bad_boundary",
+        out.problems.append(boundary_problem(out.file, "坐标中有无穷大或非数值", check="bad_boundary",
                                    expected="有限的坐标值"))
         return _STOP
     digits = 0 if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 1000 else 2
@@ -351,19 +329,19 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
             out.crs_name = "CGCS2000 / WGS84 经纬度（未声明）"
             if out.path.suffix.lower() in (".geojson", ".json", ".kml", ".kmz"):
                 return None  # these formats are lon/lat by definition (RFC 7946, OGC KML)
-            out.problems.append(_error(
+            out.problems.append(boundary_problem(
                 out.file, f"文件没有说明坐标系{'（缺少 .prj）' if out.path.suffix.lower() == '.shp' else ''}"
                           "；坐标都在经纬度范围内，按 CGCS2000 / WGS84 经纬度读取", value=seen,
                 check="assumed_crs", severity="warning",
                 expected="附带 .prj 说明坐标系（经纬度时为 CGCS2000 或 WGS84）"))
             return None
-        out.problems.append(_error(
+        out.problems.append(boundary_problem(
             out.file, "坐标不是经纬度，但没有说明坐标系", value=seen, check="bad_crs",
             expected="经纬度坐标，或附带 .prj（GeoJSON 写明 crs）说明投影坐标系"))
         return _STOP
     if crs.is_geographic:
         if not looks_lonlat:
-            out.problems.append(_error(
+            out.problems.append(boundary_problem(
                 out.file, f"坐标系声明为地理坐标“{crs.name}”，但坐标超出经纬度范围", value=seen,
                 check="bad_crs", expected="与坐标一致的 .prj"))
             return _STOP
@@ -371,7 +349,7 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
         if ellipsoid is not None and abs(ellipsoid.semi_major_metre - _WGS84_A) < 1.0:
             return None  # WGS84 / CGCS2000: the same to within centimetres
     elif looks_lonlat:
-        out.problems.append(_error(
+        out.problems.append(boundary_problem(
             out.file, f"坐标像经纬度，但坐标系声明为投影坐标“{crs.name}”", value=seen,
             check="bad_crs", expected="与坐标一致的 .prj"))
         return _STOP
@@ -384,7 +362,7 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
         return np.column_stack([lon, lat])
     lon_lat = transform(bounds[:, :2])
     if not np.isfinite(lon_lat).all():
-        out.problems.append(_error(
+        out.problems.append(boundary_problem(
             out.file, f"坐标不在坐标系“{crs.name}”的有效范围内，无法换算为经纬度", value=seen,
             check="bad_crs", expected="与坐标一致的 .prj"))
         return _STOP
@@ -409,226 +387,9 @@ def _repaired(out: BoundaryFile, index: int, props: dict, geom: BaseGeometry) ->
     reason = shapely.is_valid_reason(geom)
     fixed = _polygon_parts(shapely.make_valid(geom))
     if fixed is None:
-        out.problems.append(_error(out.file, f"几何无效且无法修复：{reason}",
+        out.problems.append(boundary_problem(out.file, f"几何无效且无法修复：{reason}",
                                    column=f"第{index}个要素", expected="有效的面"))
         return Feature(index, props, None, reason)
     return Feature(index, props, fixed, reason)
 
 
-# --- matching --------------------------------------------------------------------------------
-def _best_field(features: list[Feature], resolve, townships: Mapping[str, str]) -> str | None:
-    keys: list[str] = []
-    for f in features:
-        for k in f.properties:
-            if k not in keys:
-                keys.append(k)
-    keys.sort(key=lambda k: (NAME_FIELDS.index(k) if k in NAME_FIELDS else len(NAME_FIELDS)))
-    best, best_score = None, 0
-    for key in keys:
-        score = sum(1 for f in features
-                    if f.properties.get(key) not in (None, "")
-                    and resolve(f.properties.get(key)).code in townships)
-        if score > best_score:
-            best, best_score = key, score
-    return best
-
-
-_CODE_TEXT = re.compile(r"^\d{9}(\d{3})?$")
-MAX_LISTED = 20
-
-
-def _code_fields(features: list[Feature], key: str, resolve, townships) -> list[str]:
-    """Other fields that identify townships too: codes (9 or 12 digits), or names most features
-    resolve by. Their disagreement with the matched township is worth a word."""
-    out = []
-    for name in {k for f in features for k in f.properties}:
-        if name == key:
-            continue
-        values = [str(f.properties.get(name)).strip() for f in features
-                  if f.properties.get(name) not in (None, "")]
-        if not values:
-            continue
-        if all(_CODE_TEXT.match(v) for v in values) or \
-                2 * sum(1 for v in values if resolve(v).code in townships) >= len(features):
-            out.append(name)
-    return sorted(out)
-
-
-def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str, str],
-                    county_geom: BaseGeometry | None = None,
-                    county_name: str = "本县") -> Matched:
-    """Pair each feature with a township through the property that names them best.
-
-    `resolve(text)` is the warehouse's region matcher (see importer.RegionMatcher.resolve);
-    `townships` maps codes to names. Unknown or ambiguous names are errors, and so is a township
-    named by two features (a duplicate; an exclave belongs in one multi-part feature); a boundary
-    outside the county (a wrong coordinate system, usually) is an error; a code field that names
-    another township than the name does is a warning (the name wins).
-    """
-    file = bf.file
-    problems: list[Problem] = []
-    for f in bf.features:
-        if f.repaired and f.geometry is not None:
-            problems.append(_error(file, f"几何无效，已自动修复（{f.repaired}）", column=f"第{f.index}个要素",
-                                   check="repaired_geometry", severity="warning",
-                                   expected="有效的面（请在 GIS 软件中核对）"))
-    features = [f for f in bf.features if f.geometry is not None]
-    if not features:
-        return Matched({}, problems)
-    key = _best_field(features, resolve, townships)
-    if key is None:
-        fields = "、".join(sorted({k for f in features for k in f.properties})) or "（无属性）"
-        problems.append(_error(file, "属性表中没有一个字段能对应到本县的乡镇（街道）", column="属性表",
-                               value=fields, check="unknown_region",
-                               expected="一个写着乡镇（街道）名称或区划代码的字段，如 NAME"))
-        return Matched({}, problems)
-    code_fields = _code_fields(features, key, resolve, townships)
-    disagreements = 0
-    geometries: dict[str, BaseGeometry] = {}
-    places: dict[str, str] = {}
-    outside_zone = county_geom.buffer(0.05) if county_geom is not None else None
-    for f in features:
-        raw = f.properties.get(key)
-        column = f"第{f.index}个要素 字段“{key}”"
-        m = resolve(raw)
-        if m.code is None:
-            if m.status == "ambiguous":
-                message = f"“{raw}”可能是 {'、'.join(m.candidates)} 中的任何一个，无法确定"
-            else:
-                hint = f"，是否为“{m.suggestion}”？" if m.suggestion else ""
-                message = f"“{raw}”不是{county_name}的乡镇（街道）{hint}"
-            problems.append(_error(file, message, column=column, value=str(raw),
-                                   check="unknown_region", expected="本县乡镇（街道）名称或区划代码"))
-            continue
-        if m.code not in townships:
-            problems.append(_error(file, f"“{raw}”不是乡镇（街道），其边界不导入", column=column,
-                                   value=str(raw), check="not_township", severity="warning",
-                                   expected="乡镇（街道）的面"))
-            continue
-        for other in code_fields:
-            text = f.properties.get(other)
-            if text in (None, ""):
-                continue
-            said = resolve(text)
-            if said.code == m.code:
-                continue
-            disagreements += 1
-            if disagreements > MAX_LISTED:
-                continue
-            whose = f"是{townships.get(said.code, said.code)}的代码" if said.code else \
-                f"不是{county_name}任何乡镇（街道）的代码"
-            problems.append(_error(
-                file, f"字段“{other}”的“{text}”{whose}，与字段“{key}”的“{raw}”不一致；"
-                      f"按“{raw}”导入为{townships[m.code]}（数据仓库中代码 {m.code}）",
-                column=f"第{f.index}个要素 字段“{other}”", value=str(text), check="code_mismatch",
-                severity="warning", expected=f"{townships[m.code]}的区划代码 {m.code}"))
-        geom = f.geometry
-        if outside_zone is not None and not outside_zone.contains(geom.representative_point()):
-            c = geom.representative_point()
-            problems.append(_error(
-                file, f"{townships[m.code]}的边界不在{county_name}范围内，坐标系可能有误",
-                column=column, value=f"{c.x:.4f}, {c.y:.4f}", check="outside_county",
-                expected=f"{county_name}境内的面（检查 .prj 或 crs 是否正确）"))
-            continue
-        if m.code in geometries:
-            problems.append(_error(
-                file, f"{townships[m.code]}出现了两次：{places[m.code]}和第{f.index}个要素",
-                column=column, value=str(raw), check="duplicate_boundary",
-                expected="每个乡镇（街道）一个要素（飞地请在 GIS 软件中合并为一个多部分要素）"))
-            continue
-        geometries[m.code] = geom
-        places[m.code] = f"第{f.index}个要素"
-    if disagreements > MAX_LISTED:
-        extra = disagreements - MAX_LISTED
-        problems.append(Problem("warning", "code_mismatch", file, count=extra,
-                                message=f"另有 {extra} 处代码与名称不一致"))
-    return Matched(geometries, problems, places)
-
-
-def survey(geometries: Mapping[str, BaseGeometry], names: Mapping[str, str],
-           places: Mapping[str, tuple[str, str]], county_geom: BaseGeometry | None,
-           county_name: str, all_townships: bool) -> list[Problem]:
-    """The checks a surveyor makes of a set of township boundaries (lon/lat), beyond each alone:
-    overlaps between two townships and area outside the county are errors; land of the county
-    that no township covers is a warning (only when every township is there).
-
-    `places[code]` is (file, feature) where a township's boundary came from.
-    """
-    problems: list[Problem] = []
-    codes = sorted(geometries)
-    geoms = [geometries[c] for c in codes]
-    areas = {c: area_km2(geometries[c]) for c in codes}
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    overlaps = []
-    for i, j in zip(left, right):
-        if i >= j:
-            continue
-        a, b = codes[i], codes[j]
-        shared = area_km2(shapely.intersection(geoms[i], geoms[j]))
-        if shared > max(OVERLAP_KM2, OVERLAP_SHARE * min(areas[a], areas[b])):
-            overlaps.append((shared, a, b))
-    overlaps.sort(key=lambda t: (-t[0], t[1], t[2]))
-    for shared, a, b in overlaps[:MAX_LISTED]:
-        file, place = places[a]
-        other_file, other_place = places[b]
-        other = other_place if other_file == file else f"{other_file} {other_place}"
-        problems.append(_error(
-            file, f"{names[a]}与{names[b]}（{other}）重叠 {_km2(shared)}", column=place,
-            value=_km2(shared), check="overlap",
-            expected=f"相邻乡镇（街道）只共用边界，重叠不超过 {OVERLAP_SHARE:.1%} 面积"))
-    if len(overlaps) > MAX_LISTED:
-        extra = len(overlaps) - MAX_LISTED
-        problems.append(Problem("error", "overlap", places[codes[0]][0],
-                                message=f"另有 {extra} 处重叠（上面只列出重叠最多的 {MAX_LISTED} 处）",
-                                count=extra))
-    if county_geom is None or county_geom.is_empty:
-        return problems
-    county = county_geom if county_geom.is_valid else shapely.make_valid(county_geom)
-    for code in codes:
-        outside = area_km2(shapely.difference(geometries[code], county))
-        if outside > max(OUTSIDE_KM2, OUTSIDE_SHARE * areas[code]):
-            file, place = places[code]
-            problems.append(_error(
-                file, f"{names[code]}有 {_km2(outside)} 在{county_name}县界之外"
-                      f"（占其面积的 {outside / areas[code]:.0%}）", column=place,
-                value=_km2(outside), check="outside_county",
-                expected=f"{county_name}境内的面，超出县界不多于 {OUTSIDE_SHARE:.0%}"))
-    if all_townships:
-        gap = shapely.difference(county, shapely.union_all(geoms))
-        gap_area = area_km2(gap) if not gap.is_empty else 0.0
-        if gap_area > max(GAP_KM2, GAP_SHARE * area_km2(county)):
-            largest = max(shapely.get_parts(gap), key=lambda g: g.area)
-            at = largest.representative_point()
-            problems.append(_error(
-                places[codes[0]][0], f"乡镇（街道）边界没有铺满{county_name}：有 {_km2(gap_area)}"
-                                     f"不属于任何乡镇（街道），最大的一块在 {at.x:.4f}, {at.y:.4f} 附近",
-                value=_km2(gap_area), check="gap", severity="warning",
-                expected="乡镇（街道）边界之间没有空隙，合起来就是县域"))
-    return problems
-
-
-def _km2(area: float) -> str:
-    return f"{area:.2f} km²" if area < 10 else f"{area:,.1f} km²"
-
-
-# --- what the warehouse stores -----------------------------------------------------------
-def area_km2(geom: BaseGeometry) -> float:
-    """Area on the ellipsoid (WGS84), km²."""
-    import pyproj
-
-    area, _ = pyproj.Geod(ellps="WGS84").geometry_area_perimeter(geom)
-    return abs(area) / 1e6
-
-
-def boundary_table(geometries: Mapping[str, BaseGeometry]) -> pa.Table:
-    """code, geometry (WKB lon/lat), area_km2, label_lon, label_lat for the regions table."""
-    codes = sorted(geometries)
-    labels = [label_point(geometries[c]) for c in codes]
-    return pa.table({
-        "code": pa.array(codes, pa.string()),
-        "geometry": pa.array([shapely.to_wkb(geometries[c]) for c in codes], pa.binary()),
-        "area_km2": pa.array([round(area_km2(geometries[c]), 2) for c in codes], pa.float64()),
-        "label_lon": pa.array([round(p.x, 6) for p in labels], pa.float64()),
-        "label_lat": pa.array([round(p.y, 6) for p in labels], pa.float64()),
-    })
