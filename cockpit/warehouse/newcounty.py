@@ -25,7 +25,8 @@ from ..core.catalogue import DOMAINS, Indicator, catalogue_for
 from ..geo import partition as geo
 from . import schema
 from .imports.catalogue import indicators_table, read_catalogue
-from .imports.parsing import HEADER_SCAN_ROWS, is_blank, is_note, parse_number, roles_in_row, synonyms
+from .imports.parsing import (HEADER_SCAN_ROWS, is_blank, is_note, parse_number, roles_in_row,
+                              synonyms)
 from .imports.problems import Problem, column_label, display_name
 from .imports.readers import sheet_grids
 from .imports.text import cell_text, normalise
@@ -154,7 +155,7 @@ def _strip_prefix(name: str, cities: dict, provinces: dict) -> tuple[str, str]:
 # ------------------------------------------------------------------------------ township list
 ROLES = {
     "name": synonyms("名称", "乡镇", "乡镇（街道）", "乡镇(街道)", "乡镇街道", "乡镇名称", "乡镇（街道）名称",
-                 "name", "township"),
+                     "name", "township"),
     "code": synonyms("代码", "区划代码", "乡镇代码", "行政区划代码", "code"),
     "kind": synonyms("类型", "类别", "乡镇类型", "kind"),
     "seat": synonyms("驻地经纬度", "驻地坐标", "经纬度", "驻地", "seat"),
@@ -229,7 +230,7 @@ def _township_rows(file, sheet, kind, grid, index, roles, county: County,
     def label(role):
         j = roles[role][0]
         return column_label(kind, j, cell_text(header[j])
-                                      if j < len(header) else "")
+                            if j < len(header) else "")
 
     def cell(row, role):
         if role not in roles:
@@ -243,7 +244,7 @@ def _township_rows(file, sheet, kind, grid, index, roles, county: County,
 
     population_scale = 1e4 if roles.get("population", (0, None))[1] in ("万人", "万") or \
         "万" in cell_text(header[roles["population"][0]] if "population" in roles
-                                    else "") else 1.0
+                         else "") else 1.0
     outline = county.geometry
     proj = geo._projection_for(outline)
     outline_m = proj.fwd(outline)
@@ -423,7 +424,7 @@ def _area_km2(geom) -> float:
 def regions_table(county: County, rows: list[TownshipRow], areas: dict) -> pa.Table:
     placed = {s.name: s for s in geo.place_seats(
         county.geometry, [geo.Seat(r.name, r.kind, *(r.seat or (geo.label_point(areas[r.name]).x,
-                                                              geo.label_point(areas[r.name]).y)))
+                                                                geo.label_point(areas[r.name]).y)))
                           for r in rows])}
     kind = next((k for k in ("县", "区", "市", "旗") if county.name.endswith(k)), "县")
     pops = [r.population for r in rows]

@@ -336,4 +336,3 @@ def write_catalogue(con, batch: ImportBatch) -> None:
     con.execute("INSERT INTO indicators BY NAME SELECT * FROM catalogue_in")
     con.execute("DROP TABLE catalogue_in")
     con.unregister("import_indicators")
-

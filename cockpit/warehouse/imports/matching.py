@@ -182,4 +182,3 @@ class IndicatorMatcher:
             return Match(next(iter(codes)), "ok")
         names = sorted({self.by_code[c].name for c in codes | others})
         return Match(None, "ambiguous", tuple(names))
-

@@ -170,7 +170,7 @@ class FileRead:
     boundaries: object | None = None     # readers.vector.BoundaryFile
     problems: list[Problem] = field(default_factory=list)
     targets: bool = False                # a targets file (规划目标): `targets` reads it
-    catalogue: bool = False              # a catalogue file (指标目录): `catalogue_file` reads it
+    catalogue: bool = False              # a catalogue file (指标目录): `catalogue` reads it
 
     @property
     def file(self) -> str:
@@ -184,14 +184,14 @@ def synonyms(*names: str) -> set[str]:
 
 ROLES: dict[str, set[str]] = {
     "region": synonyms("乡镇", "乡镇街道", "乡镇（街道）", "乡镇(街道)", "街道乡镇", "地区", "区域", "行政区划",
-                   "行政区", "地区名称", "乡镇名称", "乡镇街道名称", "所属乡镇", "单位名称", "region",
-                   "region_name", "township", "area"),
+                       "行政区", "地区名称", "乡镇名称", "乡镇街道名称", "所属乡镇", "单位名称", "region",
+                       "region_name", "township", "area"),
     "code": synonyms("区划代码", "行政区划代码", "地区代码", "乡镇代码", "代码", "编码", "region_code",
-                 "code"),
+                     "code"),
     "indicator": synonyms("指标", "指标名称", "指标代码", "指标项", "指标项目", "indicator",
-                      "indicator_code", "indicator_name"),
+                          "indicator_code", "indicator_name"),
     "period": synonyms("期间", "时间", "月份", "统计期", "统计期间", "报告期", "日期", "年月", "统计时间",
-                   "所属期", "统计月份", "period", "month", "date"),
+                       "所属期", "统计月份", "period", "month", "date"),
     "value": synonyms("数值", "值", "指标值", "数据", "本期值", "本期数", "统计值", "value"),
     "unit": synonyms("单位", "计量单位", "unit"),
 }
@@ -216,7 +216,7 @@ EVENT_REQUIRED = ("region", "source", "category", "summary", "reported_at")
 LONG_REQUIRED = ("region", "indicator", "period", "value")
 # Columns of a wide sheet that are not periods and are skipped without a word.
 SKIP_HEADERS = synonyms("序号", "编号", "备注", "合计", "小计", "全年", "累计", "全年累计", "年度累计",
-                    "同比", "环比", "增幅", "增速", "同比增长", "同比增幅", "排名", "位次", "说明")
+                        "同比", "环比", "增幅", "增速", "同比增长", "同比增幅", "排名", "位次", "说明")
 _NOTE_WORDS = "注|备注|说明|数据来源|来源|资料来源|填报|填表|制表|审核|联系人|负责人"
 _NOTE = re.compile(rf"^({_NOTE_WORDS})\s*[:：0-9一二三、.]")
 _NOTE_RE2 = rf"^({_NOTE_WORDS})\s*[:：0-9一二三、.]"  # the same, for pyarrow (RE2)
@@ -302,16 +302,16 @@ def missing_columns_problem(file, sheet, header: Header, required, kind) -> Prob
     names = "、".join(f"“{ROLE_NAMES[r]}”" for r in missing)
     want = "、".join(ROLE_NAMES[r] for r in required)
     return file_problem(file, f"表头缺少{names}列", sheet=sheet, row=header.index + 1,
-                    column="表头", expected=f"表头包含 {want} 各列", check="missing_column")
+                        column="表头", expected=f"表头包含 {want} 各列", check="missing_column")
 
 
 # --- long tables -----------------------------------------------------------------------------
 def long_from_columns(file: str, path: Path, sheet: str | None, header: Header,
-                       header_cells: Sequence, columns: dict[str, pa.Array], rows: pa.Array,
-                       kind: str) -> ObservationSource:
+                      header_cells: Sequence, columns: dict[str, pa.Array], rows: pa.Array,
+                      kind: str) -> ObservationSource:
     roles = header.roles
     labels = {role: column_label(kind, j, cell_text(header_cells[j]) if j < len(header_cells)
-                                  else "") for role, (j, _) in roles.items()}
+                                 else "") for role, (j, _) in roles.items()}
     region_role = "region" if "region" in roles else "code"
     labels["region"] = labels[region_role]
     n = len(rows)
@@ -400,8 +400,8 @@ def _wide_source(file: str, path: Path, sheet: str | None, grid: list[list], hea
         else:
             message = f"无法确定本表是哪一项指标：工作表名“{sheet or ''}”和标题中都没有指标目录里的指标名称"
         problems.append(file_problem(file, message, sheet=sheet, row=1 if title else None,
-                                 column=where, value=title or sheet, check="unknown_indicator",
-                                 expected="工作表名或标题写明指标名称，如“规上工业增加值”"))
+                                     column=where, value=title or sheet, check="unknown_indicator",
+                                     expected="工作表名或标题写明指标名称，如“规上工业增加值”"))
         return None
     width = max((len(r) for r in grid[h:d]), default=0)
     period_cols: list[tuple[int, str, str]] = []  # (column, header text, period text)
@@ -452,8 +452,8 @@ def _wide_source(file: str, path: Path, sheet: str | None, grid: list[list], hea
         period_cols.append((j, label, heading))
     if not period_cols:
         problems.append(file_problem(file, "表头中没有期间列", sheet=sheet, row=h + 1, column="表头",
-                                 check="missing_column",
-                                 expected="乡镇（街道）列右侧每列一个期间，如 2025年1月 … 2025年12月"))
+                                     check="missing_column",
+                                     expected="乡镇（街道）列右侧每列一个期间，如 2025年1月 … 2025年12月"))
         return None
     # Body rows, until notes begin.
     body: list[tuple[int, list]] = []
@@ -494,8 +494,8 @@ def _wide_source(file: str, path: Path, sheet: str | None, grid: list[list], hea
 
 # --- events ----------------------------------------------------------------------------------
 def event_source(file: str, path: Path, sheet: str | None, header: Header,
-                  header_cells: Sequence, body: Iterable[tuple[int, Sequence]],
-                  kind: str) -> EventSource:
+                 header_cells: Sequence, body: Iterable[tuple[int, Sequence]],
+                 kind: str) -> EventSource:
     labels = {role: column_label(kind, j, cell_text(header_cells[j]))
               for role, (j, _) in header.roles.items()}
     rows = []
@@ -514,7 +514,7 @@ def event_source(file: str, path: Path, sheet: str | None, header: Header,
 
 # --- grids to sources --------------------------------------------------------------------------
 def read_grid(file: str, path: Path, sheet: str | None, grid: list[list], kind: str,
-               out: FileRead, indicators: IndicatorMatcher | None, merges_for=None) -> None:
+              out: FileRead, indicators: IndicatorMatcher | None, merges_for=None) -> None:
     """Classify one sheet (or CSV) by its header and read it as long, wide or events."""
     head = grid[:HEADER_SCAN_ROWS]
     header = find_header(head)
@@ -523,7 +523,7 @@ def read_grid(file: str, path: Path, sheet: str | None, grid: list[list], kind: 
             if sheet is not None:
                 return  # an empty extra sheet is no problem
             out.problems.append(file_problem(file, "文件中没有数据", sheet=sheet, check="empty_file",
-                                         expected="带表头的数据表"))
+                                             expected="带表头的数据表"))
             return
         out.problems.append(file_problem(
             file, f"前{HEADER_SCAN_ROWS}行中找不到表头", sheet=sheet, row=1, column="表头",
@@ -558,7 +558,7 @@ def read_grid(file: str, path: Path, sheet: str | None, grid: list[list], kind: 
             return
     if source.rows.num_rows == 0:
         out.problems.append(file_problem(file, "表中没有数据行", sheet=sheet, row=header.index + 1,
-                                     check="empty_file", expected="表头下至少一行数据"))
+                                         check="empty_file", expected="表头下至少一行数据"))
         return
     out.observations.append(source)
 

@@ -1,5 +1,5 @@
-"""What an import says about a file: each problem at its place (file, sheet, row, column), the
-value seen and what was expected, in zh_CN; the report that gathers them, and the batch that may go in.
+"""What an import says about its files: each problem at its place (file, sheet, row, column) with
+the value seen and what was expected, in zh_CN; the report gathering them; the batch that may go in.
 """
 from __future__ import annotations
 

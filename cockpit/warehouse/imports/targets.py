@@ -242,7 +242,7 @@ def _check_row(table: _Table, number: int, cells: list, queries, indicators,
         found = _PLAN_IN_TEXT.search(source)
         titled = _PLAN_IN_TITLE.search(source)
         plan = found.group(0) if found else (f"十{titled.group(1)}五" if titled
-                                              else core.plan_name(target_year))
+                                             else core.plan_name(target_year))
     _warn_if_not_a_year_figure(table, number, ind, values, baseline_year, queries, problems)
     return {"plan": plan, "indicator": ind.code, "baseline_year": baseline_year,
             "baseline_value": values.get("baseline_value"), "target_year": target_year,

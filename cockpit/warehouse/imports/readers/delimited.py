@@ -103,24 +103,25 @@ def read_csv(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead
     data = path.read_bytes()
     if not data.strip():
         out.problems.append(file_problem(file, "文件是空的", check="empty_file",
-                                     expected="带表头的 CSV 数据表"))
+                                         expected="带表头的 CSV 数据表"))
         return out
     if b"\x00" in data[:65536] and not (data.startswith((b"\xff\xfe", b"\xfe\xff"))
                                         or _looks_utf16(data)):
         out.problems.append(file_problem(file, "不是文本格式的 CSV 文件（含二进制内容）",
-                                     value=path.suffix, check="unreadable",
-                                     expected="UTF-8、GBK 或 UTF-16 编码的 CSV 文本；"
-                                              "Excel 文件请用 .xlsx/.xls 扩展名"))
+                                         value=path.suffix, check="unreadable",
+                                         expected="UTF-8、GBK 或 UTF-16 编码的 CSV 文本；"
+                                         "Excel 文件请用 .xlsx/.xls 扩展名"))
         return out
     try:
         text, encoding = decode_text(data)
     except TextEncodingError as exc:
         out.problems.append(file_problem(file, exc.message, row=exc.row, column="整行",
-                                     value=exc.value, check="encoding", expected=exc.expected))
+                                         value=exc.value, check="encoding", expected=exc.expected))
         return out
     if "\x00" in text:
         out.problems.append(file_problem(file, "文本中含有空字符（\\0），不是正常的 CSV 文件",
-                                     check="unreadable", expected="UTF-8、GBK 或 UTF-16 编码的 CSV 文本"))
+                                         check="unreadable",
+                                         expected="UTF-8、GBK 或 UTF-16 编码的 CSV 文本"))
         return out
     head_lines = _head_lines(text)
     delimiter = sniff_delimiter(head_lines)
@@ -139,7 +140,7 @@ def read_csv(path: Path, indicators: IndicatorMatcher | None = None) -> FileRead
         if source is not None:
             if source.rows.num_rows == 0:
                 out.problems.append(file_problem(file, "表中没有数据行", row=header.index + 1,
-                                             check="empty_file", expected="表头下至少一行数据"))
+                                                 check="empty_file", expected="表头下至少一行数据"))
             else:
                 out.observations.append(source)
         return out
@@ -191,7 +192,7 @@ def _read_long_csv(path: Path, decoded: str | None, data: bytes, header: Header,
             table = parse(False)
     except (pa.ArrowInvalid, ValueError) as exc:
         out.problems.append(file_problem(file, f"无法解析 CSV：{str(exc).splitlines()[0]}",
-                                     check="unreadable", expected="规范的 CSV 表格"))
+                                         check="unreadable", expected="规范的 CSV 表格"))
         return None
     first_data_line = header.index + 2
     skipped_lines = sorted(header.index + n for n, _ in skipped if n is not None)
@@ -229,4 +230,3 @@ def _read_long_csv(path: Path, decoded: str | None, data: bytes, header: Header,
     by_index = dict(zip(wanted, columns))
     roles = {role: by_index[j] for role, (j, _) in header.roles.items()}
     return long_from_columns(file, path, None, header, header_cells, roles, rows, "csv")
-

@@ -20,7 +20,7 @@ def _parquet_column_problem(file: str, name: str, col: pa.ChunkedArray) -> Probl
     if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
             or pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type):
         return file_problem(file, f"列“{name}”的类型是 {kind}，不是文字或数值", column=f"列“{name}”",
-                        value=str(kind), check="unreadable", expected="文字（string）或数值列")
+                            value=str(kind), check="unreadable", expected="文字（string）或数值列")
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         offset = 0
         for chunk in col.chunks:
@@ -32,8 +32,8 @@ def _parquet_column_problem(file: str, name: str, col: pa.ChunkedArray) -> Probl
                         (v or b"").decode("utf-8")
                     except UnicodeDecodeError:
                         return file_problem(file, f"列“{name}”中有无效的 UTF-8 文字", row=offset + k + 1,
-                                        column=f"列“{name}”", value=v[:24].hex(" "),
-                                        check="encoding", expected="UTF-8 文字")
+                                            column=f"列“{name}”", value=v[:24].hex(" "),
+                                            check="encoding", expected="UTF-8 文字")
             offset += len(chunk)
     return None
 
@@ -48,7 +48,7 @@ def read_parquet(path: Path, indicators: IndicatorMatcher | None = None) -> File
         table = pq.read_table(path)
     except Exception as exc:  # ArrowInvalid, OSError …: a file that is not Parquet
         out.problems.append(file_problem(file, f"无法读取 Parquet 文件：{str(exc).splitlines()[0][:120]}",
-                                     check="unreadable", expected="Parquet 格式的长表"))
+                                         check="unreadable", expected="Parquet 格式的长表"))
         return out
     names = table.column_names
     header = find_header([names])
@@ -98,9 +98,7 @@ def read_parquet(path: Path, indicators: IndicatorMatcher | None = None) -> File
         source.labels["unit"] = source.unit_place[1]
     if source.rows.num_rows == 0:
         out.problems.append(file_problem(file, "表中没有数据行", check="empty_file",
-                                     expected="至少一行数据"))
+                                         expected="至少一行数据"))
         return out
     out.observations.append(source)
     return out
-
-

@@ -15,6 +15,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +24,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from ..problems import Problem, display_name
+from ..problems import Problem, display_name, file_problem
 
 _WGS84_A = 6378137.0
 BOUNDARY_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".kmz", ".tab", ".mif"}
@@ -55,9 +56,8 @@ class BoundaryFile:
         return display_name(self.path)
 
 
-def boundary_problem(file: str, message: str, *, column=None, value=None, expected=None,
-                     check="bad_boundary", severity="error") -> Problem:
-    return Problem(severity, check, file, None, None, column, value, expected, message)
+# A problem with a boundary file or one of its features (`column`: 第3个要素); no sheets, no rows.
+boundary_problem = partial(file_problem, check="bad_boundary")
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def read_boundaries(path, layer: str | None = None) -> BoundaryFile:
     if not raw:
         if not out.problems:
             out.problems.append(boundary_problem(out.file, "文件中没有要素", check="empty_file",
-                                       expected="每个乡镇（街道）一个面要素"))
+                                                 expected="每个乡镇（街道）一个面要素"))
         return out
     transform = _to_lonlat(out, crs, raw)
     if transform is _STOP:
@@ -139,9 +139,9 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
     try:
         layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(gdal_path)]
     except Exception as exc:  # GDAL's DataSourceError and kin: not a file of this format
-        out.problems.append(boundary_problem(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
-                                   check="unreadable", value=path.suffix,
-                                   expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
+        out.problems.append(boundary_problem(
+            out.file, f"无法读取边界文件：{_gdal_message(exc)}", check="unreadable",
+            value=path.suffix, expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
         raise _Stop
     out.layer = _choose_layer(out, layers, layer, gdal_path)
     read_args = {"layer": out.layer} if len(layers) > 1 or layer else {}
@@ -164,7 +164,7 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
                     continue
             else:
                 out.problems.append(boundary_problem(out.file, "属性表的文字编码无法识别", check="encoding",
-                                           expected="UTF-8 或 GBK 编码，或附带 .cpg 文件"))
+                                                     expected="UTF-8 或 GBK 编码，或附带 .cpg 文件"))
                 raise _Stop
             out.problems.append(boundary_problem(
                 out.file, f"属性表没有说明文字编码，按 {'GBK' if encoding == 'GB18030' else encoding}"
@@ -173,13 +173,13 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
     except _Stop:
         raise
     except Exception as exc:
-        out.problems.append(boundary_problem(out.file, f"无法读取边界文件：{_gdal_message(exc)}",
-                                   check="unreadable", value=path.suffix,
-                                   expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
+        out.problems.append(boundary_problem(
+            out.file, f"无法读取边界文件：{_gdal_message(exc)}", check="unreadable",
+            value=path.suffix, expected="完好的 GeoJSON、Shapefile、GeoPackage、KML 或 MapInfo 文件"))
         raise _Stop
     if wkb is None:  # an attribute table (GeoPackage, MapInfo) has no geometry column
-        out.problems.append(boundary_problem(out.file, f"图层“{out.layer or path.stem}”没有几何", check="unreadable",
-                                   expected="每个乡镇（街道）一个面要素"))
+        out.problems.append(boundary_problem(out.file, f"图层“{out.layer or path.stem}”没有几何",
+                                             check="unreadable", expected="每个乡镇（街道）一个面要素"))
         raise _Stop
     names = [str(n) for n in meta["fields"]]
     crs = None
@@ -199,7 +199,8 @@ def _read_features(gdal_path: str, path: Path, out: BoundaryFile, layer: str | N
                 geom = shapely.from_wkb(blob)
             except shapely.errors.GEOSException as exc:
                 out.problems.append(boundary_problem(out.file, f"要素的几何无法解析：{exc}",
-                                           column=f"第{index}个要素", expected="Polygon 或 MultiPolygon"))
+                                                     column=f"第{index}个要素",
+                                                     expected="Polygon 或 MultiPolygon"))
                 continue
         geom = _polygonal(out, index, geom)
         if geom is not None:
@@ -291,7 +292,7 @@ def _polygonal(out: BoundaryFile, index: int, geom: BaseGeometry | None) -> Base
         return None
     if geom.is_empty:
         out.problems.append(boundary_problem(out.file, "要素的几何是空的", column=f"第{index}个要素",
-                                   expected="非空的面"))
+                                             expected="非空的面"))
         return None
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
@@ -306,7 +307,7 @@ def _crs_from(out: BoundaryFile, text: str, where: str):
         crs = pyproj.CRS.from_user_input(text)
     except pyproj.exceptions.CRSError:
         out.problems.append(boundary_problem(out.file, f"{where}中的坐标系无法识别", value=text[:80],
-                                   check="bad_crs", expected="有效的坐标系定义（WKT 或 EPSG 代码）"))
+                                             check="bad_crs", expected="有效的坐标系定义（WKT 或 EPSG 代码）"))
         raise _Stop
     out.crs_name = crs.name
     return crs
@@ -320,7 +321,7 @@ def _to_lonlat(out: BoundaryFile, crs, raw) -> Callable | None | object:
     looks_lonlat = -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90
     if not np.isfinite(bounds).all():
         out.problems.append(boundary_problem(out.file, "坐标中有无穷大或非数值", check="bad_boundary",
-                                   expected="有限的坐标值"))
+                                             expected="有限的坐标值"))
         return _STOP
     digits = 0 if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 1000 else 2
     seen = f"x {minx:.{digits}f}…{maxx:.{digits}f}，y {miny:.{digits}f}…{maxy:.{digits}f}"
@@ -388,8 +389,6 @@ def _repaired(out: BoundaryFile, index: int, props: dict, geom: BaseGeometry) ->
     fixed = _polygon_parts(shapely.make_valid(geom))
     if fixed is None:
         out.problems.append(boundary_problem(out.file, f"几何无效且无法修复：{reason}",
-                                   column=f"第{index}个要素", expected="有效的面"))
+                                             column=f"第{index}个要素", expected="有效的面"))
         return Feature(index, props, None, reason)
     return Feature(index, props, fixed, reason)
-
-

@@ -98,7 +98,7 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
             wb = CalamineWorkbook.from_filelike(f)
     except PasswordError:
         out.problems.append(file_problem(file, "工作簿设置了打开密码，无法读取", value=path.suffix,
-                                     check="unreadable", expected="去掉打开密码后另存的工作簿"))
+                                         check="unreadable", expected="去掉打开密码后另存的工作簿"))
         return out
     except Exception as exc:  # calamine's errors for a file that is no workbook at all
         out.problems.append(file_problem(
@@ -129,7 +129,7 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
         return out
     for name, sheet, grid in sheets:
         read_grid(file, path, name, grid, "xlsx", out, indicators,
-                   merges_for=lambda s=sheet, n=name, g=grid: _sheet_merges(path, s, n, g))
+                  merges_for=lambda s=sheet, n=name, g=grid: _sheet_merges(path, s, n, g))
     if out.observations or out.events:
         # A workbook's extra sheets (填报说明, 目录 …) are not tables: skip them, say so.
         out.problems = [dataclasses.replace(
@@ -137,7 +137,5 @@ def read_spreadsheet(path: Path, indicators: IndicatorMatcher | None = None) -> 
             if p.check == "no_header" else p for p in out.problems]
     if not out.observations and not out.events and not out.problems:
         out.problems.append(file_problem(file, "工作簿中没有数据", check="empty_file",
-                                     expected="至少一个带表头的工作表"))
+                                         expected="至少一个带表头的工作表"))
     return out
-
-

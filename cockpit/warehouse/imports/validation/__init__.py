@@ -103,5 +103,3 @@ def paths_index(files: list[str], name: str) -> int:
         return files.index(name)
     except ValueError:
         return len(files)
-
-

@@ -90,9 +90,10 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
     problems: list[Problem] = []
     for f in bf.features:
         if f.repaired and f.geometry is not None:
-            problems.append(boundary_problem(file, f"几何无效，已自动修复（{f.repaired}）", column=f"第{f.index}个要素",
-                                   check="repaired_geometry", severity="warning",
-                                   expected="有效的面（请在 GIS 软件中核对）"))
+            problems.append(boundary_problem(file, f"几何无效，已自动修复（{f.repaired}）",
+                                             column=f"第{f.index}个要素",
+                                             check="repaired_geometry", severity="warning",
+                                             expected="有效的面（请在 GIS 软件中核对）"))
     features = [f for f in bf.features if f.geometry is not None]
     if not features:
         return Matched({}, problems)
@@ -100,8 +101,8 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
     if key is None:
         fields = "、".join(sorted({k for f in features for k in f.properties})) or "（无属性）"
         problems.append(boundary_problem(file, "属性表中没有一个字段能对应到本县的乡镇（街道）", column="属性表",
-                               value=fields, check="unknown_region",
-                               expected="一个写着乡镇（街道）名称或区划代码的字段，如 NAME"))
+                                         value=fields, check="unknown_region",
+                                         expected="一个写着乡镇（街道）名称或区划代码的字段，如 NAME"))
         return Matched({}, problems)
     code_fields = _code_fields(features, key, resolve, townships)
     disagreements = 0
@@ -119,12 +120,12 @@ def match_townships(bf: BoundaryFile, resolve: Callable, townships: Mapping[str,
                 hint = f"，是否为“{m.suggestion}”？" if m.suggestion else ""
                 message = f"“{raw}”不是{county_name}的乡镇（街道）{hint}"
             problems.append(boundary_problem(file, message, column=column, value=str(raw),
-                                   check="unknown_region", expected="本县乡镇（街道）名称或区划代码"))
+                                             check="unknown_region", expected="本县乡镇（街道）名称或区划代码"))
             continue
         if m.code not in townships:
-            problems.append(boundary_problem(file, f"“{raw}”不是乡镇（街道），其边界不导入", column=column,
-                                   value=str(raw), check="not_township", severity="warning",
-                                   expected="乡镇（街道）的面"))
+            problems.append(boundary_problem(file, f"“{raw}”不是乡镇（街道），其边界不导入",
+                                             column=column, value=str(raw), check="not_township",
+                                             severity="warning", expected="乡镇（街道）的面"))
             continue
         for other in code_fields:
             text = f.properties.get(other)

@@ -44,7 +44,7 @@ def parse_time(value) -> datetime | None:
 
 
 def check_events(report: Report, batch: ImportBatch, sources, queries, regions,
-                  today: date) -> None:
+                 today: date) -> None:
     import shapely
 
     now = datetime.combine(today, datetime.max.time())
@@ -187,5 +187,3 @@ def check_events(report: Report, batch: ImportBatch, sources, queries, regions,
                                     count=n - MAX_DETAILS))
     if columns["id"]:
         batch.events = schema.events_table(columns)
-
-

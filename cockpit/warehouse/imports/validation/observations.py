@@ -74,7 +74,7 @@ def _per_resident(indicator, step: int) -> float | None:
 
 
 def check_observations(report: Report, batch: ImportBatch, sources, queries, regions,
-                        indicators, today: date) -> None:
+                       indicators, today: date) -> None:
     tables = []
     for k, s in enumerate(sources):
         tables.append(s.rows.append_column("src", pa.array(np.full(s.rows.num_rows, k, np.int32))))
@@ -640,5 +640,3 @@ def _period_start(period: date, grain: str) -> date:
 
 def _day(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
-
-
