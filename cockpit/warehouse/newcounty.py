@@ -25,8 +25,7 @@ from ..core.catalogue import DOMAINS, Indicator, catalogue_for
 from ..geo import partition as geo
 from . import schema
 from .imports.catalogue import indicators_table, read_catalogue
-from .imports.parsing import (HEADER_SCAN_ROWS, is_blank, is_note, parse_number, roles_in_row,
-                              synonyms)
+from .imports.parsing import HEADER_SCAN_ROWS, body_rows, parse_number, roles_in_row, synonyms
 from .imports.problems import Problem, column_label, display_name
 from .imports.readers import sheet_grids
 from .imports.text import cell_text, normalise
@@ -251,11 +250,7 @@ def _township_rows(file, sheet, kind, grid, index, roles, county: County,
     rows: list[TownshipRow] = []
     names: dict[str, int] = {}
     codes: dict[str, int] = {}
-    for number, row in enumerate(grid[index + 1:], start=index + 2):
-        if is_blank(row):
-            continue
-        if is_note(row):
-            break
+    for number, row in body_rows(grid, index):
         ok = True
         name = normalise(cell(row, "name"))
         code = normalise(cell(row, "code"))

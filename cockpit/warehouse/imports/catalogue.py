@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ...core.catalogue import DOMAINS, Indicator
-from .parsing import PLACEHOLDERS, catalogue_header, is_blank, is_note, parse_number
+from .parsing import PLACEHOLDERS, body_rows, catalogue_header, columns_missing, parse_number
 from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
 from .readers import sheet_grids
 from .text import cell_text, normalise
@@ -108,19 +108,9 @@ def _tables(path: Path, problems: list[Problem]) -> list[_Table]:
         index, roles = found
         missing = [r for r in REQUIRED if r not in roles]
         if missing:
-            problems.append(Problem(
-                "error", "missing_column", file, sheet, index + 1, "表头", None,
-                "表头包含 " + "、".join(NAMES[r] for r in REQUIRED) + " 各列",
-                "表头缺少" + "、".join(f"“{NAMES[r]}”" for r in missing) + "列"))
+            problems.append(columns_missing(file, sheet, index, missing, REQUIRED, NAMES))
             continue
-        body = []
-        for k, row in enumerate(rows[index + 1:], start=index + 2):
-            if is_blank(row):
-                continue
-            if is_note(row):
-                break
-            body.append((k, row))
-        tables.append(_Table(file, sheet, kind, roles, rows[index], body))
+        tables.append(_Table(file, sheet, kind, roles, rows[index], body_rows(rows, index)))
     if not tables and not problems:
         problems.append(Problem("error", "no_header", file, message="文件中没有指标目录表",
                                 expected="表头包含 " + "、".join(NAMES[r] for r in REQUIRED)))

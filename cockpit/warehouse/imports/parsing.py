@@ -299,10 +299,29 @@ def missing_columns_problem(file, sheet, header: Header, required, kind) -> Prob
                and not (r == "region" and "code" in header.roles)]
     if not missing:
         return None
-    names = "、".join(f"“{ROLE_NAMES[r]}”" for r in missing)
-    want = "、".join(ROLE_NAMES[r] for r in required)
-    return file_problem(file, f"表头缺少{names}列", sheet=sheet, row=header.index + 1,
+    return columns_missing(file, sheet, header.index, missing, required, ROLE_NAMES)
+
+
+def columns_missing(file, sheet, header_index: int, missing, required,
+                    names: dict[str, str]) -> Problem:
+    """表头缺少“…”列, at the header row; `names` are the roles' column names in messages."""
+    listed = "、".join(f"“{names[r]}”" for r in missing)
+    want = "、".join(names[r] for r in required)
+    return file_problem(file, f"表头缺少{listed}列", sheet=sheet, row=header_index + 1,
                         column="表头", expected=f"表头包含 {want} 各列", check="missing_column")
+
+
+def body_rows(grid: list[Sequence], header_index: int) -> list[tuple[int, Sequence]]:
+    """The rows under a header with their numbers as a person counts them (from 1): blank rows
+    skipped, none from the first note (注：…, 数据来源：…) on."""
+    body = []
+    for number, row in enumerate(grid[header_index + 1:], start=header_index + 2):
+        if is_blank(row):
+            continue
+        if is_note(row):
+            break
+        body.append((number, row))
+    return body
 
 
 # --- long tables -----------------------------------------------------------------------------
@@ -456,14 +475,7 @@ def _wide_source(file: str, path: Path, sheet: str | None, grid: list[list], hea
                                      expected="乡镇（街道）列右侧每列一个期间，如 2025年1月 … 2025年12月"))
         return None
     # Body rows, until notes begin.
-    body: list[tuple[int, list]] = []
-    for i in range(d, len(grid)):
-        row = grid[i]
-        if is_note(row):
-            break
-        if is_blank(row):
-            continue
-        body.append((i + 1, row))
+    body = body_rows(grid, d - 1)
     # A period column nobody filled in (months not reported yet) is not a column of placeholders.
     used = [(j, label, text) for j, label, text in period_cols
             if any(j < len(row) and cell_text(row[j]) for _, row in body)]

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ...core import plan as core
 from .matching import normalise_unit
-from .parsing import PLACEHOLDERS, is_blank, is_note, parse_number, targets_header
+from .parsing import PLACEHOLDERS, body_rows, columns_missing, parse_number, targets_header
 from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
 from .readers import sheet_grids
 from .text import cell_text, normalise
@@ -72,19 +72,11 @@ def _read(path: Path, problems: list[Problem]) -> list[_Table]:
         index, roles = found
         missing = [r for r in REQUIRED if r not in roles]
         if missing:
-            problems.append(Problem(
-                "error", "missing_column", display_name(path), sheet, index + 1, "表头", None,
-                "表头包含 " + "、".join(_NAMES[r] for r in REQUIRED) + " 各列",
-                "表头缺少" + "、".join(f"“{_NAMES[r]}”" for r in missing) + "列"))
+            problems.append(columns_missing(display_name(path), sheet, index, missing, REQUIRED,
+                                            _NAMES))
             continue
-        body = []
-        for k, row in enumerate(rows[index + 1:], start=index + 2):
-            if is_blank(row):
-                continue
-            if is_note(row):
-                break
-            body.append((k, row))
-        tables.append(_Table(display_name(path), sheet, kind, index + 1, roles, rows[index], body))
+        tables.append(_Table(display_name(path), sheet, kind, index + 1, roles, rows[index],
+                             body_rows(rows, index)))
     return tables
 
 
