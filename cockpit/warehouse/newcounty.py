@@ -87,13 +87,7 @@ def _divisions():
 
 
 def _outline(geometry: dict):
-    geom = shape(geometry)
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-        if geom.geom_type == "GeometryCollection":
-            geom = shapely.union_all([g for g in geom.geoms
-                                      if g.geom_type in ("Polygon", "MultiPolygon")])
-    return geom
+    return geo.valid_area(shape(geometry))
 
 
 def find_county(text: str) -> County:

@@ -149,13 +149,7 @@ def _read_features(path: Path) -> list[tuple[str, str, BaseGeometry]]:
         geometry = feature.get("geometry")
         if len(gb) != 9 or not geometry or "Polygon" not in geometry["type"]:
             continue   # the file's 境界线 features are lines, not areas
-        geom = shape(geometry)
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-            if geom.geom_type == "GeometryCollection":
-                geom = shapely.union_all([g for g in geom.geoms
-                                          if g.geom_type in ("Polygon", "MultiPolygon")])
-        out.append((gb[3:], feature["properties"]["name"], geom))
+        out.append((gb[3:], feature["properties"]["name"], geo.valid_area(shape(geometry))))
     return out
 
 
