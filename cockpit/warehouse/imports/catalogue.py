@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ...core.catalogue import DOMAINS, Indicator
-from .parsing import PLACEHOLDERS, body_rows, catalogue_header, columns_missing, parse_number
+from .parsing import PLACEHOLDERS, body_rows, catalogue_header, headed_tables, parse_number
 from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
 from .readers import sheet_grids
 from .text import cell_text, normalise
@@ -100,17 +100,9 @@ def _tables(path: Path, problems: list[Problem]) -> list[_Table]:
                                 message=f"无法读取文件（{type(exc).__name__}）",
                                 expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）指标目录"))
         return []
-    tables = []
-    for sheet, kind, rows in grids:
-        found = catalogue_header(rows)
-        if found is None:
-            continue
-        index, roles = found
-        missing = [r for r in REQUIRED if r not in roles]
-        if missing:
-            problems.append(columns_missing(file, sheet, index, missing, REQUIRED, NAMES))
-            continue
-        tables.append(_Table(file, sheet, kind, roles, rows[index], body_rows(rows, index)))
+    tables = [_Table(file, sheet, kind, roles, rows[index], body_rows(rows, index))
+              for sheet, kind, rows, index, roles
+              in headed_tables(file, grids, catalogue_header, REQUIRED, NAMES, problems)]
     if not tables and not problems:
         problems.append(Problem("error", "no_header", file, message="文件中没有指标目录表",
                                 expected="表头包含 " + "、".join(NAMES[r] for r in REQUIRED)))

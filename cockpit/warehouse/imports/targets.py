@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ...core import plan as core
 from .matching import normalise_unit
-from .parsing import PLACEHOLDERS, body_rows, columns_missing, parse_number, targets_header
+from .parsing import PLACEHOLDERS, body_rows, headed_tables, parse_number, targets_header
 from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
 from .readers import sheet_grids
 from .text import cell_text, normalise
@@ -55,29 +55,19 @@ class _Table:
 
 
 def _read(path: Path, problems: list[Problem]) -> list[_Table]:
-    tables = []
+    file = display_name(path)
     try:
         grids = list(sheet_grids(path))
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
-        problems.append(Problem("error", "unreadable", display_name(path),
+        problems.append(Problem("error", "unreadable", file,
                                 message=f"无法读取文件（{type(exc).__name__}）",
                                 expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）目标表"))
-        return tables
-    for sheet, kind, rows in grids:
-        found = targets_header(rows)
-        if found is None:
-            continue
-        index, roles = found
-        missing = [r for r in REQUIRED if r not in roles]
-        if missing:
-            problems.append(columns_missing(display_name(path), sheet, index, missing, REQUIRED,
-                                            _NAMES))
-            continue
-        tables.append(_Table(display_name(path), sheet, kind, index + 1, roles, rows[index],
-                             body_rows(rows, index)))
-    return tables
+        return []
+    return [_Table(file, sheet, kind, index + 1, roles, rows[index], body_rows(rows, index))
+            for sheet, kind, rows, index, roles
+            in headed_tables(file, grids, targets_header, REQUIRED, _NAMES, problems)]
 
 
 def _label(table: _Table, role: str) -> str:
