@@ -24,11 +24,10 @@ import pyarrow as pa
 from . import levels, schema
 from .imports import catalogue, targets
 from .imports.problems import ImportBatch, Report, display_name
-from .imports.validation import validate_files
+from .imports.validation import Progress, validate_files
 from .lake import warehouse_store
 from .store import Manifest, WarehouseError
 
-Progress = Callable[[float, str], None]
 
 # Tables every snapshot has; anything else found in the current snapshot is copied as it is,
 # except a second copy of the facts in region order (scale warehouses: meta region_order_table),

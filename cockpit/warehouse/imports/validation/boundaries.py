@@ -256,7 +256,7 @@ def boundary_table(geometries: Mapping[str, BaseGeometry]) -> pa.Table:
     })
 
 
-# --- boundaries -----------------------------------------------------------------------------
+# --- the check `validate_files` runs -----------------------------------------------------------
 def check_boundaries(report: Report, batch: ImportBatch, files, queries, regions) -> None:
     county_wkb = queries.geometries_wkb("county").get(queries.county.code)
     county_geom = shapely.from_wkb(county_wkb) if county_wkb else None
