@@ -66,8 +66,6 @@ _WHOLE_UNITS = {"件", "件次", "起", "个", "户", "人", "人次", "张", "�
 _TRUE = {"是", "√", "✓", "y", "yes", "true", "1", "核心"}
 
 
-
-
 @dataclass
 class _Table:
     file: str

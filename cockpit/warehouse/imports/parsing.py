@@ -670,7 +670,6 @@ def _long_from_grid(file: str, path: Path, sheet: str | None, header: Header,
     return long_from_columns(file, path, sheet, header, header_cells, columns, rows, kind)
 
 
-
 # --- the other kinds of table: a catalogue (指标目录), plan targets (规划目标) ---------------
 CATALOGUE_ROLES = {
     "code": synonyms("代码", "指标代码", "编码", "指标编码", "code"),

@@ -52,8 +52,6 @@ class _Table:
     rows: list[tuple[int, list]]    # (1-based row, cells)
 
 
-
-
 def _read(path: Path, problems: list[Problem]) -> list[_Table]:
     file = display_name(path)
     try:

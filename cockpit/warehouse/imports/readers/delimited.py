@@ -15,6 +15,7 @@ from ..parsing import (HEADER_SCAN_ROWS, LONG_REQUIRED, FileRead, Header, Observ
                        long_from_columns, missing_columns_problem, read_grid, table_rows)
 from ..problems import file_problem
 
+
 class TextEncodingError(ValueError):
     """Bytes that are no one encoding: `row` is the first line that does not fit."""
 

@@ -14,6 +14,7 @@ from ..parsing import (EVENT_REQUIRED, LONG_REQUIRED, FileRead, Header, event_so
                        two_columns_problem)
 from ..problems import Problem, file_problem
 
+
 def _parquet_column_problem(file: str, name: str, col: pa.ChunkedArray) -> Problem | None:
     """A column the import cannot read as text: nested (struct, list), binary, or broken UTF-8."""
     kind = col.type

@@ -12,6 +12,7 @@ from ..parsing import (HEADER_SCAN_ROWS, FileRead, Header, find_header, is_blank
 from ..problems import file_problem
 from ..text import cell_text
 
+
 def _ods_merges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
     """Merged ranges of one OpenDocument sheet, from content.xml (calamine reports none for ODS)."""
     import xml.etree.ElementTree as ET
