@@ -18,9 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from ...core.catalogue import DOMAINS, Indicator
-from .parsing import PLACEHOLDERS, body_rows, catalogue_header, headed_tables, parse_number
+from .parsing import PLACEHOLDERS, body_rows, catalogue_header, parse_number
 from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
-from .readers import sheet_grids
+from .readers import headed_tables
 from .text import cell_text, normalise
 
 _KIND = "指标目录"
@@ -89,18 +89,9 @@ class _Table:
 
 def _tables(path: Path, problems: list[Problem]) -> list[_Table]:
     file = display_name(path)
-    try:
-        grids = list(sheet_grids(path))
-    except Exception as exc:
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        problems.append(Problem("error", "unreadable", file,
-                                message=f"无法读取文件（{type(exc).__name__}）",
-                                expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）指标目录"))
-        return []
     tables = [_Table(file, sheet, kind, roles, rows[index], body_rows(rows, index))
               for sheet, kind, rows, index, roles
-              in headed_tables(file, grids, catalogue_header, REQUIRED, NAMES, problems)]
+              in headed_tables(path, catalogue_header, REQUIRED, NAMES, "指标目录", problems)]
     if not tables and not problems:
         problems.append(Problem("error", "no_header", file, message="文件中没有指标目录表",
                                 expected="表头包含 " + "、".join(NAMES[r] for r in REQUIRED)))

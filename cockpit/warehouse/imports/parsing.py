@@ -311,24 +311,6 @@ def columns_missing(file, sheet, header_index: int, missing, required,
                         column="表头", expected=f"表头包含 {want} 各列", check="missing_column")
 
 
-def headed_tables(file: str, grids, find_header, required, names: dict[str, str],
-                  problems: list[Problem]) -> list[tuple]:
-    """(sheet, kind, rows, header index, roles) of each grid whose header `find_header(rows)`
-    recognises, when it has every required column; else a problem naming the missing ones."""
-    found_tables = []
-    for sheet, kind, rows in grids:
-        found = find_header(rows)
-        if found is None:
-            continue
-        index, roles = found
-        missing = [r for r in required if r not in roles]
-        if missing:
-            problems.append(columns_missing(file, sheet, index, missing, required, names))
-            continue
-        found_tables.append((sheet, kind, rows, index, roles))
-    return found_tables
-
-
 def body_rows(grid: list[Sequence], header_index: int) -> list[tuple[int, Sequence]]:
     """The rows under a header with their numbers as a person counts them (from 1): blank rows
     skipped, none from the first note (注：…, 数据来源：…) on."""

@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from ...core import plan as core
 from .matching import normalise_unit
-from .parsing import PLACEHOLDERS, body_rows, headed_tables, parse_number, targets_header
+from .parsing import PLACEHOLDERS, body_rows, parse_number, targets_header
 from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
-from .readers import sheet_grids
+from .readers import headed_tables
 from .text import cell_text, normalise
 
 _KIND = "规划目标"
@@ -54,18 +54,9 @@ class _Table:
 
 def _read(path: Path, problems: list[Problem]) -> list[_Table]:
     file = display_name(path)
-    try:
-        grids = list(sheet_grids(path))
-    except Exception as exc:
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        problems.append(Problem("error", "unreadable", file,
-                                message=f"无法读取文件（{type(exc).__name__}）",
-                                expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）目标表"))
-        return []
     return [_Table(file, sheet, kind, index + 1, roles, rows[index], body_rows(rows, index))
             for sheet, kind, rows, index, roles
-            in headed_tables(file, grids, targets_header, REQUIRED, _NAMES, problems)]
+            in headed_tables(path, targets_header, REQUIRED, _NAMES, "目标表", problems)]
 
 
 def _label(table: _Table, role: str) -> str:

@@ -8,8 +8,8 @@ import csv
 from pathlib import Path
 
 from ..matching import IndicatorMatcher
-from ..parsing import HEADER_SCAN_ROWS, FileRead
-from ..problems import display_name, file_problem
+from ..parsing import HEADER_SCAN_ROWS, FileRead, columns_missing
+from ..problems import Problem, display_name, file_problem
 from . import vector
 from .delimited import decode_text, read_csv, sniff_delimiter
 from .parquet import read_parquet
@@ -39,6 +39,35 @@ def sheet_grids(path: Path):
                 if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet:
                     yield meta.name, "xlsx", wb.get_sheet_by_name(meta.name).to_python(
                         skip_empty_area=False)
+
+
+def headed_tables(path: Path, find_header, required, names: dict[str, str], what: str,
+                  problems: list[Problem]) -> list[tuple]:
+    """(sheet, kind, rows, header index, roles) of each table of a text or spreadsheet file whose
+    header `find_header(rows)` recognises, when it has every required column; else a problem
+    naming the missing ones, or one for a file that cannot be read (`what` it should have been)."""
+    file = display_name(path)
+    try:
+        grids = list(sheet_grids(path))
+    except Exception as exc:
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
+        problems.append(Problem("error", "unreadable", file,
+                                message=f"无法读取文件（{type(exc).__name__}）",
+                                expected=f"CSV 或电子表格（.xlsx、.xls、.ods、.et）{what}"))
+        return []
+    found_tables = []
+    for sheet, kind, rows in grids:
+        found = find_header(rows)
+        if found is None:
+            continue
+        index, roles = found
+        missing = [r for r in required if r not in roles]
+        if missing:
+            problems.append(columns_missing(file, sheet, index, missing, required, names))
+            continue
+        found_tables.append((sheet, kind, rows, index, roles))
+    return found_tables
 
 
 def read_file(path, indicators: IndicatorMatcher | None = None, *,
