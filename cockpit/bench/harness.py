@@ -288,11 +288,11 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
         hits.append((time.perf_counter() - t) * 1e6)
     hit_total_us = (time.perf_counter() - t_all) * 1e6 / len(points)
 
-    # Hover: mouse moves onto townships' label points; the card text, the outline and the
-    # repaint they cause.
-    townships = [t.code for t in q.townships]
+    # Hover: mouse moves onto the label points of the regions drawn (a city's counties, a
+    # county's townships); the card text, the outline and the repaint they cause.
+    shown = list(panel.colors)
     hovers = []
-    for code in rng.sample(townships, min(200, len(townships))):
+    for code in rng.sample(shown, min(200, len(shown))):
         pos = view.mapFrom(panel, panel.widget_pos_of(code))
         event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(view.mapToGlobal(pos)),
                             Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,

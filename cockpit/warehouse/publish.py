@@ -34,7 +34,7 @@ from .store import Manifest, WarehouseError
 # which is rebuilt from the new facts.
 _CORE_TABLES = ("meta", "regions", "indicators", "observations", "events", "alert_rules",
                 "targets")
-_REGION_ORDER_TABLES = ("observations_by_region",)
+_REGION_ORDER_TABLES = (schema.REGION_ORDER_TABLE,)
 IMPORT_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS import_log (
     imported_at  TIMESTAMP NOT NULL,

@@ -51,7 +51,7 @@ N_MONTHS = 24                     # stored: 2024-01 … 2025-12
 HISTORY = 12                      # generated before FIRST_MONTH, so every stored row has prev/yoy
 AS_OF = date(2025, 12, 1)
 DEFAULT_SEED = demo.DEFAULT_SEED
-REGION_ORDER_TABLE = "observations_by_region"
+REGION_ORDER_TABLE = schema.REGION_ORDER_TABLE
 _WUYI_POPULATION = float(sum(t.population for t in demo.TOWNSHIPS))
 _EVENT_MONTHS = 3                 # events cover the last quarter (2025-10 … 2025-12)
 
