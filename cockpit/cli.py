@@ -476,7 +476,7 @@ def _import_db(args) -> Path:
 
 
 def cmd_validate(args) -> int:
-    from .warehouse.validation import validate_files
+    from .warehouse.imports.validation import validate_files
 
     paths = _import_paths(args.files)
     report = validate_files(paths, _import_db(args), layer=args.layer)
