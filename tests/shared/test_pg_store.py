@@ -2,8 +2,8 @@
 once, change notices, and moving a PC's SQLite store in."""
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import subprocess
 import sys
