@@ -476,7 +476,7 @@ def _import_db(args) -> Path:
 
 
 def cmd_validate(args) -> int:
-    from .warehouse.validation import validate_files
+    from .warehouse.imports.validation import validate_files
 
     paths = _import_paths(args.files)
     report = validate_files(paths, _import_db(args), layer=args.layer)
@@ -761,6 +761,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="在该规模的数据集上测（首次运行时生成，存于 <COCKPIT_HOME>/bench/）")
     bench.add_argument("--soak", type=_minutes, default=0.0, metavar="MINUTES",
                        help="之后再连续随机操作若干分钟，报告内存斜率与 Qt 对象增长")
+    bench.add_argument("--wall", nargs="?", const="default", default=None, metavar="PLAYLIST",
+                       help="与 --soak 同用：按大屏播放列表轮播（不写文件则用内置播放列表），"
+                            "报告每页显示次数")
     bench.add_argument("--warehouse", default=None, metavar="ducklake:…",
                        help="同一次运行中对比：把数据集导出到该 DuckLake，与本机快照目录比较交互、启动和导入")
     bench.add_argument("--lake-data", default=None, metavar="DIR",

@@ -26,19 +26,35 @@ def test_the_import_contracts_hold():
     assert "broken" in run.stdout and "0 broken" in run.stdout
 
 
-def test_a_qt_import_in_the_alert_engine_breaks_the_contract(tmp_path):
-    """The check sees what the old hand-written one missed: a relative, indirect Qt import."""
+def _lint_with(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess:
+    """The contracts checked on a copy of the package with `line` added to `module`."""
     shutil.copytree(ROOT / "cockpit", tmp_path / "cockpit",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    engine = tmp_path / "cockpit" / "alerts" / "engine.py"
+    path = tmp_path / module
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}  # noqa\n", encoding="utf-8")
+    return _lint(tmp_path)
+
+
+def test_a_qt_import_in_the_alert_engine_breaks_the_contract(tmp_path):
+    """The check sees what the old hand-written one missed: a relative, indirect Qt import."""
     # Indirect: the engine imports the UI's theme, which imports Qt.
-    engine.write_text(engine.read_text(encoding="utf-8") + "\nfrom ..ui import theme  # noqa\n",
-                      encoding="utf-8")
-    run = _lint(tmp_path)
+    run = _lint_with(tmp_path, "cockpit/alerts/engine.py", "from ..ui import theme")
     assert run.returncode != 0
     assert "cockpit.alerts is not allowed to import cockpit.ui" in run.stdout
     assert "cockpit.alerts.engine -> cockpit.ui.theme" in run.stdout
+
+
+def test_the_old_import_circle_breaks_the_import_package_contract(tmp_path):
+    """Reading boundaries used Problem from validation, which read files through the importer,
+    which read boundaries: a reader importing validation again is refused."""
+    run = _lint_with(tmp_path, "cockpit/warehouse/imports/readers/vector.py",
+                     "from ..validation import validate_files")
+    assert run.returncode != 0
+    said = " ".join(run.stdout.split())  # import-linter wraps long lines
+    assert ("cockpit.warehouse.imports.readers is not allowed to import"
+            " cockpit.warehouse.imports.validation") in said
+    assert "cockpit.warehouse.imports.readers.vector -> cockpit.warehouse.imports.validation" in said
 
 
 def test_core_packages_import_without_loading_qt():
@@ -46,7 +62,7 @@ def test_core_packages_import_without_loading_qt():
         "import sys, cockpit.core.selection, cockpit.core.formatting, cockpit.warehouse.queries,"
         " cockpit.warehouse.demo, cockpit.geo.partition, cockpit.alerts, cockpit.cli,"
         " cockpit.core.plan, cockpit.core.workbook, cockpit.warehouse.plans,"
-        " cockpit.warehouse.targets, cockpit.core.playlist, cockpit.core.classes\n"
+        " cockpit.warehouse.imports.targets, cockpit.core.playlist, cockpit.core.classes\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in %r]\n"
         "print(','.join(loaded))" % (QT_MODULES,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

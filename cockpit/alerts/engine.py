@@ -107,16 +107,21 @@ def _limit_text(limit: float, ind: Indicator) -> str:
     return f"{text} 个百分点" if ind.is_rate else f"{text}% "
 
 
+def _delta(current, previous, ind: Indicator) -> float | None:
+    """The change a sentence states: points for a rate, per cent otherwise; None when there is
+    nothing to compare."""
+    if is_missing(current) or is_missing(previous):
+        return None
+    if ind.is_rate:
+        return current - previous
+    return None if previous == 0 else (current - previous) / abs(previous) * 100
+
+
 def _change_phrase(current, previous, ind: Indicator, word: str) -> str:
     """环比下降 9.1 个百分点 / 同比上升 12.3% — or "" when there is nothing to compare."""
-    if is_missing(current) or is_missing(previous):
+    delta = _delta(current, previous, ind)
+    if delta is None:
         return ""
-    if ind.is_rate:
-        delta = current - previous
-    elif previous == 0:
-        return ""
-    else:
-        delta = (current - previous) / abs(previous) * 100
     if abs(delta) < 0.05:
         return f"{word}持平"
     return f"{word}{'上升' if delta > 0 else '下降'} {_amount(delta, ind, ind.is_rate)}"
@@ -128,14 +133,9 @@ def _en_value(value, ind: Indicator) -> str:
 
 def _en_change(current, previous, ind: Indicator, word: str) -> str:
     """"down 9.1 pp month on month" / "" when there is nothing to compare."""
-    if is_missing(current) or is_missing(previous):
+    delta = _delta(current, previous, ind)
+    if delta is None:
         return ""
-    if ind.is_rate:
-        delta = current - previous
-    elif previous == 0:
-        return ""
-    else:
-        delta = (current - previous) / abs(previous) * 100
     if abs(delta) < 0.05:
         return f"unchanged {word}"
     amount = f"{abs(delta):.1f} pp" if ind.is_rate else f"{abs(delta):.1f}%"

@@ -288,11 +288,11 @@ def _map_measurements(app, window, q, rng: random.Random, n: int) -> dict:
         hits.append((time.perf_counter() - t) * 1e6)
     hit_total_us = (time.perf_counter() - t_all) * 1e6 / len(points)
 
-    # Hover: mouse moves onto townships' label points; the card text, the outline and the
-    # repaint they cause.
-    townships = [t.code for t in q.townships]
+    # Hover: mouse moves onto the label points of the regions drawn (a city's counties, a
+    # county's townships); the card text, the outline and the repaint they cause.
+    shown = list(panel.colors)
     hovers = []
-    for code in rng.sample(townships, min(200, len(townships))):
+    for code in rng.sample(shown, min(200, len(shown))):
         pos = view.mapFrom(panel, panel.widget_pos_of(code))
         event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(view.mapToGlobal(pos)),
                             Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
@@ -391,7 +391,7 @@ def briefing_timings(snapshot, alerts, month) -> dict:
 def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
               scale: str | None = None, soak_minutes: float = 0.0,
               profile: bool = True, startup_runs: int = 3,
-              soak_steps: list[Step] | None = None) -> dict:
+              soak_steps: list[Step] | None = None, soak_wall=None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_start = time.perf_counter()
     from ..ui.app import LiveWarehouse, _application, build_window
@@ -500,7 +500,8 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
     app.processEvents()
     warehouse.close()
     if soak_minutes > 0:
-        results["soak"] = soak(app, db, soak_minutes, rng, size, steps=soak_steps)
+        results["soak"] = soak(app, db, soak_minutes, rng, size, steps=soak_steps,
+                               wall=soak_wall)
     if startup_runs and results["scale"] == "county":   # DESIGN §5 sets it for the demo
         results["startup"] = startup(db, size, runs=startup_runs)
     results["budgets"] = check_budgets(results)
@@ -612,6 +613,31 @@ def paint_passes(app, window, codes: list[str]) -> dict:
 
 # -- the soak: a window left running with a user (or a wall) acting on it --------------------------
 Step = Callable[[object, random.Random], None]
+
+
+def _page_of(window) -> str:
+    return window.page_name
+
+
+def _wall_steps(window, playlist) -> tuple[list[Step], Callable[[object], str]]:
+    """The one step of a wall soak (turn the carousel) and what counts as a page there."""
+    from ..ui.wall import WallController
+
+    clock = [time.monotonic()]
+    controller = WallController(window, playlist, clock=lambda: clock[0], kiosk=False)
+    controller.pause_rotation()   # the soak's clock turns it, not the wall's timer
+
+    def wall_turn(window, rng: random.Random) -> None:
+        clock[0] += controller.carousel.remaining(clock[0]) + 0.001
+        controller.tick()
+        if controller.last_error:
+            message, controller.last_error = controller.last_error, None
+            raise RuntimeError(message)
+
+    def page(window) -> str:
+        step = controller.carousel.current
+        return "alert" if step.alert_id else f"{step.page_index + 1}·{step.kind}"
+    return [wall_turn], page
 
 
 def _township(window, rng: random.Random) -> None:
@@ -792,7 +818,8 @@ class _Background:
 
 
 def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
-         steps: list[Step] | None = None, sample_s: float = 5.0) -> dict:
+         steps: list[Step] | None = None, sample_s: float = 5.0, wall=None,
+         min_actions: int = 0) -> dict:
     """A window left running for `minutes` while steps act on it as fast as it answers, new
     snapshots are published now and then and drill 红 alerts raised now and then. Reports the
     resident memory slope over the second half (MB/h; raw, and after the allocator gave back
@@ -806,15 +833,16 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
 
     `steps` is the action source: a list of callables `step(window, rng)`, one chosen at random
     (uniformly: repeat a step to weight it) per turn, counted under its __name__; an exception
-    it raises is counted and the soak goes on. The default is `default_steps()`. A wall's
-    carousel adds its pages as steps::
+    it raises is counted and the soak goes on. The default is `default_steps()`.
 
-        def carousel_page(window, rng):
-            window.carousel.show_next()
-        run_bench(db, soak_minutes=60, soak_steps=default_steps() + [carousel_page] * 20)
-
-    With the rate printed (actions per minute), size `minutes` so that every playlist page is
-    shown at least 1,000 times.
+    `wall` (a Playlist) soaks the window as a wall runs it instead: a WallController drives it
+    on a clock of the soak's own, and every step moves that clock to the end of the page's
+    dwell, so the carousel turns through every page (each township of a townships page, the
+    red-alert interrupts the drills raise) as fast as the window answers; `pages` then counts
+    the playlist's pages (`3·townships`, `alert` for an interrupt). With the rate printed
+    (turns per minute), size `minutes` so that every page is shown at least 1,000 times.
+    `min_actions`: go on past `minutes` until that many steps ran (a slow machine still sees
+    every page of a short playlist).
     """
     import shutil
     import tempfile
@@ -833,6 +861,9 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     window.show()
     _settle(app, window)
     _watch(window, warehouse)
+    page_of = _page_of
+    if wall is not None:
+        steps, page_of = _wall_steps(window, wall)
     reloads, announced, problems = [0], [0], Counter()
     window.ctx.reloaded.connect(lambda: reloads.__setitem__(0, reloads[0] + 1))
     window.ctx.problem_reported.connect(lambda key, text: problems.update([key]))
@@ -854,7 +885,7 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
     samples: list[tuple[float, float, float, int]] = []   # seconds, RSS, kept MB, objects
     start = time.monotonic()
     end, next_sample = start + span, start
-    while time.monotonic() < end:
+    while time.monotonic() < end or len(durations) < min_actions:
         step = rng.choice(steps)
         t = time.perf_counter()
         try:
@@ -866,8 +897,7 @@ def soak(app, db: Path, minutes: float, rng: random.Random, size=(1920, 1080),
         name = getattr(step, "__name__", repr(step)).lstrip("_")
         ran[name] += 1
         by_step.setdefault(name, []).append(durations[-1])
-        pages["detail" if window.showing_detail else "quality" if window.showing_quality
-              else "cockpit"] += 1
+        pages[page_of(window)] += 1
         background.tick()
         now = time.monotonic()
         if now >= next_sample:
@@ -1083,14 +1113,34 @@ def given_db(args) -> Path | None:
     return None if db is None or db == str(default_db_dir()) else Path(db)
 
 
+def _soak_playlist(db: Path, which: str):
+    """The playlist a wall soak turns through ("default": the one the wall ships with)."""
+    from ..core.playlist import PlaylistError
+    from ..errors import UsageError
+    from ..ui.wall import read_playlist
+    from ..warehouse.queries import Queries
+    from ..warehouse.store import open_current
+
+    snap = open_current(db)
+    try:
+        return read_playlist(None if which == "default" else which, Queries(snap), public=False)
+    except PlaylistError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        snap.close()
+
+
 _SCALE_NAMES = {"county": "县级", "city": "市级", "province": "省级", "nation": "全国"}
 
 
 def main(args) -> int:
     scale = getattr(args, "scale", None)
     db = ensure_dataset(scale, path=given_db(args)) if scale else Path(args.db)
+    wall = None
+    if getattr(args, "wall", None):
+        wall = _soak_playlist(db, args.wall)
     results = run_bench(db, selections=args.selections, size=args.size, scale=scale,
-                        soak_minutes=getattr(args, "soak", None) or 0.0)
+                        soak_minutes=getattr(args, "soak", None) or 0.0, soak_wall=wall)
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2),

@@ -91,6 +91,16 @@ class Selection:
             self._apply(new, changed)
         return changed
 
+    def restart(self, state: SelectionState) -> frozenset:
+        """Start over at `state` with an empty back/forward history (one notification if the
+        state changed): a window handed to its next user as it first opened."""
+        self._back.clear()
+        self._forward.clear()
+        changed = state.diff(self._state)
+        if changed:
+            self._apply(state, changed)
+        return changed
+
     def _apply(self, new: SelectionState, changed: frozenset) -> None:
         self._state = new
         for listener in list(self._listeners):

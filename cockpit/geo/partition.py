@@ -73,6 +73,18 @@ class Seat:
 # --------------------------------------------------------------------------- I/O
 
 
+def valid_area(geom: BaseGeometry) -> BaseGeometry:
+    """`geom` made valid, keeping only its area: make_valid can leave slivers as lines (a
+    GeometryCollection), and an outline is only ever used for what it covers."""
+    if geom.is_valid:
+        return geom
+    geom = shapely.make_valid(geom)
+    if geom.geom_type == "GeometryCollection":
+        polys = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        geom = shapely.union_all(polys) if polys else geom
+    return geom
+
+
 def load_outline(path: str | os.PathLike) -> Polygon | MultiPolygon:
     """Read a polygonal outline (lon/lat) from a GeoJSON FeatureCollection, Feature or geometry."""
     with open(path, encoding="utf-8") as fh:
@@ -86,13 +98,7 @@ def load_outline(path: str | os.PathLike) -> Polygon | MultiPolygon:
         geoms = [shape(doc)]
     if not geoms:
         raise ValueError(f"{path}: no geometry found")
-    geom = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-    if geom.geom_type == "GeometryCollection":
-        # make_valid can leave slivers as lines; only the area matters here.
-        polys = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-        geom = shapely.union_all(polys) if polys else geom
+    geom = valid_area(geoms[0] if len(geoms) == 1 else shapely.union_all(geoms))
     if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
         raise ValueError(f"{path}: outline must be a non-empty (Multi)Polygon, got {geom.geom_type}")
     return geom

@@ -13,9 +13,9 @@ import numpy as np
 from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QPointF, QRectF, QSize, Qt,
                             Signal)
 from PySide6.QtGui import QBrush, QLinearGradient, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QStyle, QStyledItemDelegate,
-                               QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QLabel, QPushButton,
+                               QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
+                               QVBoxLayout, QWidget)
 
 from ..core import i18n
 from ..core.catalogue import DOMAINS, Indicator
@@ -24,7 +24,7 @@ from ..core.formatting import (format_change, format_value, month_label,
 from . import theme
 from .context import CockpitContext
 from .events_panel import EventsPanel
-from .panel import Panel
+from .panel import Panel, figure_table
 
 SPARK_PERIODS = 24
 TREND_MIN_WIDTH = 110   # px of sparkline still worth drawing
@@ -466,28 +466,11 @@ class TownshipDetail(Panel):
             f"<span style='color:{theme.GOOD}'>■ {self.text['legend_top']}</span>　"
             f"<span style='color:{theme.BAD}'>■ {self.text['legend_bottom']}</span>")
         self.model = _ProfileModel(ctx.lang, self)
-        self.view = QTableView(table_panel)
-        self.view.setObjectName("profileTable")
-        self.view.setStyleSheet(_TABLE_STYLE)
-        self.view.setModel(self.model)
-        self.view.setItemDelegate(_ProfileDelegate(self.view))
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
+        self.view = figure_table(table_panel, "profileTable", _TABLE_STYLE, self.model,
+                                 _ProfileDelegate, len(COLUMNS), TREND)
         self.view.setMouseTracking(True)
-        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.view.verticalHeader().hide()
-        head = self.view.horizontalHeader()
-        head.setHighlightSections(False)
-        head.setSectionsClickable(False)
-        head.setMinimumSectionSize(24)
-        for col in range(len(COLUMNS)):
-            head.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
-        head.setSectionResizeMode(TREND, QHeaderView.ResizeMode.Stretch)
+        self.view.horizontalHeader().setMinimumSectionSize(24)
         self.view.installEventFilter(self)
 
         title_row = QHBoxLayout()

@@ -117,7 +117,7 @@ class ImportDialog(QDialog):
 
     # -- validation --------------------------------------------------------------------------------
     def validate(self) -> None:
-        from ..warehouse.validation import validate_files
+        from ..warehouse.imports.validation import validate_files
 
         paths = self.paths()
         if not paths or self.busy:

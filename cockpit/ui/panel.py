@@ -17,8 +17,8 @@ from functools import lru_cache
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QTextDocumentFragment
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QLabel,
-                               QSizePolicy)
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
+                               QSizePolicy, QTableView)
 
 from ..core.i18n import pick
 from .context import CockpitContext
@@ -235,3 +235,29 @@ class TitleLabel(QLabel):
         tip = self._tip or (plain if shown != full else "")
         if tip != QLabel.toolTip(self):
             QLabel.setToolTip(self, tip)
+
+
+def figure_table(parent, name: str, style: str, model, delegate_type, columns: int,
+                 stretch: int) -> QTableView:
+    """A table of figures to read and click, not to edit (the detail and plan pages): whole
+    rows, one at a time, no grid, no wrapping, no focus frame, no sideways scrolling; fixed
+    columns with `stretch` taking the rest; the header neither highlights nor sorts."""
+    view = QTableView(parent, objectName=name)
+    view.setStyleSheet(style)
+    view.setModel(model)
+    view.setItemDelegate(delegate_type(view))
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.verticalHeader().hide()
+    head = view.horizontalHeader()
+    head.setHighlightSections(False)
+    head.setSectionsClickable(False)
+    for col in range(columns):
+        head.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+    head.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return view

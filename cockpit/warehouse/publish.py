@@ -21,20 +21,20 @@ from typing import Callable, Sequence
 
 import pyarrow as pa
 
-from . import catalogue_file, levels, schema, targets
-from .importer import display_name
+from . import levels, schema
+from .imports import catalogue, targets
+from .imports.problems import ImportBatch, Report, display_name
+from .imports.validation import Progress, validate_files
 from .lake import warehouse_store
 from .store import Manifest, WarehouseError
-from .validation import ImportBatch, Report, validate_files
 
-Progress = Callable[[float, str], None]
 
 # Tables every snapshot has; anything else found in the current snapshot is copied as it is,
 # except a second copy of the facts in region order (scale warehouses: meta region_order_table),
 # which is rebuilt from the new facts.
 _CORE_TABLES = ("meta", "regions", "indicators", "observations", "events", "alert_rules",
                 "targets")
-_REGION_ORDER_TABLES = ("observations_by_region",)
+_REGION_ORDER_TABLES = (schema.REGION_ORDER_TABLE,)
 IMPORT_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS import_log (
     imported_at  TIMESTAMP NOT NULL,
@@ -168,7 +168,7 @@ def publish_batch(db_dir, batch: ImportBatch, *, replace: bool = False,
         t1 = time.monotonic()
         stages["copy"] = t1 - t0
         progress(0.3, "写入观测值")
-        catalogue_file.write_catalogue(con, batch)
+        catalogue.write_catalogue(con, batch)
         _write_observations(con, batch, replace)
         _write_region_order(con)
         t2 = time.monotonic()

@@ -52,8 +52,23 @@ def expected_periods(frequency: str, start: date, end: date) -> list[date]:
     return out
 
 
+class _Completeness:
+    """Share of the expected region × period cells that were reported."""
+    expected: int
+    reported: int
+
+    @property
+    def completeness(self) -> float | None:
+        return self.reported / self.expected if self.expected else None
+
+    @property
+    def completeness_label(self) -> str:
+        c = self.completeness
+        return "—" if c is None else f"{c * 100:.1f}%"
+
+
 @dataclass(frozen=True)
-class IndicatorQuality:
+class IndicatorQuality(_Completeness):
     code: str
     name: str
     department: str
@@ -66,15 +81,6 @@ class IndicatorQuality:
     months_late: int | None                # worst region's lag in months; None: no data at all
     late_regions: tuple[tuple[str, int], ...]  # (region name, months late), worst first
     last_imported_at: datetime | None
-
-    @property
-    def completeness(self) -> float | None:
-        return self.reported / self.expected if self.expected else None
-
-    @property
-    def completeness_label(self) -> str:
-        c = self.completeness
-        return "—" if c is None else f"{c * 100:.1f}%"
 
     @property
     def timeliness_label(self) -> str:
@@ -101,7 +107,7 @@ class IndicatorQuality:
 
 
 @dataclass(frozen=True)
-class DepartmentQuality:
+class DepartmentQuality(_Completeness):
     department: str
     indicators: int
     expected: int
@@ -110,15 +116,6 @@ class DepartmentQuality:
     months_late: int | None                # worst over its indicators
     last_period: date | None               # the latest period any of its indicators reported
     last_imported_at: datetime | None
-
-    @property
-    def completeness(self) -> float | None:
-        return self.reported / self.expected if self.expected else None
-
-    @property
-    def completeness_label(self) -> str:
-        c = self.completeness
-        return "—" if c is None else f"{c * 100:.1f}%"
 
 
 @dataclass(frozen=True)

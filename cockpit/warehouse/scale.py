@@ -51,7 +51,7 @@ N_MONTHS = 24                     # stored: 2024-01 … 2025-12
 HISTORY = 12                      # generated before FIRST_MONTH, so every stored row has prev/yoy
 AS_OF = date(2025, 12, 1)
 DEFAULT_SEED = demo.DEFAULT_SEED
-REGION_ORDER_TABLE = "observations_by_region"
+REGION_ORDER_TABLE = schema.REGION_ORDER_TABLE
 _WUYI_POPULATION = float(sum(t.population for t in demo.TOWNSHIPS))
 _EVENT_MONTHS = 3                 # events cover the last quarter (2025-10 … 2025-12)
 
@@ -149,13 +149,7 @@ def _read_features(path: Path) -> list[tuple[str, str, BaseGeometry]]:
         geometry = feature.get("geometry")
         if len(gb) != 9 or not geometry or "Polygon" not in geometry["type"]:
             continue   # the file's 境界线 features are lines, not areas
-        geom = shape(geometry)
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-            if geom.geom_type == "GeometryCollection":
-                geom = shapely.union_all([g for g in geom.geoms
-                                          if g.geom_type in ("Polygon", "MultiPolygon")])
-        out.append((gb[3:], feature["properties"]["name"], geom))
+        out.append((gb[3:], feature["properties"]["name"], geo.valid_area(shape(geometry))))
     return out
 
 

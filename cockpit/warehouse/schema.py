@@ -5,6 +5,11 @@ import pyarrow as pa
 
 SCHEMA_VERSION = 1
 
+# A second copy of the facts ordered by (region, indicator, period), for warehouses large enough
+# that reading one place's rows from the (indicator, period, region) order costs a scan: the city,
+# province and nation datasets (meta region_order_table names it; imports rebuild it).
+REGION_ORDER_TABLE = "observations_by_region"
+
 DDL = """
 CREATE TABLE meta (
     key   VARCHAR PRIMARY KEY,

@@ -73,3 +73,17 @@ def test_fix_makes_the_state_and_its_history_valid_with_one_notification():
     assert not sel.can_go_forward
     assert sel.back() and sel.region == "330723" and sel.period == date(2025, 12, 1)
     assert not sel.back()
+
+
+def test_restart_empties_the_history_and_notifies_once_with_what_changed():
+    sel, seen = make(), []
+    start = sel.state
+    sel.update(region="330723005")
+    sel.update(indicator="eco_retail")
+    sel.back()
+    assert sel.can_go_back and sel.can_go_forward
+    sel.connect(lambda changed, state: seen.append(changed))
+    assert sel.restart(start) == {"region"}
+    assert seen == [{"region"}] and sel.state == start
+    assert not sel.can_go_back and not sel.can_go_forward
+    assert sel.restart(start) == frozenset() and len(seen) == 1

@@ -297,7 +297,7 @@ def test_many_bad_rows_are_listed_up_to_a_limit_and_counted(module_wh, tmp_path)
 
 def test_no_file_of_the_corpus_raises_and_each_problem_names_its_file(module_wh, tmp_path):
     """Every committed, made and sample file goes through the readers without an exception."""
-    from cockpit.warehouse.validation import validate_files
+    from cockpit.warehouse.imports.validation import validate_files
 
     paths = [p for p in sorted(CORPUS.iterdir()) if p.is_file()]
     paths += [p for p in sorted((CORPUS.parent / "samples").iterdir()) if p.is_file()]
@@ -311,11 +311,11 @@ def test_no_file_of_the_corpus_raises_and_each_problem_names_its_file(module_wh,
 
 
 def test_a_crash_inside_a_reader_is_a_problem_with_the_file(module_wh, fingerprint, monkeypatch):
-    from cockpit.warehouse import importer
+    from cockpit.warehouse.imports import readers
 
     def broken_reader(path, indicators=None):
         raise RecursionError("maximum recursion depth exceeded")
-    monkeypatch.setattr(importer, "read_csv", broken_reader)
+    monkeypatch.setattr(readers, "read_csv", broken_reader)
     before = fingerprint(module_wh)
     result = import_files([CORPUS / "unknown_region.csv"], module_wh)
     [problem] = result.report.errors

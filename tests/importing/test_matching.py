@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from cockpit.core.catalogue import DEMO_CATALOGUE
-from cockpit.warehouse.importer import (IndicatorMatcher, RegionMatcher, parse_number,
-                                        parse_period)
+from cockpit.warehouse.imports.matching import IndicatorMatcher, RegionMatcher
+from cockpit.warehouse.imports.parsing import parse_number, parse_period
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from cockpit.warehouse.demo import TOWNSHIP_CODES
 from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current
-from cockpit.warehouse.validation import validate_files
+from cockpit.warehouse.imports.validation import validate_files
 
 SAMPLES = Path(__file__).parent / "samples"
 TOWNSHIPS = list(TOWNSHIP_CODES)
@@ -302,7 +302,7 @@ def test_a_boundary_file_with_a_wrong_layer_name_says_which_layers_exist(wh, tmp
 
 
 def test_polygon_holes_survive_every_vector_format(tmp_path, layer_writer):
-    from cockpit.warehouse.boundaries import read_boundaries
+    from cockpit.warehouse.imports.readers.vector import read_boundaries
 
     holed = box(119.8, 28.9, 119.9, 29.0).difference(box(119.84, 28.94, 119.86, 28.96))
     for name, driver in (("a.gpkg", None), ("a.kml", "KML"), ("a.tab", "MapInfo File"),

@@ -16,7 +16,7 @@ from cockpit.warehouse.demo import TOWNSHIP_CODES
 from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current
-from cockpit.warehouse.validation import validate_files
+from cockpit.warehouse.imports.validation import validate_files
 
 TOWNSHIPS = list(TOWNSHIP_CODES)
 # How departments write names: without the ethnic part, with the old office name, full-width spaces.

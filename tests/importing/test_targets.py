@@ -11,7 +11,7 @@ from cockpit.warehouse import plans
 from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current
-from cockpit.warehouse.validation import validate_files
+from cockpit.warehouse.imports.validation import validate_files
 
 SAMPLE = data_dir() / "sample_targets_15th.csv"
 HEADER = "指标,单位,基期年份,基期值,目标年份,目标值,来源文件\n"

@@ -135,7 +135,7 @@ def vector_files(out: Path, count: int = 20_000) -> dict[str, Path]:
 
 
 def time_vectors(out: Path) -> dict:
-    from cockpit.warehouse.boundaries import read_boundaries
+    from cockpit.warehouse.imports.readers.vector import read_boundaries
 
     results = {}
     for kind, path in vector_files(out).items():

@@ -80,10 +80,39 @@ def test_the_soak_takes_its_steps_from_a_list_publishes_raises_drills_and_counts
         window.ctx.select(region=rng.choice(window.ctx.queries.townships).code)
 
     result = bench.soak(qapp, demo_db, 0.08, random.Random(1), size=(1280, 720),
-                        steps=[carousel], sample_s=1.0)
+                        steps=[carousel], sample_s=1.0, min_actions=4)
     assert result["steps"] == {"carousel": result["actions"]} and result["actions"] >= 2
     assert result["exceptions"] == 1 and "carousel step failed" in result["exception_samples"][0]
     assert result["snapshots_published"] >= 1 and result["reloads"] >= 1
     assert result["drill_alerts_raised"] >= 1 and result["red_alerts_announced"] >= 1
     assert result["pages"] == {"cockpit": result["actions"]}
     assert SnapshotStore(demo_db).versions() == versions   # published into a private copy
+
+
+def test_a_wall_soak_turns_the_carousel_through_every_page_of_its_playlist(demo_db, qapp,
+                                                                            tmp_path):
+    import random
+
+    from cockpit.bench import harness as bench
+    from cockpit.ui.wall import read_playlist
+    from cockpit.warehouse.queries import Queries
+    from cockpit.warehouse.store import open_current
+
+    path = tmp_path / "soak.toml"
+    path.write_text('[playlist]\ndwell = 30\n\n[[page]]\nkind = "domain"\ndomain = "总览"\n\n'
+                    '[[page]]\nkind = "townships"\ncount = 2\n\n[[page]]\nkind = "alerts"\n',
+                    encoding="utf-8")
+    snap = open_current(demo_db)
+    try:
+        playlist = read_playlist(path, Queries(snap), public=False)
+    finally:
+        snap.close()
+    result = bench.soak(qapp, demo_db, 0.05, random.Random(2), size=(1280, 720),
+                        sample_s=1.0, wall=playlist, min_actions=12)
+    assert result["steps"] == {"wall_turn": result["actions"]}
+    assert result["exceptions"] == 0, result["exception_samples"]
+    pages = result["pages"]
+    assert set(pages) <= {"1·domain", "2·townships", "3·alerts", "alert"}
+    # A townships page of two townships is two turns for one turn of each other page.
+    assert pages["1·domain"] >= 2 and pages["3·alerts"] >= 2
+    assert pages["2·townships"] >= 2 * pages["3·alerts"] - 2

@@ -2,6 +2,7 @@
 once, change notices, and moving a PC's SQLite store in."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -142,7 +143,10 @@ def test_a_change_committed_elsewhere_is_heard_at_once(pg_db):
 
 def test_an_unreachable_server_is_one_clear_error_and_a_lazy_store_waits_for_it():
     url = "postgresql://cockpit@127.0.0.1:9/cockpit"   # nothing listens on port 9
-    with pytest.raises(StoreUnavailable, match="无法连接 PostgreSQL"):
+    # An install without the shared extra is told what to install instead.
+    says = ("无法连接 PostgreSQL" if importlib.util.find_spec("psycopg")
+            else r'pip install "city-cockpit\[shared\]"')
+    with pytest.raises(StoreUnavailable, match=says):
         PgAlertStore(url)
     store = PgAlertStore(url, busy_timeout=0.25, lazy=True)
     started = time.monotonic()

@@ -61,7 +61,7 @@ def show(qtbot):
     yield add
     for panel in shown:
         panel.close()
-        assert not panel._connected
+        assert not panel.connected
 
 
 def township(queries, name):

@@ -13,25 +13,38 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from cockpit.ui import theme
-from cockpit.ui.app import LiveWarehouse, _application, build_window, grab
+from cockpit.ui.app import LiveWarehouse, _application, build_window, grab, initial_state
 from cockpit.warehouse.demo import TOWNSHIP_CODES
 
 TAOXI = TOWNSHIP_CODES["桃溪镇"]
 TONGQIN = TOWNSHIP_CODES["桐琴镇"]
 
 
-@pytest.fixture
-def window(demo_db, qtbot):
+@pytest.fixture(scope="module")
+def shared_window(demo_db, tmp_path_factory):
+    """One window for the module (built without alert evaluation: no test here is about
+    alerts); each test gets it back as it first opened."""
+    home = pytest.MonkeyPatch()
+    home.setenv("COCKPIT_HOME", str(tmp_path_factory.mktemp("home")))
     _application()
     warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse)
-    qtbot.addWidget(win)
+    win = build_window(warehouse, evaluate=False)
     win.resize(1920, 1080)
     win.show()
-    qtbot.waitExposed(win)
     yield win
     win.close()
     warehouse.close()
+    home.undo()
+
+
+@pytest.fixture
+def window(shared_window, qtbot):
+    win = shared_window
+    win.period_bar.play_button.setChecked(False)
+    win.show_cockpit()
+    win.ctx.selection.restart(initial_state(win.ctx.queries))
+    qtbot.waitExposed(win)
+    return win
 
 
 def assert_everywhere(win, code: str) -> None:

@@ -215,7 +215,8 @@ def test_detail_follows_a_region_change(queries, make_ctx, widgets, qtbot):
     qtbot.waitExposed(detail)
     taoxi = _code(queries, "桃溪镇")
     ctx.select(region=taoxi)
-    assert detail._region == taoxi  # refreshed on the signal, not on first read
+    assert detail.up_to_date        # refreshed on the signal, not on first read
+    assert detail.region == taoxi
     assert detail.header_text().startswith("桃溪镇 · 镇 · 人口 2.0 万")
     own = {r["indicator"]: r for r in queries.township_profile(taoxi, AUGUST)}
     pm25 = own["env_pm25"]

@@ -103,9 +103,9 @@ def test_a_click_on_a_county_drills_in_and_a_click_on_a_township_selects_it(wind
 def test_each_crumb_goes_back_up_and_back_forward_retrace_the_drill(window):
     window.ctx.select(region=TAOXI)
     assert window.header.crumb_links() == [CITY_CODE, WUYI]
-    window.header._on_breadcrumb(WUYI)          # the link's own handler, as a click calls it
+    window.header.breadcrumb.linkActivated.emit(WUYI)    # what a click on the crumb sends
     assert window.ctx.state.region == WUYI and window.map.view_code == WUYI
-    window.header._on_breadcrumb(CITY_CODE)
+    window.header.breadcrumb.linkActivated.emit(CITY_CODE)
     assert window.ctx.state.region == CITY_CODE and window.map.view_code == CITY_CODE
     assert window.ctx.selection.back() and window.ctx.state.region == WUYI
     assert window.ctx.selection.back() and window.ctx.state.region == TAOXI

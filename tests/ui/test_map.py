@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsScene
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -96,9 +96,9 @@ def test_the_map_shows_all_18_townships_in_class_colours(panel):
 
 def test_every_township_has_a_label_and_the_title_names_indicator_and_month(panel, queries):
     assert panel.title_text() == "PM2.5平均浓度 · 2025年12月"
-    labels = panel._labels
+    labels = panel.labels_selected
     assert set(labels) == {r.code for r in queries.townships}
-    assert not any(label.selected for label in labels.values())
+    assert not any(labels.values())
 
 
 def test_the_schematic_note_is_shown_for_the_demo_boundaries(panel):
@@ -112,8 +112,8 @@ def test_clicking_a_township_selects_it_and_moves_the_highlight(panel, ctx, quer
     assert ctx.state.region == yuyuan
     assert panel.highlighted_region == yuyuan
     assert panel.highlight.isVisible()
-    assert panel.highlight._path is panel.choropleth.path(yuyuan)
-    assert panel._labels[yuyuan].selected
+    assert panel.highlight.path is panel.choropleth.path(yuyuan)
+    assert panel.labels_selected[yuyuan]
 
 
 def test_clicking_outside_the_county_selects_the_county(panel, ctx, queries, qtbot):
@@ -176,10 +176,10 @@ def test_changing_the_period_updates_title_and_colours(panel, ctx):
 def test_recolour_regroups_by_colour_and_keeps_one_group_per_colour(panel, ctx, qtbot):
     ctx.select(indicator="env_aqi_good")
     panel.map_widget.repaint()
-    groups = panel.choropleth._groups
+    groups = panel.choropleth.paint_groups
     assert groups is not None
     assert len(groups) == len(set(panel.colors.values()))
-    assert sum(len(paths) for _, paths in groups) == 18
+    assert sum(n for _, n in groups) == 18
 
 
 def test_an_indicator_without_township_figures_shows_no_data(panel, ctx):
@@ -254,9 +254,8 @@ def test_moving_the_mouse_over_a_township_shows_its_card(panel, queries, qtbot):
     taoxi = code_of(queries, "桃溪镇")
     pos = panel.widget_pos_of(taoxi)
     qtbot.mouseMove(panel.map_widget, panel.map_widget.mapFrom(panel, pos))
-    qtbot.waitUntil(lambda: panel._hovered == taoxi, timeout=1000)
-    assert panel._card.isVisible()
-    assert "桃溪镇" in panel._card.text()
+    qtbot.waitUntil(lambda: panel.hover_card[0] == taoxi, timeout=1000)
+    assert "桃溪镇" in panel.hover_card[1]
 
 
 def test_event_points_layer_shows_the_selected_months_events(panel, ctx, queries):
@@ -264,10 +263,10 @@ def test_event_points_layer_shows_the_selected_months_events(panel, ctx, queries
     panel.set_events_visible(True)
     assert panel.events_visible
     points = queries.event_points(DECEMBER, date(2026, 1, 1))
-    assert sum(panel._events.counts.values()) == len(points["lon"])
+    assert sum(panel.event_point_counts.values()) == len(points["lon"])
     ctx.select(period=date(2025, 11, 1))
     november = queries.event_points(date(2025, 11, 1), DECEMBER)
-    assert sum(panel._events.counts.values()) == len(november["lon"])
+    assert sum(panel.event_point_counts.values()) == len(november["lon"])
     panel.set_events_visible(False)
     assert not panel.events_visible
 
@@ -330,7 +329,7 @@ def test_rendered_map_shows_the_highlight_on_the_selected_border_and_is_not_blan
         exterior = panel.index.rings(code)[0][0][::3]
         hits = 0
         for x, y in exterior:
-            viewport = panel._view.mapFromScene(QPointF(x, -y))
+            viewport = panel.map_widget_pos(x, y)
             p = panel.map_widget.mapTo(panel, viewport)
             patch = rgb[max(0, p.y() - 2): p.y() + 3, max(0, p.x() - 2): p.x() + 3]
             hits += bool(near(patch, theme.HIGHLIGHT, tol=12).any())

@@ -213,7 +213,7 @@ def test_excel_of_the_quality_page_has_both_tables(fresh, tmp_path):
 def test_the_export_menu_offers_the_briefing_of_the_selected_region(fresh, tmp_path):
     win = fresh
     win.ctx.select(region=TAOXI)
-    export._label_actions(win)
+    win.export_menu.aboutToShow.emit()     # as when the menu opens
     assert win.header.export_button.menu() is win.export_menu
     texts = [a.text() for a in win.export_menu.actions()]
     assert texts == ["简报 PDF（桃溪镇）", "当前画面 PNG", "表格 Excel（驾驶舱）"]

@@ -351,7 +351,7 @@ def test_the_public_profile_shows_no_internal_indicator_anywhere(demo_db, monkey
             for ind in internal:
                 hits = [s for s in shown if ind.name in s or ind.code in s]
                 assert not hits, f"page {index + 1}: {ind.name} shown in {hits[:3]}"
-        names = window.header._completer_model.stringList()
+        names = window.header.search.completer().model().stringList()
         assert not set(names) & {i.name for i in internal}
     finally:
         _close(window)

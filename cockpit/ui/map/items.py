@@ -83,6 +83,7 @@ class ChoroplethItem(QGraphicsItem):
         self._raster = False
         self._shapes: list[tuple[list, QPainterPath | None]] = []   # per row: polygons or path
         self._bake_key: tuple | None = None
+        self.bakes = 0      # rasters baked so far: a recolour must not bake again
         self._ids: np.ndarray | None = None           # township row + 1 per device pixel
         self._edges: np.ndarray | None = None         # flat indices of border pixels
         self._origin = QPointF()
@@ -225,6 +226,14 @@ class ChoroplethItem(QGraphicsItem):
         names = {int(v): QColor.fromRgba(int(v)).name() for v in np.unique(self._rgb)}
         return {code: names[int(v)] for code, v in zip(self._codes, self._rgb)}
 
+    @property
+    def paint_groups(self) -> list[tuple[str, int]] | None:
+        """What the last vector paint filled, one fill per colour: (colour, outlines) each;
+        None until painted after the last change."""
+        if self._groups is None:
+            return None
+        return [(brush.color().name(), len(paths)) for brush, paths in self._groups]
+
     def _group(self) -> list[tuple[QBrush, list[QPainterPath]]]:
         groups: dict[int, list[QPainterPath]] = {}
         for code, value in zip(self._codes, self._rgb.tolist()):
@@ -267,6 +276,7 @@ class ChoroplethItem(QGraphicsItem):
             mask &= ids != 0
             edges = np.flatnonzero(mask)
         self._ids, self._edges = ids, edges
+        self.bakes += 1
         self._origin = QPointF(x0, y0)
         self._dpr = dpr
         self._image = self._image_buf = None
@@ -350,6 +360,10 @@ class HighlightItem(QGraphicsItem):
             self._pens.append(pen)
         self._pixels = widths[0][0] / 2 + 1
         self.setVisible(False)
+
+    @property
+    def path(self) -> QPainterPath:
+        return self._path
 
     def set_path(self, path: QPainterPath | None) -> None:
         if path is None or path.isEmpty():

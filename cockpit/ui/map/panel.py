@@ -263,6 +263,27 @@ class MapPanel(Panel):
         """The widget that receives the map's mouse events (the view's viewport)."""
         return self._view.viewport()
 
+    def map_widget_pos(self, lon: float, lat: float) -> QPoint:
+        """Where a point (lon/lat) is drawn, in `map_widget`'s coordinates."""
+        return self._view.mapFromScene(QPointF(lon, -lat))
+
+    @property
+    def labels_selected(self) -> dict[str, bool]:
+        """Each labelled region's code and whether its name is drawn as the selected one."""
+        self.catch_up()
+        return {code: label.selected for code, label in self._labels.items()}
+
+    @property
+    def hover_card(self) -> tuple[str | None, str | None]:
+        """(the region under the mouse, the hover card's text while it is shown)."""
+        return self._hovered, self._card.text() if self._card.isVisible() else None
+
+    @property
+    def event_point_counts(self) -> dict:
+        """How many events the event layer draws at each spot."""
+        self.catch_up()
+        return dict(self._events.counts)
+
     def title_text(self) -> str:
         """The title without markup: indicator · period (see `late_text` for lateness)."""
         self.catch_up()

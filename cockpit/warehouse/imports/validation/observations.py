@@ -1,27 +1,22 @@
-"""Judging files before anything is written: every problem named by file, sheet, row, column, the value
-seen and what was expected; errors block the import, warnings (a value ten times last month's) do not.
-
-`validate_files(paths, queries_or_snapshot)` is the entry point the CLI and the import dialog use. It
-reads the files (`importer`), resolves region and indicator names, and runs the checks as SQL over
-all rows at once, so a million-row file is judged in seconds; only the first rows of each kind of
-problem per table are listed one by one, the rest are counted.
+"""Checking indicator values, each check one query over all rows: names and periods resolved,
+numbers, frequencies, unfinished periods, units, impossible and implausible values, duplicates,
+jumps from the period before, and a county's figure against its townships' aggregate.
 """
 from __future__ import annotations
 
-import hashlib
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Callable, Sequence
+from datetime import date, timedelta
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
 
-from ..core.formatting import month_label, period_label
-from . import schema
+from ....core.formatting import period_label
+from ...levels import AGGREGATION_WORDS, TOLERANCE, disagreements
+from ..matching import normalise_unit
+from ..parsing import parse_number, parse_period
+from ..problems import MAX_DETAILS, ImportBatch, Problem, Report, SourceSummary
 
-MAX_DETAILS = 20          # problems listed one by one per kind and table; the rest are counted
 JUMP_RATIO = 10.0         # a value this many times the previous period's is worth a second look
 # A value this many times the largest any region of its level (the county: itself) ever had is
 # no figure but a slip (a unit, a decimal point, a pasted ID): refused, not warned. The level's
@@ -45,278 +40,6 @@ FREQ_EXPECTED = {
 }
 # Rates of change may be negative or above 100: their names say so.
 _CHANGE_WORDS = ("增长率", "增速", "降低率", "下降率", "增幅", "变化率", "变动率", "同比", "环比")
-EVENT_STATUSES = {
-    "已办结": "已办结", "办结": "已办结", "已完成": "已办结", "完成": "已办结", "已处置": "已办结",
-    "已结案": "已办结", "处置中": "处置中", "办理中": "处置中", "处理中": "处置中", "在办": "处置中",
-    "待处置": "处置中", "已受理": "处置中", "已超期": "已超期", "超期": "已超期", "逾期": "已超期",
-}
-EVENT_SOURCES = {"基层治理四平台": "基层治理四平台", "四平台": "基层治理四平台", "12345": "12345",
-                 "12345热线": "12345", "统一咨询平台": "12345", "安全生产": "安全生产"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding about one place in a file. `message` says what is wrong, in zh_CN."""
-    severity: str                 # error / warning / note (a choice the import made, said aloud)
-    check: str                    # machine name: unknown_region, placeholder, jump …
-    file: str
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None      # the value as seen in the file
-    expected: str | None = None   # what would have been accepted
-    message: str = ""
-    count: int = 1                # >1 for a line standing for several rows
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == "error"
-
-    def location(self) -> str:
-        parts = [self.file]
-        if self.sheet:
-            parts.append(f"工作表“{self.sheet}”")
-        if self.row:
-            parts.append(f"第{self.row}行")
-        if self.column:
-            parts.append(self.column)
-        return " ".join(parts)
-
-    def __str__(self) -> str:
-        text = f"{self.location()}：{self.message}"
-        details = []
-        if self.value is not None:
-            details.append(f"看到“{self.value}”")
-        if self.expected:
-            details.append(f"应为：{self.expected}")
-        if details:
-            text += "（" + "；".join(details) + "）"
-        return text
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
-class SourceSummary:
-    """What one table of a file holds, for the report."""
-    file: str
-    sheet: str | None
-    kind: str                     # 长表 / 宽表 / 事件 / 边界
-    rows: int
-    indicators: list[str] = field(default_factory=list)
-    first_period: date | None = None
-    last_period: date | None = None
-    ignored_columns: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        where = self.file + (f" 工作表“{self.sheet}”" if self.sheet else "")
-        unit = {"宽表": "个数值", "边界": "个要素", "事件": "条记录"}.get(self.kind, "行")
-        text = f"{where}（{self.kind}，{self.rows:,} {unit}"
-        if self.indicators:
-            names = "、".join(self.indicators[:3]) + (" 等" if len(self.indicators) > 3 else "")
-            text += f"，{len(self.indicators)} 项指标：{names}"
-        if self.first_period and self.last_period:
-            span = month_label(self.first_period)
-            if self.last_period != self.first_period:
-                span += f"至{month_label(self.last_period)}"
-            text += f"，{span}"
-        text += "）"
-        if self.ignored_columns:
-            text += "；已忽略列：" + "、".join(self.ignored_columns)
-        return text
-
-
-@dataclass
-class ImportBatch:
-    """The validated content of an import, ready to be written as one snapshot."""
-    files: list[str]
-    observations: pa.Table | None = None   # indicator, period (date32), region, value
-    events: pa.Table | None = None          # the events table's columns
-    boundaries: pa.Table | None = None      # code, geometry (WKB), area_km2, label_lon, label_lat
-    targets: pa.Table | None = None         # plan targets (targets.TARGETS_SCHEMA)
-    indicators: pa.Table | None = None      # catalogue rows to add or update (indicators table)
-    log: list[dict] = field(default_factory=list)  # one entry per table and indicator
-
-    @property
-    def empty(self) -> bool:
-        return not any(t is not None and t.num_rows for t in
-                       (self.observations, self.events, self.boundaries, self.targets,
-                        self.indicators))
-
-
-@dataclass
-class Report:
-    """The outcome of validating some files: problems, what was found, and the batch if it may go in."""
-    files: list[str]
-    problems: list[Problem]
-    sources: list[SourceSummary]
-    snapshot_version: int | None = None
-    batch: ImportBatch | None = None
-    new_observations: int = 0
-    updated_observations: int = 0
-    unchanged_observations: int = 0
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-    @property
-    def notes(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "note"]
-
-    @property
-    def error_count(self) -> int:
-        return sum(p.count for p in self.errors)
-
-    @property
-    def warning_count(self) -> int:
-        return sum(p.count for p in self.warnings)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def headline(self) -> str:
-        n = len(self.files)
-        if self.ok:
-            text = f"校验 {n} 个文件：没有错误"
-            if self.warning_count:
-                text += f"，{self.warning_count:,} 个警告（不影响导入）"
-            return text
-        text = f"校验 {n} 个文件：{self.error_count:,} 个错误"
-        if self.warning_count:
-            text += f"、{self.warning_count:,} 个警告"
-        return text + "，不能导入（数据仓库未作任何改动）"
-
-    def format(self) -> str:
-        """The report as a person reads it (CLI output, the error report beside a quarantined file)."""
-        lines = [self.headline()]
-        by_file: dict[str, list[Problem]] = {}
-        for p in self.problems:
-            by_file.setdefault(p.file, []).append(p)
-        for name in self.files:
-            lines.append("")
-            lines.append(f"■ {name}")
-            for s in self.sources:
-                if s.file == name:
-                    lines.append(f"  {s.describe()}")
-            problems = by_file.get(name, [])
-            if not any(p.severity != "note" for p in problems):
-                lines.append("  ✓ 没有发现问题")
-            for p in problems:
-                mark = {"error": "✗ 错误", "warning": "! 警告"}.get(p.severity, "· 说明")
-                lines.append(f"  {mark} {p}")
-        if self.ok and self.batch is not None and self.batch.observations is not None:
-            lines.append("")
-            lines.append(f"观测值：新增 {self.new_observations:,} 条，更新 {self.updated_observations:,} 条，"
-                         f"与仓库相同 {self.unchanged_observations:,} 条")
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "files": self.files,
-            "errors": self.error_count,
-            "warnings": self.warning_count,
-            "problems": [p.as_dict() for p in self.problems],
-            "sources": [{**s.__dict__, "first_period": str(s.first_period or ""),
-                         "last_period": str(s.last_period or "")} for s in self.sources],
-            "new_observations": self.new_observations,
-            "updated_observations": self.updated_observations,
-        }
-
-
-# --- entry point ---------------------------------------------------------------------------
-Progress = Callable[[float, str], None]
-
-
-def _open_target(target):
-    """(queries, close) for a Queries, a Snapshot, or a warehouse directory."""
-    from .queries import Queries
-    from .store import Snapshot, open_current
-
-    if isinstance(target, Queries):
-        return target, lambda: None
-    if isinstance(target, Snapshot):
-        return Queries(target), lambda: None
-    snap = open_current(target)
-    return Queries(snap), snap.close
-
-
-def validate_files(paths: Sequence, queries_or_snapshot, *, today: date | None = None,
-                   progress: Progress | None = None, layer: str | None = None) -> Report:
-    """Read and check files against a warehouse snapshot; nothing is written.
-
-    `queries_or_snapshot` is a `Queries`, a `Snapshot` or a warehouse directory. `today` decides
-    which periods have ended (default: the real today). `layer` names the layer to read from a
-    multi-layer boundary file (GeoPackage, KML). `progress(fraction, label)` is
-    called as files are read and checked. The returned `Report` lists every problem; when it has
-    no errors, `report.batch` holds what `import_files` will write.
-    """
-    from . import catalogue_file, importer, targets
-
-    progress = progress or (lambda fraction, label: None)
-    today = today or date.today()
-    paths = [Path(p) for p in paths]
-    queries, close = _open_target(queries_or_snapshot)
-    try:
-        regions = importer.RegionMatcher(queries.regions, queries.county.code)
-        indicators = importer.IndicatorMatcher(queries.indicators)
-        reads, target_files, catalogue_files = [], [], []
-        names = [importer.display_name(p) for p in paths]
-        for k, path in enumerate(paths):
-            progress(0.6 * k / max(len(paths), 1), f"读取 {names[k]}")
-            read = importer.read_file(path, indicators, layer=layer)
-            if read.catalogue:
-                catalogue_files.append(path)
-            elif read.targets:
-                target_files.append(path)
-            else:
-                reads.append(read)
-        progress(0.6, "校验")
-        problems: list[Problem] = [p for r in reads for p in r.problems]
-        sources: list[SourceSummary] = []
-        batch = ImportBatch(files=names)
-        report = Report(names, problems, sources, queries.snapshot.version, None)
-        obs_sources = [s for r in reads for s in r.observations]
-        if obs_sources:
-            _check_observations(report, batch, obs_sources, queries, regions, indicators, today)
-        progress(0.85, "校验事件与边界")
-        event_sources = [s for r in reads for s in r.events]
-        if event_sources:
-            _check_events(report, batch, event_sources, queries, regions, today)
-        boundary_files = [r.boundaries for r in reads if r.boundaries is not None]
-        if boundary_files:
-            _check_boundaries(report, batch, boundary_files, queries, regions)
-        if target_files:
-            targets.check_targets(report, batch, target_files, queries, indicators)
-        if catalogue_files:
-            catalogue_file.check_catalogue(report, batch, catalogue_files, queries)
-        for r in reads:
-            has_content = any(s.file == r.file and s.rows for s in sources)
-            if not has_content and not any(p.file == r.file and p.is_error for p in problems):
-                problems.append(Problem("error", "empty_file", r.file, message="文件中没有可导入的数据",
-                                        expected="指标数据、事件记录或乡镇边界"))
-        problems.sort(key=lambda p: (paths_index(report.files, p.file), p.sheet or "",
-                                     p.row or 0, p.check))
-        if report.ok and not batch.empty:
-            report.batch = batch
-        progress(1.0, "校验完成")
-        return report
-    finally:
-        close()
-
-
-def paths_index(files: list[str], name: str) -> int:
-    try:
-        return files.index(name)
-    except ValueError:
-        return len(files)
 
 
 # --- observations ---------------------------------------------------------------------------
@@ -350,10 +73,8 @@ def _per_resident(indicator, step: int) -> float | None:
     return PER_RESIDENT[unit] * step / scale
 
 
-def _check_observations(report: Report, batch: ImportBatch, sources, queries, regions,
-                        indicators, today: date) -> None:
-    from . import importer
-
+def check_observations(report: Report, batch: ImportBatch, sources, queries, regions,
+                       indicators, today: date) -> None:
     tables = []
     for k, s in enumerate(sources):
         tables.append(s.rows.append_column("src", pa.array(np.full(s.rows.num_rows, k, np.int32))))
@@ -369,9 +90,9 @@ def _check_observations(report: Report, batch: ImportBatch, sources, queries, re
                           cur.execute("SELECT DISTINCT region FROM imp_rows").fetchall()}
         indicator_matches = {raw: indicators.resolve(raw) for (raw,) in
                              cur.execute("SELECT DISTINCT indicator FROM imp_rows").fetchall()}
-        periods = {raw: importer.parse_period(raw) for (raw,) in
+        periods = {raw: parse_period(raw) for (raw,) in
                    cur.execute("SELECT DISTINCT period FROM imp_rows").fetchall()}
-        odd_values = {raw: importer.parse_number(raw) for (raw,) in cur.execute(
+        odd_values = {raw: parse_number(raw) for (raw,) in cur.execute(
             f"SELECT DISTINCT value FROM imp_rows r WHERE NOT ({_PLAIN_VALUE})").fetchall()}
         cur.register("imp_region_map", pa.table({
             "raw": pa.array(list(region_matches), pa.string()),
@@ -408,7 +129,7 @@ def _check_observations(report: Report, batch: ImportBatch, sources, queries, re
                 "SELECT DISTINCT r.unit_seen, r.indicator, i.unit FROM imp_res r"
                 " JOIN imp_ind i ON i.code = r.indicator"
                 " WHERE r.unit_seen IS NOT NULL AND r.unit_seen <> ''").fetchall():
-            units[(raw, code)] = importer.normalise_unit(raw) == importer.normalise_unit(unit)
+            units[(raw, code)] = normalise_unit(raw) == normalise_unit(unit)
         cur.register("imp_unit_map", pa.table({
             "raw": pa.array([k[0] for k in units], pa.string()),
             "code": pa.array([k[1] for k in units], pa.string()),
@@ -451,8 +172,6 @@ def _check_levels(cur, report: Report, sources, queries) -> None:
     """A warning wherever a county's (or city's) reported figure and its townships' (or
     counties') aggregate disagree beyond `levels.TOLERANCE`, naming both figures; placed at the
     county's row when the file gives it, else at the first township row it gives."""
-    from .levels import AGGREGATION_WORDS, TOLERANCE, disagreements
-
     # The import's facts as a table of their own: DuckDB 1.5 pushes a join's bloom filter into
     # an Arrow scan it cannot filter ("Pushdown Filter Type BLOOM_FILTER is not … supported").
     cur.execute("CREATE OR REPLACE TEMP TABLE imp_levels AS"
@@ -921,216 +640,3 @@ def _period_start(period: date, grain: str) -> date:
 
 def _day(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
-
-
-# --- events ------------------------------------------------------------------------------
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S",
-                 "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
-                 "%Y年%m月%d日%H:%M", "%Y年%m月%d日", "%Y-%m-%dT%H:%M:%S", "%Y%m%d %H:%M",
-                 "%Y.%m.%d %H:%M", "%Y.%m.%d")
-
-
-def parse_time(value) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    if not text:
-        return None
-    text = " ".join(text.split())
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def _check_events(report: Report, batch: ImportBatch, sources, queries, regions,
-                  today: date) -> None:
-    import shapely
-
-    now = datetime.combine(today, datetime.max.time())
-    county_geom = None
-    wkb = queries.geometries_wkb("county").get(queries.county.code)
-    if wkb:
-        county_geom = shapely.from_wkb(wkb).buffer(0.05)
-    labels = {r.code: (r.label_lon, r.label_lat) for r in queries.regions}
-    columns: dict[str, list] = {k: [] for k in (
-        "id", "region", "source", "category", "summary", "reported_at", "deadline_at",
-        "closed_at", "status", "lon", "lat")}
-    seen_ids: dict[str, tuple] = {}
-    problems = report.problems
-    counts: dict[tuple, int] = {}
-
-    for s in sources:
-        def add(check, record, role, message, value, expected, severity="error"):
-            key = (s.file, s.sheet, check)
-            counts[key] = counts.get(key, 0) + 1
-            if counts[key] <= MAX_DETAILS:
-                problems.append(Problem(severity, check, s.file, s.sheet, record["_row"],
-                                        s.labels.get(role), value, expected, message))
-        first_period = last_period = None
-        for record in s.rows:
-            ok = True
-            raw_region = record.get("region") or ""
-            m = regions.resolve(raw_region)
-            if m.code is None:
-                hint = f"，是否为“{m.suggestion}”？" if m.suggestion else ""
-                add("unknown_region", record, "region",
-                    f"“{raw_region}”不是{queries.county.name}的乡镇（街道）{hint}" if raw_region
-                    else "乡镇（街道）为空", raw_region, "本县乡镇（街道）名称或区划代码")
-                ok = False
-            source = EVENT_SOURCES.get(str(record.get("source") or "").strip(),
-                                       str(record.get("source") or "").strip())
-            if not source:
-                add("missing_value", record, "source", "来源为空", "", "基层治理四平台、12345 或 安全生产")
-                ok = False
-            elif source not in EVENT_SOURCES.values():
-                add("unknown_source", record, "source", f"来源“{source}”不是已知的平台，将按原样导入",
-                    source, "基层治理四平台、12345 或 安全生产", severity="warning")
-            for role in ("category", "summary"):
-                if not str(record.get(role) or "").strip():
-                    add("missing_value", record, role, f"{'类别' if role == 'category' else '摘要'}为空",
-                        "", "非空文字")
-                    ok = False
-            times = {}
-            for role, name in (("reported_at", "上报时间"), ("deadline_at", "办理期限"),
-                               ("closed_at", "办结时间")):
-                raw = record.get(role)
-                if raw is None or (isinstance(raw, str) and not raw.strip()):
-                    times[role] = None
-                    if role == "reported_at":
-                        add("bad_time", record, role, "上报时间为空", "", "日期时间，如 2025-12-01 09:30")
-                        ok = False
-                    continue
-                t = parse_time(raw)
-                if t is None:
-                    add("bad_time", record, role, f"{name}“{raw}”无法识别", str(raw),
-                        "日期时间，如 2025-12-01 09:30")
-                    ok = False
-                times[role] = t
-            reported = times.get("reported_at")
-            if reported is not None and reported > now:
-                add("future_period", record, "reported_at", "上报时间在今天之后",
-                    str(record.get("reported_at")), f"不晚于 {today.isoformat()} 的时间")
-                ok = False
-            for role, name in (("closed_at", "办结时间"), ("deadline_at", "办理期限")):
-                t = times.get(role)
-                if t is not None and reported is not None and t < reported:
-                    add("bad_time", record, role, f"{name}早于上报时间（{reported:%Y-%m-%d %H:%M}）",
-                        str(record.get(role)), f"不早于上报时间的{name}")
-                    ok = False
-            raw_status = str(record.get("status") or "").strip()
-            status = EVENT_STATUSES.get(raw_status)
-            if raw_status and status is None:
-                add("bad_status", record, "status", f"状态“{raw_status}”无法识别", raw_status,
-                    "已办结、处置中 或 已超期（可留空，按时间推算）")
-                ok = False
-            if status is None and ok:
-                deadline = times.get("deadline_at")
-                if times.get("closed_at") is not None:
-                    status = "已办结"
-                elif deadline is not None and deadline < datetime.now():
-                    status = "已超期"
-                else:
-                    status = "处置中"
-            lon = lat = None
-            raw_lon, raw_lat = str(record.get("lon") or "").strip(), str(record.get("lat") or "").strip()
-            if raw_lon or raw_lat:
-                try:
-                    lon, lat = float(raw_lon), float(raw_lat)
-                except ValueError:
-                    add("bad_coordinate", record, "lon", "经纬度不是数值", f"{raw_lon}, {raw_lat}",
-                        "经度、纬度两个数值（WGS84/CGCS2000），如 119.82, 28.89")
-                    ok = False
-                if lon is not None and county_geom is not None and \
-                        not county_geom.contains(shapely.Point(lon, lat)):
-                    add("bad_coordinate", record, "lon", f"坐标不在{queries.county.name}范围内",
-                        f"{raw_lon}, {raw_lat}", f"{queries.county.name}境内的经纬度")
-                    ok = False
-            elif m.code is not None:
-                lon, lat = labels.get(m.code, (None, None))
-            if not ok:
-                continue
-            event_id = str(record.get("id") or "").strip()
-            content = (m.code, source, record.get("category"), record.get("summary"), reported)
-            if not event_id:
-                digest = hashlib.sha1(repr(content).encode("utf-8")).hexdigest()[:12].upper()
-                event_id = f"IMP{digest}"
-            if event_id in seen_ids:
-                if seen_ids[event_id] != content:
-                    add("duplicate_conflict", record, "id",
-                        f"编号“{event_id}”重复，且两条记录内容不同", event_id, "每条事件一个唯一编号")
-                else:
-                    add("duplicate", record, "id", f"编号“{event_id}”的记录重复，只导入一次",
-                        event_id, None, severity="warning")
-                continue
-            seen_ids[event_id] = content
-            for key, value in (("id", event_id), ("region", m.code), ("source", source),
-                               ("category", str(record["category"]).strip()),
-                               ("summary", str(record["summary"]).strip()),
-                               ("reported_at", reported), ("deadline_at", times.get("deadline_at")),
-                               ("closed_at", times.get("closed_at")), ("status", status),
-                               ("lon", lon), ("lat", lat)):
-                columns[key].append(value)
-            month = date(reported.year, reported.month, 1)
-            first_period = min(first_period or month, month)
-            last_period = max(last_period or month, month)
-        report.sources.append(SourceSummary(s.file, s.sheet, "事件", len(s.rows),
-                                            first_period=first_period, last_period=last_period))
-        batch.log.append({"file": s.file, "sheet": s.sheet, "kind": "events", "indicator": None,
-                          "department": None, "rows": len(s.rows), "first_period": first_period,
-                          "last_period": last_period})
-    for (file, sheet, check), n in counts.items():
-        if n > MAX_DETAILS:
-            severity = "warning" if check in ("unknown_source", "duplicate") else "error"
-            problems.append(Problem(severity, check, file, sheet, None, None, None, None,
-                                    f"同类问题另有 {n - MAX_DETAILS:,} 处（上面只列出前 {MAX_DETAILS} 处）",
-                                    count=n - MAX_DETAILS))
-    if columns["id"]:
-        batch.events = schema.events_table(columns)
-
-
-# --- boundaries -----------------------------------------------------------------------------
-def _check_boundaries(report: Report, batch: ImportBatch, files, queries, regions) -> None:
-    import shapely
-
-    from . import boundaries
-
-    county_wkb = queries.geometries_wkb("county").get(queries.county.code)
-    county_geom = shapely.from_wkb(county_wkb) if county_wkb else None
-    townships = {r.code: r.name for r in queries.townships}
-    merged: dict[str, object] = {}
-    places: dict[str, tuple[str, str]] = {}
-    for f in files:
-        matched = boundaries.match_townships(f, regions.resolve, townships, county_geom,
-                                             queries.county.name)
-        report.problems.extend(matched.problems)
-        for code, geom in matched.geometries.items():
-            if code in merged:
-                first_file, first_place = places[code]
-                report.problems.append(Problem(
-                    "error", "duplicate_boundary", f.file, column=matched.places[code],
-                    message=f"{townships[code]}的边界在两个文件中出现：{first_file} {first_place}"
-                            f"和本文件{matched.places[code]}",
-                    expected="每个乡镇（街道）的边界只出现在一个文件中"))
-                continue
-            merged[code] = geom
-            places[code] = (f.file, matched.places[code])
-        report.sources.append(SourceSummary(f.file, None, "边界", len(f.features)))
-        batch.log.append({"file": f.file, "sheet": f.layer, "kind": "boundaries", "indicator": None,
-                          "department": None, "rows": len(f.features), "first_period": None,
-                          "last_period": None})
-    if merged:
-        missing = [name for code, name in townships.items() if code not in merged]
-        report.problems.extend(boundaries.survey(merged, townships, places, county_geom,
-                                                 queries.county.name, not missing))
-        if missing:
-            report.problems.append(Problem(
-                "warning", "missing_boundaries", files[0].file,
-                message=f"{len(missing)} 个乡镇（街道）没有边界，仍用原来的示意边界："
-                        + "、".join(missing),
-                expected="全部乡镇（街道）的边界"))
-        batch.boundaries = boundaries.boundary_table(merged)

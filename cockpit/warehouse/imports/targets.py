@@ -17,24 +17,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..core import plan as core
-from . import importer
-from .validation import ImportBatch, Problem, Report, SourceSummary
+from ...core import plan as core
+from .matching import normalise_unit
+from .parsing import PLACEHOLDERS, body_rows, parse_number, targets_header
+from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
+from .readers import headed_tables
+from .text import cell_text, normalise
 
 _KIND = "规划目标"
-# Header cells: role → the names a department writes.
-_ROLES = {
-    "indicator": importer.ROLES["indicator"],
-    "target_year": importer._syn("目标年份", "目标年", "目标年度", "target_year"),
-    "target_value": importer._syn("目标值", "目标", "目标数", "预计目标", "规划目标", "target_value",
-                                  "target"),
-    "baseline_year": importer._syn("基期年份", "基期年", "基期年度", "基期", "baseline_year"),
-    "baseline_value": importer._syn("基期值", "基期数", "基期完成情况", "基期水平",
-                                    "baseline_value", "baseline"),
-    "source": importer._syn("来源文件", "来源", "规划文件", "依据", "出处", "source"),
-    "plan": importer._syn("规划", "规划名称", "计划", "plan"),
-    "unit": importer.ROLES["unit"],
-}
 _NAMES = {"indicator": "指标", "target_year": "目标年份", "target_value": "目标值",
           "baseline_year": "基期年份", "baseline_value": "基期值", "source": "来源文件",
           "plan": "规划", "unit": "单位"}
@@ -62,68 +52,28 @@ class _Table:
     rows: list[tuple[int, list]]    # (1-based row, cells)
 
 
-def _find_header(head: list) -> tuple[int, dict] | None:
-    for i, row in enumerate(head[:importer.HEADER_SCAN_ROWS]):
-        roles = importer._roles_in_row(row, _ROLES)
-        if "target_value" in roles and "target_year" in roles:
-            return i, roles
-    return None
-
-
-def is_targets_table(head: list) -> bool:
-    """Whether a table's first rows hold a targets table's header (目标值 and 目标年份)."""
-    return _find_header(head) is not None
-
-
 def _read(path: Path, problems: list[Problem]) -> list[_Table]:
-    tables = []
-    try:
-        grids = list(importer.sheet_grids(path))
-    except Exception as exc:
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        problems.append(Problem("error", "unreadable", importer.display_name(path),
-                                message=f"无法读取文件（{type(exc).__name__}）",
-                                expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）目标表"))
-        return tables
-    for sheet, kind, rows in grids:
-        found = _find_header(rows)
-        if found is None:
-            continue
-        index, roles = found
-        missing = [r for r in REQUIRED if r not in roles]
-        if missing:
-            problems.append(Problem(
-                "error", "missing_column", importer.display_name(path), sheet, index + 1, "表头", None,
-                "表头包含 " + "、".join(_NAMES[r] for r in REQUIRED) + " 各列",
-                "表头缺少" + "、".join(f"“{_NAMES[r]}”" for r in missing) + "列"))
-            continue
-        body = []
-        for k, row in enumerate(rows[index + 1:], start=index + 2):
-            if importer._is_blank(row):
-                continue
-            if importer._is_note(row):
-                break
-            body.append((k, row))
-        tables.append(_Table(importer.display_name(path), sheet, kind, index + 1, roles, rows[index], body))
-    return tables
+    file = display_name(path)
+    return [_Table(file, sheet, kind, index + 1, roles, rows[index], body_rows(rows, index))
+            for sheet, kind, rows, index, roles
+            in headed_tables(path, targets_header, REQUIRED, _NAMES, "目标表", problems)]
 
 
 def _label(table: _Table, role: str) -> str:
     j = table.roles[role][0]
-    header = importer.cell_text(table.header_cells[j]) if j < len(table.header_cells) else ""
-    return importer._column_label(table.kind, j, header)
+    header = cell_text(table.header_cells[j]) if j < len(table.header_cells) else ""
+    return column_label(table.kind, j, header)
 
 
 def _cell(table: _Table, row: list, role: str) -> str:
     if role not in table.roles:
         return ""
     j = table.roles[role][0]
-    return importer.cell_text(row[j]) if j < len(row) else ""
+    return cell_text(row[j]) if j < len(row) else ""
 
 
 def _year(text: str) -> int | None:
-    t = importer.normalise(text).removesuffix("年度").removesuffix("年")
+    t = normalise(text).removesuffix("年度").removesuffix("年")
     if re.fullmatch(r"\d{4}", t) and 1900 <= int(t) <= 2200:
         return int(t)
     return None
@@ -194,7 +144,7 @@ def _check_row(table: _Table, number: int, cells: list, queries, indicators,
         return None
     unit_seen = _cell(table, cells, "unit") or table.roles.get("target_value", (0, None))[1] \
         or unit_hint
-    if unit_seen and importer.normalise_unit(unit_seen) != importer.normalise_unit(ind.unit):
+    if unit_seen and normalise_unit(unit_seen) != normalise_unit(ind.unit):
         role = "unit" if "unit" in table.roles else "target_value"
         error(role, f"{ind.name}的单位是“{ind.unit}”，不是“{unit_seen}”", unit_seen,
               f"“{ind.unit}”（按指标目录的单位填写目标）", "wrong_unit")
@@ -202,8 +152,8 @@ def _check_row(table: _Table, number: int, cells: list, queries, indicators,
 
     values = {}
     for role in ("target_value", "baseline_value"):
-        text = _COMPARISON.sub("", importer.normalise(_cell(table, cells, role)))
-        value, kind = importer.parse_number(text)
+        text = _COMPARISON.sub("", normalise(_cell(table, cells, role)))
+        value, kind = parse_number(text)
         if kind == "placeholder":
             values[role] = None
             if role == "target_value":
@@ -232,7 +182,7 @@ def _check_row(table: _Table, number: int, cells: list, queries, indicators,
     years = {}
     for role in ("target_year", "baseline_year"):
         text = _cell(table, cells, role)
-        if not text or importer.normalise(text).upper() in importer.PLACEHOLDERS:
+        if not text or normalise(text).upper() in PLACEHOLDERS:
             years[role] = None
             if role == "target_year":
                 error(role, "目标年份为空", text, "四位年份，如 2030", "missing_value")
@@ -263,7 +213,7 @@ def _check_row(table: _Table, number: int, cells: list, queries, indicators,
         found = _PLAN_IN_TEXT.search(source)
         titled = _PLAN_IN_TITLE.search(source)
         plan = found.group(0) if found else (f"十{titled.group(1)}五" if titled
-                                              else core.plan_name(target_year))
+                                             else core.plan_name(target_year))
     _warn_if_not_a_year_figure(table, number, ind, values, baseline_year, queries, problems)
     return {"plan": plan, "indicator": ind.code, "baseline_year": baseline_year,
             "baseline_value": values.get("baseline_value"), "target_year": target_year,

@@ -17,32 +17,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..core.catalogue import DOMAINS, Indicator
-from . import importer
-from .validation import ImportBatch, Problem, Report, SourceSummary
+from ...core.catalogue import DOMAINS, Indicator
+from .parsing import PLACEHOLDERS, body_rows, catalogue_header, parse_number
+from .problems import ImportBatch, Problem, Report, SourceSummary, column_label, display_name
+from .readers import headed_tables
+from .text import cell_text, normalise
 
 _KIND = "指标目录"
-_syn = importer._syn
-ROLES = {
-    "code": _syn("代码", "指标代码", "编码", "指标编码", "code"),
-    "name": _syn("名称", "指标名称", "指标", "name"),
-    "name_en": _syn("英文名称", "英文名", "name_en", "english"),
-    "domain": _syn("领域", "所属领域", "板块", "domain"),
-    "unit": _syn("单位", "计量单位", "unit"),
-    "polarity": _syn("方向", "指标方向", "极性", "正负向", "指标属性", "polarity"),
-    "frequency": _syn("频度", "报送频度", "频率", "更新频度", "frequency"),
-    "aggregation": _syn("汇总方式", "汇总", "汇总规则", "乡镇汇总", "汇总口径", "aggregation"),
-    "department": _syn("牵头单位", "来源部门", "责任单位", "数据来源", "责任部门", "department"),
-    "definition": _syn("口径", "指标口径", "定义", "指标解释", "统计口径", "definition"),
-    "sensitivity": _syn("敏感度", "公开属性", "是否公开", "密级", "sensitivity"),
-    "baseline_value": _syn("基期值", "基期数", "baseline_value", "baseline"),
-    "baseline_year": _syn("基期年份", "基期年", "baseline_year"),
-    "target_value": _syn("目标值", "目标", "target_value", "target"),
-    "target_year": _syn("目标年份", "目标年", "target_year"),
-    "decimals": _syn("小数位", "小数位数", "decimals"),
-    "headline": _syn("核心指标", "重点指标", "首页展示", "headline"),
-    "annual": _syn("年度口径", "年度值", "全年口径", "annual"),
-}
 NAMES = {"code": "代码", "name": "名称", "name_en": "英文名称", "domain": "领域", "unit": "单位",
          "polarity": "方向", "frequency": "频度", "aggregation": "汇总方式",
          "department": "牵头单位", "definition": "口径", "sensitivity": "敏感度",
@@ -53,7 +34,7 @@ REQUIRED = ("code", "name", "domain", "unit", "polarity", "frequency", "aggregat
 
 
 def _words(**table: tuple[str, ...]) -> dict[str, str]:
-    return {importer.normalise(w).lower(): code for code, words in table.items()
+    return {normalise(w).lower(): code for code, words in table.items()
             for w in (code, *words)}
 
 
@@ -85,20 +66,6 @@ _WHOLE_UNITS = {"件", "件次", "起", "个", "户", "人", "人次", "张", "�
 _TRUE = {"是", "√", "✓", "y", "yes", "true", "1", "核心"}
 
 
-def is_catalogue_table(head: list) -> bool:
-    """Whether a table's first rows hold a catalogue's header (代码, 领域, 单位, and 汇总方式 or 方向)."""
-    return _find_header(head) is not None
-
-
-def _find_header(head: list) -> tuple[int, dict] | None:
-    for i, row in enumerate(head[:importer.HEADER_SCAN_ROWS]):
-        roles = importer._roles_in_row(row, ROLES)
-        if {"code", "domain", "unit"} <= set(roles) and (
-                "aggregation" in roles or "polarity" in roles):
-            return i, roles
-    return None
-
-
 @dataclass
 class _Table:
     file: str
@@ -110,48 +77,21 @@ class _Table:
 
     def label(self, role: str) -> str:
         j = self.roles[role][0]
-        header = importer.cell_text(self.header_cells[j]) if j < len(self.header_cells) else ""
-        return importer._column_label(self.kind, j, header)
+        header = cell_text(self.header_cells[j]) if j < len(self.header_cells) else ""
+        return column_label(self.kind, j, header)
 
     def cell(self, row: list, role: str) -> str:
         if role not in self.roles:
             return ""
         j = self.roles[role][0]
-        return importer.cell_text(row[j]) if j < len(row) else ""
+        return cell_text(row[j]) if j < len(row) else ""
 
 
 def _tables(path: Path, problems: list[Problem]) -> list[_Table]:
-    file = importer.display_name(path)
-    try:
-        grids = list(importer.sheet_grids(path))
-    except Exception as exc:
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        problems.append(Problem("error", "unreadable", file,
-                                message=f"无法读取文件（{type(exc).__name__}）",
-                                expected="CSV 或电子表格（.xlsx、.xls、.ods、.et）指标目录"))
-        return []
-    tables = []
-    for sheet, kind, rows in grids:
-        found = _find_header(rows)
-        if found is None:
-            continue
-        index, roles = found
-        missing = [r for r in REQUIRED if r not in roles]
-        if missing:
-            problems.append(Problem(
-                "error", "missing_column", file, sheet, index + 1, "表头", None,
-                "表头包含 " + "、".join(NAMES[r] for r in REQUIRED) + " 各列",
-                "表头缺少" + "、".join(f"“{NAMES[r]}”" for r in missing) + "列"))
-            continue
-        body = []
-        for k, row in enumerate(rows[index + 1:], start=index + 2):
-            if importer._is_blank(row):
-                continue
-            if importer._is_note(row):
-                break
-            body.append((k, row))
-        tables.append(_Table(file, sheet, kind, roles, rows[index], body))
+    file = display_name(path)
+    tables = [_Table(file, sheet, kind, roles, rows[index], body_rows(rows, index))
+              for sheet, kind, rows, index, roles
+              in headed_tables(path, catalogue_header, REQUIRED, NAMES, "指标目录", problems)]
     if not tables and not problems:
         problems.append(Problem("error", "no_header", file, message="文件中没有指标目录表",
                                 expected="表头包含 " + "、".join(NAMES[r] for r in REQUIRED)))
@@ -200,7 +140,7 @@ def read_catalogue(path) -> tuple[list[Indicator], list[Problem], list[SourceSum
         summaries.append(SourceSummary(table.file, table.sheet, _KIND, len(table.rows),
                                        [i.name for i in here]))
     if not out and not any(p.is_error for p in problems):
-        problems.append(Problem("error", "empty_file", importer.display_name(path),
+        problems.append(Problem("error", "empty_file", display_name(path),
                                 message="指标目录中没有指标", expected="每行一项指标"))
     return out, problems, summaries
 
@@ -211,7 +151,7 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
                                 table.label(role), value, expected, message))
 
     ok = True
-    code = importer.normalise(table.cell(cells, "code"))
+    code = normalise(table.cell(cells, "code"))
     name = table.cell(cells, "name").strip()
     if not code:
         error("code", "指标代码为空", code, "字母开头的代码，如 eco_industry_va", "missing_value")
@@ -231,14 +171,14 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
         if not text and role in ("sensitivity", "annual"):
             chosen[role] = "public" if role == "sensitivity" else None
             continue
-        found = words.get(importer.normalise(text).lower())
+        found = words.get(normalise(text).lower())
         if found is None:
             what = "为空" if not text else f"“{text}”无法识别"
             error(role, f"{NAMES[role]}{what}", text, _EXPECTED[role],
                   "missing_value" if not text else "unknown_value")
             ok = False
         chosen[role] = found
-    unit = importer.normalise(table.cell(cells, "unit"))
+    unit = normalise(table.cell(cells, "unit"))
     if unit in ("—", "-", "无", "/"):
         unit = ""
     if unit == "" and not table.cell(cells, "unit"):
@@ -247,7 +187,7 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
     numbers = {}
     for role in ("baseline_value", "target_value"):
         text = table.cell(cells, role)
-        value, kind = importer.parse_number(text)
+        value, kind = parse_number(text)
         if kind in ("not_number", "too_large"):
             error(role, f"{NAMES[role]}“{text}”不是数值", text, "数值，如 95 或 1,250.5")
             ok = False
@@ -255,10 +195,10 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
     years = {}
     for role in ("baseline_year", "target_year"):
         text = table.cell(cells, role)
-        if not text or importer.normalise(text).upper() in importer.PLACEHOLDERS:
+        if not text or normalise(text).upper() in PLACEHOLDERS:
             years[role] = None
             continue
-        t = importer.normalise(text).removesuffix("年度").removesuffix("年")
+        t = normalise(text).removesuffix("年度").removesuffix("年")
         if not (re.fullmatch(r"\d{4}", t) and 1900 <= int(t) <= 2200):
             error(role, f"{NAMES[role]}“{text}”不是年份", text, "四位年份，如 2025")
             ok = False
@@ -272,7 +212,7 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
                   table.cell(cells, value_role), f"同一行填写{NAMES[year_role]}", "missing_value")
             ok = False
     decimals = 0 if unit in _WHOLE_UNITS else 1
-    text = importer.normalise(table.cell(cells, "decimals"))
+    text = normalise(table.cell(cells, "decimals"))
     if text:
         if text.isdigit() and int(text) <= 6:
             decimals = int(text)
@@ -289,7 +229,7 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
         baseline_value=numbers["baseline_value"], baseline_year=years["baseline_year"],
         target_value=numbers["target_value"], target_year=years["target_year"],
         decimals=decimals,
-        headline=importer.normalise(table.cell(cells, "headline")).lower() in _TRUE,
+        headline=normalise(table.cell(cells, "headline")).lower() in _TRUE,
         annual=chosen["annual"])
 
 
@@ -308,10 +248,10 @@ def check_catalogue(report: Report, batch: ImportBatch, paths, queries) -> None:
             batch.log.append({"file": s.file, "sheet": s.sheet, "kind": "catalogue",
                               "indicator": None, "department": None, "rows": s.rows,
                               "first_period": None, "last_period": None})
-        file = importer.display_name(path)
+        file = display_name(path)
         for table in _tables(path, []):
             for number, cells in table.rows:
-                rows_of.setdefault(importer.normalise(table.cell(cells, "code")),
+                rows_of.setdefault(normalise(table.cell(cells, "code")),
                                    (file, table.sheet, number))
     counts = dict(queries.snapshot.cursor().execute(
         "SELECT indicator, count(*) FROM observations GROUP BY indicator").fetchall())
@@ -367,4 +307,3 @@ def write_catalogue(con, batch: ImportBatch) -> None:
     con.execute("INSERT INTO indicators BY NAME SELECT * FROM catalogue_in")
     con.execute("DROP TABLE catalogue_in")
     con.unregister("import_indicators")
-
