@@ -83,6 +83,12 @@ def _to_date(value) -> date | None:
     return np.datetime64(value, "D").astype(date)
 
 
+def _no_values(indicator: str) -> TownshipValues:
+    """No period of the indicator up to the month asked for: nothing on the map or the ranking."""
+    empty = np.empty(0)
+    return TownshipValues(indicator, None, np.empty(0, dtype=object), empty, empty, empty)
+
+
 def _nan(values) -> np.ndarray:
     """Masked or object arrays from DuckDB to float with NaN for NULL."""
     # numpy.ma is imported only by whoever makes a masked array (DuckDB, for a column with
@@ -312,9 +318,7 @@ class Queries:
         """The map's and the ranking's data: one indicator, every township, one period."""
         period = self.effective_period(indicator, month)
         if period is None:
-            empty = np.empty(0)
-            return TownshipValues(indicator, None, np.empty(0, dtype=object), empty, empty,
-                                  empty)
+            return _no_values(indicator)
         # One (indicator, period) slice of the facts, stored contiguously: zone maps skip the
         # rest. Only townships: a province or nation warehouse also holds its aggregates, and
         # leaving out those few thousand codes is cheaper than matching 40,000 townships.
@@ -349,9 +353,7 @@ class Queries:
             return self.township_values(indicator, month)   # the one-level warehouse
         period = self.effective_period(indicator, month)
         if period is None:
-            empty = np.empty(0)
-            return TownshipValues(indicator, None, np.empty(0, dtype=object), empty, empty,
-                                  empty)
+            return _no_values(indicator)
         res = self._cur().execute(
             """
             SELECT o.region, o.value, o.prev_value, o.yoy_value
