@@ -4,6 +4,7 @@ trend, ranking bars, KPI card texts) in matplotlib, redrawn for a township selec
 building such a view in Python, in the same run. matplotlib is the optional `bench` extra."""
 from __future__ import annotations
 
+import importlib.util
 import time
 from typing import Callable
 
@@ -13,11 +14,7 @@ MISSING = "未安装 matplotlib，跳过 matplotlib 对照 (pip install 'city-co
 
 
 def available() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _rings(geometry) -> list[np.ndarray]:
