@@ -11,8 +11,6 @@ from datetime import date
 import numpy as np
 import pytest
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsScene
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from cockpit.core.selection import Selection, SelectionState
@@ -20,6 +18,7 @@ from cockpit.geo.index import RegionIndex
 from cockpit.ui import theme
 from cockpit.ui.context import CockpitContext
 from cockpit.ui.map import ChoroplethItem, MapPanel
+from tests.scene_render import render_item
 
 RING = Polygon([(0, 0), (0.1, 0), (0.1, 0.1), (0, 0.1)],
                holes=[[(0.03, 0.03), (0.07, 0.03), (0.07, 0.07), (0.03, 0.07)]])
@@ -29,18 +28,6 @@ ISLANDS = MultiPolygon([box(0.12, 0.0, 0.2, 0.03), box(0.12, 0.07, 0.2, 0.1)])
 @pytest.fixture
 def raster(monkeypatch):
     monkeypatch.setattr(ChoroplethItem, "RASTER_MIN", 1)
-
-
-def _render(item: ChoroplethItem, rect: QRectF, size: int = 200) -> QImage:
-    scene = QGraphicsScene()
-    scene.addItem(item)
-    image = QImage(size, size, QImage.Format.Format_RGB32)
-    image.fill(QColor("#000000"))
-    painter = QPainter(image)
-    scene.render(painter, QRectF(0, 0, size, size), rect)
-    painter.end()
-    scene.removeItem(item)
-    return image
 
 
 def test_the_raster_keeps_holes_and_recolours_without_refilling_polygons(qapp, raster):
@@ -59,7 +46,7 @@ def test_the_raster_keeps_holes_and_recolours_without_refilling_polygons(qapp, r
         py = (-y - square.top()) / square.height() * image.height()
         return image.pixelColor(int(px), int(py)).name()
 
-    image = _render(item, square)
+    image = render_item(item, square)
     baked = item.bakes
     assert baked >= 1
     assert pixel_at(image, 0.05, 0.05) == "#000000"       # the hole stays open
@@ -67,7 +54,7 @@ def test_the_raster_keeps_holes_and_recolours_without_refilling_polygons(qapp, r
     assert pixel_at(image, 0.16, 0.015) == "#00ff00"
     assert pixel_at(image, 0.16, 0.05) == "#000000"       # between the two parts
     item.set_colors({"ring": "#0000ff", "islands": "#00ff00"})
-    image = _render(item, square)
+    image = render_item(item, square)
     assert item.bakes == baked                             # same raster, new lookup table
     assert pixel_at(image, 0.015, 0.05) == "#0000ff"
     assert item.colors == {"ring": "#0000ff", "islands": "#00ff00"}

@@ -10,8 +10,7 @@ from datetime import date
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtGui import QColor, QImage
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from cockpit.core.selection import Selection, SelectionState
@@ -21,6 +20,7 @@ from cockpit.ui import theme
 from cockpit.ui.context import CockpitContext
 from cockpit.core.ranking import ranks
 from cockpit.ui.map import ChoroplethItem, MapPanel, classify
+from tests.scene_render import render_item
 from cockpit.warehouse.demo import build_demo
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current
@@ -272,18 +272,6 @@ def test_event_points_layer_shows_the_selected_months_events(panel, ctx, queries
 
 
 # ------------------------------------------------------------------------------ holes
-def _render(item: ChoroplethItem, rect: QRectF, size: int = 200) -> QImage:
-    scene = QGraphicsScene()
-    scene.addItem(item)
-    image = QImage(size, size, QImage.Format.Format_RGB32)
-    image.fill(QColor("#000000"))
-    painter = QPainter(image)
-    scene.render(painter, QRectF(0, 0, size, size), rect)
-    painter.end()
-    scene.removeItem(item)
-    return image
-
-
 def test_a_township_with_a_hole_keeps_its_hole_and_parts_stay_apart(qapp):
     ring = Polygon([(0, 0), (0.1, 0), (0.1, 0.1), (0, 0.1)],
                    holes=[[(0.03, 0.03), (0.07, 0.03), (0.07, 0.07), (0.03, 0.07)]])
@@ -295,7 +283,7 @@ def test_a_township_with_a_hole_keeps_its_hole_and_parts_stay_apart(qapp):
     bounds = item.boundingRect()
     square = QRectF(bounds.center().x() - bounds.width() / 2,
                     bounds.center().y() - bounds.width() / 2, bounds.width(), bounds.width())
-    image = _render(item, square)
+    image = render_item(item, square)
 
     def pixel_at(lon: float, lat: float) -> str:
         x, y = index.project(lon, lat)
