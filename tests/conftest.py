@@ -12,6 +12,21 @@ import pytest
 from cockpit.warehouse.demo import build_demo
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files marked heavy(seconds) first, longest first, then the others by their number of
+    tests: the parallel workers take whole files in this order (--dist loadfile), so a long file
+    never starts last and leaves one worker running alone."""
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def cost(tests):
+        heavy = tests[0].get_closest_marker("heavy")
+        return (-heavy.args[0], 0) if heavy else (0, -len(tests))
+
+    items[:] = [item for tests in sorted(files.values(), key=cost) for item in tests]
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
     """A demo warehouse directory built once, ending at 2025-12; tests must only read it."""

@@ -17,6 +17,8 @@ from cockpit.warehouse.demo_end import last_finished_month
 from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.store import SnapshotStore, open_current
 
+pytestmark = pytest.mark.heavy(40)
+
 
 def run(*args, env=None):
     return subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True,

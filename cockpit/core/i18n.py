@@ -24,6 +24,11 @@ def pick(table: dict, lang: str | None) -> dict:
     return {**zh, **table.get("en", {})}
 
 
+def plural(n: int) -> str:
+    """English's plural ending for a count ("1 month", "3 months"); Chinese texts ignore it."""
+    return "" if n == 1 else "s"
+
+
 def missing_english(table: dict) -> list[str]:
     """Keys a table has in Chinese but not in English (for tests)."""
     zh, en = table.get("zh_CN", {}), table.get("en", {})

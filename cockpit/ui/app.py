@@ -480,11 +480,16 @@ def render_snapshot(args) -> int:
     return 0
 
 
-def grab(window, app):
-    """Let layouts, the scale timer and deferred repaints settle, then grab the window."""
+def settle(window, app) -> None:
+    """Let layouts, the scale timer and deferred repaints settle."""
     for _ in range(3):
         app.processEvents()
     window._apply_scale()
     for _ in range(3):
         app.processEvents()
+
+
+def grab(window, app):
+    """Settle, then grab the window."""
+    settle(window, app)
     return window.grab().toImage()

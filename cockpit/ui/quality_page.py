@@ -29,7 +29,7 @@ _TEXT = {
                          "平均完整率 {overall:.1f}%，迟报 {late} 项",
               "departments": ["牵头单位", "指标数", "完整率", "迟报指标", "最长迟报", "最新数据期"],
               "indicators": ["指标", "牵头单位", "频度", "完整率", "及时性", "最新数据期"],
-              "on_time": "按时", "months": "{n} 个月", "late_tip": "{name} 迟报 {m} 个月"},
+              "on_time": "按时", "months": "{n} 个月", "late_tip": "{name} 迟报 {m} 个月", "sep": "；"},
     "en": {"import": "Import…", "back": "Back to cockpit",
            "counting": "Counting data quality per department and indicator…",
            "failed": "Data quality cannot be counted now: {message}",
@@ -40,7 +40,8 @@ _TEXT = {
                            "Longest delay", "Latest period"],
            "indicators": ["Indicator", "Department", "Frequency", "Complete", "Timeliness",
                           "Latest period"],
-           "on_time": "on time", "months": "{n} months", "late_tip": "{name} {m} months late"},
+           "on_time": "on time", "months": "{n} month{s}", "late_tip": "{name} {m} month{s} late",
+           "sep": "; "},
 }
 
 
@@ -182,7 +183,8 @@ class QualityPage(Panel):
             t = self.t
             cells = [d.department, str(d.indicators), d.completeness_label,
                      str(d.late_indicators),
-                     t["on_time"] if not d.months_late else t["months"].format(n=d.months_late),
+                     t["on_time"] if not d.months_late
+                     else t["months"].format(n=d.months_late, s=i18n.plural(d.months_late)),
                      fmt.month_label(d.last_period, self.ctx.lang) if d.last_period else "—"]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -212,8 +214,9 @@ class QualityPage(Panel):
                     item.setForeground(QColor(_completeness_color(i.completeness)))
                 if col == 4 and i.months_late:
                     item.setForeground(QColor(theme.BAD))
-                    item.setToolTip("；".join(t["late_tip"].format(name=name_of(name), m=m)
-                                             for name, m in i.late_regions))
+                    item.setToolTip(t["sep"].join(
+                        t["late_tip"].format(name=name_of(name), m=m, s=i18n.plural(m))
+                        for name, m in i.late_regions))
                 table.setItem(row, col, item)
 
     def _filter_indicators(self) -> None:

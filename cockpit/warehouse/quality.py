@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..core.formatting import period_label
+from ..core.i18n import plural
 
 _ALIGNED = """(i.frequency = 'month'
     OR (i.frequency = 'quarter' AND month(o.period) IN (3, 6, 9, 12))
@@ -96,9 +97,10 @@ class IndicatorQuality(_Completeness):
             return "On time" if en else "按时"
         if len(self.late_regions) == 1:
             name, months = self.late_regions[0]
-            return f"{name_of(name)} {months} months late" if en else f"{name}迟报 {months} 个月"
+            return (f"{name_of(name)} {months} month{plural(months)} late" if en
+                    else f"{name}迟报 {months} 个月")
         n, worst = len(self.late_regions), self.months_late
-        return (f"{n} regions late, up to {worst} months" if en
+        return (f"{n} region{plural(n)} late, up to {worst} month{plural(worst)}" if en
                 else f"{n} 个地区迟报，最长 {worst} 个月")
 
     @property

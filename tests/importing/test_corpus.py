@@ -17,6 +17,8 @@ from shapely.geometry import Polygon
 
 from cockpit.warehouse.publish import import_files
 
+pytestmark = pytest.mark.heavy(12)
+
 CORPUS = Path(__file__).parent / "corpus"
 REGION = "第1列“乡镇（街道）”"
 INDICATOR = "第2列“指标”"

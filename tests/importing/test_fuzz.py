@@ -8,12 +8,15 @@ from pathlib import Path
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
 from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.store import SnapshotStore
+
+pytestmark = pytest.mark.heavy(15)
 
 SAMPLES = Path(__file__).parent / "samples"
 LONG = ("乡镇（街道）,指标,期间,数值,单位\n熟溪街道,规上工业增加值,2025-06,3.21,亿元\n"
@@ -79,7 +82,7 @@ def snapshot_version(db) -> int:
     return SnapshotStore(db).current().version
 
 
-@settings(max_examples=45, deadline=None, derandomize=True, database=None,
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(target=st.sampled_from(TARGETS), damage=DAMAGE)
 def test_a_damaged_file_ends_in_a_report_and_never_in_a_partial_write(target, damage, module_wh,

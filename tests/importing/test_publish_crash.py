@@ -14,6 +14,8 @@ from cockpit.core.catalogue import DEMO_CATALOGUE
 from cockpit.warehouse.demo import TOWNSHIP_CODES
 from cockpit.warehouse.store import SnapshotStore, open_current
 
+pytestmark = pytest.mark.heavy(20)
+
 KILLS = 8
 
 
@@ -32,12 +34,13 @@ def facts(db):
 
 
 def write_history(path):
-    """Ten years (2010–2019) of every monthly township indicator: about 75,000 rows."""
+    """Five years (2015–2019) of every monthly township indicator: about 37,000 rows, long enough
+    to kill in each of its steps."""
     monthly = [i for i in DEMO_CATALOGUE if i.frequency == "month" and not i.county_only]
     lines = ["region,indicator,period,value"]
     for ind in monthly:
         for k, code in enumerate(TOWNSHIP_CODES.values()):
-            for year in range(2010, 2020):
+            for year in range(2015, 2020):
                 for month in range(1, 13):
                     lines.append(f"{code},{ind.code},{year}-{month:02d},{50 + k + month / 10:.1f}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

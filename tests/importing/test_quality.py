@@ -26,6 +26,8 @@ def test_the_demo_missing_reports_show_as_incomplete_and_late(demo_db):
     assert hazard.timeliness_label == "三港乡迟报 3 个月"
     online = q.indicator("svc_online_rate")  # 坦洪乡 missed 2025-12
     assert online.late_regions == (("坦洪乡", 1),) and online.last_update_label == "2025年12月"
+    assert online.timeliness_text("en", lambda name: "Tanhong") == "Tanhong 1 month late"
+    assert hazard.timeliness_text("en", lambda name: "Sangang") == "Sangang 3 months late"
     gdp = q.indicator("eco_gdp")  # quarterly: 4 periods a year, on time
     assert (gdp.expected, gdp.reported, gdp.months_late) == (18 * 4, 18 * 4, 0)
     credit = q.indicator("mkt_credit_cover")  # county only: one region
@@ -46,6 +48,7 @@ def test_a_later_as_of_makes_everything_late_until_reported(wh, tmp_path):
     assert va.last_period == date(2026, 1, 1) and va.last_imported_at is not None
     assert va.months_late == 1 and len(va.late_regions) == 17
     assert va.timeliness_label == "17 个地区迟报，最长 1 个月"
+    assert va.timeliness_text("en") == "17 regions late, up to 1 month"
     assert q.indicator("eco_fai").months_late == 1 and q.indicator("eco_fai").last_imported_at is None
     stats = q.department("县统计局")
     assert stats.last_imported_at is not None and stats.late_indicators == 2  # 增加值 and 零售额

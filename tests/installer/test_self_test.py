@@ -5,8 +5,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from cockpit.warehouse.schema import create_schema, finalize
 from cockpit.warehouse.store import SnapshotStore
+
+pytestmark = pytest.mark.heavy(15)
 
 
 def run(*args):

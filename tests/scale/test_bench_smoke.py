@@ -8,6 +8,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.heavy(60)
+
 
 def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     out = tmp_path / "bench.json"

@@ -26,6 +26,8 @@ from cockpit.warehouse.scale import (
 )
 from cockpit.warehouse.store import open_current
 
+pytestmark = pytest.mark.heavy(30)
+
 # 武义县 (mountains), 嵊泗县 (an archipelago), 上城区 (a small city district), 永康市.
 ZHEJIANG_SAMPLE = ["330723", "330922", "330102", "330784"]
 DECEMBER = date(2025, 12, 1)

@@ -12,6 +12,8 @@ from cockpit.ui.app import LiveWarehouse, _application, _watch, build_window
 from cockpit.ui.import_dialog import wait_until_idle
 from cockpit.warehouse.demo import TOWNSHIP_CODES, build_demo
 
+pytestmark = pytest.mark.heavy(30)
+
 TAOXI = TOWNSHIP_CODES["桃溪镇"]
 
 

@@ -16,6 +16,8 @@ from cockpit.ui.app import LiveWarehouse, _application, build_window
 from cockpit.warehouse.citydemo import CITY_CODE
 from cockpit.warehouse.demo import TOWNSHIP_CODES
 
+pytestmark = pytest.mark.heavy(30)
+
 WUYI = "330723"
 YIWU = "330782"
 TAOXI = TOWNSHIP_CODES["桃溪镇"]

@@ -17,6 +17,8 @@ from cockpit.ui.app import LiveWarehouse, _application, _watch, build_window
 from cockpit.warehouse.demo import TOWNSHIP_CODES
 from cockpit.warehouse.store import SnapshotStore
 
+pytestmark = pytest.mark.heavy(40)
+
 TAOXI = TOWNSHIP_CODES["桃溪镇"]
 TONGQIN = TOWNSHIP_CODES["桐琴镇"]
 

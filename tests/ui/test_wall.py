@@ -18,10 +18,13 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QComboBox, QH
 from cockpit import cli
 from cockpit.core.playlist import parse_playlist
 from cockpit.ui import theme
-from cockpit.ui.app import LiveWarehouse, _application, build_window, grab, initial_state
+from cockpit.ui.app import (LiveWarehouse, _application, build_window, grab, initial_state,
+                            settle)
 from cockpit.ui.main_window import layout_for
 from cockpit.ui.wall import WallController, playlist_catalogue
 from cockpit.warehouse.demo import TOWNSHIP_CODES
+
+pytestmark = pytest.mark.heavy(60)
 
 PLAYLIST = """
 [playlist]
@@ -275,7 +278,7 @@ def test_no_text_on_a_wall_is_under_one_percent_of_its_height(wall, size, monkey
     try:
         for index in range(len(controller.playlist.pages)):
             controller.jump(index)
-            grab(window, app)          # settle at this page, then record one clean render
+            settle(window, app)        # settle at this page, then record one clean render
             fonts.clear()
             window.grab()
             small = sorted({px for px, _ in fonts.sizes if px < floor})
@@ -344,7 +347,7 @@ def test_the_public_profile_shows_no_internal_indicator_anywhere(demo_db, monkey
         assert window.header.profile_label.text() == "公开版"
         for index in range(len(controller.playlist.pages)):
             controller.jump(index)
-            grab(window, app)
+            settle(window, app)
             fonts.clear()
             window.grab()
             shown = list(fonts.texts) + _visible_texts(window)
