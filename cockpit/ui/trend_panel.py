@@ -283,12 +283,16 @@ class TrendChart(QWidget):
     def paintEvent(self, event) -> None:
         rect = self.plot_rect()
         size = (self.width(), self.height(), self.devicePixelRatioF(), self.font_px)
+        # With two axes the left one follows each township: its grid and labels are drawn per
+        # paint (a few lines and texts) rather than the whole frame again.
         self._frame = self._layer(
-            self._frame, size + (self.lang, self.x_range, self.y_range, self.dual,
-                                 self.county_range if self.dual else None),
+            self._frame, size + (self.lang, self.x_range, self.dual, self.county_range,
+                                 None if self.dual else self.y_range),
             lambda p: self._draw_frame(p, rect), opaque=True)
         p = QPainter(self)
         p.drawPixmap(0, 0, self._frame[1])
+        if self.dual:
+            self._draw_value_axis(p, rect, left=True)
         if self.county is not None or self.band is not None or self.target is not None:
             self._county_layer = self._layer(
                 self._county_layer, size + (self.x_range, self.county_range,
@@ -299,7 +303,7 @@ class TrendChart(QWidget):
         p.setClipRect(rect.adjusted(-6, -6, 6, 6))
         to_x, to_y, to_cy = self._mappers(rect)
         if self.township is not None:
-            self._draw_line(p, self.township, to_x, to_y)
+            self._draw_line(p, self.township, rect, self.y_range)
         if self.hover is not None:
             self._draw_period(p, rect, self.hover, to_x, to_y, to_cy,
                               QPen(theme.blend(theme.TEXT_DIM, 160), 1, Qt.PenStyle.DotLine),
@@ -318,14 +322,13 @@ class TrendChart(QWidget):
         p.end()
 
     def _draw_frame(self, p: QPainter, rect: QRectF) -> None:
-        """Grid, axis lines and tick labels (text placed by hand: no layout per label)."""
-        px = self.font_px
-        p.setFont(theme.font(px))
+        """Background, grid, axis lines and tick labels."""
+        p.setFont(theme.font(self.font_px))
         fm = p.fontMetrics()
         grid = QPen(theme.blend(theme.GRID, 150), 1)
         edge = QPen(QColor(theme.GRID), 1)
         x0, x1 = self.x_range
-        to_x, to_y, to_cy = self._mappers(rect)
+        to_x = self._mappers(rect)[0]
         # x: grid on Januaries (or each step of months), years centred on their span
         step = _month_step(x1 - x0, rect.width())
         first = int(math.ceil(x0 / step) * step)
@@ -356,28 +359,8 @@ class TrendChart(QWidget):
             right_edge = left + width
             p.drawText(QRectF(left, top, width, fm.height()),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
-        # y: the left axis (the township's scale when dual) carries the grid
-        axes = [(self.y_range, rect.left() - 5, theme.HIGHLIGHT if self.dual else theme.TEXT_DIM,
-                 Qt.AlignmentFlag.AlignRight, to_y, True)]
-        if self.dual:
-            axes.append((self.county_range, rect.right() + 5, theme.ACCENT,
-                         Qt.AlignmentFlag.AlignLeft, to_cy, False))
-        room = px * 5
-        for span, at, colour, align, to, with_grid in axes:
-            values, spacing = _value_ticks(*span, rect.height(), px)
-            texts = _value_strings(values, spacing, self.lang)
-            for value, text in zip(values, texts):
-                y = to(value)
-                if with_grid:
-                    p.setPen(grid)
-                    p.drawLine(QPointF(rect.left(), round(y) + 0.5),
-                               QPointF(rect.right(), round(y) + 0.5))
-                if y < rect.top() + fm.ascent() / 2 - 1 or y > rect.bottom() + 1:
-                    continue
-                p.setPen(QColor(colour))
-                box = QRectF(at - room if align & Qt.AlignmentFlag.AlignRight else at,
-                             y - fm.height() / 2, room, fm.height())
-                p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, text)
+        # the shared axis, or with two axes the county's (the township's is drawn per paint)
+        self._draw_value_axis(p, rect, left=not self.dual)
         p.setPen(edge)
         p.drawLine(QPointF(rect.left() + 0.5, rect.top()), QPointF(rect.left() + 0.5,
                                                                    rect.bottom()))
@@ -386,6 +369,36 @@ class TrendChart(QWidget):
         if self.dual:
             p.drawLine(QPointF(rect.right() - 0.5, rect.top()),
                        QPointF(rect.right() - 0.5, rect.bottom()))
+
+    def _draw_value_axis(self, p: QPainter, rect: QRectF, left: bool) -> None:
+        """The left axis (the township's scale; it carries the grid) or the right (the county's,
+        when the two differ): tick labels placed by hand, no layout per label."""
+        px = self.font_px
+        p.setFont(theme.font(px))
+        fm = p.fontMetrics()
+        span = self.y_range if left else self.county_range
+        colour = QColor(theme.ACCENT if not left else
+                        theme.HIGHLIGHT if self.dual else theme.TEXT_DIM)
+        to = self._mappers(rect)[1 if left else 2]
+        values, spacing = _value_ticks(*span, rect.height(), px)
+        room = px * 5
+        grid = QPen(theme.blend(theme.GRID, 150), 1)
+        for value, text in zip(values, _value_strings(values, spacing, self.lang)):
+            y = to(value)
+            if left:
+                p.setPen(grid)
+                p.drawLine(QPointF(rect.left(), round(y) + 0.5),
+                           QPointF(rect.right(), round(y) + 0.5))
+            if y < rect.top() + fm.ascent() / 2 - 1 or y > rect.bottom() + 1:
+                continue
+            p.setPen(colour)
+            if left:
+                box = QRectF(rect.left() - 5 - room, y - fm.height() / 2, room, fm.height())
+                align = Qt.AlignmentFlag.AlignRight
+            else:
+                box = QRectF(rect.right() + 5, y - fm.height() / 2, room, fm.height())
+                align = Qt.AlignmentFlag.AlignLeft
+            p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _draw_county(self, p: QPainter, rect: QRectF) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -404,26 +417,25 @@ class TrendChart(QWidget):
             y = to_cy(self.target)
             p.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
         if self.county is not None:
-            self._draw_line(p, self.county, to_x, to_cy)
+            self._draw_line(p, self.county, rect, self.county_range)
 
-    def _draw_line(self, p: QPainter, line: _Line, to_x, to_y) -> None:
-        ok = np.isfinite(line.y)
-        xs = [to_x(x) for x in line.x]
-        ys = [to_y(y) if good else 0.0 for y, good in zip(line.y, ok)]
-        run: list[QPointF] = []
-        for k in range(len(xs) + 1):   # runs of finite values: gaps stay gaps
-            if k < len(xs) and ok[k]:
-                run.append(QPointF(xs[k], ys[k]))
-                continue
-            if len(run) > 1:
-                theme.draw_line(p, QPolygonF(run), line.colour, line.width)
-            run = []
+    def _draw_line(self, p: QPainter, line: _Line, rect: QRectF, span) -> None:
+        x0, x1 = self.x_range
+        lo, hi = span
+        xs = rect.left() + (line.x - x0) * (rect.width() / ((x1 - x0) or 1.0))
+        ys = rect.bottom() - (line.y - lo) * (rect.height() / ((hi - lo) or 1.0))
+        ok = np.isfinite(ys)
+        # runs of finite values: gaps stay gaps
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
+        points = [QPointF(x, y) for x, y in zip(xs.tolist(), np.where(ok, ys, 0.0).tolist())]
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if stop - start > 1:
+                theme.draw_line(p, QPolygonF(points[start:stop]), line.colour, line.width)
         if line.dots:
             sprite = _dot(line.colour, line.dots, None, self.devicePixelRatioF())
             half = sprite.width() / sprite.devicePixelRatio() / 2
-            for x, y, good in zip(xs, ys, ok):
-                if good:
-                    p.drawPixmap(QPointF(x - half, y - half), sprite)
+            for k in np.flatnonzero(ok).tolist():
+                p.drawPixmap(QPointF(points[k].x() - half, points[k].y() - half), sprite)
 
     def _draw_period(self, p: QPainter, rect: QRectF, idx: int, to_x, to_y, to_cy, pen: QPen,
                      diameter: float, edge: str) -> None:
