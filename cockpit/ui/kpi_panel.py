@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
@@ -49,6 +49,9 @@ class CardData:
     whole: str = "全县"      # what the county's own figure is called at this level
 
 
+_chrome_cache: dict[tuple, QPixmap] = {}
+
+
 def _verdict_color(verdict: int) -> str:
     return {1: theme.GOOD, -1: theme.BAD}.get(verdict, theme.NEUTRAL)
 
@@ -65,6 +68,8 @@ class KpiCard(QWidget):
         self.selected = False
         self.scale = 1.0
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        # Opaque (its corners carry the panel's ground): the panel need not repaint beneath.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 90)
 
@@ -143,16 +148,13 @@ class KpiCard(QWidget):
 
     # -- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._chrome())
         if self.data is None:
             return
         d, t, s = self.data, _TEXT[self.lang], self.scale
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
-        edge = theme.ACCENT if self.selected else theme.PANEL_EDGE
-        p.setPen(QPen(theme.color(edge), 2 if self.selected else 1))
-        p.setBrush(theme.color(self._ground()))
-        p.drawRoundedRect(r, 4, 4)
         pad = 10 * s
         inner = r.adjusted(pad, pad * 0.6, -pad, -pad * 0.6)
         h, w = inner.height(), inner.width()
@@ -253,6 +255,28 @@ class KpiCard(QWidget):
                                                   int(box.right() - bar.right() - 6 * s)))
         p.end()
 
+    def _chrome(self) -> QPixmap:
+        """The card's rounded ground and edge, drawn once per size and state: an antialiased
+        fill of the whole card cost more than all of its text."""
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self.selected)
+        chrome = _chrome_cache.get(key)
+        if chrome is None:
+            if len(_chrome_cache) > 16:
+                _chrome_cache.clear()
+            chrome = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            chrome.setDevicePixelRatio(ratio)
+            chrome.fill(theme.color(theme.PANEL))   # the panel's own ground in the corners
+            p = QPainter(chrome)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            edge = theme.ACCENT if self.selected else theme.PANEL_EDGE
+            p.setPen(QPen(theme.color(edge), 2 if self.selected else 1))
+            p.setBrush(theme.color(self._ground()))
+            p.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 4, 4)
+            p.end()
+            chrome = _chrome_cache[key] = chrome
+        return chrome
+
     def _ground(self) -> str:
         return "#0f2340" if self.selected else "#0c1d36"
 
@@ -263,22 +287,18 @@ class KpiCard(QWidget):
         lo, hi = float(finite.min()), float(finite.max())
         span = hi - lo or 1.0
         n = len(values)
-        path = QPainterPath()
-        started = False
-        for k, v in enumerate(values):
-            if not math.isfinite(v):
-                started = False
+        xs = rect.left() + rect.width() * np.arange(n) / (n - 1)
+        ys = rect.bottom() - rect.height() * (np.asarray(values, float) - lo) / span
+        run: list[QPointF] = []
+        colour = theme.blend(theme.ACCENT, 200, self._ground())
+        # runs of finite values (gaps stay gaps); the NaN at the end closes the last one
+        for x, y in zip(xs.tolist() + [0.0], ys.tolist() + [math.nan]):
+            if math.isfinite(y):
+                run.append(QPointF(x, y))
                 continue
-            pt = QPointF(rect.left() + rect.width() * k / (n - 1),
-                         rect.bottom() - rect.height() * (v - lo) / span)
-            if started:
-                path.lineTo(pt)
-            else:
-                path.moveTo(pt)
-                started = True
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(theme.blend(theme.ACCENT, 200, self._ground()), max(1.2, 1.6 * self.scale)))
-        p.drawPath(path)
+            if len(run) > 1:
+                theme.draw_line(p, QPolygonF(run), colour, max(1.2, 1.6 * self.scale))
+            run = []
         last = values[-1]
         if math.isfinite(last):
             p.setPen(Qt.PenStyle.NoPen)
