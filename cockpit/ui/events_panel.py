@@ -267,6 +267,7 @@ class EventsPanel(Panel):
         self.setObjectName("panel")
         self.text = self.t
         self._region_filter: str | None = None
+        self._fitted_for_county: bool | None = None   # what the columns were last fitted for
         self.period_window: tuple[date, date] | None = None
         self.fell_back = False
         self.counts: dict[str, int] = {}
@@ -359,7 +360,10 @@ class EventsPanel(Panel):
         self.view.setColumnHidden(REGION, region is not None
                                   and not ctx.hierarchy.has_children(region))
         self.view.scrollToTop()
-        self._fit_columns()
+        # Column widths follow the font and whether the place column shows, not the township.
+        if (region is None) != self._fitted_for_county:
+            self._fitted_for_county = region is None
+            self._fit_columns()
         # Lay the rows out now: left to Qt's deferred layout, the table would paint once
         # before it and once after (twice per selection).
         self.view.doItemsLayout()
