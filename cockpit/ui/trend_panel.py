@@ -419,6 +419,10 @@ class TrendChart(QWidget):
         if self.county is not None:
             self._draw_line(p, self.county, rect, self.county_range)
 
+    def _weight(self) -> float:
+        """Lines and dots thicken with the type, so a wall shows them from across the room."""
+        return max(1.0, self.font_px / 14)
+
     def _draw_line(self, p: QPainter, line: _Line, rect: QRectF, span) -> None:
         x0, x1 = self.x_range
         lo, hi = span
@@ -430,9 +434,11 @@ class TrendChart(QWidget):
         points = [QPointF(x, y) for x, y in zip(xs.tolist(), np.where(ok, ys, 0.0).tolist())]
         for start, stop in zip(edges[::2], edges[1::2]):
             if stop - start > 1:
-                theme.draw_line(p, QPolygonF(points[start:stop]), line.colour, line.width)
+                theme.draw_line(p, QPolygonF(points[start:stop]), line.colour,
+                                line.width * self._weight())
         if line.dots:
-            sprite = _dot(line.colour, line.dots, None, self.devicePixelRatioF())
+            sprite = _dot(line.colour, round(line.dots * self._weight()), None,
+                          self.devicePixelRatioF())
             half = sprite.width() / sprite.devicePixelRatio() / 2
             for k in np.flatnonzero(ok).tolist():
                 p.drawPixmap(QPointF(points[k].x() - half, points[k].y() - half), sprite)
@@ -446,7 +452,8 @@ class TrendChart(QWidget):
         for line, to in ((self.county, to_cy), (self.township, to_y)):
             if line is None or idx >= len(line.y) or not np.isfinite(line.y[idx]):
                 continue
-            sprite = _dot(line.colour, diameter, edge, self.devicePixelRatioF())
+            sprite = _dot(line.colour, round(diameter * self._weight()), edge,
+                          self.devicePixelRatioF())
             half = sprite.width() / sprite.devicePixelRatio() / 2
             p.drawPixmap(QPointF(x - half, to(float(line.y[idx])) - half), sprite)
 
