@@ -18,7 +18,7 @@ from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import Panel, TitleLabel
+from .panel import Panel, SteadyLabel, TitleLabel
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -276,7 +276,7 @@ class EventsPanel(Panel):
 
         self.title = TitleLabel(parent=self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.counts_label = QLabel(self)
+        self.counts_label = SteadyLabel(self)
         self.counts_label.setObjectName("eventCounts")
         self.counts_label.setTextFormat(Qt.TextFormat.RichText)
         self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -276,6 +276,39 @@ class TitleLabel(QLabel):
         p.end()
 
 
+_UNBOUNDED = (1 << 24) - 1   # Qt's QWIDGETSIZE_MAX
+
+
+class SteadyLabel(QLabel):
+    """A label that keeps the largest size its texts have needed (until its font changes): a
+    new text that fits does not lay its panel, and through it the window, out again (a label
+    of fixed size does not ask its parent's layout to recompute)."""
+
+    _held = False
+
+    def setText(self, text: str) -> None:
+        if text == QLabel.text(self):
+            return
+        super().setText(text)
+        self._hold()
+
+    def _hold(self) -> None:
+        hint = self.sizeHint()
+        width = max(hint.width(), self.minimumWidth()) if self._held else hint.width()
+        if not self._held or (width, hint.height()) != (self.minimumWidth(),
+                                                        self.minimumHeight()):
+            self._held = True
+            self.setFixedSize(width, hint.height())
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if self._held and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._held = False   # another type size: measure afresh
+            self.setMinimumSize(0, 0)
+            self.setMaximumSize(_UNBOUNDED, _UNBOUNDED)
+            self._hold()
+
+
 def figure_table(parent, name: str, style: str, model, delegate_type, columns: int,
                  stretch: int) -> QTableView:
     """A table of figures to read and click, not to edit (the detail and plan pages): whole
