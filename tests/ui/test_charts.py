@@ -7,8 +7,9 @@ from datetime import date
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from cockpit.core.selection import Selection, SelectionState
 from cockpit.ui import theme
@@ -226,19 +227,27 @@ def test_clicking_the_trend_selects_a_period(queries, make_ctx, show, qtbot):
     assert trend.marker_period == march
 
 
+def hover(widget, pos: QPoint) -> None:
+    """A mouse move delivered to `widget` itself: through the window system it would go to
+    whichever window another test left on top at that spot."""
+    QApplication.sendEvent(widget, QMouseEvent(
+        QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
+        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+
+
 def test_hovering_the_trend_reads_out_the_period_and_both_values(queries, make_ctx, show, qtbot):
     taoxi = township(queries, "桃溪镇")
     ctx = make_ctx("env_pm25", region=taoxi)
     trend = show(TrendPanel(ctx))
     june = date(2025, 6, 1)
-    qtbot.mouseMove(trend.chart, trend.chart_point(june))
+    hover(trend.chart, trend.chart_point(june))
     text = trend.hover_text()
     taoxi_june = queries.series(taoxi, "env_pm25", june, june).values[0]
     county_june = queries.series(ctx.county_code, "env_pm25", june, june).values[0]
     assert "2025年6月" in text
     assert f"{taoxi_june:.1f} μg/m³" in text and f"{county_june:.1f} μg/m³" in text
     # off the plot (over the legend) the readout goes away
-    qtbot.mouseMove(trend.chart, QPoint(3, 3))   # (a null point would mean the centre)
+    hover(trend.chart, QPoint(3, 3))
     assert trend.hover_text() == ""
 
 
