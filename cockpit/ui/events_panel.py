@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QPen
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QLabel,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
                                QVBoxLayout, QWidget)
@@ -18,7 +18,7 @@ from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import Panel, TitleLabel
+from .panel import Panel, SteadyLabel, TitleLabel
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -28,6 +28,7 @@ TIME, REGION, SOURCE, CATEGORY, SUMMARY, STATUS = range(len(COLUMNS))
 
 OVERDUE, OPEN, CLOSED = "已超期", "处置中", "已办结"
 STATUS_COLORS = {OVERDUE: theme.BAD, OPEN: theme.ACCENT_2, CLOSED: theme.TEXT_DIM}
+_RULE = QColor(theme.GRID)
 
 _TEXT = {
     "zh_CN": {
@@ -215,22 +216,43 @@ def _pill(colour: str, rect: QRectF, ratio: float) -> QImage:
     return pixmap
 
 
-class _StatusDelegate(QStyledItemDelegate):
-    """The status cell as an outlined pill, so 已超期 reads at a glance from across the room."""
+_SELECTED, _HOVER = QColor("#0f4766"), QColor("#10284a")   # theme.qss's item states
+
+
+class _CellDelegate(QStyledItemDelegate):
+    """A cell painted directly: its state's ground, the ledger rule under it, its text (the
+    status as an outlined pill, so 已超期 reads at a glance from across the room).
+
+    The style sheet's item drawing (rules looked up and a box drawn per cell) cost ~6 ms for a
+    screen of rows on every selection; this draws the same pixels in a fraction of that."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text, opt.text = opt.text, ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:  # background, selection and hover as for any cell
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        rect, state = option.rect, option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        if selected:
+            painter.fillRect(rect, _SELECTED)
+        elif state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(rect, _HOVER)
+        painter.fillRect(QRect(rect.left(), rect.bottom(), rect.width(), 1), _RULE)
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         color = index.data(Qt.ItemDataRole.ForegroundRole)
-        fm = opt.fontMetrics
-        w = min(fm.horizontalAdvance(text) + 16, opt.rect.width() - 6)
-        h = min(fm.height() + 4, opt.rect.height() - 6)
-        pill = QRectF(opt.rect.center().x() - w / 2 + 0.5, opt.rect.center().y() - h / 2 + 0.5,
-                      w, h)
+        painter.setFont(option.font)
+        if index.column() == STATUS:
+            self._pill(painter, option, text, color)
+            return
+        painter.setPen(QColor("#ffffff") if selected else color)
+        inner = rect.adjusted(6, 0, -6, -1)
+        painter.drawText(inner, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                       inner.width()))
+
+    @staticmethod
+    def _pill(painter: QPainter, option: QStyleOptionViewItem, text: str, color) -> None:
+        fm = option.fontMetrics
+        w = min(fm.horizontalAdvance(text) + 16, option.rect.width() - 6)
+        h = min(fm.height() + 4, option.rect.height() - 6)
+        pill = QRectF(option.rect.center().x() - w / 2 + 0.5,
+                      option.rect.center().y() - h / 2 + 0.5, w, h)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)   # the text's placement
         # a pixel of margin: the outline's antialiasing reaches half a pixel outside the pill
@@ -238,7 +260,6 @@ class _StatusDelegate(QStyledItemDelegate):
         painter.drawImage(left, top, _pill(color.name(), pill.translated(-left, -top),
                                             painter.device().devicePixelRatioF()))
         painter.setPen(color)
-        painter.setFont(opt.font)
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
@@ -267,6 +288,7 @@ class EventsPanel(Panel):
         self.setObjectName("panel")
         self.text = self.t
         self._region_filter: str | None = None
+        self._fitted_for_county: bool | None = None   # what the columns were last fitted for
         self.period_window: tuple[date, date] | None = None
         self.fell_back = False
         self.counts: dict[str, int] = {}
@@ -275,7 +297,7 @@ class EventsPanel(Panel):
 
         self.title = TitleLabel(parent=self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.counts_label = QLabel(self)
+        self.counts_label = SteadyLabel(self)
         self.counts_label.setObjectName("eventCounts")
         self.counts_label.setTextFormat(Qt.TextFormat.RichText)
         self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -299,7 +321,7 @@ class EventsPanel(Panel):
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.verticalHeader().hide()
-        self.view.setItemDelegateForColumn(STATUS, _StatusDelegate(self.view))
+        self.view.setItemDelegate(_CellDelegate(self.view))
         header = self.view.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionsClickable(False)
@@ -359,7 +381,10 @@ class EventsPanel(Panel):
         self.view.setColumnHidden(REGION, region is not None
                                   and not ctx.hierarchy.has_children(region))
         self.view.scrollToTop()
-        self._fit_columns()
+        # Column widths follow the font and whether the place column shows, not the township.
+        if (region is None) != self._fitted_for_county:
+            self._fitted_for_county = region is None
+            self._fit_columns()
         # Lay the rows out now: left to Qt's deferred layout, the table would paint once
         # before it and once after (twice per selection).
         self.view.doItemsLayout()
@@ -446,7 +471,7 @@ class EventsPanel(Panel):
 
     def _fit_header(self) -> None:
         # The counts go under the title when both do not fit on one line.
-        needed = (self.title.sizeHint().width() + self.counts_label.sizeHint().width()
+        needed = (self.title.text_width() + self.counts_label.sizeHint().width()
                   + self._top.spacing() + 30)
         wide = self.width() >= needed
         direction = (QBoxLayout.Direction.LeftToRight if wide

@@ -12,7 +12,7 @@ from ..core.catalogue import DOMAINS
 from ..core.selection import FIELDS
 from . import theme
 from .context import OVERVIEW, CockpitContext
-from .panel import Panel, signals_blocked
+from .panel import Panel, SteadyLabel, signals_blocked
 
 _TEXT = {
     "zh_CN": {"search": "搜索地区或指标…", "as_of": "数据截至", "snapshot": "快照",
@@ -51,7 +51,7 @@ class Header(Panel):
         t = self.t
 
         self.title = QLabel(objectName="headerTitle")
-        self.breadcrumb = QLabel(objectName="breadcrumb")
+        self.breadcrumb = SteadyLabel(objectName="breadcrumb")
         self.breadcrumb.setTextFormat(Qt.TextFormat.RichText)
         self.breadcrumb.linkActivated.connect(self._on_breadcrumb)
         self.back_button = QPushButton("◀", toolTip=t["back"], objectName="navButton")
@@ -68,7 +68,7 @@ class Header(Panel):
         completer.activated.connect(self._on_completion)
         self.search.setCompleter(completer)
         self.freshness = QLabel(objectName="freshness")
-        self.clock = QLabel(objectName="clock")
+        self.clock = SteadyLabel(objectName="clock")   # a new second, no new layout
         self.detail_button = QPushButton(t["detail"], objectName="detailButton")
         self.detail_button.clicked.connect(self._on_detail)
         self.quality_button = QPushButton(t["quality"], objectName="detailButton")
@@ -91,7 +91,8 @@ class Header(Panel):
         top.addSpacing(24)
         top.addWidget(self.back_button)
         top.addWidget(self.forward_button)
-        top.addWidget(self.breadcrumb, 1)
+        top.addWidget(self.breadcrumb)
+        top.addStretch(1)
         top.addWidget(self.search)
         top.addSpacing(16)
         top.addWidget(self.freshness)

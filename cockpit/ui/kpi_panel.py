@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
@@ -49,6 +50,13 @@ class CardData:
     whole: str = "全县"      # what the county's own figure is called at this level
 
 
+_chrome_cache: dict[tuple, QPixmap] = {}
+# Cards painted once, kept by figures and size (a county's townships at a desk: ~22 MB).
+RENDERED_BYTES = 32_000_000
+_rendered: OrderedDict[tuple, QPixmap] = OrderedDict()
+_rendered_bytes = 0
+
+
 def _verdict_color(verdict: int) -> str:
     return {1: theme.GOOD, -1: theme.BAD}.get(verdict, theme.NEUTRAL)
 
@@ -65,6 +73,8 @@ class KpiCard(QWidget):
         self.selected = False
         self.scale = 1.0
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        # Opaque (its corners carry the panel's ground): the panel need not repaint beneath.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 90)
 
@@ -143,16 +153,51 @@ class KpiCard(QWidget):
 
     # -- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
-        if self.data is None:
-            return
-        d, t, s = self.data, _TEXT[self.lang], self.scale
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._rendered(self.data, self.selected))
+        p.end()
+
+    def _key(self, data: CardData | None, selected: bool) -> tuple:
+        d = data
+        figures = None if d is None else (
+            d.indicator.code, d.value, d.prev_value, d.yoy_value, d.period,
+            d.sparkline.tobytes(), d.county_figure, d.period_note, d.period_colour, d.whole)
+        return (figures, selected, self.width(), self.height(), self.devicePixelRatioF(),
+                self.scale, self.lang, theme.text_floor())
+
+    def _rendered(self, data: CardData | None, selected: bool) -> QPixmap:
+        """The card as a pixmap, painted once per figures, state and size: a township's cards
+        come back as copies, and the read-ahead (`render_ahead`) paints them while idle."""
+        key = self._key(data, selected)
+        found = _rendered.get(key)
+        if found is not None:
+            _rendered.move_to_end(key)
+            return found
+        global _rendered_bytes
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        p = QPainter(pixmap)
+        p.drawPixmap(0, 0, self._chrome(selected))
+        if data is not None:
+            self._paint_figures(p, data, selected)
+        p.end()
+        _rendered[key] = pixmap
+        _rendered_bytes += pixmap.width() * pixmap.height() * 4
+        while _rendered_bytes > RENDERED_BYTES and len(_rendered) > 1:
+            _, old = _rendered.popitem(last=False)
+            _rendered_bytes -= old.width() * old.height() * 4
+        return pixmap
+
+    def render_ahead(self, data: CardData, selected: bool) -> None:
+        """Paint the card for figures it may show next (see prewarm.py)."""
+        if self.isVisible() and self.width() > 0:
+            self._rendered(data, selected)
+
+    def _paint_figures(self, p: QPainter, d: CardData, selected: bool) -> None:
+        t, s = _TEXT[self.lang], self.scale
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
-        edge = theme.ACCENT if self.selected else theme.PANEL_EDGE
-        p.setPen(QPen(theme.color(edge), 2 if self.selected else 1))
-        p.setBrush(theme.color(self._ground()))
-        p.drawRoundedRect(r, 4, 4)
         pad = 10 * s
         inner = r.adjusted(pad, pad * 0.6, -pad, -pad * 0.6)
         h, w = inner.height(), inner.width()
@@ -228,7 +273,8 @@ class KpiCard(QWidget):
                                                                    d.indicator))))
             p.drawText(box.adjusted(x, 0, 0, 0), left, shown)
 
-        self._paint_sparkline(p, boxes["spark"].adjusted(0, 2 * s, 0, -2 * s), d.sparkline)
+        self._paint_sparkline(p, boxes["spark"].adjusted(0, 2 * s, 0, -2 * s), d.sparkline,
+                              self._ground(selected))
 
         # progress towards the target
         progress = fmt.target_progress(d.value, d.indicator)
@@ -251,34 +297,53 @@ class KpiCard(QWidget):
             p.drawText(QRectF(bar.right() + 6 * s, box.top(), w, box.height()), left,
                        p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight,
                                                   int(box.right() - bar.right() - 6 * s)))
-        p.end()
 
-    def _ground(self) -> str:
-        return "#0f2340" if self.selected else "#0c1d36"
+    def _chrome(self, selected: bool) -> QPixmap:
+        """The card's rounded ground and edge, drawn once per size and state: an antialiased
+        fill of the whole card cost more than all of its text."""
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, selected)
+        chrome = _chrome_cache.get(key)
+        if chrome is None:
+            if len(_chrome_cache) > 16:
+                _chrome_cache.clear()
+            chrome = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            chrome.setDevicePixelRatio(ratio)
+            chrome.fill(theme.color(theme.PANEL))   # the panel's own ground in the corners
+            p = QPainter(chrome)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            edge = theme.ACCENT if selected else theme.PANEL_EDGE
+            p.setPen(QPen(theme.color(edge), 2 if selected else 1))
+            p.setBrush(theme.color(self._ground(selected)))
+            p.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 4, 4)
+            p.end()
+            chrome = _chrome_cache[key] = chrome
+        return chrome
 
-    def _paint_sparkline(self, p: QPainter, rect: QRectF, values: np.ndarray) -> None:
+    @staticmethod
+    def _ground(selected: bool) -> str:
+        return "#0f2340" if selected else "#0c1d36"
+
+    def _paint_sparkline(self, p: QPainter, rect: QRectF, values: np.ndarray,
+                         ground: str) -> None:
         finite = values[np.isfinite(values)] if len(values) else values
         if len(finite) < 2 or rect.width() < 20:
             return
         lo, hi = float(finite.min()), float(finite.max())
         span = hi - lo or 1.0
         n = len(values)
-        path = QPainterPath()
-        started = False
-        for k, v in enumerate(values):
-            if not math.isfinite(v):
-                started = False
+        xs = rect.left() + rect.width() * np.arange(n) / (n - 1)
+        ys = rect.bottom() - rect.height() * (np.asarray(values, float) - lo) / span
+        run: list[QPointF] = []
+        colour = theme.blend(theme.ACCENT, 200, ground)
+        # runs of finite values (gaps stay gaps); the NaN at the end closes the last one
+        for x, y in zip(xs.tolist() + [0.0], ys.tolist() + [math.nan]):
+            if math.isfinite(y):
+                run.append(QPointF(x, y))
                 continue
-            pt = QPointF(rect.left() + rect.width() * k / (n - 1),
-                         rect.bottom() - rect.height() * (v - lo) / span)
-            if started:
-                path.lineTo(pt)
-            else:
-                path.moveTo(pt)
-                started = True
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(theme.blend(theme.ACCENT, 200, self._ground()), max(1.2, 1.6 * self.scale)))
-        p.drawPath(path)
+            if len(run) > 1:
+                theme.draw_line(p, QPolygonF(run), colour, max(1.2, 1.6 * self.scale))
+            run = []
         last = values[-1]
         if math.isfinite(last):
             p.setPen(Qt.PenStyle.NoPen)
@@ -375,26 +440,33 @@ class KpiPanel(Panel):
         return values, sparks, county_codes
 
     def warm(self, region: str) -> None:
-        """Fetch what selecting `region` would show (see prewarm.py)."""
-        self._fetch(region)
-        self.ctx.queries.provenance(region)
+        """Fetch what selecting `region` would show, and paint its cards (see prewarm.py)."""
+        for card, (data, selected) in zip(self._cards, self._card_data(region)):
+            card.render_ahead(data, selected)
+
+    def _card_data(self, region: str) -> list[tuple[CardData, bool]]:
+        ctx, state = self.ctx, self.ctx.state
+        values, sparks, county_codes = self._fetch(region)
+        county = ctx.hierarchy.view_of(region)
+        whole = ctx.whole_word(county)
+        out = []
+        for ind in self._indicators:
+            v = values[ind.code]
+            word, colour, tip = lateness(ctx, v.period, ind.frequency)
+            source = county if ind.code in county_codes else region
+            out.append((CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,
+                                 sparks[ind.code].values, ind.code in county_codes,
+                                 fmt.period_label(v.period, ind.frequency, ctx.lang)
+                                 if v.period else "", colour,
+                                 f"<span style='color:{colour}'>{word}</span>：{tip}"
+                                 if colour else "",
+                                 ctx.provenance_note(source, ind.code, v.period), whole),
+                        ind.code == state.indicator))
+        return out
 
     def _refresh(self) -> None:
         ctx, state = self.ctx, self.ctx.state
-        values, sparks, county_codes = self._fetch(state.region)
-        whole = ctx.whole_word(ctx.hierarchy.view_of(state.region))
-        for ind, card in zip(self._indicators, self._cards):
-            v = values[ind.code]
-            word, colour, tip = lateness(ctx, v.period, ind.frequency)
-            source = ctx.hierarchy.view_of(state.region) if ind.code in county_codes \
-                else state.region
-            card.set_data(CardData(ind, v.value, v.prev_value, v.yoy_value, v.period,
-                                   sparks[ind.code].values, ind.code in county_codes,
-                                   fmt.period_label(v.period, ind.frequency, ctx.lang)
-                                   if v.period else "", colour,
-                                   f"<span style='color:{colour}'>{word}</span>：{tip}"
-                                   if colour else "",
-                                   ctx.provenance_note(source, ind.code, v.period), whole),
-                          selected=ind.code == state.indicator)
+        for card, (data, selected) in zip(self._cards, self._card_data(state.region)):
+            card.set_data(data, selected)
         self._title.setText(f"{self.t['title']} · {ctx.region_name()} · "
                             f"{ctx.domain_name(state.domain)}")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import lru_cache
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt
+from PySide6.QtGui import QPainter, QStaticText, QTextDocumentFragment
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
                                QSizePolicy, QTableView)
 
@@ -197,20 +197,30 @@ def _plain_text(html: str) -> str:
 
 class TitleLabel(QLabel):
     """A panel title that never shows half a word: too long for its width, it ends in "…" and
-    the whole title is its tooltip. `text()` is always the whole title."""
+    the whole title is its tooltip. `text()` is always the whole title.
+
+    A new title does not lay the panel out again: QLabel.setText would ask the panel's layout,
+    and through every ancestor the window's, to recompute (six titles renamed per township
+    selection relaid the whole window). The label keeps the height of one line of its font,
+    takes the width the layout gives it, and paints its (rich) text itself."""
 
     def __init__(self, text: str = "", parent=None, object_name: str = "panelTitle"):
         super().__init__(parent)
         self.setObjectName(object_name)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        QLabel.setText(self, "国")   # what the label is sized by: one line of its font
         self._full = ""
         self._tip = ""
+        self._static = QStaticText()
+        self._static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
         self.setText(text)
 
     def text(self) -> str:   # noqa: D401 — the whole title, not what fits
         return self._full
 
     def setText(self, text: str) -> None:
+        if text == self._full:
+            return
         self._full = text
         self._fit()
 
@@ -218,23 +228,85 @@ class TitleLabel(QLabel):
         self._tip = tip
         self._fit()
 
+    def text_width(self) -> int:
+        """The width the whole title needs, in pixels (its frame and padding included)."""
+        plain = _plain_text(self._full) if "<" in self._full else self._full
+        margins = self.contentsMargins()
+        return (self.fontMetrics().horizontalAdvance(plain) + margins.left() + margins.right()
+                + max(0, self.indent()))
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
 
     def _fit(self) -> None:
         full = self._full
         plain = _plain_text(full) if "<" in full else full
         margins = self.contentsMargins()
-        room = self.width() - margins.left() - margins.right() - self.indent() - 12
+        room = self.width() - margins.left() - margins.right() - max(0, self.indent()) - 12
         shown = full
         if room > 0 and self.fontMetrics().horizontalAdvance(plain) > room:
             shown = self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
-        if shown != QLabel.text(self):
-            QLabel.setText(self, shown)
+        width = max(1, self.contentsRect().width() - max(0, self.indent()))
+        if shown != self._static.text() or width != self._static.textWidth():
+            # a set width: left to itself a rich text breaks its line where it likes
+            self._static.setTextWidth(width)
+            self._static.setText(shown)
+            self._static.setTextFormat(Qt.TextFormat.RichText if "<" in shown
+                                       else Qt.TextFormat.PlainText)
+            self.update()
         tip = self._tip or (plain if shown != full else "")
         if tip != QLabel.toolTip(self):
             QLabel.setToolTip(self, tip)
+
+    def paintEvent(self, event) -> None:
+        QFrame.paintEvent(self, event)   # the style's frame (the title's accent bar)
+        p = QPainter(self)
+        p.setFont(self.font())
+        p.setPen(self.palette().color(self.foregroundRole()))
+        rect = self.contentsRect()
+        size = self._static.size()
+        p.drawStaticText(QPointF(rect.left() + max(0, self.indent()),
+                                 rect.top() + (rect.height() - size.height()) / 2), self._static)
+        p.end()
+
+
+_UNBOUNDED = (1 << 24) - 1   # Qt's QWIDGETSIZE_MAX
+
+
+class SteadyLabel(QLabel):
+    """A label that keeps the largest size its texts have needed (until its font changes): a
+    new text that fits does not lay its panel, and through it the window, out again (a label
+    of fixed size does not ask its parent's layout to recompute)."""
+
+    _held = False
+
+    def setText(self, text: str) -> None:
+        if text == QLabel.text(self):
+            return
+        super().setText(text)
+        self._hold()
+
+    def _hold(self) -> None:
+        hint = self.sizeHint()
+        width = max(hint.width(), self.minimumWidth()) if self._held else hint.width()
+        if not self._held or (width, hint.height()) != (self.minimumWidth(),
+                                                        self.minimumHeight()):
+            self._held = True
+            self.setFixedSize(width, hint.height())
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if self._held and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._held = False   # another type size: measure afresh
+            self.setMinimumSize(0, 0)
+            self.setMaximumSize(_UNBOUNDED, _UNBOUNDED)
+            self._hold()
 
 
 def figure_table(parent, name: str, style: str, model, delegate_type, columns: int,

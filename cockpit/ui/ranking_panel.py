@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import math
+
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout,
                                QWidget)
@@ -231,7 +233,7 @@ class _RankingChart(QWidget):
                 p.fillRect(QRectF(0, rect.top() + 1, 3, rect.height() - 2),
                            QColor(theme.HIGHLIGHT))
         # Reference lines go behind the bars and the value labels.
-        self._paint_reference_lines(p, g)
+        self._paint_reference_lines(p, g, dirty.boundingRect())
 
         for i, row in enumerate(self.rows):
             if not shown[i]:
@@ -320,14 +322,19 @@ class _RankingChart(QWidget):
                          f"{self._t['target']} {_round_target(self.target_value, self.indicator, self.lang)}"))
         return sorted(refs, key=lambda ref: ref[0])
 
-    def _paint_reference_lines(self, p: QPainter, g: dict) -> None:
+    def _paint_reference_lines(self, p: QPainter, g: dict, area: QRect) -> None:
+        """Dashed vertical lines as small filled rectangles, only where `area` is repainted: an
+        antialiased dashed pen strokes every dash of the chart's height even when two rows
+        are repainted (~1 ms a line)."""
         top, bottom = g["strip"] - 2, g["strip"] + g["row_h"] * len(self.rows)
+        width, dash, gap = 1.3, 4 * 1.3, 3 * 1.3
+        first, last = max(top, area.top() - dash), min(bottom, area.bottom() + 1)
         for value, colour, _ in self._references():
-            x = self.x_of(value)
-            pen = QPen(colour, 1.3, Qt.PenStyle.CustomDashLine)
-            pen.setDashPattern([4, 3])
-            p.setPen(pen)
-            p.drawLine(QPointF(x, top), QPointF(x, bottom))
+            x = self.x_of(value) - width / 2
+            y = top + math.floor((first - top) / (dash + gap)) * (dash + gap)
+            while y < last:
+                p.fillRect(QRectF(x, y, width, min(dash, bottom - y)), colour)
+                y += dash + gap
 
     def _paint_reference_labels(self, p: QPainter, g: dict) -> None:
         p.setFont(g["font"])

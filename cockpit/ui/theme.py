@@ -1,10 +1,11 @@
 """The dark command-centre theme: palette, type scale, the bundled CJK font and the style sheet."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from PySide6.QtCore import QDir
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
+from PySide6.QtCore import QDir, Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QApplication
 
 from ..core import classes
@@ -75,6 +76,26 @@ def blend(hex_: str, alpha: int, ground: str = PANEL) -> QColor:
     return QColor.fromRgbF(fg.redF() * a + bg.redF() * (1 - a),
                            fg.greenF() * a + bg.greenF() * (1 - a),
                            fg.blueF() * a + bg.blueF() * (1 - a))
+
+
+def draw_line(painter: QPainter, polygon: QPolygonF, colour: QColor | str, width: float) -> None:
+    """An antialiased polyline `width` pixels wide, as a few 1-pixel lines side by side.
+
+    Qt strokes a wide antialiased pen by filling its outline, at a cost that grows faster than
+    the number of points (a 24-point sparkline 1.6 px wide: ~1 ms; a 96-point series: ~9 ms),
+    while a 1-pixel antialiased line takes a fast path (~50 µs). Five of them, shifted by the
+    line's half width (a pixel apart) up, down, left and right, look the same from a desk or a wall."""
+    pen = QPen(QColor(colour), 1.0)
+    pen.setCosmetic(True)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    half = (width - 1.0) / 2
+    painter.drawPolyline(polygon)
+    steps = math.ceil(half - 0.15)   # no more than a pixel between neighbouring lines
+    for k in range(1, steps + 1):
+        d = half * k / steps
+        for dx, dy in ((0.0, d), (0.0, -d), (d, 0.0), (-d, 0.0)):
+            painter.drawPolyline(polygon.translated(dx, dy))
 
 
 _fonts: dict[tuple[int, bool], QFont] = {}

@@ -3,18 +3,17 @@
 The x axis counts months since 1970-01, so monthly, quarterly and yearly indicators share one
 calendar: grid lines fall on Januaries, each point sits in the middle of the span it covers.
 Series are cached per (region, indicator): a period change only moves the marker, a region change
-reads at most two series.
+reads at most two series and redraws only the township's line over two cached layers.
 """
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QTransform
-from PySide6.QtWidgets import (QFrame, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core import i18n
 from ..core.catalogue import Indicator
@@ -48,35 +47,6 @@ _MONTH_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct
 _SERIES_FIELDS = frozenset({"region", "indicator"})
 
 
-_styles: dict[tuple, object] = {}
-
-
-def _dot_style(colour: str, edge: str | None = None) -> tuple:
-    """(brush, pen) for dots of a colour, the same objects every time.
-
-    pyqtgraph's scatter items keep a symbol atlas keyed by the pen's and the brush's identity:
-    a new mkPen/mkBrush per selection added an atlas entry every time (~1,000 before pyqtgraph
-    rebuilds it), part of the cockpit's memory growing with every selection."""
-    key = ("dot", colour, edge)
-    if key not in _styles:
-        _styles[key] = (pg.mkBrush(colour), pg.mkPen(edge, width=2) if edge else None)
-    return _styles[key]
-
-
-def _no_pen() -> QPen:
-    # Not None: pyqtgraph turns None into a new (empty) pen on every call.
-    if "none" not in _styles:
-        _styles["none"] = pg.mkPen(None)
-    return _styles["none"]
-
-
-def _line_pen(colour: str, width: float) -> QPen:
-    key = ("line", colour, width)
-    if key not in _styles:
-        _styles[key] = pg.mkPen(colour, width=width)
-    return _styles[key]
-
-
 def _month_index(periods: np.ndarray) -> np.ndarray:
     """datetime64 periods -> months since 1970-01 as float."""
     return np.asarray(periods, dtype="datetime64[M]").astype(np.int64).astype(float)
@@ -105,203 +75,424 @@ def _as_date(period: np.datetime64) -> date:
     return np.datetime64(period, "D").astype(date)
 
 
-class _DirectAxis(pg.AxisItem):
-    """An axis that paints its ticks and text straight onto the painter.
-
-    pyqtgraph records an axis into a QPicture and replays it; replaying text re-resolves the
-    font for every label, which cost ~4 ms per repaint of a value axis here. The item keeps a
-    device-pixmap cache, so this paint only runs when the axis really changes (a new range)."""
-
-    _FRESH = object()   # stands in for pyqtgraph's picture: set once the specs are current
-
-    def paint(self, p, opt, widget):
-        p.save()
-        if self.style["tickFont"]:
-            p.setFont(self.style["tickFont"])
-        if self.picture is None:   # pyqtgraph resets it whenever range, size or style change
-            self._specs = self._cached_specs(p)
-            self.picture = self._FRESH
-        if self._specs is not None:
-            self.drawPicture(p, *self._specs)
-        p.restore()
-
-    def _cached_specs(self, p):
-        """The draw specs, kept per range, geometry and style: stepping through townships
-        (each with its own scale on a dual-axis chart) comes back to the same few ranges, and
-        pyqtgraph's tick and label layout costs ~3 ms each time."""
-        if not hasattr(self, "_specs_cache"):
-            self._specs_cache: dict = {}
-        view = self.linkedView()
-        grid = (view.mapRectToItem(self, view.boundingRect()).getRect()
-                if view is not None and self.grid is not False else None)
-        font = self.style["tickFont"]
-        pens = (self.pen(), self.tickPen(), self.textPen())
-        key = (tuple(self.range), self.mapRectFromParent(self.geometry()).getRect(), grid,
-               self.grid, self.scale, self.autoSIPrefixScale, self.logMode,
-               font.key() if font else None, p.font().key(),
-               tuple((pen.color().rgba(), pen.widthF(), int(pen.style().value)) for pen in pens),
-               tuple(sorted((k, repr(v)) for k, v in self.style.items() if k != "tickFont")),
-               repr(self._tickLevels), self.deviceTransform(self._view_transform()).map(
-                   QPointF(0, 0)).toTuple())
-        found = self._specs_cache.get(key)
-        if found is None:
-            self._text_size = None
-            specs = self.generateDrawSpecs(p)
-            if specs is not None:
-                # Grid lines come with a translucent pen, and Qt draws a translucent line
-                # without antialiasing ~30x slower than an opaque one (~110 µs against 3.5 µs
-                # for a line across the chart): each pen is blended onto the chart's background
-                # first, the same colour on screen.
-                axis, ticks, texts = specs
-                specs = axis, [(self._opaque(pen), p1, p2) for pen, p1, p2 in ticks], texts
-            if len(self._specs_cache) > 64:
-                self._specs_cache.clear()
-            found = self._specs_cache[key] = (specs, self._text_size)
-        elif found[1] is not None:   # what generating them tells the axis about its width
-            self._updateMaxTextSize(found[1])
-        return found[0]
-
-    def _view_transform(self):
-        views = self.scene().views() if self.scene() is not None else []
-        return views[0].viewportTransform() if views else QTransform()
-
-    def _updateMaxTextSize(self, x):   # noqa: N802 — pyqtgraph's name
-        self._text_size = x
-        super()._updateMaxTextSize(x)
-
-    @staticmethod
-    def _opaque(pen: QPen) -> QPen:
-        colour = pen.color()
-        alpha = colour.alphaF()
-        if alpha >= 1.0:
-            return pen
-        pen = QPen(pen)
-        pen.setColor(theme.blend(colour.name(), round(alpha * 255)))
-        return pen
+def _nice_step(span: float, count: float) -> float:
+    """The round step (1, 2 or 5 × 10ⁿ) that cuts `span` into at most about `count` parts."""
+    raw = span / max(count, 1.0)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= raw * 0.999:
+            return factor * magnitude
+    return 10 * magnitude
 
 
-class _MonthAxis(_DirectAxis):
-    """Bottom axis in months: grid at Januaries with the year centred on its span ("2021").
-
-    When zoomed in far enough for monthly steps, months get their own labels ("4月").
-    """
-
-    def __init__(self, lang: str):
-        super().__init__(orientation="bottom")
-        self._lang = lang
-        self._step = 12
-
-    def tickValues(self, minVal, maxVal, size):
-        span = max(maxVal - minVal, 1.0)
-        px_per_month = size / span
-        # Two years or more: years only (month names between them are noise on a wall). A label
-        # needs ~56 px; sparser steps on narrow charts.
-        steps = (12, 24, 60) if span >= 24 else (1, 3, 6, 12)
-        for step in steps:
-            if step * px_per_month >= (40 if step >= 12 else 56):
-                break
-        self._step = step
-        first = int(np.ceil(minVal / step) * step)
-        if step >= 12:
-            # The year before the first visible January still labels its visible part.
-            first -= step
-        return [(float(step), [float(v) for v in range(first, int(maxVal) + 1, step)])]
-
-    def tickStrings(self, values, scale, spacing):
-        out = []
-        for v in values:
-            d = _month_date(v)
-            if spacing >= 12 or d.month == 1:
-                out.append(str(d.year))
-            elif self._lang == "en":
-                out.append(_MONTH_EN[d.month - 1])
-            else:
-                out.append(f"{d.month}月")
-        return out
-
-    def generateDrawSpecs(self, p):
-        specs = super().generateDrawSpecs(p)
-        if specs is None or self._step < 12:
-            return specs
-        # Year labels sit in the middle of their span, not on the January grid line; the
-        # base class would drop the first one (its tick is on the axis' left edge).
-        axis_spec, tick_specs, _ = specs
-        bounds = self.mapRectFromParent(self.geometry())
-        lo, hi = self.range
-        if hi <= lo:
-            return specs
-        scale = bounds.width() / (hi - lo)
-        metrics = p.fontMetrics()
-        top = bounds.top() + max(0, self.style["tickLength"]) + self.style["tickTextOffset"][1]
-        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
-        texts = []
-        start = int(np.floor(lo / self._step) * self._step)
-        for first_month in range(start, int(hi) + 1, self._step):
-            middle = first_month + self._step / 2
-            visible_lo, visible_hi = max(first_month, lo), min(first_month + self._step, hi)
-            if visible_hi - visible_lo < self._step / 3:
-                continue   # too little of the span is shown to name it
-            text = str(_month_date(first_month).year)
-            width = metrics.horizontalAdvance(text) + 4
-            centre = bounds.left() + (min(max(middle, visible_lo), visible_hi) - lo) * scale
-            left = min(max(centre - width / 2, bounds.left()), bounds.right() - width)
-            texts.append((QRectF(left, top, width, metrics.height()), flags, text))
-        return axis_spec, tick_specs, texts
+def _value_ticks(lo: float, hi: float, pixels: float, px: int) -> tuple[list[float], float]:
+    """Tick values on a value axis `pixels` long: about one per 3.5 lines of text."""
+    if not hi > lo:
+        return [], 1.0
+    step = _nice_step(hi - lo, max(2.0, pixels / (px * 3.5)))
+    first = math.ceil(lo / step - 1e-9)
+    values = [k * step for k in range(first, int(math.floor(hi / step + 1e-9)) + 1)]
+    return values, step
 
 
-class _ValueAxis(_DirectAxis):
-    """Value axis: plain numbers with thousands separators, 万 (k) for very large counts."""
-
-    def __init__(self, lang: str, orientation: str = "left"):
-        super().__init__(orientation=orientation)
-        self._lang = lang
-
-    def tickStrings(self, values, scale, spacing):
-        if not values:
-            return []
-        big = max(abs(v) for v in values) >= 100_000
-        div, suffix = 1, ""
-        if big:
-            div, suffix = (1_000, "k") if self._lang == "en" else (10_000, "万")
-        step = spacing / div
-        places = max(0, int(np.ceil(-np.log10(step)))) if step > 0 else 0
-        return [f"{v / div:,.{places}f}{suffix}" for v in values]
+def _value_strings(values: list[float], spacing: float, lang: str) -> list[str]:
+    """Plain numbers with thousands separators, 万 (k) for very large counts."""
+    if not values:
+        return []
+    big = max(abs(v) for v in values) >= 100_000
+    div, suffix = 1, ""
+    if big:
+        div, suffix = (1_000, "k") if lang == "en" else (10_000, "万")
+    step = spacing / div
+    places = max(0, int(np.ceil(-np.log10(step)))) if step > 0 else 0
+    return [f"{v / div:,.{places}f}{suffix}" for v in values]
 
 
-class _LegendEntry(QWidget):
-    """A swatch (solid line, dashed line or band) and its text."""
+def _month_step(span: float, pixels: float) -> int:
+    """Months between grid lines: years only over two years or more (month names between them
+    are noise on a wall); sparser steps on narrow charts (a label needs ~56 px)."""
+    px_per_month = pixels / max(span, 1.0)
+    steps = (12, 24, 60) if span >= 24 else (1, 3, 6, 12)
+    for step in steps:
+        if step * px_per_month >= (40 if step >= 12 else 56):
+            return step
+    return steps[-1]
 
-    def __init__(self, colour: str, kind: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._colour = colour
-        self._kind = kind
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(5)
-        self.swatch = QLabel(self)
-        self.text = QLabel(self)
-        layout.addWidget(self.swatch)
-        layout.addWidget(self.text)
-        self.set_font_px(12)
 
-    def set_font_px(self, px: int) -> None:
-        _style_label(self.text, px, theme.TEXT)
-        w, h = int(px * 1.6), int(px * 1.0)
-        pix = QPixmap(w, h)
-        pix.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pix)
+def _month_text(index: float, step: int, lang: str) -> str:
+    d = _month_date(index)
+    if step >= 12 or d.month == 1:
+        return str(d.year)
+    return _MONTH_EN[d.month - 1] if lang == "en" else f"{d.month}月"
+
+
+_sprites: dict[tuple, QPixmap] = {}
+
+
+def _dot(colour: str, diameter: float, edge: str | None, ratio: float) -> QPixmap:
+    """A round dot as a pixmap, drawn once: a chart's dots are then copies, not paths."""
+    key = (colour, diameter, edge, ratio)
+    sprite = _sprites.get(key)
+    if sprite is None:
+        side = math.ceil(diameter + 2)
+        sprite = QPixmap(round(side * ratio), round(side * ratio))
+        sprite.setDevicePixelRatio(ratio)
+        sprite.fill(Qt.GlobalColor.transparent)
+        p = QPainter(sprite)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if self._kind == "band":
-            p.fillRect(0, 2, w, h - 4, theme.color(self._colour, 70))
-        else:
-            pen = QPen(QColor(self._colour), 3 if self._kind == "thick" else 2)
-            if self._kind == "dash":
-                pen.setStyle(Qt.PenStyle.DashLine)
-                pen.setWidthF(1.6)
-            p.setPen(pen)
-            p.drawLine(QPointF(1, h / 2), QPointF(w - 1, h / 2))
+        p.setPen(QPen(QColor(edge), 2) if edge else Qt.PenStyle.NoPen)
+        p.setBrush(QColor(colour))
+        r = diameter / 2 - (1 if edge else 0)
+        p.drawEllipse(QPointF(side / 2, side / 2), r, r)
         p.end()
-        self.swatch.setPixmap(pix)
+        sprite = _sprites[key] = sprite
+    return sprite
+
+
+class _Line:
+    """A series as drawn: chart x, values (NaN for gaps), colour, pen width, dot size (0: none)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, colour: str, width: float, dots: float):
+        self.x, self.y, self.colour, self.width, self.dots = x, y, colour, width, dots
+
+
+class TrendChart(QWidget):
+    """The plot, painted directly in the window's one paint pass.
+
+    pyqtgraph's scene (two view boxes, three axes, a dozen items) cost ~20 ms of painting and
+    ~10 ms of handlers per township selection here. This widget keeps two cached layers, the
+    frame (background, grid, axis labels) and the county's layer (band, target, county line),
+    rebuilt only when what they show changes; a selection draws the township's line, the
+    period marker and the legend on top of them."""
+
+    period_clicked = Signal(int)   # index into the grid of periods
+
+    def __init__(self, lang: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.lang = lang
+        self.font_px = 12
+        self.x_range = (0.0, 12.0)
+        self.y_range = (0.0, 1.0)          # the township's axis (left), shared unless dual
+        self.county_range = (0.0, 1.0)     # the county's axis (right when dual)
+        self.dual = False
+        self.grid_x = np.array([])
+        self.township: _Line | None = None
+        self.county: _Line | None = None
+        self.band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # x, lo, hi
+        self.target: float | None = None
+        self.county_version = 0            # bumped when the county's layer must be redrawn
+        self.marker: tuple[int, str] | None = None   # grid index, period tag
+        self.hover: int | None = None
+        self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
+        self.empty_text = ""
+        self._frame: tuple[tuple, QPixmap] | None = None
+        self._county_layer: tuple[tuple, QPixmap] | None = None
+        self.layer_builds = 0              # how often a cached layer was drawn again
+        # The readout follows the cursor as a widget, so it is never clipped by the plot.
+        self.readout = QLabel(self)
+        self.readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.hide()
+        self.hover_changed: object = None  # set by the panel: called with an index or None
+
+    # -- geometry --------------------------------------------------------------------------------
+    def _legend_height(self) -> int:
+        return round(self.font_px * 1.8)
+
+    def plot_rect(self) -> QRectF:
+        """Where the data is drawn, in the widget's coordinates."""
+        axis = self.font_px * 5 + 6
+        left = axis
+        right = self.width() - (axis if self.dual else 6)
+        top = self._legend_height() + 4
+        bottom = self.height() - (self.font_px + 14)
+        return QRectF(left, top, max(1.0, right - left), max(1.0, bottom - top))
+
+    def _mappers(self, rect: QRectF):
+        x0, x1 = self.x_range
+        sx = rect.width() / ((x1 - x0) or 1.0)
+
+        def y_map(span):
+            lo, hi = span
+            sy = rect.height() / ((hi - lo) or 1.0)
+            return lambda y: rect.bottom() - (y - lo) * sy
+        return (lambda x: rect.left() + (x - x0) * sx), y_map(self.y_range), \
+            y_map(self.county_range)
+
+    def point_for(self, x: float, value: float | None = None, county_axis: bool = False) -> QPoint:
+        """The widget position of chart x `x` (months since 1970-01) and `value` (the middle of
+        the plot's height without one)."""
+        rect = self.plot_rect()
+        to_x, to_y, to_cy = self._mappers(rect)
+        y = rect.center().y() if value is None else (to_cy if county_axis else to_y)(value)
+        return QPointF(to_x(x), y).toPoint()
+
+    def index_at(self, pos: QPointF) -> int | None:
+        """The period nearest the widget position `pos`, if it is over the plot."""
+        rect = self.plot_rect()
+        if not len(self.grid_x) or not rect.contains(pos):
+            return None
+        x0, x1 = self.x_range
+        mx = x0 + (pos.x() - rect.left()) / rect.width() * (x1 - x0)
+        x = self.grid_x
+        idx = int(np.clip(np.searchsorted(x, mx), 0, len(x) - 1))
+        if idx > 0 and abs(x[idx - 1] - mx) <= abs(x[idx] - mx):
+            idx -= 1
+        return idx
+
+    # -- events ----------------------------------------------------------------------------------
+    def mouseMoveEvent(self, event) -> None:
+        idx = self.index_at(event.position())
+        if idx != self.hover:
+            self.hover = idx
+            self.update()
+        if self.hover_changed is not None:
+            self.hover_changed(idx, event.position())
+
+    def leaveEvent(self, event) -> None:
+        if self.hover is not None:
+            self.hover = None
+            self.update()
+        if self.hover_changed is not None:
+            self.hover_changed(None, None)
+        super().leaveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            idx = self.index_at(event.position())
+            if idx is not None:
+                self.period_clicked.emit(idx)
+
+    # -- painting --------------------------------------------------------------------------------
+    def _layer(self, cached, key: tuple, draw, opaque: bool):
+        if cached is not None and cached[0] == key:
+            return cached
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QColor(theme.PANEL) if opaque else Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        draw(p)
+        p.end()
+        self.layer_builds += 1
+        return key, pixmap
+
+    def paintEvent(self, event) -> None:
+        rect = self.plot_rect()
+        size = (self.width(), self.height(), self.devicePixelRatioF(), self.font_px)
+        # With two axes the left one follows each township: its grid and labels are drawn per
+        # paint (a few lines and texts) rather than the whole frame again.
+        self._frame = self._layer(
+            self._frame, size + (self.lang, self.x_range, self.dual, self.county_range,
+                                 None if self.dual else self.y_range),
+            lambda p: self._draw_frame(p, rect), opaque=True)
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._frame[1])
+        if self.dual:
+            self._draw_value_axis(p, rect, left=True)
+        if self.county is not None or self.band is not None or self.target is not None:
+            self._county_layer = self._layer(
+                self._county_layer, size + (self.x_range, self.county_range,
+                                            self.county_version),
+                lambda q: self._draw_county(q, rect), opaque=False)
+            p.drawPixmap(0, 0, self._county_layer[1])
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setClipRect(rect.adjusted(-6, -6, 6, 6))
+        to_x, to_y, to_cy = self._mappers(rect)
+        if self.township is not None:
+            self._draw_line(p, self.township, rect, self.y_range)
+        if self.hover is not None:
+            self._draw_period(p, rect, self.hover, to_x, to_y, to_cy,
+                              QPen(theme.blend(theme.TEXT_DIM, 160), 1, Qt.PenStyle.DotLine),
+                              9, theme.TEXT)
+        if self.marker is not None:
+            idx, tag = self.marker
+            self._draw_period(p, rect, idx, to_x, to_y, to_cy,
+                              QPen(theme.blend(theme.TEXT, 140), 1.2), 10, theme.PANEL)
+            self._draw_tag(p, rect, to_x(float(self.grid_x[idx])), tag)
+        p.setClipping(False)
+        if self.empty_text:
+            p.setFont(theme.font(self.font_px + 2))
+            p.setPen(QColor(theme.TEXT_DIM))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.empty_text)
+        self._draw_legend(p)
+        p.end()
+
+    def _draw_frame(self, p: QPainter, rect: QRectF) -> None:
+        """Background, grid, axis lines and tick labels."""
+        p.setFont(theme.font(self.font_px))
+        fm = p.fontMetrics()
+        grid = QPen(theme.blend(theme.GRID, 150), 1)
+        edge = QPen(QColor(theme.GRID), 1)
+        x0, x1 = self.x_range
+        to_x = self._mappers(rect)[0]
+        # x: grid on Januaries (or each step of months), years centred on their span
+        step = _month_step(x1 - x0, rect.width())
+        first = int(math.ceil(x0 / step) * step)
+        p.setPen(grid)
+        for month in range(first, int(x1) + 1, step):
+            x = round(to_x(month)) + 0.5
+            p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+        p.setPen(QColor(theme.TEXT_DIM))
+        top = rect.bottom() + 5
+        right_edge = -1e9
+        if step >= 12:
+            start = int(math.floor(x0 / step) * step)
+            labels = []
+            for month in range(start, int(x1) + 1, step):
+                lo, hi = max(month, x0), min(month + step, x1)
+                if hi - lo < step / 3:
+                    continue   # too little of the span is shown to name it
+                labels.append((min(max(month + step / 2, lo), hi), _month_text(month, step,
+                                                                                self.lang)))
+        else:
+            labels = [(m, _month_text(m, step, self.lang)) for m in range(first, int(x1) + 1,
+                                                                          step)]
+        for at, text in labels:
+            width = fm.horizontalAdvance(text) + 4
+            left = min(max(to_x(at) - width / 2, rect.left()), rect.right() - width)
+            if left < right_edge + 6:
+                continue   # would overlap the label before it
+            right_edge = left + width
+            p.drawText(QRectF(left, top, width, fm.height()),
+                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+        # the shared axis, or with two axes the county's (the township's is drawn per paint)
+        self._draw_value_axis(p, rect, left=not self.dual)
+        p.setPen(edge)
+        p.drawLine(QPointF(rect.left() + 0.5, rect.top()), QPointF(rect.left() + 0.5,
+                                                                   rect.bottom()))
+        p.drawLine(QPointF(rect.left(), rect.bottom() + 0.5),
+                   QPointF(rect.right(), rect.bottom() + 0.5))
+        if self.dual:
+            p.drawLine(QPointF(rect.right() - 0.5, rect.top()),
+                       QPointF(rect.right() - 0.5, rect.bottom()))
+
+    def _draw_value_axis(self, p: QPainter, rect: QRectF, left: bool) -> None:
+        """The left axis (the township's scale; it carries the grid) or the right (the county's,
+        when the two differ): tick labels placed by hand, no layout per label."""
+        px = self.font_px
+        p.setFont(theme.font(px))
+        fm = p.fontMetrics()
+        span = self.y_range if left else self.county_range
+        colour = QColor(theme.ACCENT if not left else
+                        theme.HIGHLIGHT if self.dual else theme.TEXT_DIM)
+        to = self._mappers(rect)[1 if left else 2]
+        values, spacing = _value_ticks(*span, rect.height(), px)
+        room = px * 5
+        grid = QPen(theme.blend(theme.GRID, 150), 1)
+        for value, text in zip(values, _value_strings(values, spacing, self.lang)):
+            y = to(value)
+            if left:
+                p.setPen(grid)
+                p.drawLine(QPointF(rect.left(), round(y) + 0.5),
+                           QPointF(rect.right(), round(y) + 0.5))
+            if y < rect.top() + fm.ascent() / 2 - 1 or y > rect.bottom() + 1:
+                continue
+            p.setPen(colour)
+            if left:
+                box = QRectF(rect.left() - 5 - room, y - fm.height() / 2, room, fm.height())
+                align = Qt.AlignmentFlag.AlignRight
+            else:
+                box = QRectF(rect.right() + 5, y - fm.height() / 2, room, fm.height())
+                align = Qt.AlignmentFlag.AlignLeft
+            p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def _draw_county(self, p: QPainter, rect: QRectF) -> None:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setClipRect(rect.adjusted(-6, -6, 6, 6))
+        to_x, _, to_cy = self._mappers(rect)
+        if self.band is not None:
+            bx, lo, hi = self.band
+            upper = [QPointF(to_x(x), to_cy(v)) for x, v in zip(bx, hi)]
+            lower = [QPointF(to_x(x), to_cy(v)) for x, v in zip(bx[::-1], lo[::-1])]
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.color(theme.ACCENT, 40))
+            p.drawPolygon(QPolygonF(upper + lower))
+        if self.target is not None:
+            pen = QPen(QColor(theme.ACCENT_2), 1.6, Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            y = to_cy(self.target)
+            p.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+        if self.county is not None:
+            self._draw_line(p, self.county, rect, self.county_range)
+
+    def _weight(self) -> float:
+        """Lines and dots thicken with the type, so a wall shows them from across the room."""
+        return max(1.0, self.font_px / 14)
+
+    def _draw_line(self, p: QPainter, line: _Line, rect: QRectF, span) -> None:
+        x0, x1 = self.x_range
+        lo, hi = span
+        xs = rect.left() + (line.x - x0) * (rect.width() / ((x1 - x0) or 1.0))
+        ys = rect.bottom() - (line.y - lo) * (rect.height() / ((hi - lo) or 1.0))
+        ok = np.isfinite(ys)
+        # runs of finite values: gaps stay gaps
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
+        points = [QPointF(x, y) for x, y in zip(xs.tolist(), np.where(ok, ys, 0.0).tolist())]
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if stop - start > 1:
+                theme.draw_line(p, QPolygonF(points[start:stop]), line.colour,
+                                line.width * self._weight())
+        if line.dots:
+            sprite = _dot(line.colour, round(line.dots * self._weight()), None,
+                          self.devicePixelRatioF())
+            half = sprite.width() / sprite.devicePixelRatio() / 2
+            for k in np.flatnonzero(ok).tolist():
+                p.drawPixmap(QPointF(points[k].x() - half, points[k].y() - half), sprite)
+
+    def _draw_period(self, p: QPainter, rect: QRectF, idx: int, to_x, to_y, to_cy, pen: QPen,
+                     diameter: float, edge: str) -> None:
+        """A period's vertical line and the township's and county's dots on it."""
+        x = to_x(float(self.grid_x[idx]))
+        p.setPen(pen)
+        p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+        for line, to in ((self.county, to_cy), (self.township, to_y)):
+            if line is None or idx >= len(line.y) or not np.isfinite(line.y[idx]):
+                continue
+            sprite = _dot(line.colour, round(diameter * self._weight()), edge,
+                          self.devicePixelRatioF())
+            half = sprite.width() / sprite.devicePixelRatio() / 2
+            p.drawPixmap(QPointF(x - half, to(float(line.y[idx])) - half), sprite)
+
+    def _draw_tag(self, p: QPainter, rect: QRectF, x: float, text: str) -> None:
+        """The selected period's name at the top of its line, on the side with more room."""
+        p.setFont(theme.font(self.font_px, True))
+        fm = p.fontMetrics()
+        box = QRectF(0, rect.top(), fm.horizontalAdvance(text) + 12, fm.height() + 6)
+        if x > rect.center().x():
+            box.moveRight(x)
+        else:
+            box.moveLeft(x)
+        p.fillRect(box, theme.blend(theme.BG, 210))
+        p.setPen(QColor(theme.TEXT))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _draw_legend(self, p: QPainter) -> None:
+        """Swatches and their texts in a row above the plot (clipped, never wrapped)."""
+        px = self.font_px
+        p.setFont(theme.font(px))
+        fm = p.fontMetrics()
+        h = self._legend_height()
+        x, mid = 2.0, h / 2
+        for kind, colour, text in self.legend:
+            w = px * 1.6
+            if kind == "band":
+                p.fillRect(QRectF(x, mid - px * 0.3, w, px * 0.6), theme.color(colour, 70))
+            else:
+                pen = QPen(QColor(colour), 3 if kind == "thick" else 2)
+                if kind == "dash":
+                    pen = QPen(QColor(colour), 1.6, Qt.PenStyle.DashLine)
+                p.setPen(pen)
+                p.drawLine(QPointF(x + 1, mid), QPointF(x + w - 1, mid))
+            x += w + 5
+            p.setPen(QColor(theme.TEXT))
+            width = fm.horizontalAdvance(text)
+            p.drawText(QRectF(x, 0, width + 2, h), Qt.AlignmentFlag.AlignLeft
+                       | Qt.AlignmentFlag.AlignVCenter, text)
+            x += width + 16
 
 
 def _style_label(label: QLabel, px: int, colour: str, bold: bool = False) -> None:
@@ -314,10 +505,9 @@ def _style_label(label: QLabel, px: int, colour: str, bold: bool = False) -> Non
 class TrendPanel(Panel):
     """Indicator over time: selected township (HIGHLIGHT) vs county (ACCENT), target, marker.
 
-    The county line, the townships' band and the target live in a second view box. It shares the
-    main view's y range, except for summed indicators with a township selected: a township's
-    share of a county total would be a flat line at the bottom, so the county gets its own scale
-    on the right axis.
+    The county line, the townships' band and the target share the township's y range, except
+    for summed indicators with a township selected: a township's share of a county total would
+    be a flat line at the bottom, so the county gets its own scale on the right axis.
     """
 
     fields = _SERIES_FIELDS | {"period"}
@@ -337,16 +527,10 @@ class TrendPanel(Panel):
         self._band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._township_name: str | None = None
         self._dual = False
-        self._dual_shown = False
         self._font_px = 12
         self.marker_period: date | None = None
         self.title_text = ""
-
         self._build()
-        scene = self._plot.scene()
-        scene.sigMouseMoved.connect(self._on_mouse_moved)
-        scene.sigMouseClicked.connect(self._on_mouse_clicked)
-        self._plot.viewport().installEventFilter(self)
         self.sync()
 
     # -- construction ---------------------------------------------------------------------------
@@ -368,119 +552,24 @@ class TrendPanel(Panel):
         header.addWidget(self._unit)
         layout.addLayout(header)
 
-        # The legend may be clipped on a narrow panel but never widens it.
-        legend_box = QWidget(self)
-        legend_box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        legend = QHBoxLayout(legend_box)
-        legend.setContentsMargins(0, 0, 0, 0)
-        legend.setSpacing(16)
-        self._legend_township = _LegendEntry(theme.HIGHLIGHT, "thick", legend_box)
-        self._legend_county = _LegendEntry(theme.ACCENT, "line", legend_box)
-        self._legend_band = _LegendEntry(theme.ACCENT, "band", legend_box)
-        self._legend_target = _LegendEntry(theme.ACCENT_2, "dash", legend_box)
-        for entry in self._legend_entries():
-            legend.addWidget(entry)
-        legend.addStretch(1)
-        layout.addWidget(legend_box)
-
-        self._bottom_axis = _MonthAxis(self.ctx.lang)
-        self._left_axis = _ValueAxis(self.ctx.lang, "left")
-        self._right_axis = _ValueAxis(self.ctx.lang, "right")
-        self._plot = pg.PlotWidget(self, background=theme.PANEL,
-                                   axisItems={"bottom": self._bottom_axis,
-                                              "left": self._left_axis,
-                                              "right": self._right_axis})
-        self._plot.setFrameShape(QFrame.Shape.NoFrame)
-        self._plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        item = self._plot.getPlotItem()
-        item.hideButtons()
-        item.setMenuEnabled(False)
-        item.setMouseEnabled(x=False, y=False)
-        item.showGrid(x=True, y=True, alpha=0.5)
-        item.layout.setContentsMargins(0, 2, 4, 0)
-        item.hideAxis("right")
-        self._vb = item.getViewBox()
-        self._vb.setDefaultPadding(0.0)
-        for axis in (self._bottom_axis, self._left_axis, self._right_axis):
-            # Below both view boxes, so grid lines run under the data, not across it.
-            axis.setZValue(-200)
-            axis.setPen(pg.mkPen(theme.GRID))
-            axis.setTickPen(pg.mkPen(theme.GRID))
-            axis.setStyle(tickLength=-4, tickTextOffset=5)
-            # Axis text replays slowly through QPicture; a device pixmap cache makes a
-            # selection change (which only moves the series) a blit.
-            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self._bottom_axis.setStyle(hideOverlappingLabels=80)
-        self._left_axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
-        self._right_axis.setTextPen(pg.mkPen(theme.ACCENT))
-        layout.addWidget(self._plot, 1)
-
-        # The county's view box: drawn beneath the township's so the selection stays on top.
-        self._county_vb = pg.ViewBox(enableMouse=False, enableMenu=False, defaultPadding=0.0)
-        item.scene().addItem(self._county_vb)
-        self._county_vb.setZValue(self._vb.zValue() - 1)
-        self._right_axis.linkToView(self._county_vb)
-        self._county_vb.setXLink(self._vb)
-        self._county_vb.setYLink(self._vb)
-        self._vb.sigResized.connect(self._sync_county_view)
-
-        self._band_lo = pg.PlotCurveItem(pen=pg.mkPen(None))
-        self._band_hi = pg.PlotCurveItem(pen=pg.mkPen(None))
-        self._band_fill = pg.FillBetweenItem(self._band_lo, self._band_hi,
-                                             brush=theme.color(theme.ACCENT, 40))
-        self._target_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(
-            theme.ACCENT_2, width=1.6, style=Qt.PenStyle.DashLine))
-        self._county_curve = pg.PlotDataItem()
-        self._county_marker = pg.ScatterPlotItem(size=10, pxMode=True)
-        self._county_hover = pg.ScatterPlotItem(size=9, pxMode=True)
-        for z, chart_item in enumerate((self._band_lo, self._band_hi, self._band_fill,
-                                        self._target_line, self._county_curve,
-                                        self._county_marker, self._county_hover)):
-            chart_item.setZValue(z)
-            self._county_vb.addItem(chart_item, ignoreBounds=True)
-
-        self._marker_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(
-            theme.blend(theme.TEXT, 140), width=1.2))
-        self._hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(
-            theme.blend(theme.TEXT_DIM, 160), width=1, style=Qt.PenStyle.DotLine))
-        self._township_curve = pg.PlotDataItem()
-        self._township_marker = pg.ScatterPlotItem(size=10, pxMode=True)
-        self._township_hover = pg.ScatterPlotItem(size=9, pxMode=True)
-        self._marker_label = pg.TextItem(color=theme.TEXT, fill=theme.blend(theme.BG, 210))
-        self._empty = pg.TextItem(self._t["no_data"], color=theme.TEXT_DIM, anchor=(0.5, 0.5))
-        for z, chart_item in enumerate((self._marker_line, self._hover_line,
-                                        self._township_curve, self._township_marker,
-                                        self._township_hover, self._marker_label, self._empty)):
-            chart_item.setZValue(z)
-            self._plot.addItem(chart_item, ignoreBounds=True)
-        self._empty.hide()
-        self._hide_hover()
-
-        # The readout follows the cursor as a widget, so it is never clipped by the view box.
-        self._hover_label = QLabel(self._plot.viewport())
-        self._hover_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._hover_label.setTextFormat(Qt.TextFormat.RichText)
-        self._hover_label.hide()
+        self.chart = TrendChart(self.ctx.lang, self)
+        self.chart.period_clicked.connect(self._on_period_clicked)
+        self.chart.hover_changed = self._on_hover
+        layout.addWidget(self.chart, 1)
         self._apply_fonts()
-
-    def _sync_county_view(self) -> None:
-        self._county_vb.setGeometry(self._vb.sceneBoundingRect())
-        self._county_vb.linkedViewChanged(self._vb, self._county_vb.XAxis)
-
-    def _legend_entries(self) -> list[_LegendEntry]:
-        return [self._legend_township, self._legend_county, self._legend_band,
-                self._legend_target]
 
     # -- selection ----------------------------------------------------------------------------
     def on_selection(self, changed: frozenset, state) -> None:
         if changed & _SERIES_FIELDS:
             self._refresh_series()
         self._refresh_marker()
+        self.chart.update()
 
     def on_reload(self) -> None:
         self._county_shown = None
         self._refresh_series()
         self._refresh_marker()
+        self.chart.update()
 
     # -- public state for tests -----------------------------------------------------------------
     def series_names(self) -> list[str]:
@@ -505,7 +594,22 @@ class TrendPanel(Panel):
         return self._dual
 
     def hover_text(self) -> str:
-        return self._hover_label.text() if self._hover_label.isVisible() else ""
+        readout = self.chart.readout
+        return readout.text() if readout.isVisible() else ""
+
+    def note_text(self) -> str:
+        """The note beside the title ("该指标仅统计全县"), empty while none is shown."""
+        return self._note.text() if self._note.isVisible() else ""
+
+    def legend_texts(self) -> list[str]:
+        """The legend as read: each entry's text, in order."""
+        return [text for _, _, text in self.chart.legend]
+
+    def chart_point(self, period: date, value: float | None = None) -> QPoint:
+        """Where on the chart widget `period` (and `value`, on the township's axis) is drawn."""
+        ind = self.ctx.indicator()
+        x = float(_plot_x(np.array([period], "datetime64[D]"), ind.frequency)[0])
+        return self.chart.point_for(x, value)
 
     # -- data -----------------------------------------------------------------------------------
     def warm(self, region: str) -> None:
@@ -533,7 +637,7 @@ class TrendPanel(Panel):
 
     # -- drawing --------------------------------------------------------------------------------
     def _refresh_series(self) -> None:
-        ctx, state = self.ctx, self.ctx.state
+        ctx, state, chart = self.ctx, self.ctx.state, self.chart
         ind = ctx.indicator()
         # Against the level shown: a township against its county, a county against itself
         # with its townships' band; the words follow the level (全县, 全市 …).
@@ -571,19 +675,13 @@ class TrendPanel(Panel):
         self._township_name = ctx.region_name(state.region) if show_township else None
         dots = ind.frequency != "month"   # a few points: dots make each one readable
 
+        chart.grid_x = x
+        chart.township = None
         if township_series is not None:
             y = self._align(township_series, self._grid)
-            self._township_curve.setData(x, y, connect="finite",
-                                         pen=_line_pen(theme.HIGHLIGHT, 3),
-                                         symbol="o" if dots else None, symbolSize=7,
-                                         symbolBrush=_dot_style(theme.HIGHLIGHT)[0],
-                                         symbolPen=_no_pen())
-            self._township_curve.show()
+            chart.township = _Line(x, y, theme.HIGHLIGHT, 3, 7 if dots else 0)
             self._data[self._township_name] = (self._grid, y)
             names.append(self._township_name)
-        else:
-            self._township_curve.setData([], [])
-            self._township_curve.hide()
 
         county_y = self._align(county_series, self._grid)
         self._data[county_name] = (self._grid, county_y)
@@ -593,44 +691,33 @@ class TrendPanel(Panel):
         band = None
         if not is_township and ind.aggregation in ("mean", "pop_mean"):
             band = self._township_band(ind.code)
-        # Stepping from township to township changes only the township's line: the county line
-        # and the band are redrawn only when what they show changes.
-        shown = (county, ind.code, show_township, band is not None, self._grid.tobytes())
+        # Stepping from township to township changes only the township's line: the county's
+        # layer is drawn again only when what it shows changes.
+        target = ind.target_value
+        shown = (county, ind.code, show_township, band is not None, self._grid.tobytes(),
+                 target)
         if shown != self._county_shown:
             self._county_shown = shown
-            self._county_curve.setData(x, county_y, connect="finite",
-                                       pen=_line_pen(theme.ACCENT, 2 if show_township else 3),
-                                       symbol="o" if dots else None, symbolSize=6,
-                                       symbolBrush=_dot_style(theme.ACCENT)[0],
-                                       symbolPen=_no_pen())
+            chart.county = _Line(x, county_y, theme.ACCENT, 2 if show_township else 3,
+                                 6 if dots else 0)
+            chart.band = None
             if band is not None:
                 periods, lo, hi = band
                 bx = _plot_x(periods, ind.frequency)
                 ok = np.isfinite(lo) & np.isfinite(hi)
-                self._band_lo.setData(bx[ok], lo[ok])
-                self._band_hi.setData(bx[ok], hi[ok])
-                self._band_fill.setCurves(self._band_lo, self._band_hi)
-                self._band_fill.show()
-            else:
-                self._band_lo.setData([], [])
-                self._band_hi.setData([], [])
-                self._band_fill.hide()
+                chart.band = (bx[ok], lo[ok], hi[ok])
+            chart.target = None if target is None else float(target)
+            chart.county_version += 1
         self._band = band
 
-        target = ind.target_value
         if target is not None:
-            self._target_line.setPos(target)
-            self._target_line.show()
             ends = self._grid[[0, -1]] if len(self._grid) else self._grid
             self._data[self._t["target"]] = (ends, np.full(len(ends), float(target)))
             names.append(self._t["target"])
-        else:
-            self._target_line.hide()
         self._names = names
 
         self._update_ranges(township_series is not None, band, target)
-        self._update_legend_static(ind, band is not None)
-        self._empty.setVisible(len(self._grid) == 0)
+        chart.empty_text = self._t["no_data"] if len(self._grid) == 0 else ""
 
     def _update_ranges(self, has_township: bool, band, target) -> None:
         months = self.ctx.queries.months
@@ -642,18 +729,15 @@ class TrendPanel(Panel):
         if len(self._grid_x):
             x0, x1 = min(x0, self._grid_x[0] - 0.5), max(x1, self._grid_x[-1] + 0.5)
         pad = max(0.3, (x1 - x0) * 0.01)
-        # Ranges are only set when they change: each change regenerates the axes' text and grid,
-        # which costs more than drawing the lines themselves.
-        self._set_range(self._vb, 0, (x0 - pad, x1 + pad))
+        chart = self.chart
+        chart.x_range = (float(x0 - pad), float(x1 + pad))
 
         county_values = [self._data[self._t["county"]][1]]
         extra = [float(target)] if target is not None else []
         ind = self.ctx.indicator()
         if self._dual:
-            self._county_vb.setYLink(None)
-            self._set_range(self._county_vb, 1, self._y_range(county_values, extra))
-            self._set_range(self._vb, 1,
-                            self._y_range([self._data[self._township_name][1]], []))
+            chart.county_range = self._y_range(county_values, extra)
+            chart.y_range = self._y_range([self._data[self._township_name][1]], [])
         else:
             # One scale per indicator for the county and every township, so stepping through
             # townships compares them on the same axis (and leaves the axes untouched).
@@ -661,31 +745,8 @@ class TrendPanel(Panel):
             values = county_values + ([spread[1], spread[2]] if spread is not None else [])
             if has_township:
                 values.append(self._data[self._township_name][1])
-            self._set_range(self._vb, 1, self._y_range(values, extra))
-            self._county_vb.setYLink(self._vb)
-        if self._dual != self._dual_shown:
-            self._dual_shown = self._dual
-            item = self._plot.getPlotItem()
-            (item.showAxis if self._dual else item.hideAxis)("right")
-            self._left_axis.setTextPen(pg.mkPen(theme.HIGHLIGHT if self._dual
-                                                else theme.TEXT_DIM))
-        self._sync_county_view()
-        # Apply the new ranges now, not when the chart is next painted: pyqtgraph would move
-        # every item then and paint the chart twice.
-        self._vb.updateMatrix()
-        self._county_vb.updateMatrix()
-        self._empty.setPos((x0 + x1) / 2, sum(self._vb.viewRange()[1]) / 2)
-
-    @staticmethod
-    def _set_range(view_box, axis: int, span: tuple[float, float]) -> None:
-        current = view_box.viewRange()[axis]
-        # (plain comparisons: np.allclose costs ~0.3 ms for two numbers)
-        if all(abs(a - b) <= 1e-12 + 1e-9 * abs(b) for a, b in zip(current, span)):
-            return
-        if axis == 0:
-            view_box.setXRange(*span, padding=0)
-        else:
-            view_box.setYRange(*span, padding=0)
+            chart.y_range = chart.county_range = self._y_range(values, extra)
+        chart.dual = self._dual
 
     @staticmethod
     def _y_range(arrays: list[np.ndarray], extra: list[float]) -> tuple[float, float]:
@@ -700,14 +761,6 @@ class TrendPanel(Panel):
         if lo >= 0 > lo_pad:
             lo_pad = 0.0
         return lo_pad, hi_pad
-
-    def _update_legend_static(self, ind: Indicator, has_band: bool) -> None:
-        self._legend_township.setVisible(self._township_name is not None)
-        self._legend_band.setVisible(has_band)
-        self._legend_band.text.setText(self._t["range"])
-        self._legend_target.setVisible(ind.target_value is not None)
-        if ind.target_value is not None:
-            self._legend_target.text.setText(f"{self._t['target']} {self._target_text(ind)}")
 
     def _target_text(self, ind: Indicator) -> str:
         # "24 μg/m³", not "24.0 μg/m³": targets are round figures in the plans.
@@ -724,36 +777,12 @@ class TrendPanel(Panel):
         idx = int(np.searchsorted(self._grid, month, side="right")) - 1
         if idx < 0:
             self.marker_period = None
-            for marker in (self._marker_line, self._marker_label, self._township_marker,
-                           self._county_marker):
-                marker.hide()
-            self._update_legend_values(None)
-            return
-        self.marker_period = _as_date(self._grid[idx])
-        mx = float(self._grid_x[idx])
-        self._marker_line.setPos(mx)
-        self._marker_line.show()
-        self._marker_label.setText(period_label(self.marker_period, ind.frequency,
-                                                self.ctx.lang))
-        (x0, x1), (_, y1) = self._vb.viewRange()
-        self._marker_label.setAnchor((1.0, 0.0) if mx > (x0 + x1) / 2 else (0.0, 0.0))
-        self._marker_label.setPos(mx, y1)
-        self._marker_label.show()
-        self._place_dots(self._township_marker, self._county_marker, idx, theme.PANEL)
-        self._update_legend_values(idx)
-
-    def _place_dots(self, township_dots, county_dots, idx: int, edge: str) -> None:
-        mx = float(self._grid_x[idx])
-        for dots, name, colour in ((township_dots, self._township_name, theme.HIGHLIGHT),
-                                   (county_dots, self._t["county"], theme.ACCENT)):
-            value = self._value_at(name, idx)
-            if value is None:
-                dots.setData([])
-                dots.hide()
-                continue
-            brush, pen = _dot_style(colour, edge)
-            dots.setData([{"pos": (mx, value), "brush": brush, "pen": pen}])
-            dots.show()
+            self.chart.marker = None
+        else:
+            self.marker_period = _as_date(self._grid[idx])
+            self.chart.marker = (idx, period_label(self.marker_period, ind.frequency,
+                                                   self.ctx.lang))
+        self._update_legend(ind, None if idx < 0 else idx)
 
     def _value_at(self, name: str | None, idx: int | None) -> float | None:
         if idx is None or name not in self._data:
@@ -766,13 +795,19 @@ class TrendPanel(Panel):
             return self._t["county"]
         return self._t["county"] + ("（右轴）" if self.ctx.lang != "en" else " (right axis)")
 
-    def _update_legend_values(self, idx: int | None) -> None:
-        ind = self.ctx.indicator()
+    def _update_legend(self, ind: Indicator, idx: int | None) -> None:
+        legend = []
         if self._township_name is not None:
             value = self._value_text(self._township_name, idx, ind)
-            self._legend_township.text.setText(f"{self._township_name} {value}")
+            legend.append(("thick", theme.HIGHLIGHT, f"{self._township_name} {value}"))
         value = self._value_text(self._t["county"], idx, ind)
-        self._legend_county.text.setText(f"{self._county_label()} {value}")
+        legend.append(("line", theme.ACCENT, f"{self._county_label()} {value}"))
+        if self._band is not None:
+            legend.append(("band", theme.ACCENT, self._t["range"]))
+        if ind.target_value is not None:
+            legend.append(("dash", theme.ACCENT_2,
+                           f"{self._t['target']} {self._target_text(ind)}"))
+        self.chart.legend = legend
 
     def _value_text(self, name: str, idx: int | None, ind: Indicator) -> str:
         value = self._value_at(name, idx)
@@ -781,91 +816,54 @@ class TrendPanel(Panel):
         return format_value(value, ind, self.ctx.lang)
 
     # -- hover and click ------------------------------------------------------------------------
-    def _index_at_scene(self, scene_pos) -> int | None:
-        if not len(self._grid) or not self._vb.sceneBoundingRect().contains(scene_pos):
-            return None
-        mx = self._vb.mapSceneToView(scene_pos).x()
-        x = self._grid_x
-        idx = int(np.clip(np.searchsorted(x, mx), 0, len(x) - 1))
-        if idx > 0 and abs(x[idx - 1] - mx) <= abs(x[idx] - mx):
-            idx -= 1
-        return idx
-
-    def _on_mouse_moved(self, scene_pos) -> None:
-        idx = self._index_at_scene(scene_pos)
+    def _on_hover(self, idx: int | None, at: QPointF | None) -> None:
+        label = self.chart.readout
         if idx is None:
-            self._hide_hover()
+            label.hide()
             return
         ind = self.ctx.indicator()
         period = _as_date(self._grid[idx])
-        self._hover_line.setPos(float(self._grid_x[idx]))
-        self._hover_line.show()
-        self._place_dots(self._township_hover, self._county_hover, idx, theme.TEXT)
         lines = [f"<b>{period_label(period, ind.frequency, self.ctx.lang)}</b>"]
-        for name, label, colour in ((self._township_name, self._township_name, theme.HIGHLIGHT),
-                                    (self._t["county"], self._t["county"], theme.ACCENT)):
+        for name, colour in ((self._township_name, theme.HIGHLIGHT),
+                             (self._t["county"], theme.ACCENT)):
             if name is None:
                 continue
             value = self._value_text(name, idx, ind)
-            lines.append(f"<span style='color:{colour}'>●</span>&nbsp;{label}"
+            lines.append(f"<span style='color:{colour}'>●</span>&nbsp;{name}"
                          f"&nbsp;&nbsp;<b>{value}</b>")
         if ind.target_value is not None:
             lines.append(f"<span style='color:{theme.ACCENT_2}'>━</span>&nbsp;"
                          f"{self._t['target']}&nbsp;&nbsp;{self._target_text(ind)}")
-        label = self._hover_label
+        unit = i18n.unit(ind.unit, self.ctx.lang)
+        source = " · ".join(part for part in (ind.department, unit) if part)
+        if source:
+            lines.append(f"<span style='color:{theme.TEXT_DIM}'>{source}</span>")
         label.setText("<br>".join(lines))
         label.adjustSize()
-        at = self._plot.mapFromScene(scene_pos)
-        viewport = self._plot.viewport()
         x = at.x() + 16
-        if x + label.width() > viewport.width() - 4:
+        if x + label.width() > self.chart.width() - 4:
             x = at.x() - 16 - label.width()
         y = min(max(4, at.y() - label.height() - 12),
-                max(4, viewport.height() - label.height() - 4))
-        label.move(QPoint(max(4, x), y))
+                max(4, self.chart.height() - label.height() - 4))
+        label.move(QPoint(int(max(4, x)), int(y)))
         label.show()
         label.raise_()
 
-    def _hide_hover(self) -> None:
-        for item in (self._hover_line, self._township_hover, self._county_hover):
-            item.hide()
-        if hasattr(self, "_hover_label"):
-            self._hover_label.hide()
-
-    def _on_mouse_clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        idx = self._index_at_scene(event.scenePos())
-        if idx is not None:
-            self.ctx.select(period=_as_date(self._grid[idx]))
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self._plot.viewport() and event.type() == QEvent.Type.Leave:
-            self._hide_hover()
-        return super().eventFilter(watched, event)
+    def _on_period_clicked(self, idx: int) -> None:
+        self.ctx.select(period=_as_date(self._grid[idx]))
 
     # -- sizing ---------------------------------------------------------------------------------
     def _apply_fonts(self) -> None:
         px = self._font_px
-        tick_font = theme.font(px)
-        for axis in (self._bottom_axis, self._left_axis, self._right_axis):
-            axis.setTickFont(tick_font)
-        self._bottom_axis.setHeight(px + 14)
-        # Value axes keep one width (room for "12,345.6万"): were they to fit each township's
-        # labels, the chart would shift sideways and lay itself out again on every selection.
-        for axis in (self._left_axis, self._right_axis):
-            axis.setWidth(int(px * 5) + 6)
-        self._marker_label.setFont(theme.font(px, True))
-        self._empty.setFont(theme.font(px + 2))
-        for entry in self._legend_entries():
-            entry.set_font_px(px)
+        self.chart.font_px = px
         _style_label(self._unit, px, theme.TEXT_DIM)
         _style_label(self._note, px, theme.ACCENT_2, bold=True)
         bg = theme.color(theme.BG)
-        self._hover_label.setStyleSheet(
+        self.chart.readout.setStyleSheet(
             f"color: {theme.TEXT}; background: rgba({bg.red()}, {bg.green()}, {bg.blue()}, 235);"
             f" border: 1px solid {theme.PANEL_EDGE}; border-radius: 4px; padding: 5px 8px;"
             f" font-size: {px}px; font-family: '{theme.load_font()}';")
+        self.chart.update()
 
     def apply_scale(self) -> None:
         """Type may grow past its laptop size on a video wall (the window's scale)."""
@@ -880,5 +878,3 @@ class TrendPanel(Panel):
             self._apply_fonts()
         if event is not None:
             super().resizeEvent(event)
-
-

@@ -6,9 +6,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from datetime import date
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from cockpit.core.selection import Selection, SelectionState
 from cockpit.ui import theme
@@ -149,12 +150,12 @@ def test_county_only_indicator_shows_a_message_instead_of_bars(queries, make_ctx
     assert not ranking.chart.isVisible()
     # The trend falls back to the county's own series with a note.
     assert trend.series_names() == ["全县", "目标"]
-    assert trend._note.isVisible() and trend._note.text() == "该指标仅统计全县"
+    assert trend.note_text() == "该指标仅统计全县"
 
     ctx.select(indicator="env_pm25")
     assert ranking.message_text is None and ranking.chart.isVisible()
     assert len(ranking.order()) == 18
-    assert not trend._note.isVisible()
+    assert trend.note_text() == ""
 
 
 def test_a_township_without_a_report_is_listed_as_missing(queries, make_ctx, show):
@@ -220,50 +221,69 @@ def test_english_labels(queries, make_ctx, show):
 def test_clicking_the_trend_selects_a_period(queries, make_ctx, show, qtbot):
     ctx = make_ctx("env_pm25", region=township(queries, "桃溪镇"))
     trend = show(TrendPanel(ctx))
-    scene_pos = trend._vb.mapViewToScene(
-        trend._vb.mapToView(trend._vb.boundingRect().center()))
-    view_x = trend._vb.mapSceneToView(scene_pos).x()
-    widget_pos = trend._plot.mapFromScene(scene_pos)
-    qtbot.mouseClick(trend._plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos)
-    months = int(round(view_x - 0.5))
-    expected = date(1970 + months // 12, months % 12 + 1, 1)
-    assert ctx.state.period == expected
-    assert trend.marker_period == expected
+    march = date(2025, 3, 1)
+    qtbot.mouseClick(trend.chart, Qt.MouseButton.LeftButton, pos=trend.chart_point(march))
+    assert ctx.state.period == march
+    assert trend.marker_period == march
+
+
+def hover(widget, pos: QPoint) -> None:
+    """A mouse move delivered to `widget` itself: through the window system it would go to
+    whichever window another test left on top at that spot."""
+    QApplication.sendEvent(widget, QMouseEvent(
+        QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
+        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
 
 
 def test_hovering_the_trend_reads_out_the_period_and_both_values(queries, make_ctx, show, qtbot):
     taoxi = township(queries, "桃溪镇")
     ctx = make_ctx("env_pm25", region=taoxi)
     trend = show(TrendPanel(ctx))
-    vb = trend._vb
-    # Hover over June 2025 (points sit mid-month on the month axis).
-    june = (2025 - 1970) * 12 + 5 + 0.5
-    scene_pos = vb.mapViewToScene(pg.Point(june, sum(vb.viewRange()[1]) / 2))
-    qtbot.mouseMove(trend._plot.viewport(), trend._plot.mapFromScene(scene_pos))
+    june = date(2025, 6, 1)
+    hover(trend.chart, trend.chart_point(june))
     text = trend.hover_text()
-    taoxi_june = queries.series(taoxi, "env_pm25", date(2025, 6, 1), date(2025, 6, 1)).values[0]
-    county_june = queries.series(ctx.county_code, "env_pm25", date(2025, 6, 1),
-                                 date(2025, 6, 1)).values[0]
+    taoxi_june = queries.series(taoxi, "env_pm25", june, june).values[0]
+    county_june = queries.series(ctx.county_code, "env_pm25", june, june).values[0]
     assert "2025年6月" in text
     assert f"{taoxi_june:.1f} μg/m³" in text and f"{county_june:.1f} μg/m³" in text
+    # off the plot (over the legend) the readout goes away
+    hover(trend.chart, QPoint(3, 3))
+    assert trend.hover_text() == ""
 
 
-def test_the_trend_chart_keeps_no_symbol_per_selection(queries, make_ctx, show):
-    # pyqtgraph keeps a rendered symbol per pen and brush *object*; a new pen for every
-    # selection made that atlas, and the cockpit's memory, grow with each one.
-    ctx = make_ctx(indicator="eco_gdp")        # quarterly: its lines carry dots too
+def test_the_township_line_is_drawn_in_the_highlight_colour_at_its_values(
+        queries, make_ctx, show, qtbot):
+    taoxi = township(queries, "桃溪镇")
+    ctx = make_ctx("env_pm25", region=taoxi, period=date(2024, 1, 1))
+    trend = show(TrendPanel(ctx))
+    june = date(2025, 6, 1)
+    value = queries.series(taoxi, "env_pm25", june, june).values[0]
+    at = trend.chart_point(june, value)
+    image = trend.chart.grab().toImage()
+    highlight = QColor(theme.HIGHLIGHT)
+
+    def close(colour: QColor) -> bool:   # an antialiased line's core, not its blended edge
+        return all(abs(a - b) <= 12 for a, b in zip(colour.getRgb()[:3], highlight.getRgb()[:3]))
+    assert any(close(image.pixelColor(at.x() + dx, at.y() + dy))
+               for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+    # the legend names the township with its value in the selected month
+    assert trend.legend_texts()[0].startswith("桃溪镇 ")
+
+
+def test_stepping_through_townships_keeps_the_chart_layers(queries, make_ctx, show, qtbot):
+    # On an averaged indicator the axes and the county's line do not change from township to
+    # township: a selection draws only the township's line over the cached layers.
+    ctx = make_ctx("env_pm25")
     trend = show(TrendPanel(ctx))
     towns = [t.code for t in queries.townships]
-    months = queries.months[-24:]
-
-    def atlas_sizes() -> list[int]:
-        scene = trend.findChild(pg.PlotWidget).scene()
-        return [len(item.fragmentAtlas) for item in scene.items()
-                if isinstance(item, pg.ScatterPlotItem)]
-
-    for k in range(20):
-        ctx.select(region=towns[k % len(towns)], period=months[k % len(months)])
-    before = atlas_sizes()
-    for k in range(150):
-        ctx.select(region=towns[k % len(towns)], period=months[(k * 7) % len(months)])
-    assert atlas_sizes() == before
+    ctx.select(region=towns[0])
+    trend.chart.grab()
+    before = trend.chart.layer_builds
+    for code in towns[1:8]:
+        ctx.select(region=code)
+        trend.chart.grab()
+    assert trend.chart.layer_builds == before
+    # another indicator draws them again
+    ctx.select(indicator="eco_retail")
+    trend.chart.grab()
+    assert trend.chart.layer_builds > before

@@ -90,3 +90,25 @@ def test_switching_domain_reuses_cards(panel):
         assert all(c.isVisible() for c in widget.cards)
         most = max(most, len(shown))
     assert len(widget.findChildren(KpiCard)) == most
+
+
+def test_a_card_shows_the_same_picture_when_a_township_comes_back_and_a_new_one_for_new_figures(
+        panel):
+    # Cards are painted once per figures and copied after: the copy must be the picture the
+    # figures make, never the previous township's.
+    widget, ctx, q = panel
+    other = TOWNSHIP_CODES["桃溪镇"]
+
+    def picture():
+        return widget.card_for("gov_events_closed").grab().toImage()
+
+    ctx.select(region=LIUCHENG)
+    first = picture()
+    ctx.select(region=other)
+    second = picture()
+    ctx.select(region=LIUCHENG)
+    assert picture() == first
+    assert second != first
+    # the selected card is drawn with its accent edge, the others without
+    ctx.select(indicator="gov_hazard_fixed")
+    assert picture() != first

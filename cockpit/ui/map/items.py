@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph.functions as pgfn
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QImage, QPainter, QPainterPath, QPainterPathStroker,
-                           QPen, QTransform)
+                           QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import QGraphicsItem
 
 from ...geo.index import Rings
@@ -359,6 +359,10 @@ class HighlightItem(QGraphicsItem):
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             self._pens.append(pen)
         self._pixels = widths[0][0] / 2 + 1
+        self._sprites: dict[tuple, QPixmap] = {}
+        self._sprite_bytes = 0
+        # The sprites are keyed by the path's id: holding the paths keeps those ids unique.
+        self._paths_seen: dict[int, QPainterPath] = {}
         self.setVisible(False)
 
     @property
@@ -386,6 +390,43 @@ class HighlightItem(QGraphicsItem):
         return self._path.boundingRect().adjusted(-m, -m, m, m)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        # Three wide translucent antialiased strokes of a township's outline cost several ms;
+        # each outline is drawn once per view transform and then copied, so stepping through
+        # townships (and back) repaints the glow as a pixmap.
+        t = painter.worldTransform()
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        bounds = t.mapRect(self.boundingRect())
+        origin = QPointF(math.floor(bounds.left()), math.floor(bounds.top()))
+        key = (id(self._path), t.m11(), t.m12(), t.m21(), t.m22(), t.dx() - origin.x(),
+               t.dy() - origin.y(), ratio)
+        sprite = self._sprites.get(key)
+        if sprite is None:
+            width, height = math.ceil(bounds.right() - origin.x()), math.ceil(
+                bounds.bottom() - origin.y())
+            if width * height * ratio * ratio > 4_000_000:   # a province filling the screen
+                self._stroke(painter)
+                return
+            sprite = QPixmap(max(1, round(width * ratio)), max(1, round(height * ratio)))
+            sprite.setDevicePixelRatio(ratio)
+            sprite.fill(Qt.GlobalColor.transparent)
+            p = QPainter(sprite)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setTransform(t * QTransform.fromTranslate(-origin.x(), -origin.y()))
+            self._stroke(p)
+            p.end()
+            if self._sprite_bytes > 32_000_000 or len(self._sprites) > 256:
+                self._sprites.clear()
+                self._paths_seen.clear()
+                self._sprite_bytes = 0
+            self._sprite_bytes += sprite.width() * sprite.height() * 4
+            self._sprites[key] = sprite
+            self._paths_seen[id(self._path)] = self._path
+        painter.save()
+        painter.resetTransform()
+        painter.drawPixmap(origin, sprite)
+        painter.restore()
+
+    def _stroke(self, painter: QPainter) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for pen in self._pens:
             painter.setPen(pen)
