@@ -2,6 +2,8 @@
 close or ignore them; clicking one selects its township, indicator and period everywhere."""
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
@@ -212,13 +214,15 @@ class AlertsPanel(Panel):
         self._counts.setTextFormat(Qt.TextFormat.RichText)
         self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
                                        objectName="filterButton")
-        self.region_only.toggled.connect(self.refresh)
+        self.region_only.toggled.connect(self._on_filter_change)
         self.status_filter = QComboBox(objectName="statusFilter")
         self.status_filter.addItem(t["open"], list(OPEN_STATUSES))
         self.status_filter.addItem(t["every"], None)
         for status in (CLOSED, IGNORED, CLEARED):
             self.status_filter.addItem(alert_status(status, ctx.lang), [status])
-        self.status_filter.currentIndexChanged.connect(self.refresh)
+        self.status_filter.currentIndexChanged.connect(self._on_filter_change)
+        # The filters as plain values: the query worker (prewarm.py) reads them, never widgets.
+        self._filters = (True, tuple(OPEN_STATUSES))
         top = QHBoxLayout()
         top.addWidget(self._title, 1)
         top.addWidget(self._counts)
@@ -266,6 +270,8 @@ class AlertsPanel(Panel):
         layout.addLayout(actions)
 
         self._cache: dict = {}
+        self._cache_lock = threading.Lock()   # filled by the GUI and by the query worker
+        self._generation = 0                  # alerts changed: answers read before are old
         self.history_dialog: HistoryDialog | None = None
         self._stale = False
         self.action_dialog: AlertActionDialog | None = None
@@ -310,7 +316,7 @@ class AlertsPanel(Panel):
 
     # -- refreshing ---------------------------------------------------------------------------------
     def _region_filter(self) -> str | None:
-        if not self.region_only.isChecked():
+        if not self._filters[0]:
             return None
         return self.ctx.township_or_none(self.ctx.state.region)
 
@@ -321,7 +327,14 @@ class AlertsPanel(Panel):
         self.on_alerts()
 
     def on_alerts(self) -> None:
-        self._cache.clear()
+        with self._cache_lock:
+            self._cache.clear()
+            self._generation += 1
+        self.refresh()
+
+    def _on_filter_change(self) -> None:
+        statuses = self.status_filter.currentData()
+        self._filters = (self.region_only.isChecked(), tuple(statuses or ()))
         self.refresh()
 
     # Rows listed at most: the most severe and newest first; the database pages and counts, so
@@ -332,21 +345,28 @@ class AlertsPanel(Panel):
         """(alerts, counts by severity, how many match) for a region under the status filter.
         Stepping through townships re-reads nothing: the store only changes with
         alerts_changed."""
-        statuses = self.status_filter.currentData()
-        key = (region, tuple(statuses or ()))
-        if key not in self._cache:
-            if len(self._cache) >= 512:   # a wall stepping through a province's townships
-                self._cache.clear()
-            service = self.ctx.alerts
-            # A county of a city warehouse: its own alerts and every township's in it.
-            regions = (self._under(region) if region is not None
-                       and self.ctx.hierarchy.has_children(region) else None)
-            place = {"regions": regions} if regions is not None else {"region": region}
-            alerts = service.list(status=statuses, limit=self.ROW_LIMIT, **place)
-            total = (len(alerts) if len(alerts) < self.ROW_LIMIT
-                     else service.count(status=statuses, **place))
-            self._cache[key] = (alerts, service.counts_by_severity(**place), total)
-        return self._cache[key]
+        statuses = self._filters[1]
+        key = (region, statuses)
+        with self._cache_lock:
+            found, generation = self._cache.get(key), self._generation
+        if found is not None:
+            return found
+        service = self.ctx.alerts
+        statuses = list(statuses) or None
+        # A county of a city warehouse: its own alerts and every township's in it.
+        regions = (self._under(region) if region is not None
+                   and self.ctx.hierarchy.has_children(region) else None)
+        place = {"regions": regions} if regions is not None else {"region": region}
+        alerts = service.list(status=statuses, limit=self.ROW_LIMIT, **place)
+        total = (len(alerts) if len(alerts) < self.ROW_LIMIT
+                 else service.count(status=statuses, **place))
+        found = (alerts, service.counts_by_severity(**place), total)
+        with self._cache_lock:
+            if generation == self._generation:
+                if len(self._cache) >= 512:   # a wall stepping through a province's townships
+                    self._cache.clear()
+                self._cache[key] = found
+        return found
 
     def _under(self, region: str) -> list[str]:
         """`region` and every region below it."""
@@ -358,8 +378,9 @@ class AlertsPanel(Panel):
         return out
 
     def warm(self, region: str) -> None:
-        """Fetch what selecting `region` would list (see prewarm.py)."""
-        if self.ctx.alerts is not None and self.region_only.isChecked():
+        """Fetch what selecting `region` would list (see prewarm.py; also from the query
+        worker, so it reads the filters' values, not their widgets)."""
+        if self.ctx.alerts is not None and self._filters[0]:
             self._fetch(self.ctx.township_or_none(region))
 
     def refresh(self) -> None:

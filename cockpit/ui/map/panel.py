@@ -12,6 +12,7 @@ Everything is drawn in the index's kilometre frame with y flipped for Qt (y down
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,8 +34,8 @@ from ..context import CockpitContext
 from ..lateness import lateness, period_html
 from ..panel import Panel, TitleLabel
 from .items import (EVENT_STATUS_COLORS, EVENT_STATUS_ORDER, AlertBadge, ChoroplethItem,
-                    EventPointsItem, HighlightItem, TownshipLabel, _argb, scene_point,
-                    short_name)
+                    EventPointsItem, HighlightItem, TownshipLabel, _argb,
+                    _label_paths as label_paths, scene_point, short_name)
 from .overlays import MapLegend, _CornerNote, _HoverCard, _LegendContent
 
 LABEL_LIMIT = 300             # beyond this many townships names would only be clutter
@@ -120,6 +121,7 @@ class _Level:
     label_plans: dict = field(default_factory=dict)
     row_of: dict[str, int] | None = None
     rows_cache: tuple[np.ndarray, np.ndarray] | None = None
+    badge_counts: tuple[dict, dict] | None = None   # (alert counts, rolled up to the level)
 
     def items(self) -> list:
         return [self.choropleth, *self.labels.values()]
@@ -192,6 +194,9 @@ class MapPanel(Panel):
         self._level: _Level | None = None
         self._levels: OrderedDict = OrderedDict()   # view → _Level, most recent last
         self._alert_counts: dict | None = None       # open alerts by region, as last read
+        self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
+        self._prepared_lock = threading.Lock()
+        ctx.preparers.append(self._prepare)
 
         self._title = TitleLabel(parent=self)
         self._title_plain = ""
@@ -444,6 +449,8 @@ class MapPanel(Panel):
             for item in level.items():
                 self._scene.removeItem(item)
         self._levels.clear()
+        with self._prepared_lock:
+            self._prepared.clear()
         self._level = None
         self._alert_counts = None
         self._load_view(self.ctx.view_code)
@@ -452,9 +459,35 @@ class MapPanel(Panel):
     # counties, a province's cities, a wall's last stops; a county level is a few hundred KB.
     VIEW_CACHE = 24
 
+    def _prepare(self, state) -> None:
+        """(The query worker, at scale:) the outlines and hit-test index of the level `state`
+        shows, if not drawn yet: ~10 ms of a drill that no longer runs on the GUI thread."""
+        view = self.ctx.hierarchy.view_of(state.region)
+        if view in self._levels or view in self._prepared:
+            return
+        queries = self.ctx.queries
+        index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
+        with self._prepared_lock:
+            self._prepared[view] = (queries, index)   # (a reload may come in between)
+        # The names' outlines and halos too (~1 ms each, kept by text and size); Qt's paths
+        # and fonts may be used in any thread.
+        if len(index.codes) <= LABEL_LIMIT:
+            px = self._label_px
+            small = max(9, round(px * 0.85))
+            for code in index.codes:
+                name = self.ctx.region_name(code)
+                label_paths(name, px, False)
+                label_paths(name, small, False)
+                label_paths(short_name(name), small, False)
+            while len(self._prepared) > 4:
+                self._prepared.pop(next(iter(self._prepared)))
+
     def _build_level(self, view: str) -> _Level:
         """Index, outlines and names of the children of `view`, added to the scene hidden."""
-        index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
+        with self._prepared_lock:
+            queries, index = self._prepared.pop(view, (None, None))
+        if index is None or queries is not self.ctx.queries:
+            index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
         choropleth = ChoroplethItem()
         choropleth.setZValue(0)
         choropleth.set_geometry({code: index.rings(code) for code in index.codes})
@@ -758,16 +791,10 @@ class MapPanel(Panel):
             self._scene.removeItem(badge)
         self._badges = {}
         marked = []
-        # Alerts roll up to the level shown: a county's badge counts its townships' alerts.
-        rolled: dict[str, dict[str, int]] = {}
-        hierarchy, view = self.ctx.hierarchy, self._view_code
-        for code, by_level in counts.items():
-            child = code if code in self._anchors else hierarchy.child_toward(view, code)
-            if child is None or child not in self._anchors:
-                continue
-            into = rolled.setdefault(child, {})
-            for level, n in by_level.items():
-                into[level] = into.get(level, 0) + n
+        level = self._level
+        if level.badge_counts is None or level.badge_counts[0] is not counts:
+            level.badge_counts = (counts, self._roll_up(counts))
+        rolled = level.badge_counts[1]
         for code, by_level in rolled.items():
             red, orange = by_level.get("红", 0), by_level.get("橙", 0)
             if red or orange:
@@ -778,7 +805,34 @@ class MapPanel(Panel):
             self._scene.addItem(badge)
             self._badges[code] = badge
 
+    def _roll_up(self, counts: dict) -> dict[str, dict[str, int]]:
+        """Alerts roll up to the level shown: a county's badge counts its townships' alerts.
+        Each region below the level is walked down to once (a province's thousand alerts each
+        looked up their path on every drill: ~30 ms)."""
+        toward: dict[str, str] = {}
+        hierarchy = self.ctx.hierarchy
+        for child in self._anchors:
+            todo = [child]
+            while todo:
+                code = todo.pop()
+                toward[code] = child
+                todo += hierarchy.children(code)
+        rolled: dict[str, dict[str, int]] = {}
+        for code, by_level in counts.items():
+            child = toward.get(code)
+            if child is None:
+                continue
+            into = rolled.setdefault(child, {})
+            for severity, n in by_level.items():
+                into[severity] = into.get(severity, 0) + n
+        return rolled
+
     # -- lifetime -------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self._prepare in self.ctx.preparers:
+            self.ctx.preparers.remove(self._prepare)
+        super().closeEvent(event)
+
     def showEvent(self, event) -> None:
         super().showEvent(event)   # catches up on what changed while hidden
         self._fit()
