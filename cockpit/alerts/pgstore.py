@@ -226,7 +226,7 @@ class PgAlertStore(AlertStore):
     def _create_schema(self, con: _Connection) -> None:
         found = con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
         if found and self._version(con) == SCHEMA_VERSION:
-            if con.execute("SELECT to_regclass('alerts_region_name') IS NULL").fetchone()[0]:
+            if con.execute("SELECT to_regclass('alerts_scope_region') IS NULL").fetchone()[0]:
                 with con.conn.transaction():   # a store made before the region indexes
                     for statement in REGION_INDEXES:
                         con.execute(statement)
