@@ -424,6 +424,12 @@ class AlertsPanel(Panel):
         t = self._t
         table = self.table
         table.setSortingEnabled(False)
+        # Columns sized to their contents re-measure every row at each cell set (~1.3 ms a
+        # cell: 140 ms for 16 alerts): fixed while filling, measured once after.
+        header = table.horizontalHeader()
+        modes = [header.sectionResizeMode(c) for c in range(table.columnCount())]
+        for col in range(len(modes)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
         table.setRowCount(len(self._alerts))
         ctx, lang = self.ctx, self.ctx.lang
         indicators, regions = ctx.queries.indicator_by_code, ctx.queries.region_by_code
@@ -453,6 +459,8 @@ class AlertsPanel(Panel):
                                               else STATUS_COLORS.get(alert.status, theme.TEXT)))
                 item.setToolTip(self._tooltip(alert))
                 table.setItem(row, col, item)
+        for col, mode in enumerate(modes):
+            header.setSectionResizeMode(col, mode)
         table.setSortingEnabled(True)
         table.doItemsLayout()   # now, not deferred: one paint per change instead of two
         if not self._alerts:

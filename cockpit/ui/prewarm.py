@@ -40,7 +40,6 @@ class Prewarmer(QObject):
         ctx.changed.connect(self._on_change)
         ctx.reloaded.connect(self._restart)
         self.fetcher: QueryFetcher | None = None
-        self._pending = []
         if len(ctx.queries.townships) >= ASYNC_MIN:
             self.fetcher = QueryFetcher(ctx, warmers, self)
             ctx.fetch_first(self.fetcher)
