@@ -86,10 +86,17 @@ def _settle(app, window) -> None:
     At scale the panels first wait for their answers from the query worker (prewarm.py): a
     user waits for those too, so the time runs until they are shown."""
     ctx = getattr(window, "ctx", None)
-    deadline = time.perf_counter() + 120
-    while getattr(ctx, "waiting", False) and time.perf_counter() < deadline:
-        time.sleep(0.0005)   # the GIL to the worker
-        app.processEvents()
+    if getattr(ctx, "waiting", False):
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        # Blocked in the event loop, as the cockpit waits: polling would take the GIL from the
+        # worker hundreds of times per answer. (The timer only bounds each wait.)
+        tick = QTimer()
+        tick.start(100)
+        deadline = time.perf_counter() + 120
+        while ctx.waiting and time.perf_counter() < deadline:
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        tick.stop()
     app.sendPostedEvents()
     app.processEvents()
 

@@ -469,16 +469,12 @@ class MapPanel(Panel):
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
         with self._prepared_lock:
             self._prepared[view] = (queries, index)   # (a reload may come in between)
-        # The names' outlines and halos too (~1 ms each, kept by text and size); Qt's paths
-        # and fonts may be used in any thread.
+        # The names' outlines and halos too (~1 ms each, kept by text and size), as most are
+        # drawn (full, at the map's size; the few crowded ones are made when placed). Qt's
+        # paths and fonts may be used in any thread.
         if len(index.codes) <= LABEL_LIMIT:
-            px = self._label_px
-            small = max(9, round(px * 0.85))
             for code in index.codes:
-                name = self.ctx.region_name(code)
-                label_paths(name, px, False)
-                label_paths(name, small, False)
-                label_paths(short_name(name), small, False)
+                label_paths(self.ctx.region_name(code), self._label_px, False)
             while len(self._prepared) > 4:
                 self._prepared.pop(next(iter(self._prepared)))
 
