@@ -26,20 +26,6 @@ from ..core.plan import Target
 from .store import Snapshot
 
 
-def _pandas_known_absent() -> None:
-    """DuckDB looks for pandas at every execute with parameters (to recognise DataFrames); where
-    pandas is not installed each look walks sys.path again (~0.1 ms; ~100 looks per selection
-    at province scale, in the query worker and the GUI thread alike). Marked absent once, each
-    look fails at once, as it would have anyway."""
-    import importlib.util
-
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None
-
-
-_pandas_known_absent()
-
-
 @dataclass(frozen=True)
 class Region:
     code: str
