@@ -110,7 +110,8 @@ def fetch_state(ctx: CockpitContext, state, warmers=()) -> None:
     values = q.child_values(view, ind.code, state.period)
     q.child_band(view, ind.code)
     q.series(view, ind.code)
-    q.series(view, ind.code, end=state.period)
+    if ind.county_only:   # the ranking's note instead of bars
+        q.series(view, ind.code, end=state.period)
     if values.period is not None:
         q.series(view, ind.code, values.period, values.period)
     if state.region != view:
