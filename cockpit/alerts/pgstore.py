@@ -30,7 +30,8 @@ from typing import Callable, Iterator
 
 from ..core.settings import pg_reason, redact
 from .store import (SCHEMA_VERSION, AlertStateError, AlertStore, StoreUnavailable, _set_version,
-                    schema_sql, ALERT_COLUMNS, AUDIT_COLUMNS, EVALUATION_COLUMNS)
+                    schema_sql, ALERT_COLUMNS, AUDIT_COLUMNS, EVALUATION_COLUMNS,
+                    REGION_INDEXES)
 
 CHANNEL = "cockpit_alerts"
 # The advisory lock every writer takes (any constant: the store owns its database).
@@ -225,6 +226,10 @@ class PgAlertStore(AlertStore):
     def _create_schema(self, con: _Connection) -> None:
         found = con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
         if found and self._version(con) == SCHEMA_VERSION:
+            if con.execute("SELECT to_regclass('alerts_scope_region') IS NULL").fetchone()[0]:
+                with con.conn.transaction():   # a store made before the region indexes
+                    for statement in REGION_INDEXES:
+                        con.execute(statement)
             self._ready = True
             return
         with con.conn.transaction():

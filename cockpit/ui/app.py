@@ -104,15 +104,24 @@ class LiveWarehouse:
     that opens, so the window reloads once and is current again."""
 
     def __init__(self, root: Path | str, as_of: date | None = None):
-        from ..warehouse.lake import LakeFollower, lake_of
+        from ..warehouse.store import lake_location
 
         # A DuckLake (`ducklake:…`) is followed through this PC's local copies of its snapshots:
         # a thread copies each new one in, and the folder of copies is watched like any other.
-        lake = lake_of(root)
+        # (lake.py is imported only then: a folder's start-up does without it.)
+        lake = None
+        if lake_location(root) is not None:
+            from ..warehouse.lake import lake_of
+
+            lake = lake_of(root)
         self.root = Path(root) if lake is None else lake.location
         self.store = SnapshotStore(self.root) if lake is None else lake.cache
         self.snapshot: Snapshot = open_current(self.root, as_of)
-        self.lake = None if lake is None or as_of else LakeFollower(lake)
+        self.lake = None
+        if lake is not None and not as_of:
+            from ..warehouse.lake import LakeFollower
+
+            self.lake = LakeFollower(lake)
         self.queries = Queries(self.snapshot)
         self.failure: str | None = None      # the open snapshot's queries fail (why)
         self._failures = 0                   # failures since it was opened
@@ -395,17 +404,64 @@ def _watch(window, warehouse: LiveWarehouse, interval_ms: int = 1000) -> Snapsho
     return window.follower
 
 
+class _Steps:
+    """Start-up step by step, for `cockpit bench` (COCKPIT_TIMING): name=ms pairs."""
+
+    def __init__(self):
+        self._last = time.perf_counter()
+        self.ms: dict[str, float] = {}
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.ms[name] = (now - self._last) * 1000
+        self._last = now
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={v:.0f}" for k, v in self.ms.items())
+
+
+def after_first_paint(window, call, fallback_ms: int = 3000) -> None:
+    """Run `call` once, when `window` has painted for the first time (in the event loop's
+    time), or after `fallback_ms` if it has not painted by then (a wall with its screen off)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    fired = []
+
+    def once() -> None:
+        if not fired:
+            fired.append(True)
+            call()
+
+    class Once(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() in (QEvent.Type.UpdateRequest, QEvent.Type.Paint):
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, window, once)   # after the paint this event starts
+                self.deleteLater()
+            return False
+
+    window.installEventFilter(Once(window))
+    QTimer.singleShot(fallback_ms, window, once)
+
+
 def run_gui(args) -> int:
 
     started = time.perf_counter()
+    steps = _Steps()
     try:
         warehouse = LiveWarehouse(args.db)
+        steps.done("warehouse")
         app = _application()
+        steps.done("qt")
         state = initial_state(warehouse.queries)
+        # Alerts are evaluated once the first frame is up: a thread started before would
+        # compete with building and painting it for the CPU and the GIL.
         window = build_window(warehouse, state, lang=args.lang or "zh_CN",
-                              sound=getattr(args, "sound", False))
+                              sound=getattr(args, "sound", False), evaluate=False)
+        steps.done("window")
     except CockpitUsageError as exc:
         raise UsageError(str(exc))
+    after_first_paint(window, window.watcher.request)
     screens = app.screens()
     if args.screen is not None:
         if not 0 <= args.screen < len(screens):
@@ -431,8 +487,9 @@ def run_gui(args) -> int:
         # COCKPIT_TIMING=exit leaves right after the first full paint.
         app.sendPostedEvents()
         app.processEvents()
-        print(f"first paint {1000 * (time.perf_counter() - started):.0f} ms", file=sys.stderr,
-              flush=True)
+        steps.done("paint")
+        print(f"first paint {1000 * (time.perf_counter() - started):.0f} ms; steps {steps}",
+              file=sys.stderr, flush=True)
         if timing == "exit":
             window.close()
             window.watcher.stop(wait_s=600)

@@ -96,11 +96,44 @@ class CockpitContext(QObject):
         self.lang = lang
         self.public_mode = public_mode
         self._holding = False
+        self._fetcher = None                  # fetches a change's answers first (prewarm.py)
+        # What else the query worker prepares for a state (the map: the new level's outlines);
+        # each is called off the GUI thread and must touch no widget.
+        self.preparers: list[Callable[[SelectionState], None]] = []
+        self._due: frozenset = frozenset()    # fields changed while their answers are fetched
         self._disconnect = selection.connect(self._relay)
+
+    def fetch_first(self, fetcher) -> None:
+        """From now on (None: no more) a change reaches the panels once `fetcher` has fetched
+        its answers off the GUI thread (`fetcher.request(state)`, then `answered(state)`)."""
+        self._fetcher = fetcher
+        if fetcher is None and self._due:
+            self.answered(self.state)
+
+    @property
+    def waiting(self) -> bool:
+        """A change is waiting for its answers; the panels still show the one before."""
+        return bool(self._due)
+
+    def answered(self, state: SelectionState) -> bool:
+        """The answers for `state` are in: the panels show it, unless the selection has moved
+        on since (then its own answers are on the way). True when it was shown."""
+        if not self._due or state != self.selection.state or self._holding:
+            return False
+        changed, self._due = self._due, frozenset()
+        self._show(changed, state)
+        return True
 
     def _relay(self, changed: frozenset, state: SelectionState) -> None:
         if self._holding:
             return   # panels keep their last good picture; the next reload catches up
+        if self._fetcher is not None:
+            self._due |= changed
+            self._fetcher.request(state)
+            return
+        self._show(changed, state)
+
+    def _show(self, changed: frozenset, state: SelectionState) -> None:
         with self.guarded():
             self.changed.emit(changed, state)
             self._settle_layouts()
@@ -135,6 +168,7 @@ class CockpitContext(QObject):
         `changed` is not emitted, so nothing paints the new data with an old month."""
         self.queries = queries
         self._holding = True
+        self._due = frozenset()   # the reload below re-pulls everything
         try:
             if valid is not None:
                 self.selection.fix(valid)
@@ -147,6 +181,7 @@ class CockpitContext(QObject):
         """Stop passing selection changes to the panels (the warehouse cannot be read): they
         keep what they show until the next `set_queries`."""
         self._holding = True
+        self._due = frozenset()
 
     @contextmanager
     def guarded(self):

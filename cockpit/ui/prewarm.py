@@ -8,13 +8,16 @@ alert list's cache), so the selection itself only repaints. Any change to the se
 the walk; a change of indicator, period or domain starts it again, since the answers differ.
 
 Only the regions of the level shown (a county's townships, a city's counties), and only when they
-all fit in the memo.
+all fit in the memo. From ASYNC_MIN townships on (a province, the country) a change's queries
+(22-75 ms per selection at province scale) leave the GUI thread altogether: see QueryFetcher.
 """
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from typing import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .context import CockpitContext
 
@@ -36,11 +39,15 @@ class Prewarmer(QObject):
         self._timer.timeout.connect(self._tick)
         ctx.changed.connect(self._on_change)
         ctx.reloaded.connect(self._restart)
+        self.fetcher: QueryFetcher | None = None
+        if len(ctx.queries.townships) >= ASYNC_MIN:
+            self.fetcher = QueryFetcher(ctx, warmers, self)
+            ctx.fetch_first(self.fetcher)
         self._restart()
 
     @property
     def done(self) -> bool:
-        return not self._pending
+        return not self._pending and (self.fetcher is None or self.fetcher.idle)
 
     def _on_change(self, changed: frozenset, state) -> None:
         if changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view:
@@ -53,6 +60,8 @@ class Prewarmer(QObject):
         self._view = self.ctx.view_code
         townships = self.ctx.hierarchy.children(self._view)
         self._pending = list(reversed(townships)) if len(townships) <= WARM_LIMIT else []
+        if self.fetcher is not None:
+            self._pending = []   # the query worker reads ahead instead (QueryFetcher)
         if self._pending:
             self._timer.start(QUIET_MS)
         else:
@@ -61,6 +70,10 @@ class Prewarmer(QObject):
     def stop(self) -> None:
         self._pending = []
         self._timer.stop()
+        if self.fetcher is not None:
+            self.ctx.fetch_first(None)
+            self.fetcher.stop()
+            self.fetcher = None
 
     def _tick(self) -> None:
         if not self._pending:
@@ -76,3 +89,180 @@ class Prewarmer(QObject):
             return
         if self._pending:
             self._timer.start(0)
+
+
+# -- at scale: every change's answers fetched off the GUI thread --------------------------------
+ASYNC_MIN = 500          # townships from which the panels wait for answers fetched off the GUI
+NEIGHBOURS = 2           # read ahead this many regions either side in the ranking
+NEXT_PERIODS = 2         # and this many months after the selected one (playback)
+AHEAD_AFTER_MS = 150     # reading ahead starts once a change has been shown and painted
+
+
+def fetch_state(ctx: CockpitContext, state, warmers=()) -> None:
+    """Ask every query a change to `state` makes (map, ranking, trend, cards, events), so the
+    panels only find answers. `warmers` (the panels' own) are run when `state` is the shown
+    selection; they read it from the context."""
+    q = ctx.queries
+    view = q.hierarchy.view_of(state.region)
+    ind = q.indicator_by_code.get(state.indicator)
+    if ind is None:
+        return
+    values = q.child_values(view, ind.code, state.period)
+    q.child_band(view, ind.code)
+    q.series(view, ind.code)
+    if ind.county_only:   # the ranking's note instead of bars
+        q.series(view, ind.code, end=state.period)
+    if values.period is not None:
+        q.series(view, ind.code, values.period, values.period)
+    if state.region != view:
+        q.series(state.region, ind.code)
+    from .kpi_panel import KpiPanel
+
+    codes = [i.code for i in ctx.domain_indicators(state.domain)]
+    if codes:
+        q.kpis(state.region, codes, state.period)
+        q.series_many(state.region, codes, state.period, KpiPanel.SPARK_PERIODS)
+    q.provenance(state.region)
+    for prepare in ctx.preparers:
+        prepare(state)
+    for warm in warmers:
+        warm(state.region)
+
+
+def neighbours(ctx: CockpitContext, state, count: int = NEIGHBOURS) -> list[str]:
+    """The regions next to the selected one in the ranking, nearest first (where a leader or a
+    wall goes next)."""
+    from ..core.ranking import best_first
+
+    q = ctx.queries
+    view = q.hierarchy.view_of(state.region)
+    ind = q.indicator_by_code.get(state.indicator)
+    if ind is None or state.region == view:
+        return []
+    values = q.child_values(view, ind.code, state.period)
+    order = best_first(list(values.regions), values.values, ind.polarity)
+    if state.region not in order:
+        return []
+    k = order.index(state.region)
+    out = []
+    for step in range(1, count + 1):
+        out += [order[i] for i in (k + step, k - step) if 0 <= i < len(order)]
+    return out
+
+
+class QueryFetcher(QObject):
+    """At province and nation scale, a change reaches the panels only once its answers are in.
+
+    A worker thread (with its own DuckDB cursor: Snapshot.cursor is per thread) asks the
+    queries of the newest requested selection; older requests still waiting are dropped, so a
+    user flicking through townships waits only for the last one. Meanwhile the window keeps
+    showing the last complete answer: no frozen frame, no half-updated view. When idle, the
+    worker reads ahead the ranking's neighbours and the next months of playback."""
+
+    _answered = Signal(object, object)   # the state fetched, the worker's error (or None)
+
+    def __init__(self, ctx: CockpitContext, warmers: list[Callable[[str], None]],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self._warmers = warmers
+        self._wake = threading.Condition()
+        self._request = None
+        self._ahead: list = []
+        self._stopped = False
+        self._busy = False
+        self.last_error: str | None = None
+        self._answered.connect(self._on_answered, Qt.ConnectionType.QueuedConnection)
+        # Reading ahead waits until the answer is painted and the user pauses: run alongside
+        # the painting, the worker's Python would take the GIL from it.
+        self._ahead_timer = QTimer(self)
+        self._ahead_timer.setSingleShot(True)
+        self._ahead_timer.timeout.connect(self._read_ahead)
+        self._shown = None
+        self._thread = threading.Thread(target=self._run, name="cockpit-queries", daemon=True)
+        self._thread.start()
+
+    def request(self, state) -> None:
+        self._ahead_timer.stop()
+        with self._wake:
+            self._request = state
+            self._ahead = []
+            self._wake.notify()
+
+    def stop(self) -> None:
+        self._ahead_timer.stop()
+        with self._wake:
+            self._stopped = True
+            self._request = None
+            self._ahead = []
+            self._wake.notify()
+        self._thread.join(timeout=5)
+
+    @property
+    def idle(self) -> bool:
+        with self._wake:
+            return (self._request is None and not self._ahead and not self._busy
+                    and not self._ahead_timer.isActive())
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopped and self._request is None and not self._ahead:
+                    self._wake.wait()
+                if self._stopped:
+                    return
+                state, self._request = self._request, None
+                ahead = None
+                if state is None:
+                    ahead = self._ahead.pop(0)
+                self._busy = True
+            if state is not None:
+                error = None
+                try:
+                    fetch_state(self.ctx, state, self._warmers)
+                except Exception as exc:  # noqa: BLE001 - the panels ask again, and report it
+                    error = exc
+                with self._wake:
+                    self._busy = False
+                self._answered.emit(state, error)
+                continue
+            try:
+                ahead()
+            except Exception as exc:  # noqa: BLE001 - reading ahead is optional
+                self.last_error = repr(exc)
+            with self._wake:
+                self._busy = False
+
+    def _on_answered(self, state, error) -> None:
+        if error is not None:
+            self.last_error = repr(error)
+        if not self.ctx.answered(state):
+            return   # a newer selection is on its way
+        self._shown = state
+        self._ahead_timer.start(AHEAD_AFTER_MS)
+
+    def _read_ahead(self) -> None:
+        """What comes next: the ranking's neighbours, the next months (playback), then the
+        rest of the level's regions when they are few."""
+        state, ctx = self._shown, self.ctx
+        if state is None or state != ctx.state:
+            return
+        # The panels' warmers read the shown selection: right for another region (same
+        # indicator and month), not for another month.
+        regions = neighbours(ctx, state)
+        level = ctx.hierarchy.children(ctx.hierarchy.view_of(state.region))
+        if len(level) <= WARM_LIMIT:
+            regions += [code for code in level if code not in regions and code != state.region]
+        ahead = [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
+                 for code in regions[:2 * NEIGHBOURS]]
+        months = ctx.queries.months
+        if state.period in months:
+            k = months.index(state.period)
+            ahead += [lambda m=m: fetch_state(ctx, replace(state, period=m))
+                      for m in months[k + 1:k + 1 + NEXT_PERIODS]]
+        ahead += [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
+                  for code in regions[2 * NEIGHBOURS:]]
+        with self._wake:
+            if self._request is None:
+                self._ahead = ahead
+                self._wake.notify()

@@ -206,6 +206,30 @@ def test_counts_and_lists_filter_by_township_status_and_severity(store):
         store.list(status="done")
 
 
+def test_lists_page_and_count_in_the_store_and_take_several_regions_at_once(store):
+    towns = ["990001", "990002", "990003", "990003"]
+    alerts = [make_alert(region=r, period=p, severity=s) for r, p, s in
+              zip(towns, (DEC, DEC, DEC, NOV), ("黄", "红", "橙", "橙"))]
+    store.sync(Evaluation(1, SCOPE, DEC, alerts, {RULE: {INDICATOR: NOV}}))
+    first_two = store.list(open_only=True, limit=2)
+    assert [a.id for a in first_two] == [alerts[1].id, alerts[2].id]   # most severe, newest
+    assert store.count(open_only=True) == 4
+    county = ["990002", "990003"]                   # a county: its townships' alerts together
+    assert {a.region for a in store.list(regions=county)} == set(county)
+    assert store.count(regions=county) == 3
+    assert store.counts_by_severity(regions=county) == {"红": 1, "橙": 2, "黄": 0}
+    assert store.list(regions=[]) == [] and store.count(regions=[]) == 0
+
+
+def test_a_township_s_alerts_are_found_through_an_index_not_a_scan(store):
+    store.sync(Evaluation(1, SCOPE, DEC, [make_alert()], {RULE: {INDICATOR: DEC}}))
+    with sqlite3.connect(store.path) as con:
+        plan = " ".join(str(row) for row in con.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM alerts WHERE scope = ? AND region IN (?)",
+            [SCOPE, "990001"]))
+    assert "alerts_scope_region (scope=? AND region=?)" in plan
+
+
 def test_other_windows_notice_changes_through_the_audit_sequence(store, tmp_path, clock):
     other = AlertStore(store.path, clock=clock)  # a second window on the same state file
     alert = make_alert()

@@ -152,3 +152,16 @@ def test_an_empty_closing_note_is_said_without_a_command_line_flag(window):
     alert = panel.shown_alerts()[0]
     assert not panel.perform("close", alert.id, by="值班员甲", note="  ")
     assert panel.message.text() == "办结说明不能为空"
+
+
+def test_a_long_list_is_paged_in_the_store_and_says_how_many_there_are(window, monkeypatch):
+    panel = window.alerts
+    panel.region_only.setChecked(False)
+    everything = window.ctx.alerts.list(open_only=True)
+    assert len(everything) > 3
+    monkeypatch.setattr(panel, "ROW_LIMIT", 3)
+    window.ctx.alerts_changed.emit()            # re-read under the smaller page
+    assert panel.row_count() == 3 == len(panel.shown_alerts())
+    assert [a.id for a in panel.shown_alerts()] == [a.id for a in everything[:3]]
+    assert panel.total() == len(everything)
+    assert f"共 {len(everything):,} 条" in panel._counts.text()

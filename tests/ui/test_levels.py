@@ -143,6 +143,26 @@ def test_a_county_of_the_city_ranks_among_the_counties_in_its_detail_page(window
     assert q.derived(YIWU, "eco_industry_va", DECEMBER)[1] == len(q.hierarchy.children(YIWU))
 
 
+def _map_pixels(window, qtbot):
+    qtbot.wait(10)   # the window's one paint pass
+    return window.map.map_widget.grab().toImage()
+
+
+def test_rapid_drills_back_and_forth_show_the_last_county_drawn_as_it_was(window, qtbot):
+    ctx = window.ctx
+    ctx.select(region=WUYI)
+    drawn, colours, wuyi = window.map.choropleth, window.map.colors, _map_pixels(window, qtbot)
+    ctx.select(region=YIWU)
+    yiwu = _map_pixels(window, qtbot)
+    for region in (CITY_CODE, WUYI, YIWU, CITY_CODE, YIWU, WUYI):
+        ctx.select(region=region)
+    assert window.map.view_code == WUYI
+    assert window.map.choropleth is drawn and window.map.colors == colours   # not rebuilt
+    assert set(window.map.labels_selected) == set(ctx.hierarchy.children(WUYI))
+    again = _map_pixels(window, qtbot)
+    assert again == wuyi and again != yiwu           # no other level shows through
+
+
 def test_the_county_demo_keeps_its_one_level(demo_db, qtbot):
     _application()
     warehouse = LiveWarehouse(demo_db)
@@ -156,6 +176,33 @@ def test_the_county_demo_keeps_its_one_level(demo_db, qtbot):
         assert win.header.plain_breadcrumb() == "武义县 › 桃溪镇"
         win.escape()
         assert win.ctx.state.region == "330723"
+    finally:
+        win.close()
+        warehouse.close()
+
+
+def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qtbot,
+                                                                      monkeypatch):
+    from cockpit.ui import prewarm
+
+    monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)   # the county demo treated as a province
+    _application()
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse, evaluate=False)
+    qtbot.addWidget(win)
+    try:
+        ctx = win.ctx
+        assert win.prewarmer.fetcher is not None
+        towns = ctx.hierarchy.children(ctx.county_code)
+        ctx.select(region=towns[0])
+        ctx.select(region=towns[1])
+        # Until the answers are in, every panel shows the county as it was, none half-way.
+        assert ctx.waiting
+        assert win.map.highlighted_region is None and win.ranking.highlighted_region is None
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=20_000)
+        assert win.map.highlighted_region == towns[1] == win.ranking.highlighted_region
+        assert ctx.region_name(towns[1]) in win.kpis.title_text()
+        qtbot.waitUntil(lambda: win.prewarmer.done, timeout=20_000)   # read ahead, then idle
     finally:
         win.close()
         warehouse.close()

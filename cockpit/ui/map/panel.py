@@ -12,8 +12,9 @@ Everything is drawn in the index's kilometre frame with y flipped for Qt (y down
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -33,8 +34,8 @@ from ..context import CockpitContext
 from ..lateness import lateness, period_html
 from ..panel import Panel, TitleLabel
 from .items import (EVENT_STATUS_COLORS, EVENT_STATUS_ORDER, AlertBadge, ChoroplethItem,
-                    EventPointsItem, HighlightItem, TownshipLabel, _argb, scene_point,
-                    short_name)
+                    EventPointsItem, HighlightItem, TownshipLabel, _argb,
+                    _label_paths as label_paths, scene_point, short_name)
 from .overlays import MapLegend, _CornerNote, _HoverCard, _LegendContent
 
 LABEL_LIMIT = 300             # beyond this many townships names would only be clutter
@@ -106,6 +107,26 @@ class MapView(QGraphicsView):
         self.resized.emit()
 
 
+@dataclass
+class _Level:
+    """One level's drawing (a city's counties, a county's townships), kept whole so that drilling
+    back to it rebuilds nothing: its outlines, its names laid out, its colours. On the city demo
+    rebuilding them cost ~25 ms of every drill, and the new items painted from scratch."""
+    index: RegionIndex
+    choropleth: ChoroplethItem
+    anchors: dict[str, tuple[float, float]]   # label point per region, km
+    labels: dict[str, TownshipLabel]
+    areas: dict[str, float]
+    schematic: bool
+    label_plans: dict = field(default_factory=dict)
+    row_of: dict[str, int] | None = None
+    rows_cache: tuple[np.ndarray, np.ndarray] | None = None
+    badge_counts: tuple[dict, dict] | None = None   # (alert counts, rolled up to the level)
+
+    def items(self) -> list:
+        return [self.choropleth, *self.labels.values()]
+
+
 @dataclass(frozen=True)
 class _TownshipFigure:
     value: float
@@ -168,11 +189,14 @@ class MapPanel(Panel):
         self._label_px = 13
         self._scale = 0.0            # view pixels per km
         self._areas: dict[str, float] = {}
-        self._rows_cache: tuple[np.ndarray, np.ndarray] | None = None
-        self._row_of: dict[str, int] | None = None
         self._label_plans: dict[tuple, list] = {}
         self._view_code: str | None = None   # the region whose children are drawn
-        self._indexes: OrderedDict = OrderedDict()   # view → RegionIndex, most recent last
+        self._level: _Level | None = None
+        self._levels: OrderedDict = OrderedDict()   # view → _Level, most recent last
+        self._alert_counts: dict | None = None       # open alerts by region, as last read
+        self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
+        self._prepared_lock = threading.Lock()
+        ctx.preparers.append(self._prepare)
 
         self._title = TitleLabel(parent=self)
         self._title_plain = ""
@@ -185,8 +209,7 @@ class MapPanel(Panel):
         self._events_toggle.toggled.connect(self._on_events_toggle_change)
 
         self._scene = QGraphicsScene(self)
-        self._choropleth = ChoroplethItem()
-        self._choropleth.setZValue(0)
+        self._choropleth = ChoroplethItem()   # the shown level's (see _Level)
         self._hover = HighlightItem(theme.TEXT, width=1.5, glow=False)
         self._hover.setZValue(1)
         self._highlight = HighlightItem(theme.HIGHLIGHT, width=3.0)
@@ -194,7 +217,7 @@ class MapPanel(Panel):
         self._events = EventPointsItem()
         self._events.setZValue(2.5)    # above the outline, under the names
         self._events.setVisible(False)
-        for item in (self._choropleth, self._hover, self._highlight, self._events):
+        for item in (self._hover, self._highlight, self._events):
             self._scene.addItem(item)
 
         self._view = MapView(self._scene, self)
@@ -388,12 +411,13 @@ class MapPanel(Panel):
     def _rows_of(self, regions: np.ndarray) -> np.ndarray:
         """Choropleth row of each region code (-1 where not drawn): one dict lookup per code
         through a map built once per geometry, and reused outright for the same answer."""
-        cached = self._rows_cache
+        level = self._level
+        cached = level.rows_cache
         if cached is not None and cached[0] is regions:
             return cached[1]
-        if self._row_of is None:
-            self._row_of = {code: i for i, code in enumerate(self._choropleth.codes)}
-        where = self._row_of
+        if level.row_of is None:
+            level.row_of = {code: i for i, code in enumerate(self._choropleth.codes)}
+        where = level.row_of
         if all(c in where for c in regions[:64]) and len(where) >= len(regions):
             try:
                 rows = np.array(list(map(where.__getitem__, regions)), dtype=np.int64)
@@ -403,7 +427,7 @@ class MapPanel(Panel):
             rows = None
         if rows is None:
             rows = np.array([where.get(c, -1) for c in regions], dtype=np.int64)
-        self._rows_cache = (regions, rows)
+        level.rows_cache = (regions, rows)
         return rows
 
     def _on_period_change(self) -> None:
@@ -421,32 +445,49 @@ class MapPanel(Panel):
 
     def on_reload(self) -> None:
         """A new snapshot: geometry, labels and colours of the shown level, read afresh."""
-        self._indexes.clear()
+        for level in self._levels.values():
+            for item in level.items():
+                self._scene.removeItem(item)
+        self._levels.clear()
+        with self._prepared_lock:
+            self._prepared.clear()
+        self._level = None
+        self._alert_counts = None
         self._load_view(self.ctx.view_code)
 
-    VIEW_CACHE = 8   # levels whose hit-test index is kept: drilling back up costs no rebuild
+    # Levels kept drawn (transparent, so their cached pixels survive): a city and all its
+    # counties, a province's cities, a wall's last stops; a county level is a few hundred KB.
+    VIEW_CACHE = 24
 
-    def _view_index(self, view: str) -> RegionIndex:
-        index = self._indexes.get(view)
-        if index is None:
-            index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
-            self._indexes[view] = index
-            while len(self._indexes) > self.VIEW_CACHE:
-                self._indexes.popitem(last=False)
-        self._indexes.move_to_end(view)
-        return index
-
-    def _load_view(self, view: str) -> None:
-        """Draw the children of `view`: index, geometry and labels, then colours and highlight."""
+    def _prepare(self, state) -> None:
+        """(The query worker, at scale:) the outlines and hit-test index of the level `state`
+        shows, if not drawn yet: ~10 ms of a drill that no longer runs on the GUI thread."""
+        view = self.ctx.hierarchy.view_of(state.region)
+        if view in self._levels or view in self._prepared:
+            return
         queries = self.ctx.queries
-        self._view_code = view
-        self._index = index = self._view_index(view)
-        self._choropleth.set_geometry({code: index.rings(code) for code in index.codes})
-        self._hover.set_path(None)
-        self._hovered = None
-        self._rows_cache = self._row_of = None
+        index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
+        with self._prepared_lock:
+            self._prepared[view] = (queries, index)   # (a reload may come in between)
+        # The names' outlines and halos too (~1 ms each, kept by text and size), as most are
+        # drawn (full, at the map's size; the few crowded ones are made when placed). Qt's
+        # paths and fonts may be used in any thread.
+        if len(index.codes) <= LABEL_LIMIT:
+            for code in index.codes:
+                label_paths(self.ctx.region_name(code), self._label_px, False)
+            while len(self._prepared) > 4:
+                self._prepared.pop(next(iter(self._prepared)))
 
-        by_code = queries.region_by_code
+    def _build_level(self, view: str) -> _Level:
+        """Index, outlines and names of the children of `view`, added to the scene hidden."""
+        with self._prepared_lock:
+            queries, index = self._prepared.pop(view, (None, None))
+        if index is None or queries is not self.ctx.queries:
+            index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
+        choropleth = ChoroplethItem()
+        choropleth.setZValue(0)
+        choropleth.set_geometry({code: index.rings(code) for code in index.codes})
+        by_code = self.ctx.queries.region_by_code
         children = [by_code[c] for c in index.codes if c in by_code]
         # Label points are usually inside their region: check them all at once, and look for a
         # point on the surface only for the few that are not.
@@ -455,26 +496,50 @@ class MapPanel(Panel):
         xs, ys = index.project(lon, lat)
         xs, ys = np.atleast_1d(xs), np.atleast_1d(ys)
         found = index.locate_many(np.nan_to_num(xs), np.nan_to_num(ys))
-        self._anchors = {}
+        anchors = {}
         for region, x, y, hit in zip(children, xs.tolist(), ys.tolist(), found):
             if hit == region.code and math.isfinite(x) and math.isfinite(y):
-                self._anchors[region.code] = (x, y)
+                anchors[region.code] = (x, y)
             else:
-                self._anchors[region.code] = index.inner_point(region.code)
-        for label in self._labels.values():
-            self._scene.removeItem(label)
-        self._labels = {}
-        self._label_plans = {}
+                anchors[region.code] = index.inner_point(region.code)
+        labels = {}
         if len(children) <= LABEL_LIMIT:
             for region in children:
                 name = self.ctx.region_name(region.code)
                 label = TownshipLabel(name, short_name(name))
-                label.setPos(scene_point(*self._anchors[region.code]))
-                self._scene.addItem(label)
-                self._labels[region.code] = label
-        self._areas = {code: index.geometry(code).area for code in self._labels}
+                label.setPos(scene_point(*anchors[region.code]))
+                labels[region.code] = label
+        level = _Level(index, choropleth, anchors, labels,
+                       {code: index.geometry(code).area for code in labels},
+                       any(r.schematic for r in children))
+        for item in level.items():
+            item.setOpacity(0.0)
+            self._scene.addItem(item)
+        return level
 
-        self._schematic = any(r.schematic for r in children)
+    def _load_view(self, view: str) -> None:
+        """Draw the children of `view` (built the first time, shown again after), then colours
+        and highlight."""
+        level = self._levels.get(view)
+        if level is None:
+            level = self._levels[view] = self._build_level(view)
+            while len(self._levels) > self.VIEW_CACHE:
+                _, old = self._levels.popitem(last=False)
+                for item in old.items():
+                    self._scene.removeItem(item)
+        self._levels.move_to_end(view)
+        if self._level is not None and self._level is not level:
+            for item in self._level.items():
+                item.setOpacity(0.0)
+        for item in level.items():
+            item.setOpacity(1.0)
+        self._level = level
+        self._view_code = view
+        self._index, self._choropleth = level.index, level.choropleth
+        self._anchors, self._labels, self._areas = level.anchors, level.labels, level.areas
+        self._label_plans, self._schematic = level.label_plans, level.schematic
+        self._hover.set_path(None)
+        self._hovered = None
         self._note.setVisible(self._schematic)
         # Room around the area so the view can centre it off-centre (beside the legend).
         bounds = self._choropleth.boundingRect()
@@ -482,7 +547,7 @@ class MapPanel(Panel):
                                                  bounds.width(), bounds.height()))
         self._events_stale = True
         self._fit()
-        self.on_alerts()
+        self._place_badges()
         self._on_indicator_change()
         self._on_region_change()
         if self._events.isVisible():
@@ -702,27 +767,30 @@ class MapPanel(Panel):
         return {code: (b.severity, b.count) for code, b in self._badges.items()}
 
     def on_alerts(self) -> None:
+        if self._read_alert_counts():
+            self._place_badges()
+
+    def _read_alert_counts(self) -> bool:
+        """Alerts changed: read the counts once; drilling between levels reuses them."""
         service = getattr(self.ctx, "alerts", None)
-        counts = {}
-        if service is not None:
-            try:
-                counts = service.counts_by_region()
-            except Exception:  # the operations store is busy or gone: keep the badges shown
-                return
+        try:
+            self._alert_counts = service.counts_by_region() if service is not None else {}
+        except Exception:  # the operations store is busy or gone: keep the badges shown
+            return False
+        return True
+
+    def _place_badges(self) -> None:
+        if self._alert_counts is None:
+            self._read_alert_counts()
+        counts = self._alert_counts or {}
         for badge in self._badges.values():
             self._scene.removeItem(badge)
         self._badges = {}
         marked = []
-        # Alerts roll up to the level shown: a county's badge counts its townships' alerts.
-        rolled: dict[str, dict[str, int]] = {}
-        hierarchy, view = self.ctx.hierarchy, self._view_code
-        for code, by_level in counts.items():
-            child = code if code in self._anchors else hierarchy.child_toward(view, code)
-            if child is None or child not in self._anchors:
-                continue
-            into = rolled.setdefault(child, {})
-            for level, n in by_level.items():
-                into[level] = into.get(level, 0) + n
+        level = self._level
+        if level.badge_counts is None or level.badge_counts[0] is not counts:
+            level.badge_counts = (counts, self._roll_up(counts))
+        rolled = level.badge_counts[1]
         for code, by_level in rolled.items():
             red, orange = by_level.get("红", 0), by_level.get("橙", 0)
             if red or orange:
@@ -733,7 +801,34 @@ class MapPanel(Panel):
             self._scene.addItem(badge)
             self._badges[code] = badge
 
+    def _roll_up(self, counts: dict) -> dict[str, dict[str, int]]:
+        """Alerts roll up to the level shown: a county's badge counts its townships' alerts.
+        Each region below the level is walked down to once (a province's thousand alerts each
+        looked up their path on every drill: ~30 ms)."""
+        toward: dict[str, str] = {}
+        hierarchy = self.ctx.hierarchy
+        for child in self._anchors:
+            todo = [child]
+            while todo:
+                code = todo.pop()
+                toward[code] = child
+                todo += hierarchy.children(code)
+        rolled: dict[str, dict[str, int]] = {}
+        for code, by_level in counts.items():
+            child = toward.get(code)
+            if child is None:
+                continue
+            into = rolled.setdefault(child, {})
+            for severity, n in by_level.items():
+                into[severity] = into.get(severity, 0) + n
+        return rolled
+
     # -- lifetime -------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self._prepare in self.ctx.preparers:
+            self.ctx.preparers.remove(self._prepare)
+        super().closeEvent(event)
+
     def showEvent(self, event) -> None:
         super().showEvent(event)   # catches up on what changed while hidden
         self._fit()
