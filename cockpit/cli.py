@@ -623,6 +623,12 @@ def _minutes(text: str) -> float:
     return value
 
 
+def _runs(text: str) -> int:
+    if not text.isdigit() or int(text) > 50:
+        raise argparse.ArgumentTypeError(f"次数应为 0 至 50 的整数，而不是 “{text}”")
+    return int(text)
+
+
 def _month(text: str) -> date:
     try:
         year, month = (int(part) for part in text.split("-"))
@@ -759,6 +765,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", default=None, help="同时写出 JSON 结果到该文件")
     bench.add_argument("--scale", choices=("county", "city", "province", "nation"), default=None,
                        help="在该规模的数据集上测（首次运行时生成，存于 <COCKPIT_HOME>/bench/）")
+    bench.add_argument("--startup-runs", type=_runs, default=3, metavar="N",
+                       help="启动时间测几次取中位数（县级规模；0 表示不测）")
     bench.add_argument("--soak", type=_minutes, default=0.0, metavar="MINUTES",
                        help="之后再连续随机操作若干分钟，报告内存斜率与 Qt 对象增长")
     bench.add_argument("--wall", nargs="?", const="default", default=None, metavar="PLAYLIST",

@@ -1170,7 +1170,8 @@ def main(args) -> int:
     if getattr(args, "wall", None):
         wall = _soak_playlist(db, args.wall)
     results = run_bench(db, selections=args.selections, size=args.size, scale=scale,
-                        soak_minutes=getattr(args, "soak", None) or 0.0, soak_wall=wall)
+                        soak_minutes=getattr(args, "soak", None) or 0.0, soak_wall=wall,
+                        startup_runs=getattr(args, "startup_runs", 3))
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2),

@@ -284,6 +284,10 @@ class AlertsPanel(Panel):
     def row_count(self) -> int:
         return self.table.rowCount()
 
+    def counts_text(self) -> str:
+        """The counts line as shown (severities, and how many there are when the list is paged)."""
+        return self._counts.text()
+
     def shown_alerts(self) -> list[AlertRecord]:
         """The alerts listed, in the order fetched (most severe, newest first)."""
         return list(self._alerts)

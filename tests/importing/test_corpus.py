@@ -251,7 +251,7 @@ def _assert_refused(path: Path, case: Case, db, fingerprint) -> None:
     matches = [p for p in result.report.errors if p.check == case.check]
     assert matches, result.report.format()
     problem = matches[0]
-    assert problem.file == path.name
+    assert all(p.file == path.name for p in result.report.problems), result.report.format()
     assert (problem.sheet, problem.row, problem.column, problem.value) == \
         (case.sheet, case.row, case.column, case.value), str(problem)
     assert case.expected in (problem.expected or ""), str(problem)
@@ -297,16 +297,14 @@ def test_many_bad_rows_are_listed_up_to_a_limit_and_counted(module_wh, tmp_path)
     assert report.error_count == 300
 
 
-def test_no_file_of_the_corpus_raises_and_each_problem_names_its_file(module_wh, tmp_path):
-    """Every committed, made and sample file goes through the readers without an exception."""
+def test_no_sample_file_raises_and_each_problem_names_its_file(module_wh):
+    """The sample files go through the readers without an exception (every committed and made
+    file is imported by the tests above, which also check that each problem names its file)."""
     from cockpit.warehouse.imports.validation import validate_files
 
-    paths = [p for p in sorted(CORPUS.iterdir()) if p.is_file()]
-    paths += [p for p in sorted((CORPUS.parent / "samples").iterdir()) if p.is_file()]
-    for name, (make, _) in MADE.items():
-        make(tmp_path / name)
-        paths.append(tmp_path / name)
-    for path in paths:
+    samples = [p for p in sorted((CORPUS.parent / "samples").iterdir()) if p.is_file()]
+    assert samples
+    for path in samples:
         report = validate_files([path], module_wh)
         assert report.problems or report.ok, path.name
         assert all(p.file == path.name for p in report.problems), report.format()

@@ -18,7 +18,8 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COCKPIT_HOME=str(tmp_path / "home"))
     run = subprocess.run(
         [sys.executable, "-m", "cockpit", "bench", "--scale", "county", "--selections", "10",
-         "--soak", "0.05", "--json", str(out), "--db", str(tmp_path / "county")],
+         "--soak", "0.03", "--startup-runs", "1", "--json", str(out),
+         "--db", str(tmp_path / "county")],
         capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "selection" in run.stdout and "hit-test" in run.stdout
@@ -46,7 +47,7 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
         assert results[key] > 0, key
     assert results["hit_test"]["n"] > 0 and results["hit_test"]["p95_us"] > 0
     start = results["startup"]   # launched as a user would: python -m cockpit, and the floor
-    assert start["cockpit_ms"] > 0 and start["bare_ms"] > 0 and len(start["cockpit_all_ms"]) == 3
+    assert start["cockpit_ms"] > 0 and start["bare_ms"] > 0 and len(start["cockpit_all_ms"]) == 1
     assert results["budgets"]["first_paint_ratio"]["value"] == start["ratio"]
     assert "start-up" in run.stdout
     soak = results["soak"]

@@ -2,27 +2,43 @@
 new critical alerts announced; changes by another window show up without a restart."""
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
 from PySide6.QtCore import Qt
 
-from cockpit.alerts.store import AlertService
+from cockpit.alerts.store import AlertService, default_state_path
 from cockpit.ui.app import LiveWarehouse, _application, build_window
 from cockpit.warehouse.demo import TOWNSHIP_CODES
 
 LIUCHENG = TOWNSHIP_CODES["柳城畲族镇"]
 
 
-@pytest.fixture
-def window(demo_db, qtbot):
-    _application()
+@pytest.fixture(scope="module")
+def evaluated_store(demo_db, tmp_path_factory):
+    """The demo's alerts evaluated once for the module; each test gets a copy to act on."""
+    path = tmp_path_factory.mktemp("ops") / "operations.sqlite"
     warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse)
+    service = AlertService(demo_db, state_path=path)
+    service.evaluate(warehouse.snapshot)
+    del service                         # SQLite closes with its connection
+    warehouse.close()
+    return path
+
+
+@pytest.fixture
+def window(demo_db, evaluated_store, qtbot):
+    _application()
+    state = default_state_path()        # COCKPIT_HOME is the test's own (tests/conftest.py)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(evaluated_store, state)
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse, evaluate=False)
     qtbot.addWidget(win)
     win.resize(1600, 900)
     win.show()
-    qtbot.waitUntil(lambda: win.watcher.runs >= 1, timeout=20_000)
+    win.ctx.alerts_changed.emit()
     yield win
     win.close()
     warehouse.close()
@@ -40,7 +56,23 @@ def test_alerts_are_listed_with_counts_most_severe_first(window):
     assert severities == sorted(severities, key="红橙黄".find, reverse=True)
 
 
-def test_new_critical_alerts_flash_in_the_ticker(window):
+@pytest.fixture
+def evaluating_window(demo_db, qtbot):
+    """A window that evaluates the alerts itself, in the background, as at launch."""
+    _application()
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse)
+    qtbot.addWidget(win)
+    win.resize(1600, 900)
+    win.show()
+    qtbot.waitUntil(lambda: win.watcher.runs >= 1, timeout=20_000)
+    yield win
+    win.close()
+    warehouse.close()
+
+
+def test_new_critical_alerts_flash_in_the_ticker(evaluating_window):
+    window = evaluating_window
     assert window.ticker.isVisible() and window.ticker.flashing
     assert "柳城畲族镇" in window.ticker.label.toolTip() or window.ticker.alerts
     window.ticker.dismiss()
@@ -164,4 +196,4 @@ def test_a_long_list_is_paged_in_the_store_and_says_how_many_there_are(window, m
     assert panel.row_count() == 3 == len(panel.shown_alerts())
     assert [a.id for a in panel.shown_alerts()] == [a.id for a in everything[:3]]
     assert panel.total() == len(everything)
-    assert f"共 {len(everything):,} 条" in panel._counts.text()
+    assert f"共 {len(everything):,} 条" in panel.counts_text()
