@@ -16,7 +16,7 @@ from cockpit.warehouse.store import SnapshotStore, open_current
 
 pytestmark = pytest.mark.heavy(20)
 
-KILLS = 8
+KILLS = 6
 
 
 def facts(db):
@@ -71,7 +71,7 @@ def test_killing_an_import_at_random_moments_leaves_old_or_new_snapshot_whole(ma
     rng = random.Random(20251231)
     seen = set()
     for k in range(KILLS):
-        # One kill in each eighth of the import's duration: reading, checking, copying, publishing.
+        # One kill in each sixth of the import's duration: reading, checking, copying, publishing.
         delay = duration * (k + rng.random()) / KILLS
         proc = start_import(csv, db)
         time.sleep(delay)
