@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QThread, Signal
 from PySide6.QtGui import QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
@@ -440,8 +440,13 @@ class KpiPanel(Panel):
         return values, sparks, county_codes
 
     def warm(self, region: str) -> None:
-        """Fetch what selecting `region` would show, and paint its cards (see prewarm.py)."""
-        for card, (data, selected) in zip(self._cards, self._card_data(region)):
+        """Fetch what selecting `region` would show, and paint its cards (see prewarm.py).
+        The query worker of large warehouses calls this too: off the GUI thread it only fetches,
+        since pixmaps are painted on the GUI thread alone."""
+        cards = self._card_data(region)
+        if QThread.currentThread() is not self.thread():
+            return
+        for card, (data, selected) in zip(self._cards, cards):
             card.render_ahead(data, selected)
 
     def _card_data(self, region: str) -> list[tuple[CardData, bool]]:

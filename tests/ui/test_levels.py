@@ -183,13 +183,24 @@ def test_the_county_demo_keeps_its_one_level(demo_db, qtbot):
 
 def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qtbot,
                                                                       monkeypatch):
+    import threading
+
+    from PySide6.QtGui import QPainter
+
     from cockpit.ui import prewarm
+
+    painted_in = set()                             # threads that drew text (into any device)
+    draw_text = QPainter.drawText
+    monkeypatch.setattr(QPainter, "drawText", lambda painter, *a: (
+        painted_in.add(threading.current_thread().name), draw_text(painter, *a))[1])
 
     monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)   # the county demo treated as a province
     _application()
     warehouse = LiveWarehouse(demo_db)
     win = build_window(warehouse, evaluate=False)
     qtbot.addWidget(win)
+    win.resize(1600, 900)
+    win.show()                                     # shown: the panels paint ahead too
     try:
         ctx = win.ctx
         assert win.prewarmer.fetcher is not None
@@ -203,6 +214,8 @@ def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qt
         assert win.map.highlighted_region == towns[1] == win.ranking.highlighted_region
         assert ctx.region_name(towns[1]) in win.kpis.title_text()
         qtbot.waitUntil(lambda: win.prewarmer.done, timeout=20_000)   # read ahead, then idle
+        # The worker only fetches: pictures are painted on the GUI thread alone.
+        assert painted_in == {threading.main_thread().name}
     finally:
         win.close()
         warehouse.close()
