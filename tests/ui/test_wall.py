@@ -304,6 +304,29 @@ def test_no_text_on_a_wall_is_under_one_percent_of_its_height(wall, size, monkey
         grab(window, app)
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (1366, 768)])
+def test_the_events_table_ends_on_a_whole_row(wall, size):
+    """No half-cut last event at the bottom of the panel: the rows fill the table's height."""
+    window, controller, clock = wall
+    app = _application()
+    controller.jump(0)
+    window.resize(*size)
+    try:
+        settle(window, app)
+        view = window.events.view
+        height = view.viewport().height()
+        rows = [view.visualRect(view.model().index(r, 0)) for r in range(view.model().rowCount())]
+        # a row of which more than a quarter shows must show whole; what is left under the
+        # last whole row is less than a quarter of a row (the rows' rounding)
+        shown = [r for r in rows if height - r.top() > r.height() / 4]
+        assert len(shown) >= 3, size
+        assert all(r.bottom() < height for r in shown), f"{size}: a row is cut at {height}"
+        assert height - 1 - shown[-1].bottom() < shown[-1].height() / 4, size
+    finally:
+        window.resize(1920, 1080)
+        settle(window, app)
+
+
 def test_a_laptop_shows_four_alerts_and_four_events(demo_db, qtbot):
     app = _application()
     warehouse = LiveWarehouse(demo_db)
