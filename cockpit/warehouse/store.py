@@ -133,10 +133,19 @@ class SnapshotStore:
         return m
 
     def current(self) -> Manifest | None:
-        for version in reversed(self.versions()):
-            m = self.manifest(version)
-            if m is not None:
-                return m
+        # A writer may publish a newer version and collect the ones just listed while they are
+        # read: none of those is there any more, but the newer one is. List again until the
+        # listing holds still (a writer publishes at most a few times a second).
+        listed = None
+        for _ in range(20):
+            versions = self.versions()
+            if versions == listed:
+                return None
+            for version in reversed(versions):
+                m = self.manifest(version)
+                if m is not None:
+                    return m
+            listed = versions
         return None
 
     def snapshot_path(self, manifest: Manifest) -> Path:
@@ -343,8 +352,18 @@ def open_current(root: Path | str, as_of: date | None = None) -> Snapshot:
     if not store.root.is_dir():
         raise WarehouseError(f"数据仓库目录不存在：{store.root}（可先运行 cockpit demo build）")
     manifest = store.current()
-    if manifest is None:
-        raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
+    for _ in range(20):
+        if manifest is None:
+            raise WarehouseError(f"{store.root} 中没有可用的数据快照（可先运行 cockpit demo build）")
+        try:
+            return open_manifest(store, manifest)
+        except WarehouseError:
+            # A writer may have published and collected this one before our lease held it:
+            # then the newer one is what to open. The same one again is really broken.
+            newer = store.current()
+            if newer is None or newer.version == manifest.version:
+                raise
+            manifest = newer
     return open_manifest(store, manifest)
 
 

@@ -124,6 +124,44 @@ def test_another_process_reads_continuously_while_versions_are_published(tmp_pat
     assert "5" in out.strip().split(",")
 
 
+@pytest.mark.parametrize("moment", ["after listing the versions", "before leasing the newest"])
+def test_a_writer_publishing_and_collecting_while_a_reader_opens_never_leaves_it_without_one(
+        tmp_path, monkeypatch, moment):
+    # A reader lists the versions, reads the newest manifest, then leases its file. A writer that
+    # publishes (and collects what no one leases) at either moment must not leave it with
+    # "no snapshot" or "cannot open": the newer version is there to open.
+    from cockpit.warehouse import store as store_module
+
+    publish(tmp_path, 1)
+    publish(tmp_path, 2)
+    interleaved = []
+
+    def writer_acts():
+        if not interleaved:          # once, and not again from inside the writer's own calls
+            interleaved.append("writing")
+            interleaved[0] = publish(tmp_path, 3).version
+
+    if moment == "after listing the versions":
+        versions = SnapshotStore.versions
+
+        def listing_then_writer(self):
+            listed = versions(self)
+            writer_acts()
+            return listed
+        monkeypatch.setattr(SnapshotStore, "versions", listing_then_writer)
+    else:
+        opening = store_module.open_manifest
+
+        def writer_then_open(store, manifest):
+            writer_acts()
+            return opening(store, manifest)
+        monkeypatch.setattr(store_module, "open_manifest", writer_then_open)
+    snap = open_current(tmp_path)
+    assert interleaved == [3] and marker(snap) == "3"
+    assert not (tmp_path / "snapshots" / "000002.duckdb").exists()   # it was collected meanwhile
+    snap.close()
+
+
 def test_missing_or_broken_warehouses_give_one_line_errors(tmp_path):
     with pytest.raises(WarehouseError, match="不存在"):
         open_current(tmp_path / "nowhere")
