@@ -207,10 +207,13 @@ class AlertWatcher(QObject):
     def _run(self) -> None:
         while True:
             try:
-                result = self.ctx.alerts.evaluate()
-                self.evaluated.emit(result)
+                signal, outcome = self.evaluated, self.ctx.alerts.evaluate()
             except Exception as exc:  # a bad rules file or warehouse must not kill the wall
-                self.failed.emit(str(exc))
+                signal, outcome = self.failed, str(exc)
+            try:
+                signal.emit(outcome)
+            except RuntimeError:      # the window was closed and deleted meanwhile: no one to tell
+                return
             with self._lock:
                 if not self._pending:
                     self._running = False
