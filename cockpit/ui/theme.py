@@ -160,9 +160,15 @@ def palette() -> QPalette:
 def apply(app: QApplication, scale: float = 1.0) -> None:
     # The style sheet refers to its SVG arrows as cockpit:icons/….
     QDir.addSearchPath("cockpit", str(assets_dir()))
-    app.setPalette(palette())
-    family = load_font()
-    base = QFont(family)
+    # Each of these repolishes every widget there is: set only what differs (a preview or a
+    # second window in the same process asks again for the same theme).
+    pal = palette()
+    if app.palette() != pal:
+        app.setPalette(pal)
+    base = QFont(load_font())
     base.setPixelSize(max(8, px(14 * scale)))
-    app.setFont(base)
-    app.setStyleSheet(style_sheet(scale))
+    if app.font() != base:
+        app.setFont(base)
+    sheet = style_sheet(scale)
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)

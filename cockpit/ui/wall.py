@@ -523,8 +523,7 @@ def render_preview(args) -> int:
             if not image.save(str(path)):
                 raise UsageError(f"无法写入 {path}")
             written.append(path)
-        controller.exiting = True
-        window.close()
+        controller.exit()
         window.deleteLater()
         app.processEvents()
     finally:
