@@ -111,8 +111,9 @@ def _follow(template_facts: pa.Table, towns: list[_Town], county: str, seed: int
     decimals = np.array([catalogue[i].decimals for i in indicators])
     summed = np.array([catalogue[i].aggregation == "sum" for i in indicators])
     rate = np.array([catalogue[i].unit == "%" for i in indicators])
+    rows_of = {t: np.flatnonzero(codes == t) for t in {town.template for town in towns}}
     for town in towns:
-        rows = np.flatnonzero(codes == town.template)
+        rows = rows_of[town.template]
         level = float(np.exp(rng.normal(0, 0.08)))            # a town a little busier or not
         apart = rng.normal(0, 0.012)                           # rates a little better or worse
         v = values[rows].copy()

@@ -554,19 +554,17 @@ def generate_observations(seed: int, end: date, clean: bool = False) -> pa.Table
     gen = _Generator(seed, end)
     injected = () if clean else anomalies(end)
     months = gen.months
-    period_dates = [date(y, m, 1) for y, m in months]
+    period_dates = np.array([date(y, m, 1) for y, m in months], "datetime64[D]")
     codes = list(TOWNSHIP_CODES.values())
     cols: dict[str, list] = {"indicator": [], "period": [], "region": [], "value": []}
 
     def emit(code: str, region_codes: list[str], values: np.ndarray, pidx: np.ndarray,
              present: np.ndarray) -> None:
-        for r, region in enumerate(region_codes):
-            for j, k in enumerate(pidx):
-                if present[r, j]:
-                    cols["indicator"].append(code)
-                    cols["period"].append(period_dates[k])
-                    cols["region"].append(region)
-                    cols["value"].append(float(values[r, j]))
+        rows, cells = np.nonzero(present)     # region by region, each in period order
+        cols["indicator"].append(np.full(len(rows), code, object))
+        cols["period"].append(period_dates[np.asarray(pidx)[cells]])
+        cols["region"].append(np.asarray(region_codes, object)[rows])
+        cols["value"].append(np.asarray(values, np.float64)[rows, cells])
 
     for ind in DEMO_CATALOGUE:
         spec = SPECS[ind.code]
@@ -597,10 +595,10 @@ def generate_observations(seed: int, end: date, clean: bool = False) -> pa.Table
         emit(ind.code, codes, values, pidx, present)
         emit(ind.code, [COUNTY_CODE], county[None, :], pidx, np.ones((1, len(pidx)), bool))
     return pa.table({
-        "indicator": pa.array(cols["indicator"], pa.string()),
-        "period": pa.array(cols["period"], pa.date32()),
-        "region": pa.array(cols["region"], pa.string()),
-        "value": pa.array(cols["value"], pa.float64()),
+        "indicator": pa.array(np.concatenate(cols["indicator"]), pa.string()),
+        "period": pa.array(np.concatenate(cols["period"]), pa.date32()),
+        "region": pa.array(np.concatenate(cols["region"]), pa.string()),
+        "value": pa.array(np.concatenate(cols["value"]), pa.float64()),
     })
 
 
