@@ -762,13 +762,19 @@ def paint_briefing(painter: QPainter, resolution: int, b: Briefing, queries: Que
     page.text(L, 286.5, W, 4, t["footer"].format(snapshot=b.snapshot), 6.3, colour=MID)
 
 
+def output_folder(path: Path) -> Path:
+    """The folder a briefing at `path` goes to; BriefingError if there is none."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BriefingError(f"输出目录不存在：{folder}")
+    return folder
+
+
 def write_pdf(briefing: Briefing, queries: Queries, path) -> Path:
     """Draw the briefing into a PDF at `path`, atomically: nothing is left under `path` or a
     temporary name if anything fails. Raises BriefingError when the folder cannot be written."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise BriefingError(f"输出目录不存在：{folder}")
+    folder = output_folder(path)
     tmp = folder / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(tmp, "wb"):
@@ -870,6 +876,11 @@ def run_brief(args) -> int:
     out = Path(args.out)
     if not args.all and out.suffix.lower() != ".pdf":
         raise UsageError(f"输出文件应为 .pdf：{out}")
+    if not args.all:
+        try:
+            output_folder(out)     # before seconds of evaluating and drawing, not after
+        except BriefingError as exc:
+            raise UsageError(str(exc)) from None
     if args.all:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--all 的输出应为目录，而 {out} 是文件")
