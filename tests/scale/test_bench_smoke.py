@@ -17,7 +17,7 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COCKPIT_HOME=str(tmp_path / "home"))
     run = subprocess.run(
-        [sys.executable, "-m", "cockpit", "bench", "--scale", "county", "--selections", "10",
+        [sys.executable, "-m", "cockpit", "bench", "--scale", "county", "--selections", "4",
          "--soak", "0.03", "--startup-runs", "1", "--json", str(out),
          "--db", str(tmp_path / "county")],
         capture_output=True, text=True, env=env, timeout=300)
@@ -29,9 +29,9 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
                 "map_recolour", "map_recolour_warm", "hover"):
         assert set(results[key]) == {"n", "p50_ms", "p95_ms", "max_ms"}, key
         assert results[key]["n"] > 0
-    assert results["selection"]["n"] == 10
+    assert results["selection"]["n"] == 4
     # The floor and the peer, interleaved with the selections, and the selection's anatomy.
-    assert results["floor"]["n"] == 10 and results["selection_over_floor"]["p95"] > 0
+    assert results["floor"]["n"] == 4 and results["selection_over_floor"]["p95"] > 0
     assert 0 < results["selection_handlers"]["p50_ms"] <= results["selection"]["p50_ms"]
     assert results["paint_passes"]["mean"] >= 1 and results["paint_events"] >= 1
     assert "selection/floor" in run.stdout and "passes" in run.stdout
@@ -39,7 +39,7 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
         # the `bench` extra is missing: one line says the peer was skipped
         assert "matplotlib" in run.stderr and "Traceback" not in run.stderr
     else:
-        assert results["peer_blit"]["n"] == 10 and results["peer_naive"]["n"] == 10
+        assert results["peer_blit"]["n"] == 4 and results["peer_naive"]["n"] == 4
         assert results["peer_over_selection"]["peer_blit"]["p50"] > 0
     for key in ("first_paint_ms", "bare_window_first_paint_ms", "first_paint_ratio",
                 "first_paint_rss_mb", "alerts_evaluated_after_ms", "rss_mb", "peak_rss_mb",
