@@ -188,8 +188,12 @@ class Queries:
         self._memo_sizes: dict = {}
         self._memo_bytes = 0
         self._memo_lock = threading.Lock()
+        # How many times these answers went to the warehouse (what the memo and the read-ahead
+        # did not save); a statistic, counted without a lock.
+        self.reads = 0
 
     def _cur(self):
+        self.reads += 1
         return self.snapshot.cursor()
 
     # -- reference data (cached per snapshot: immutable) ---------------------------------

@@ -211,19 +211,15 @@ def _glyph(font: QFont, ch: str) -> np.ndarray:
     return _array(img).copy()
 
 
-def test_idle_read_ahead_leaves_first_selections_nothing_to_query(window, qtbot, monkeypatch):
+def test_idle_read_ahead_leaves_first_selections_nothing_to_query(window, qtbot):
     """Left alone, the cockpit reads every township ahead; then a first click on any township
     is answered without the warehouse, and a new indicator starts the read-ahead again."""
-    from cockpit.warehouse.queries import Queries
-
     qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
-    reads = []
-    original = Queries._cur
-    monkeypatch.setattr(Queries, "_cur", lambda self: reads.append(1) or original(self))
+    reads = window.ctx.queries.reads
     for code in TOWNSHIP_CODES.values():
         window.ctx.select(region=code)
         assert_everywhere(window, code)
-    assert reads == []
+    assert window.ctx.queries.reads == reads
     other = next(i.code for i in window.ctx.visible_indicators()
                  if i.code != window.ctx.state.indicator and not i.county_only)
     window.ctx.select(indicator=other)
