@@ -59,7 +59,9 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setShowGrid(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
+    # Columns as wide as their contents: a stretched last column left half the screen between
+    # a row's figures and its latest period.
+    table.horizontalHeader().setStretchLastSection(False)
     return table
 
 
@@ -95,7 +97,7 @@ class QualityPage(Panel):
         self.departments = _table(t["departments"])
         self.indicators = _table(t["indicators"])
         self.departments.itemSelectionChanged.connect(self._filter_indicators)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.departments)
         splitter.addWidget(self.indicators)
         splitter.setSizes([300, 500])
@@ -175,6 +177,26 @@ class QualityPage(Panel):
             if overall is not None else "")
         self._fill_departments(report)
         self._fill_indicators(report.indicators)
+        self._arrange()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Side by side (departments, then their indicators) where both fit across, each as
+        wide as its columns; one above the other where they do not (a laptop)."""
+        need = [t.horizontalHeader().length() + t.verticalScrollBar().sizeHint().width()
+                + 2 * t.frameWidth() for t in (self.departments, self.indicators)]
+        room = self.splitter.width() - self.splitter.handleWidth()
+        across = sum(need) <= room
+        orientation = Qt.Orientation.Horizontal if across else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            if not across:
+                self.splitter.setSizes([300, 500])
+        if across:
+            self.splitter.setSizes([need[0], room - need[0]])
 
     def _fill_departments(self, report) -> None:
         table = self.departments

@@ -99,5 +99,16 @@ def test_quality_page_shows_completeness_and_lateness(window, qtbot, monkeypatch
     hazard = next(r for r in win.quality.indicator_rows() if r[0] == "安全生产隐患整改率")
     assert "三港乡" in hazard[4]
     assert float(hazard[3].rstrip("%")) < 100
+    # Wide enough (a laptop's 1366 px will do in Chinese), the two tables sit side by side,
+    # every column whole.
+    page = win.quality
+    for width in (1600, 1366):
+        win.resize(width, 900)
+        app.processEvents()
+        left, right = (t.mapTo(page, t.rect().topLeft()) for t in (page.departments,
+                                                                    page.indicators))
+        assert right.x() > left.x() and right.y() == left.y(), width
+        for table in (page.departments, page.indicators):
+            assert table.horizontalHeader().length() <= table.viewport().width(), width
     win.escape()
     assert not win.showing_quality
