@@ -91,13 +91,15 @@ def _build_scale(args, scale: str) -> int:
 
 def cmd_new(args) -> int:
     """Set up an empty warehouse for any county from its township list (offline)."""
-    from .warehouse.newcounty import setup_county
+    from .warehouse.newcounty import find_county, setup_county
 
     out = Path(args.out)
     for path, what in ((args.townships, "乡镇名单"), (args.catalogue, "指标目录")):
         if path is not None and not Path(path).is_file():
             raise UsageError(f"找不到{what}文件：{path}")
-    print(f"建立 {args.county} 的数据仓库 → {out}", file=sys.stderr)
+    county = find_county(args.county)   # an unknown or ambiguous name: its one line, and no other
+    print(f"建立 {county.province}{county.city}{county.name}（{county.code}）的数据仓库 → {out}",
+          file=sys.stderr)
     report = setup_county(out, args.county, Path(args.townships),
                           Path(args.catalogue) if args.catalogue else None, seed=args.seed or 0)
     c = report.county
