@@ -252,23 +252,15 @@ def build_city(out: Path, seed: int = DEFAULT_SEED, end: date | None = None,
     store = SnapshotStore(out)
     with store.writer(note=f"city demo {CITY_CODE} seed={seed} end={month_key(end)}") as con:
         schema.create_schema(con)
-        con.register("regions_in", regions)
-        con.execute("INSERT INTO regions BY NAME SELECT * FROM regions_in")
-        con.unregister("regions_in")
-        con.register("indicators_in", demo.indicators_table())
-        con.execute("INSERT INTO indicators BY NAME SELECT * FROM indicators_in")
-        con.unregister("indicators_in")
-        con.register("obs_in", pa.concat_tables(facts))
-        con.execute("INSERT INTO staging_observations BY NAME SELECT * FROM obs_in")
-        con.unregister("obs_in")
+        schema.insert(con, "regions", regions)
+        schema.insert(con, "indicators", demo.indicators_table())
+        schema.insert(con, "staging_observations", pa.concat_tables(facts))
         levels.derive(con)
         progress("县、市由下级汇总")
         schema.finalize(con)
         all_events = pa.concat_tables(events)
-        con.register("events_in", all_events.take(pc.sort_indices(all_events, [("reported_at",
-                                                                                "ascending")])))
-        con.execute("INSERT INTO events BY NAME SELECT * FROM events_in")
-        con.unregister("events_in")
+        by_time = pc.sort_indices(all_events, [("reported_at", "ascending")])
+        schema.insert(con, "events", all_events.take(by_time))
         # Half a million facts: everything about one place (cards, sparklines, a drill's first
         # paint) reads a copy in region order, as the province and nation datasets do; imports
         # rebuild it (publish.py).

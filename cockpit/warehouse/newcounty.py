@@ -494,12 +494,8 @@ def _write(out: Path, county: County, regions: pa.Table, indicators: list[Indica
     store = SnapshotStore(out)
     with store.writer(note=f"new county {county.code} {county.name}") as con:
         schema.create_schema(con)
-        con.register("regions_in", regions)
-        con.execute("INSERT INTO regions BY NAME SELECT * FROM regions_in")
-        con.unregister("regions_in")
-        con.register("indicators_in", indicators_table(indicators))
-        con.execute("INSERT INTO indicators BY NAME SELECT * FROM indicators_in")
-        con.unregister("indicators_in")
+        schema.insert(con, "regions", regions)
+        schema.insert(con, "indicators", indicators_table(indicators))
         meta = {
             "county_code": county.code,
             "county_name": county.name,

@@ -779,13 +779,9 @@ def build_scale(out: Path, scale: str, seed: int = DEFAULT_SEED,
     with store.writer(note=f"scale={scale} seed={seed}") as con:
         con.execute(f"SET memory_limit = '{_checked_memory(memory_limit)}'")
         schema.create_schema(con)
-        con.register("regions_in", regions_table(places))
-        con.execute("INSERT INTO regions BY NAME SELECT * FROM regions_in")
-        con.unregister("regions_in")
+        schema.insert(con, "regions", regions_table(places))
         rows = [dict(ind.as_row(), sort_order=k) for k, ind in enumerate(scale_indicators())]
-        con.register("indicators_in", pa.Table.from_pylist(rows))
-        con.execute("INSERT INTO indicators BY NAME SELECT * FROM indicators_in")
-        con.unregister("indicators_in")
+        schema.insert(con, "indicators", pa.Table.from_pylist(rows))
         for _, chunk in observation_chunks(places, seed, progress):
             con.register("obs_in", chunk)
             con.execute("INSERT INTO observations SELECT indicator, period, region, value,"
@@ -795,9 +791,7 @@ def build_scale(out: Path, scale: str, seed: int = DEFAULT_SEED,
         con.execute(f"CREATE TABLE {REGION_ORDER_TABLE} AS SELECT * FROM observations"
                     " ORDER BY region, indicator, period")
         progress("按地区排序")
-        con.register("events_in", events_table(places, seed))
-        con.execute("INSERT INTO events BY NAME SELECT * FROM events_in")
-        con.unregister("events_in")
+        schema.insert(con, "events", events_table(places, seed))
         progress("事件记录")
         title_root = "全国" if root.code == NATION_CODE else root.name
         meta = {

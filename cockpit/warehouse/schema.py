@@ -139,6 +139,16 @@ def create_schema(con) -> None:
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
+def insert(con, table: str, rows) -> None:
+    """Append an Arrow table's rows to `table`, columns matched by name (the builders' one way in)."""
+    view = f"{table}_in"
+    con.register(view, rows)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+
+
 def finalize(con) -> None:
     """Derive the comparison columns and write the facts in read order."""
     con.execute(FINALIZE_SQL)
