@@ -2,7 +2,10 @@
 per test."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import subprocess
 import sys
 from datetime import date
 
@@ -42,6 +45,34 @@ def later_demo_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo-later") / "wh"
     build_demo(path, today=date(2026, 12, 1))
     return path
+
+
+def run_cockpit(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`cockpit ARGS` run in this process, as the command line would run it: exit status, stdout
+    and stderr (a process of its own costs 1-2 s of imports; keep one such test per command)."""
+    from cockpit import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as exc:       # argparse's own refusals
+                code = exc.code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cockpit_cmd():
+    """run_cockpit, for tests: `cockpit_cmd("info", "--db", path)`."""
+    return run_cockpit
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,6 @@
 """The `cockpit` command as a user runs it."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -12,7 +10,6 @@ from datetime import date
 
 import pytest
 
-from cockpit import cli
 from cockpit.alerts.store import AlertService
 from cockpit.cli import ensure_demo
 from cockpit.warehouse.demo import build_demo
@@ -21,26 +18,6 @@ from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.store import SnapshotStore, open_current
 
 pytestmark = pytest.mark.heavy(40)
-
-
-def run(*args, env=None):
-    """`cockpit ARGS` in this process (a process of its own costs 1-2 s of imports): exit
-    status, stdout and stderr as the command line gives them."""
-    out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = cli.main(list(args))
-            except SystemExit as exc:       # argparse's own refusals
-                code = exc.code
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_info_json_describes_the_warehouse(demo_db):
@@ -56,35 +33,36 @@ def test_info_json_describes_the_warehouse(demo_db):
     assert info["events"] > 2000
 
 
-def test_info_text_is_chinese(demo_db):
-    out = run("info", "--db", str(demo_db))
+def test_info_text_is_chinese(demo_db, cockpit_cmd):
+    out = cockpit_cmd("info", "--db", str(demo_db))
     assert out.returncode == 0
     assert "乡镇（街道） 18 个" in out.stdout and "观测值" in out.stdout
 
 
-def test_missing_warehouse_is_one_clear_line(tmp_path):
-    out = run("info", "--db", str(tmp_path / "none"))
+def test_missing_warehouse_is_one_clear_line(tmp_path, cockpit_cmd):
+    out = cockpit_cmd("info", "--db", str(tmp_path / "none"))
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "不存在" in out.stderr
     assert "Traceback" not in out.stderr
 
 
-def test_demo_build_with_a_chosen_end_then_info(tmp_path):
-    out = run("demo", "build", "--out", str(tmp_path / "wh"), "--seed", "3", "--end", "2025-12")
+def test_demo_build_with_a_chosen_end_then_info(tmp_path, cockpit_cmd):
+    out = cockpit_cmd("demo", "build", "--out", tmp_path / "wh", "--seed", "3", "--end", "2025-12")
     assert out.returncode == 0, out.stderr
     assert "已发布快照 000001" in out.stdout and "数据至 2025-12" in out.stderr
-    info = json.loads(run("info", "--db", str(tmp_path / "wh"), "--json").stdout)
+    info = json.loads(cockpit_cmd("info", "--db", str(tmp_path / "wh"), "--json").stdout)
     assert info["snapshot"] == "000001" and info["last_period"] == "2025-12"
     assert (info["as_of"], info["demo_end"], info["demo_end_rule"]) == (
         "2025-12", "2025-12", "fixed")
-    text = run("info", "--db", str(tmp_path / "wh")).stdout
+    text = cockpit_cmd("info", "--db", str(tmp_path / "wh")).stdout
     assert "演示数据    至 2025-12：固定结束月份（demo build --end）" in text
 
 
 @pytest.mark.parametrize("end,says", [("2024-06", "2025-12"), ("2099-01", "最近一个已结束的月份"),
                                       ("12/2025", "年-月")])
-def test_an_impossible_demo_end_is_one_line_with_status_2_and_writes_nothing(tmp_path, end, says):
-    out = run("demo", "build", "--out", str(tmp_path / "wh"), "--end", end)
+def test_an_impossible_demo_end_is_one_line_with_status_2_and_writes_nothing(tmp_path, end, says,
+                                                                             cockpit_cmd):
+    out = cockpit_cmd("demo", "build", "--out", str(tmp_path / "wh"), "--end", end)
     assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "wh").exists()
 
@@ -147,23 +125,23 @@ def test_a_demo_with_a_chosen_end_or_imported_data_is_never_rebuilt(demo_db, may
     assert capsys.readouterr().err == ""
 
 
-def test_at_launch_only_the_default_demo_folder_is_refreshed(may_demo, tmp_path):
+def test_at_launch_only_the_default_demo_folder_is_refreshed(may_demo, tmp_path, cockpit_cmd):
     home = tmp_path / "home"
     env = {**os.environ, "COCKPIT_HOME": str(home)}
     users = copy_of(may_demo, tmp_path / "users")
-    out = run("alerts", "evaluate", "--db", str(users), "--json", env=env)
+    out = cockpit_cmd("alerts", "evaluate", "--db", str(users), "--json", env=env)
     assert out.returncode == 0 and json.loads(out.stdout)["as_of"] == "2026-05"
     assert out.stderr == "" and SnapshotStore(users).versions() == [1]
 
     copy_of(may_demo, home / "demo")
     before = last_finished_month()
-    out = run("alerts", "evaluate", "--json", env=env)
+    out = cockpit_cmd("alerts", "evaluate", "--json", env=env)
     assert out.returncode == 0, out.stderr
     ends = {f"{m:%Y-%m}" for m in (before, last_finished_month())}  # a test run at midnight
     assert json.loads(out.stdout)["as_of"] in ends
     assert out.stderr.count("\n") == 1 and "演示数据截至 2026-05，已过时" in out.stderr
 
 
-def test_bad_arguments_are_reported_without_traceback():
-    out = run("snapshot", "--out", "x.png", "--size", "huge")
+def test_bad_arguments_are_reported_without_traceback(cockpit_cmd):
+    out = cockpit_cmd("snapshot", "--out", "x.png", "--size", "huge")
     assert out.returncode == 2 and "宽x高" in out.stderr and "Traceback" not in out.stderr

@@ -3,8 +3,6 @@ anomaly is found in the latest months, and nothing else."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -92,12 +90,10 @@ def test_a_missed_2025_target_stays_the_same_alert_once_2025_is_over(demo_db, la
     assert "目标将落空" in during[shared.id].message
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "cockpit", "alerts", *args],
-                          capture_output=True, text=True, timeout=120)
+def test_cli_evaluate_list_ack_close_on_the_demo(demo_db, cockpit_cmd):
+    def run(*args):
+        return cockpit_cmd("alerts", *args)
 
-
-def test_cli_evaluate_list_ack_close_on_the_demo(demo_db):
     db = ["--db", str(demo_db)]
     out = run("evaluate", *db, "--json")
     assert out.returncode == 0, out.stderr
@@ -121,7 +117,10 @@ def test_cli_evaluate_list_ack_close_on_the_demo(demo_db):
     assert [line.split()[3] for line in history] == ["触发", "签收", "办结"]
 
 
-def test_cli_refuses_an_impossible_transition_in_one_line(demo_db):
+def test_cli_refuses_an_impossible_transition_in_one_line(demo_db, cockpit_cmd):
+    def run(*args):
+        return cockpit_cmd("alerts", *args)
+
     run("evaluate", "--db", str(demo_db))
     alert = json.loads(run("list", "--json").stdout)[0]
     out = run("close", alert["id"], "--by", "张三", "--note", "x")
