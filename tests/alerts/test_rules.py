@@ -1,8 +1,6 @@
 """Rules files: the bundled defaults load, and every mistake is one line naming rule and field."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
 
@@ -104,17 +102,15 @@ def test_rule_text_is_data_never_code(tmp_path):
     assert not marker.exists()
 
 
-def test_cli_reports_an_invalid_rules_file_in_one_line_with_exit_status_2(tmp_path, demo_db):
+def test_cli_reports_an_invalid_rules_file_in_one_line_with_exit_status_2(tmp_path, demo_db,
+                                                                          cockpit_cmd):
     bad = tmp_path / "my_rules.toml"
     bad.write_text(GOOD.replace("below = 90", "below = -"), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "cockpit", "alerts", "evaluate", "--db",
-                          str(demo_db), "--rules", str(bad)], capture_output=True, text=True,
-                         timeout=120)
+    out = cockpit_cmd("alerts", "evaluate", "--db", demo_db, "--rules", bad)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
     assert "my_rules.toml 第 8 行" in out.stderr
     bad.write_text(GOOD.replace("below = 90", "below = 90\nlookback = 0"), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "cockpit", "alerts", "rules", "--rules",
-                          str(bad)], capture_output=True, text=True, timeout=120)
+    out = cockpit_cmd("alerts", "rules", "--rules", bad)
     assert out.returncode == 2
     assert "规则 “t.closed” 的字段 lookback 应不小于 1，而不是 0" in out.stderr

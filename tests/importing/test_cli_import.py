@@ -14,13 +14,16 @@ GOOD = "乡镇（街道）,指标,期间,数值\n熟溪街道,规上工业增加
 
 
 def run(*args, timeout=120):
+    """A process of its own (the progress bar test); the others run in the test's process."""
     return subprocess.run([sys.executable, "-m", "cockpit", *map(str, args)], capture_output=True,
                           text=True, timeout=timeout)
 
 
-def test_validate_reports_problems_with_exit_status_1_and_changes_nothing(wh, fingerprint):
+def test_validate_reports_problems_with_exit_status_1_and_changes_nothing(wh, fingerprint,
+                                                                         cockpit_cmd):
     before = fingerprint(wh)
-    out = run("validate", CORPUS / "negative_count.csv", CORPUS / "unknown_region.csv", "--db", wh)
+    out = cockpit_cmd("validate", CORPUS / "negative_count.csv", CORPUS / "unknown_region.csv",
+                      "--db", wh)
     assert out.returncode == 1, out.stderr
     assert "校验 2 个文件：2 个错误" in out.stdout
     assert ("negative_count.csv 第3行 第4列“数值”：投诉举报量不可能是负数（看到“-3”；应为：不小于 0 的数值）"
@@ -29,17 +32,17 @@ def test_validate_reports_problems_with_exit_status_1_and_changes_nothing(wh, fi
     assert fingerprint(wh) == before
 
 
-def test_validate_json_and_a_clean_file_exit_0(wh, tmp_path):
+def test_validate_json_and_a_clean_file_exit_0(wh, tmp_path, cockpit_cmd):
     good = tmp_path / "good.csv"
     good.write_text(GOOD, encoding="utf-8")
-    out = run("validate", good, "--db", wh, "--json")
+    out = cockpit_cmd("validate", good, "--db", wh, "--json")
     assert out.returncode == 0, out.stdout + out.stderr
     report = json.loads(out.stdout)
     assert report["ok"] and report["errors"] == 0 and report["new_observations"] == 2
 
 
-def test_a_missing_file_is_one_line_with_exit_status_2(wh, tmp_path):
-    out = run("import", tmp_path / "nope.csv", "--db", wh)
+def test_a_missing_file_is_one_line_with_exit_status_2(wh, tmp_path, cockpit_cmd):
+    out = cockpit_cmd("import", tmp_path / "nope.csv", "--db", wh)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "找不到文件" in out.stderr
     assert "Traceback" not in out.stderr
@@ -56,21 +59,22 @@ def test_import_shows_progress_and_publishes_one_snapshot(wh, tmp_path):
     assert info["snapshot"] == "000002" and info["as_of"] == "2026-01"
 
 
-def test_import_of_a_bad_file_exits_1_and_publishes_nothing(wh, fingerprint):
+def test_import_of_a_bad_file_exits_1_and_publishes_nothing(wh, fingerprint, cockpit_cmd):
     before = fingerprint(wh)
-    out = run("import", CORPUS / "placeholder_zanwu.csv", "--db", wh)
+    out = cockpit_cmd("import", CORPUS / "placeholder_zanwu.csv", "--db", wh)
     assert out.returncode == 1
     assert "不能导入（数据仓库未作任何改动）" in out.stdout and "占位符“暂无”" in out.stdout
     assert fingerprint(wh) == before
 
 
-def test_watch_once_archives_good_files_and_quarantines_bad_ones_with_a_report(wh, tmp_path):
+def test_watch_once_archives_good_files_and_quarantines_bad_ones_with_a_report(wh, tmp_path,
+                                                                              cockpit_cmd):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "good.csv").write_text(GOOD, encoding="utf-8")
     (inbox / "坏文件.csv").write_bytes((CORPUS / "rate_over_100.csv").read_bytes())
     (inbox / "~$open.xlsx").write_bytes(b"excel lock file")  # Excel's lock file is left alone
-    out = run("watch", inbox, "--db", wh, "--once", "--settle", "0.1", "--interval", "0.1")
+    out = cockpit_cmd("watch", inbox, "--db", wh, "--once", "--settle", "0.1", "--interval", "0.1")
     assert out.returncode == 1, out.stderr  # one file was quarantined
     assert sorted(p.name for p in (inbox / "archive").iterdir()) == ["good.csv"]
     assert sorted(p.name for p in (inbox / "quarantine").iterdir()) == [
@@ -81,12 +85,13 @@ def test_watch_once_archives_good_files_and_quarantines_bad_ones_with_a_report(w
     assert "✓ good.csv → 已发布快照 000002" in out.stdout
     assert "✗ 坏文件.csv：1 个错误 → quarantine/坏文件.csv" in out.stdout
     assert (inbox / "~$open.xlsx").exists()
-    again = run("watch", inbox, "--db", wh, "--once", "--settle", "0.1", "--interval", "0.1")
+    again = cockpit_cmd("watch", inbox, "--db", wh, "--once", "--settle", "0.1",
+                        "--interval", "0.1")
     assert again.returncode == 0 and again.stdout == ""
 
 
-def test_watch_of_a_missing_inbox_is_a_usage_error(wh, tmp_path):
-    out = run("watch", tmp_path / "no-inbox", "--db", wh, "--once")
+def test_watch_of_a_missing_inbox_is_a_usage_error(wh, tmp_path, cockpit_cmd):
+    out = cockpit_cmd("watch", tmp_path / "no-inbox", "--db", wh, "--once")
     assert out.returncode == 2 and "收件箱目录不存在" in out.stderr
 
 
