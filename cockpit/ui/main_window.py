@@ -357,21 +357,24 @@ class CockpitWindow(QMainWindow):
 
     def _apply_scale(self) -> None:
         w, h = max(1, self.width()), max(1, self.height())
-        self._arrange(layout_for(w, h))
         # Text follows the smaller ratio so a 7680×2160 wall scales like 3840×2160, not 4×.
         scale = max(0.62, min(w / DESIGN_SIZE[0], h / DESIGN_SIZE[1], 4.0))
         floor = math.ceil(self.text_floor_share * h - 1e-9)
-        if (abs(scale - self.scale) < 0.02 and self.styleSheet()
-                and floor == theme.text_floor()):
-            return
-        theme.set_text_floor(floor)
-        self.scale = scale
-        # Plain labels take the window's font: it grows with a wall (never below a laptop's).
-        self.setFont(theme.font(14 * max(1.0, scale)))
-        self.setStyleSheet(theme.style_sheet(scale))
-        for panel in self.panels:
-            if hasattr(panel, "set_scale"):
-                panel.set_scale(scale)
+        restyle = not (abs(scale - self.scale) < 0.02 and self.styleSheet()
+                       and floor == theme.text_floor())
+        if restyle:
+            # Styled before the panels are arranged: arranging shows the cockpit page, which
+            # polishes every widget on it; styled after, each would be polished twice.
+            theme.set_text_floor(floor)
+            self.scale = scale
+            # Plain labels take the window's font: it grows with a wall (never below a laptop's).
+            self.setFont(theme.font(14 * max(1.0, scale)))
+            self.setStyleSheet(theme.style_sheet(scale))
+        self._arrange(layout_for(w, h))
+        if restyle:
+            for panel in self.panels:
+                if hasattr(panel, "set_scale"):
+                    panel.set_scale(scale)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.wall is not None:
