@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
@@ -15,13 +16,25 @@ from cockpit.warehouse.demo import TOWNSHIP_CODES
 TAOXI = TOWNSHIP_CODES["桃溪镇"]
 
 
-def test_alert_evaluation_starts_once_after_the_first_frame_is_painted(demo_db, qtbot):
+@contextmanager
+def new_window(demo_db, qtbot, **options):
+    """A window of its own (not shared: these tests are about how it starts), not evaluating
+    unless told."""
     _application()
     warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse, evaluate=False)
+    win = build_window(warehouse, **{"evaluate": False, **options})
     qtbot.addWidget(win)
-    calls = []
     try:
+        yield win
+    finally:
+        win.close()
+        win.watcher.stop(wait_s=60)
+        warehouse.close()
+
+
+def test_alert_evaluation_starts_once_after_the_first_frame_is_painted(demo_db, qtbot):
+    calls = []
+    with new_window(demo_db, qtbot) as win:
         after_first_paint(win, lambda: calls.append(win.isVisible()), fallback_ms=2000)
         qtbot.wait(50)
         assert calls == []                       # built, not painted yet: nothing started
@@ -30,20 +43,22 @@ def test_alert_evaluation_starts_once_after_the_first_frame_is_painted(demo_db, 
         qtbot.waitUntil(lambda: bool(calls), timeout=1500)   # the paint, not the fallback
         qtbot.wait(2100)                         # nor again at the fallback
         assert calls == [True]
-    finally:
-        win.close()
-        warehouse.close()
+
+
+def test_a_window_that_evaluates_alerts_starts_only_once_its_first_frame_is_painted(demo_db,
+                                                                                    qtbot):
+    with new_window(demo_db, qtbot, evaluate=True, size=(1280, 720)) as win:
+        qtbot.wait(300)
+        assert not win.watcher.busy and win.watcher.runs == 0
+        win.show()
+        qtbot.waitUntil(lambda: win.watcher.busy or win.watcher.runs > 0, timeout=2000)
 
 
 def test_the_first_frame_is_laid_out_for_the_size_it_is_shown_at(demo_db, qtbot):
     """Built at the default 640×480 (the laptop layout, small text), resized, then shown: the
     frame painted first is already the 16:9 layout at full scale, not corrected a moment later."""
-    _application()
-    warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse, evaluate=False)
-    qtbot.addWidget(win)
     painted = []
-    try:
+    with new_window(demo_db, qtbot) as win:
         assert win.layout_mode == "laptop"
         after_first_paint(win, lambda: painted.append((win.layout_mode, round(win.scale, 2))))
         win.resize(1920, 1080)
@@ -51,17 +66,10 @@ def test_the_first_frame_is_laid_out_for_the_size_it_is_shown_at(demo_db, qtbot)
         qtbot.waitUntil(lambda: bool(painted), timeout=2000)
         assert painted == [("16:9", 1.0)]
         assert win.kpis.geometry().width() > 400    # the panels have the 16:9 room
-    finally:
-        win.close()
-        warehouse.close()
 
 
 def test_pages_not_on_the_first_frame_are_built_when_first_opened_and_then_work(demo_db, qtbot):
-    _application()
-    warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse, evaluate=False, size=(1600, 900))
-    qtbot.addWidget(win)
-    try:
+    with new_window(demo_db, qtbot, size=(1600, 900)) as win:
         assert win.layout_mode == "16:9"          # laid out for `size` before it is shown
         win.show()
         with qtbot.waitActive(win):               # its keyboard shortcuts answer
@@ -89,9 +97,6 @@ def test_pages_not_on_the_first_frame_are_built_when_first_opened_and_then_work(
         # Opened again, each page is the one built the first time.
         win.ctx.detail_requested.emit(TAOXI)
         assert win.pages.count() == 4 and win.page_name == "detail"
-    finally:
-        win.close()
-        warehouse.close()
 
 
 def test_launching_imports_neither_pyqtgraph_nor_the_pages_not_shown(demo_db, tmp_path):
