@@ -2,6 +2,7 @@
 and following the warehouse to each newly published snapshot."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -44,9 +45,6 @@ def _application(offscreen: bool = False):
         if icon.exists():
             app.setWindowIcon(QIcon(str(icon)))
     theme.apply(app)
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(antialias=True, background=None, foreground=theme.TEXT_DIM)
     return app
 
 
@@ -292,10 +290,12 @@ def _state_with(q: Queries, state: SelectionState, township=None, indicator=None
 
 def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
                  lang: str = "zh_CN", public_mode: bool = False, sound: bool = False,
-                 evaluate: bool = True, state_path: Path | None = None):
-    """The cockpit window on a warehouse; alerts are evaluated in the background unless
-    `evaluate` is False (then the caller evaluates, e.g. synchronously for a snapshot).
-    `state_path`: another operations store than COCKPIT_HOME's (the benchmark's soak)."""
+                 evaluate: bool = True, state_path: Path | None = None,
+                 size: tuple[int, int] | None = None):
+    """The cockpit window on a warehouse; alerts are evaluated in the background once its
+    first frame is painted, unless `evaluate` is False (then the caller evaluates, e.g.
+    synchronously for a snapshot). `state_path`: another operations store than COCKPIT_HOME's
+    (the benchmark's soak). `size`: what the window will be shown at (laid out once for it)."""
     from ..alerts.store import AlertService
     from .context import CockpitContext
     from .main_window import CockpitWindow
@@ -310,9 +310,11 @@ def build_window(warehouse: LiveWarehouse, state: SelectionState | None = None,
                                              scope=q.meta.get("county_code"),
                                              hidden_indicators=hidden,
                                              busy_timeout=GUI_BUSY_TIMEOUT, lazy=True))
-    window = CockpitWindow(ctx, sound=sound)
+    window = CockpitWindow(ctx, sound=sound, size=size)
     if evaluate:
-        window.watcher.request()
+        # A thread started now would compete with building and painting the first frame
+        # for the CPU and the GIL.
+        after_first_paint(window, window.watcher.request)
     return window
 
 
@@ -444,8 +446,32 @@ def after_first_paint(window, call, fallback_ms: int = 3000) -> None:
     QTimer.singleShot(fallback_ms, window, once)
 
 
-def run_gui(args) -> int:
+def _window_size(app, args) -> tuple[int, int]:
+    """The size `run_gui` shows the window at: the screen's when full screen, else --size,
+    else the chosen screen's, else the primary screen's available area up to 1920×1080."""
+    screens = app.screens()
+    screen = screens[args.screen] if args.screen is not None else app.primaryScreen()
+    if args.fullscreen:
+        return screen.geometry().width(), screen.geometry().height()
+    if args.size:
+        return tuple(args.size)
+    if args.screen is not None:
+        return screen.geometry().width(), screen.geometry().height()
+    avail = app.primaryScreen().availableGeometry()
+    return min(1920, avail.width()), min(1080, avail.height())
 
+
+def run_gui(args) -> int:
+    # No cyclic garbage collection until the first frame is up: start-up allocates much and
+    # frees little, so the collector's passes (~60 ms) would only delay the first frame.
+    gc.disable()
+    try:
+        return _run_gui(args)
+    finally:
+        gc.enable()   # if start-up ended before the first frame
+
+
+def _run_gui(args) -> int:
     started = time.perf_counter()
     steps = _Steps()
     try:
@@ -454,24 +480,18 @@ def run_gui(args) -> int:
         app = _application()
         steps.done("qt")
         state = initial_state(warehouse.queries)
-        # Alerts are evaluated once the first frame is up: a thread started before would
-        # compete with building and painting it for the CPU and the GIL.
+        screens = app.screens()
+        if args.screen is not None and not 0 <= args.screen < len(screens):
+            raise UsageError(f"没有第 {args.screen} 块屏幕（共 {len(screens)} 块，从 0 起）")
         window = build_window(warehouse, state, lang=args.lang or "zh_CN",
-                              sound=getattr(args, "sound", False), evaluate=False)
+                              sound=getattr(args, "sound", False),
+                              size=_window_size(app, args))
         steps.done("window")
     except CockpitUsageError as exc:
         raise UsageError(str(exc))
-    after_first_paint(window, window.watcher.request)
-    screens = app.screens()
+    after_first_paint(window, gc.enable)
     if args.screen is not None:
-        if not 0 <= args.screen < len(screens):
-            raise UsageError(f"没有第 {args.screen} 块屏幕（共 {len(screens)} 块，从 0 起）")
-        window.setGeometry(screens[args.screen].geometry())
-    if args.size:
-        window.resize(*args.size)
-    elif args.screen is None:
-        avail = app.primaryScreen().availableGeometry()
-        window.resize(min(1920, avail.width()), min(1080, avail.height()))
+        window.move(screens[args.screen].geometry().topLeft())
     _watch(window, warehouse)
     if args.fullscreen:
         # The whole screen even where no window manager honours "full screen" (a wall PC
@@ -516,7 +536,8 @@ def render_snapshot(args) -> int:
                                 args.domain)
         except CockpitUsageError as exc:
             raise UsageError(str(exc))
-        window = build_window(warehouse, state, lang=args.lang or "zh_CN", evaluate=False)
+        window = build_window(warehouse, state, lang=args.lang or "zh_CN", evaluate=False,
+                              size=tuple(args.size))
         try:
             window.ctx.alerts.evaluate(warehouse.snapshot)
         except Exception as exc:  # alerts are part of the picture, but not worth no picture

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -9,21 +10,24 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QMainWindow, QStackedWi
                                QVBoxLayout, QWidget)
 
 from . import theme
-from .alert_centre import AlertCentre
 from .alert_ticker import AlertTicker, AlertWatcher
 from .alerts_panel import AlertsPanel
 from .banner import ProblemBanner
 from .context import CockpitContext
-from .detail_view import TownshipDetail
 from .events_panel import EventsPanel
 from .header import Header
 from .kpi_panel import KpiPanel
 from .map import MapPanel
 from .period_bar import PeriodBar
 from .prewarm import Prewarmer
-from .quality_page import QualityPage
 from .ranking_panel import RankingPanel
 from .trend_panel import TrendPanel
+
+if TYPE_CHECKING:   # the pages not on the first frame are imported when first opened
+    from .alert_centre import AlertCentre
+    from .detail_view import TownshipDetail
+    from .plan_page import PlanPage
+    from .quality_page import QualityPage
 
 DESIGN_SIZE = (1920, 1080)
 
@@ -45,7 +49,9 @@ def layout_for(width: int, height: int) -> str:
 
 
 class CockpitWindow(QMainWindow):
-    def __init__(self, ctx: CockpitContext, sound: bool = False, parent=None):
+    def __init__(self, ctx: CockpitContext, sound: bool = False, parent=None,
+                 size: tuple[int, int] | None = None):
+        """`size`: what it will be shown at, so its panels are laid out once, for that size."""
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("cockpit")
@@ -67,12 +73,12 @@ class CockpitWindow(QMainWindow):
         self.banner = ProblemBanner(ctx.lang)
         self.watcher = AlertWatcher(ctx, self.ticker, self)
         self.period_bar = PeriodBar(ctx)
-        # The detail, data-quality and alert-centre pages are built when first opened: most
-        # sessions never open them, and building them would delay the first paint.
+        # The detail, data-quality, alert-centre and plan pages are imported and built when
+        # first opened: most sessions never open them, and they would delay the first paint.
         self._detail: TownshipDetail | None = None
         self._quality: QualityPage | None = None
         self._alert_centre: AlertCentre | None = None
-        self._plan = None   # PlanPage, built (and imported) when first opened
+        self._plan: PlanPage | None = None
         self.import_dialog = None
         self.panels = [self.header, self.kpis, self.map, self.trend, self.ranking, self.events,
                        self.alerts]
@@ -118,6 +124,8 @@ class CockpitWindow(QMainWindow):
         self._install_shortcuts()
         self._rescale_timer = QTimer(self, singleShot=True, interval=120)
         self._rescale_timer.timeout.connect(self._apply_scale)
+        if size is not None:
+            self.resize(*size)
         self._apply_scale()
 
     # -- layouts ------------------------------------------------------------------------------------
@@ -177,6 +185,8 @@ class CockpitWindow(QMainWindow):
     @property
     def detail(self) -> TownshipDetail:
         if self._detail is None:
+            from .detail_view import TownshipDetail
+
             self._detail = TownshipDetail(self.ctx)
             self._detail.set_scale(self.scale)
             self._detail.closed.connect(self.show_cockpit)
@@ -187,6 +197,8 @@ class CockpitWindow(QMainWindow):
     @property
     def quality(self) -> QualityPage:
         if self._quality is None:
+            from .quality_page import QualityPage
+
             self._quality = QualityPage(self.ctx)
             self._quality.closed.connect(self.show_cockpit)
             self._quality.import_requested.connect(self.open_import)
@@ -196,6 +208,8 @@ class CockpitWindow(QMainWindow):
     @property
     def alert_centre(self) -> AlertCentre:
         if self._alert_centre is None:
+            from .alert_centre import AlertCentre
+
             self._alert_centre = AlertCentre(self.ctx)
             self._alert_centre.set_scale(self.scale)
             self._alert_centre.closed.connect(self.show_cockpit)
@@ -241,8 +255,8 @@ class CockpitWindow(QMainWindow):
         return self._quality is not None and self.pages.currentWidget() is self._quality
 
     @property
-    def plan(self):
-        """The 规划目标 page (cockpit.ui.plan_page.PlanPage)."""
+    def plan(self) -> PlanPage:
+        """The 规划目标 page."""
         if self._plan is None:
             from .plan_page import PlanPage
 
@@ -331,28 +345,36 @@ class CockpitWindow(QMainWindow):
     # -- scaling for any wall -------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._rescale_timer.start()
+        if self.isVisible():
+            self._rescale_timer.start()   # once a user's dragging of the edge rests
+        else:
+            # Shown in a moment at this size: lay it out now, so its first frame is the final
+            # layout, not the one for the size it was built at, corrected a moment later.
+            self._apply_scale()
 
     # On a wall no text is smaller than this share of the screen's height (legible at 5 m).
     text_floor_share = 0.0
 
     def _apply_scale(self) -> None:
         w, h = max(1, self.width()), max(1, self.height())
-        self._arrange(layout_for(w, h))
         # Text follows the smaller ratio so a 7680×2160 wall scales like 3840×2160, not 4×.
         scale = max(0.62, min(w / DESIGN_SIZE[0], h / DESIGN_SIZE[1], 4.0))
         floor = math.ceil(self.text_floor_share * h - 1e-9)
-        if (abs(scale - self.scale) < 0.02 and self.styleSheet()
-                and floor == theme.text_floor()):
-            return
-        theme.set_text_floor(floor)
-        self.scale = scale
-        # Plain labels take the window's font: it grows with a wall (never below a laptop's).
-        self.setFont(theme.font(14 * max(1.0, scale)))
-        self.setStyleSheet(theme.style_sheet(scale))
-        for panel in self.panels:
-            if hasattr(panel, "set_scale"):
-                panel.set_scale(scale)
+        restyle = not (abs(scale - self.scale) < 0.02 and self.styleSheet()
+                       and floor == theme.text_floor())
+        if restyle:
+            # Styled before the panels are arranged: arranging shows the cockpit page, which
+            # polishes every widget on it; styled after, each would be polished twice.
+            theme.set_text_floor(floor)
+            self.scale = scale
+            # Plain labels take the window's font: it grows with a wall (never below a laptop's).
+            self.setFont(theme.font(14 * max(1.0, scale)))
+            self.setStyleSheet(theme.style_sheet(scale))
+        self._arrange(layout_for(w, h))
+        if restyle:
+            for panel in self.panels:
+                if hasattr(panel, "set_scale"):
+                    panel.set_scale(scale)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.wall is not None:

@@ -13,14 +13,13 @@ from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
-import pyqtgraph.functions as pgfn
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QImage, QPainter, QPainterPath, QPainterPathStroker,
                            QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import QGraphicsItem
 
 from ...geo.index import Rings
-from .. import theme
+from .. import qtarrays, theme
 
 BOUNDARY = "#0b1a30"          # township borders read as thin gaps on the panel background
 EVENT_STATUS_ORDER = ("已办结", "处置中", "已超期")   # drawn bottom → top: overdue on top
@@ -40,7 +39,7 @@ def rings_to_path(rings: Rings) -> QPainterPath:
         for ring in (exterior, *interiors):
             if len(ring) < 3:
                 continue
-            path.addPolygon(pgfn.arrayToQPolygonF(ring[:, 0], -ring[:, 1]))
+            path.addPolygon(qtarrays.polygon(ring[:, 0], -ring[:, 1]))
             path.closeSubpath()
     return path
 
@@ -118,7 +117,7 @@ class ChoroplethItem(QGraphicsItem):
                 if any(len(interiors) for _, interiors in rings):
                     holed = rings_to_path(rings)   # keep holes open: odd-even fill
                 else:
-                    polygons = [pgfn.arrayToQPolygonF(ext[:, 0], -ext[:, 1])
+                    polygons = [qtarrays.polygon(ext[:, 0], -ext[:, 1])
                                 for ext, _ in rings if len(ext) >= 3]
                 self._shapes.append((polygons, holed))
                 exteriors += [ext for ext, _ in rings]
@@ -539,7 +538,7 @@ class EventPointsItem(QGraphicsItem):
             counts[name] = int(mask.sum())
             if not mask.any():
                 continue
-            points = pgfn.arrayToQPolygonF(np.asarray(x, float)[mask], -np.asarray(y, float)[mask])
+            points = qtarrays.polygon(np.asarray(x, float)[mask], -np.asarray(y, float)[mask])
             layers.append((name, points))
         self.prepareGeometryChange()
         self._layers = layers
