@@ -18,7 +18,7 @@ from ..core.i18n import alert_status, pick, severity
 from . import theme
 from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
-from .panel import Panel, TitleLabel
+from .panel import Panel, SteadyLabel, TitleLabel
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
@@ -210,7 +210,8 @@ class AlertsPanel(Panel):
         self._total = 0
 
         self._title = TitleLabel()
-        self._counts = QLabel(objectName="alertCounts")
+        # Held at the largest size its texts needed: new counts do not lay the window out.
+        self._counts = SteadyLabel(objectName="alertCounts")
         self._counts.setTextFormat(Qt.TextFormat.RichText)
         self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
                                        objectName="filterButton")
@@ -260,7 +261,9 @@ class AlertsPanel(Panel):
             shortcut = QShortcut(QKeySequence(SHORTCUTS[action]), self.table,
                                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda a=action: self.request(a))
-        self.message = QLabel(objectName="dim")
+        # One line whatever it says (elided, the whole text in its tooltip): a message coming
+        # and going (no alerts in this township) does not lay the panel out again.
+        self.message = TitleLabel(object_name="dim")
         actions.addWidget(self.message, 1)
 
         layout = QVBoxLayout(self)
@@ -408,7 +411,7 @@ class AlertsPanel(Panel):
             return
         if self._stale:
             self._stale = False
-            self.message.clear()
+            self.message.setText("")
         self._title.setText(f"{t['title']} · {name}")
         self._alerts = alerts
         self._total = total
@@ -470,7 +473,7 @@ class AlertsPanel(Panel):
         if not self._alerts:
             self.message.setText(t["none"])
         elif self.message.text() == t["none"]:
-            self.message.clear()
+            self.message.setText("")
 
     def _tooltip(self, alert: AlertRecord) -> str:
         t, lang = self._t, self.ctx.lang

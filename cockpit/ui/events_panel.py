@@ -274,6 +274,8 @@ _TABLE_STYLE = f"""
 QTableView#eventsTable {{ background: transparent; border: none; }}
 QTableView#eventsTable::item {{ padding: 0px 6px; border-bottom: 1px solid {theme.GRID}; }}
 QTableView#eventsTable QHeaderView::section {{ border-right: none; padding: 4px 6px; }}
+QTableView#eventsTable QScrollBar:vertical:disabled {{ background: transparent; }}
+QTableView#eventsTable QScrollBar::handle:vertical:disabled {{ background: transparent; }}
 """
 
 
@@ -319,6 +321,12 @@ class EventsPanel(Panel):
         self.view.setMouseTracking(True)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The scroll bar's room is always kept (empty while nothing scrolls): a bar coming and
+        # going with a township's number of events resized the rows' viewport and refitted
+        # every column on half the selections.
+        self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        bar = self.view.verticalScrollBar()
+        bar.rangeChanged.connect(lambda low, high: bar.setEnabled(high > low))
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.verticalHeader().hide()
         self.view.setItemDelegate(_CellDelegate(self.view))

@@ -15,13 +15,17 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import lru_cache
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt
-from PySide6.QtGui import QPainter, QStaticText, QTextDocumentFragment
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QStaticText, QTextDocumentFragment
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
-                               QSizePolicy, QTableView)
+                               QSizePolicy, QStyle, QStyleOption, QTableView)
 
 from ..core.i18n import pick
+from . import theme
 from .context import CockpitContext
+
+_GROUND = QColor(theme.BG)   # what the window shows around a panel's rounded corners
+_CORNER = 6                  # px: theme.qss's 4 px radius and its antialiased edge
 
 
 @contextmanager
@@ -161,6 +165,17 @@ class Panel(QFrame):
             return
         self.on_alerts()
 
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.Polish, QEvent.Type.StyleChange) \
+                and self.objectName() == "panel":
+            # A dashboard panel paints its own ground, corners included, so the window's
+            # containers behind it do not repaint what it repaints: four of them did, each
+            # over the whole dirty area (0.9 of the 1.56 window areas a selection painted).
+            # (Set again after every polish: the style sheet's rounded border clears it.)
+            self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        return handled
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._shown_once = True
@@ -186,6 +201,20 @@ class Panel(QFrame):
     def closeEvent(self, event) -> None:
         self.disconnect_context()
         super().closeEvent(event)
+
+    def paintEvent(self, event) -> None:
+        if self.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent):
+            # What Qt paints for a styled widget that is not opaque: the window's ground
+            # where the rounded corners leave it showing, then the style sheet's background.
+            p = QPainter(self)
+            w, h, c = self.width(), self.height(), _CORNER
+            for x, y in ((0, 0), (w - c, 0), (0, h - c), (w - c, h - c)):
+                p.fillRect(QRect(x, y, c, c), _GROUND)
+            option = QStyleOption()
+            option.initFrom(self)
+            self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, option, p, self)
+            p.end()
+        super().paintEvent(event)
 
 
 @lru_cache(maxsize=512)
@@ -285,6 +314,7 @@ class SteadyLabel(QLabel):
     of fixed size does not ask its parent's layout to recompute)."""
 
     _held = False
+    _hints: dict | None = None   # text -> size it needs, for the current font
 
     def setText(self, text: str) -> None:
         if text == QLabel.text(self):
@@ -293,7 +323,15 @@ class SteadyLabel(QLabel):
         self._hold()
 
     def _hold(self) -> None:
-        hint = self.sizeHint()
+        # Measuring rich text lays out a whole document (~0.5 ms); a selection sets texts
+        # seen before (a township's counts, its breadcrumb), so each is measured once per font.
+        if self._hints is None:
+            self._hints = {}
+        hint = self._hints.get(QLabel.text(self))
+        if hint is None:
+            if len(self._hints) > 1024:
+                self._hints.clear()
+            hint = self._hints[QLabel.text(self)] = self.sizeHint()
         width = max(hint.width(), self.minimumWidth()) if self._held else hint.width()
         if not self._held or (width, hint.height()) != (self.minimumWidth(),
                                                         self.minimumHeight()):
@@ -304,6 +342,7 @@ class SteadyLabel(QLabel):
         super().changeEvent(event)
         if self._held and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._held = False   # another type size: measure afresh
+            self._hints = None
             self.setMinimumSize(0, 0)
             self.setMaximumSize(_UNBOUNDED, _UNBOUNDED)
             self._hold()
