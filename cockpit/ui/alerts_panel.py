@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
@@ -237,16 +237,25 @@ class AlertsPanel(Panel):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        # Qt's default indicator is descending; most severe first is ascending severity rank.
-        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSortingEnabled(True)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        # Sorted on a header click by the panel, not by Qt's sorting mode: that re-sorted the
+        # whole list after every fill (~0.4 ms per selection) though the store already lists
+        # it most severe, newest first, the default order.
         header = self.table.horizontalHeader()
-        for col, mode in enumerate([QHeaderView.ResizeMode.ResizeToContents] * 4
-                                   + [QHeaderView.ResizeMode.Stretch,
-                                      QHeaderView.ResizeMode.ResizeToContents]):
-            header.setSectionResizeMode(col, mode)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        # Qt's default indicator is descending; most severe first is ascending severity rank.
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._on_sort_change)
+        # Columns as wide as their texts, measured once per text and font (sized to contents
+        # by the header, every cell was measured again on each selection), the message
+        # column taking the rest.
+        for col in range(len(t["cols"])):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch if col == 4
+                                        else QHeaderView.ResizeMode.Fixed)
+        self._text_widths: dict[tuple[int, str], int] = {}
+        self.table.installEventFilter(self)
         self.table.itemClicked.connect(self._on_item_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -272,6 +281,7 @@ class AlertsPanel(Panel):
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
 
+        self._filled: list[str] | None = None   # the alerts the table lists, by id
         self._cache: dict = {}
         self._cache_lock = threading.Lock()   # filled by the GUI and by the query worker
         self._generation = 0                  # alerts changed: answers read before are old
@@ -334,6 +344,7 @@ class AlertsPanel(Panel):
         self.on_alerts()
 
     def on_alerts(self) -> None:
+        self._filled = None   # the same alerts may have new states
         with self._cache_lock:
             self._cache.clear()
             self._generation += 1
@@ -430,13 +441,12 @@ class AlertsPanel(Panel):
     def _fill(self) -> None:
         t = self._t
         table = self.table
-        table.setSortingEnabled(False)
-        # Columns sized to their contents re-measure every row at each cell set (~1.3 ms a
-        # cell: 140 ms for 16 alerts): fixed while filling, measured once after.
-        header = table.horizontalHeader()
-        modes = [header.sectionResizeMode(c) for c in range(table.columnCount())]
-        for col in range(len(modes)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+        shown = [a.id for a in self._alerts]
+        if shown == self._filled:
+            # The same alerts (another township without any, the same township again): the
+            # list is left alone and not repainted. (Their states changed: on_alerts.)
+            return
+        self._filled = shown
         table.setRowCount(len(self._alerts))
         ctx, lang = self.ctx, self.ctx.lang
         indicators, regions = ctx.queries.indicator_by_code, ctx.queries.region_by_code
@@ -466,14 +476,44 @@ class AlertsPanel(Panel):
                                               else STATUS_COLORS.get(alert.status, theme.TEXT)))
                 item.setToolTip(self._tooltip(alert))
                 table.setItem(row, col, item)
-        for col, mode in enumerate(modes):
-            header.setSectionResizeMode(col, mode)
-        table.setSortingEnabled(True)
+        column, order = table.horizontalHeader().sortIndicatorSection(), \
+            table.horizontalHeader().sortIndicatorOrder()
+        if (column, order) != (0, Qt.SortOrder.AscendingOrder):
+            table.sortItems(column, order)
+        self._fit_columns()
         table.doItemsLayout()   # now, not deferred: one paint per change instead of two
         if not self._alerts:
             self.message.setText(t["none"])
         elif self.message.text() == t["none"]:
             self.message.setText("")
+
+    def _on_sort_change(self, column: int, order) -> None:
+        self.table.sortItems(column, order)
+
+    def _fit_columns(self) -> None:
+        """Each column (but the message's) as wide as its widest text or its header."""
+        table, widths = self.table, self._text_widths
+        header = table.horizontalHeader()
+        model = table.model()
+        for col in range(table.columnCount()):
+            if col == 4:
+                continue
+            width = header.sectionSizeHint(col)
+            for row in range(table.rowCount()):
+                key = (col, table.item(row, col).text())
+                found = widths.get(key)
+                if found is None:
+                    found = widths[key] = table.sizeHintForIndex(model.index(row, col)).width()
+                width = max(width, found)
+            if header.sectionSize(col) != width:
+                header.resizeSection(col, width)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() in (QEvent.Type.FontChange,
+                                                      QEvent.Type.StyleChange):
+            self._text_widths.clear()   # another type size: measure afresh
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     def _tooltip(self, alert: AlertRecord) -> str:
         t, lang = self._t, self.ctx.lang

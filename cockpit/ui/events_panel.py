@@ -493,7 +493,7 @@ class EventsPanel(Panel):
 
     def _fit_header(self) -> None:
         # The counts go under the title when both do not fit on one line.
-        needed = (self.title.text_width() + self.counts_label.sizeHint().width()
+        needed = (self.title.text_width() + self.counts_label.needed_width()
                   + self._top.spacing() + 30)
         wide = self.width() >= needed
         direction = (QBoxLayout.Direction.LeftToRight if wide

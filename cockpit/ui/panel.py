@@ -233,6 +233,8 @@ class TitleLabel(QLabel):
     selection relaid the whole window). The label keeps the height of one line of its font,
     takes the width the layout gives it, and paints its (rich) text itself."""
 
+    _advances: dict | None = None   # text -> width in the current font
+
     def __init__(self, text: str = "", parent=None, object_name: str = "panelTitle"):
         super().__init__(parent)
         self.setObjectName(object_name)
@@ -254,15 +256,28 @@ class TitleLabel(QLabel):
         self._fit()
 
     def setToolTip(self, tip: str) -> None:
+        if tip == self._tip:
+            return
         self._tip = tip
         self._fit()
+
+    def _advance(self, plain: str) -> int:
+        # Measured once per text and font: a selection sets titles seen before.
+        if self._advances is None:
+            self._advances = {}
+        advances = self._advances
+        found = advances.get(plain)
+        if found is None:
+            if len(advances) > 512:
+                advances.clear()
+            found = advances[plain] = self.fontMetrics().horizontalAdvance(plain)
+        return found
 
     def text_width(self) -> int:
         """The width the whole title needs, in pixels (its frame and padding included)."""
         plain = _plain_text(self._full) if "<" in self._full else self._full
         margins = self.contentsMargins()
-        return (self.fontMetrics().horizontalAdvance(plain) + margins.left() + margins.right()
-                + max(0, self.indent()))
+        return self._advance(plain) + margins.left() + margins.right() + max(0, self.indent())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -271,6 +286,7 @@ class TitleLabel(QLabel):
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._advances = None
             self._fit()
 
     def _fit(self) -> None:
@@ -279,7 +295,7 @@ class TitleLabel(QLabel):
         margins = self.contentsMargins()
         room = self.width() - margins.left() - margins.right() - max(0, self.indent()) - 12
         shown = full
-        if room > 0 and self.fontMetrics().horizontalAdvance(plain) > room:
+        if room > 0 and self._advance(plain) > room:
             shown = self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
         width = max(1, self.contentsRect().width() - max(0, self.indent()))
         if shown != self._static.text() or width != self._static.textWidth():
@@ -337,6 +353,11 @@ class SteadyLabel(QLabel):
                                                         self.minimumHeight()):
             self._held = True
             self.setFixedSize(width, hint.height())
+
+    def needed_width(self) -> int:
+        """The width the current text needs (what sizeHint says, measured once per text)."""
+        hint = (self._hints or {}).get(QLabel.text(self))
+        return hint.width() if hint is not None else self.sizeHint().width()
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

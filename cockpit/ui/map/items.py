@@ -471,6 +471,7 @@ class TownshipLabel(QGraphicsItem):
         self.name = name
         self.short_name = short_name or name
         self._style: tuple[str, int, bool] | None = None
+        self.placed: tuple | None = None   # the map panel's last placement (text … scale)
         self._glyphs = QPainterPath()
         self._halo = QPainterPath()
         self._bounds = QRectF()

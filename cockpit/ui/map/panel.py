@@ -694,29 +694,47 @@ class MapPanel(Panel):
         for the collision search only the first time."""
         if not self._labels or self._scale <= 0:
             return
+        plan = self._label_plan(self._highlighted)
+        scale, highlighted = self._scale, self._highlighted
+        for code, text, size, offset in plan:
+            label = self._labels[code]
+            # Only the labels a selection moves or restyles (the old and the new township's,
+            # and those they push aside) are touched: the rest of the plan is as placed.
+            placed = (text, size, code == highlighted, offset.x(), offset.y(), scale)
+            if label.placed == placed:
+                continue
+            label.placed = placed
+            label.set_style(text, size, placed[2])
+            label.setPos(scene_point(*self._anchors[code]) + offset / scale)
+
+    def _label_plan(self, highlighted: str | None) -> list[tuple[str, str, int, QPointF]]:
         origin = self._view.mapFromScene(QPointF(0.0, 0.0))
-        key = (self._highlighted, self._label_px, self._scale, origin.x(), origin.y())
+        key = (highlighted, self._label_px, self._scale, origin.x(), origin.y())
         plan = self._label_plans.get(key)
         if plan is None:
-            plan = self._plan_labels()
+            plan = self._plan_labels(highlighted)
             if len(self._label_plans) > 4 * len(self._labels) + 8:
                 self._label_plans.clear()
             self._label_plans[key] = plan
-        for code, text, size, offset in plan:
-            label = self._labels[code]
-            label.set_style(text, size, code == self._highlighted)
-            label.setPos(scene_point(*self._anchors[code]) + offset / self._scale)
+        return plan
 
-    def _plan_labels(self) -> list[tuple[str, str, int, QPointF]]:
+    def warm_look(self, region: str) -> None:
+        """Work out where the names go with `region` selected, before it is (see prewarm.py):
+        the collision search costs a few ms the first time a township is selected."""
+        if self._labels and self._scale > 0 and region in self._labels \
+                and self.isVisible():
+            self._label_plan(region)
+
+    def _plan_labels(self, highlighted: str | None) -> list[tuple[str, str, int, QPointF]]:
         px = self._label_px
         small = max(9, round(px * 0.85))
         metrics: dict[tuple[int, bool], QFontMetricsF] = {}
         placed: list[QRectF] = []
         plan: list[tuple[str, str, int, QPointF]] = []
-        order = sorted(self._labels, key=lambda c: (c != self._highlighted, -self._areas[c]))
+        order = sorted(self._labels, key=lambda c: (c != highlighted, -self._areas[c]))
         for code in order:
             label = self._labels[code]
-            selected = code == self._highlighted
+            selected = code == highlighted
             anchor = QPointF(self._view.mapFromScene(scene_point(*self._anchors[code])))
             candidates = [(label.name, px), (label.name, small)]
             if label.short_name != label.name:
