@@ -254,7 +254,7 @@ class AlertsPanel(Panel):
         for col in range(len(t["cols"])):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch if col == 4
                                         else QHeaderView.ResizeMode.Fixed)
-        self._text_widths: dict[tuple[int, str], int] = {}
+        self._text_widths: dict[tuple[int, str | None], int] = {}   # None: the header
         self.table.installEventFilter(self)
         self.table.itemClicked.connect(self._on_item_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -498,7 +498,9 @@ class AlertsPanel(Panel):
         for col in range(table.columnCount()):
             if col == 4:
                 continue
-            width = header.sectionSizeHint(col)
+            width = widths.get((col, None))
+            if width is None:
+                width = widths[(col, None)] = header.sectionSizeHint(col)
             for row in range(table.rowCount()):
                 key = (col, table.item(row, col).text())
                 found = widths.get(key)
