@@ -234,6 +234,7 @@ class TitleLabel(QLabel):
     takes the width the layout gives it, and paints its (rich) text itself."""
 
     _advances: dict | None = None   # text -> width in the current font
+    elide = True   # too long: "…" (else cut off at the edge, its colours kept)
 
     def __init__(self, text: str = "", parent=None, object_name: str = "panelTitle"):
         super().__init__(parent)
@@ -296,7 +297,8 @@ class TitleLabel(QLabel):
         room = self.width() - margins.left() - margins.right() - max(0, self.indent()) - 12
         shown = full
         if room > 0 and self._advance(plain) > room:
-            shown = self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
+            shown = (self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
+                     if self.elide else f"<span style='white-space:pre'>{full}</span>")
         width = max(1, self.contentsRect().width() - max(0, self.indent()))
         if shown != self._static.text() or width != self._static.textWidth():
             # a set width: left to itself a rich text breaks its line where it likes

@@ -345,12 +345,71 @@ class Queries:
                               _nan(res["value"])[keep], _nan(res["prev_value"])[keep],
                               _nan(res["yoy_value"])[keep])
 
+    # Up to this many regions with children (a province's cities and counties), a level's
+    # figures are read for every level at once: the scan of the indicator's slice costs what
+    # one level's does (8-12 ms against 5-15 ms at province scale), so drilling from county to
+    # county after an indicator or period change reads nothing more.
+    EVERY_LEVEL_MAX = 256
+
+    @cached_property
+    def _every_level_at_once(self) -> bool:
+        parents = sum(1 for r in self.regions if self.hierarchy.has_children(r.code))
+        return self.hierarchy.multi_level and parents <= self.EVERY_LEVEL_MAX
+
+    @memoised
+    def _every_child_values(self, indicator: str, month: date) -> dict[str, TownshipValues]:
+        """child_values of every region with children, in one query."""
+        period = self.effective_period(indicator, month)
+        if period is None:
+            return {}
+        res = self._cur().execute(
+            """
+            SELECT r.parent, o.region, o.value, o.prev_value, o.yoy_value
+            FROM observations o JOIN regions r ON r.code = o.region
+            WHERE o.indicator = $ind AND o.period = $period AND r.parent IS NOT NULL
+            ORDER BY r.parent, r.sort_order NULLS LAST, r.code
+            """, {"ind": indicator, "period": period}).fetchnumpy()
+        codes, out = self._code_objects, {}
+        parents = np.asarray(res["parent"], dtype=object)
+        regions = np.array([codes.get(c, c) for c in res["region"]], dtype=object)
+        values, prev, yoy = _nan(res["value"]), _nan(res["prev_value"]), _nan(res["yoy_value"])
+        starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if len(parents) \
+            else np.empty(0, int)
+        for start, end in zip(starts, np.r_[starts[1:], len(parents)]):
+            out[codes.get(parents[start], parents[start])] = TownshipValues(
+                indicator, _to_date(period), regions[start:end], values[start:end],
+                prev[start:end], yoy[start:end])
+        return out
+
+    @memoised
+    def _every_child_band(self, indicator: str) -> dict[str, Band]:
+        """child_band of every region with children, in one query."""
+        res = self._cur().execute(
+            """
+            SELECT r.parent, o.period, min(o.value) AS lo, max(o.value) AS hi
+            FROM observations o JOIN regions r ON r.code = o.region
+            WHERE o.indicator = ? AND r.parent IS NOT NULL
+            GROUP BY r.parent, o.period ORDER BY r.parent, o.period
+            """, [indicator]).fetchnumpy()
+        parents = np.asarray(res["parent"], dtype=object)
+        periods = np.asarray(res["period"], dtype="datetime64[D]")
+        lo, hi = _nan(res["lo"]), _nan(res["hi"])
+        out = {}
+        starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if len(parents) \
+            else np.empty(0, int)
+        for start, end in zip(starts, np.r_[starts[1:], len(parents)]):
+            out[parents[start]] = Band(periods[start:end], lo[start:end], hi[start:end])
+        return out
+
     @memoised
     def child_values(self, parent: str, indicator: str, month: date) -> TownshipValues:
         """One indicator in one period for every child of `parent`: the map and the ranking of
         one level (a city's counties, a county's townships)."""
         if parent == self.county.code and not self.hierarchy.multi_level:
             return self.township_values(indicator, month)   # the one-level warehouse
+        if self._every_level_at_once:
+            return self._every_child_values(indicator, month).get(parent) \
+                or _no_values(indicator)
         period = self.effective_period(indicator, month)
         if period is None:
             return _no_values(indicator)
@@ -376,6 +435,8 @@ class Queries:
         children = self.hierarchy.children(parent)
         if not children:
             return None
+        if self._every_level_at_once:
+            return self._every_child_band(indicator).get(parent)
         # A few dozen places: their rows in region order (a row group or two each).
         res = self._cur().execute(
             f"""

@@ -35,7 +35,7 @@ from ..lateness import lateness, period_html
 from ..panel import Panel, TitleLabel
 from .items import (EVENT_STATUS_COLORS, EVENT_STATUS_ORDER, AlertBadge, ChoroplethItem,
                     EventPointsItem, HighlightItem, TownshipLabel, _argb,
-                    _label_paths as label_paths, scene_point, short_name)
+                    label_sprite, scene_point, short_name)
 from .overlays import MapLegend, _CornerNote, _HoverCard, _LegendContent
 
 LABEL_LIMIT = 300             # beyond this many townships names would only be clutter
@@ -187,6 +187,7 @@ class MapPanel(Panel):
         self._hovered: str | None = None
         self._events_stale = True
         self._label_px = 13
+        self._pixel_ratio = 1.0
         self._scale = 0.0            # view pixels per km
         self._areas: dict[str, float] = {}
         self._label_plans: dict[tuple, list] = {}
@@ -469,12 +470,13 @@ class MapPanel(Panel):
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
         with self._prepared_lock:
             self._prepared[view] = (queries, index)   # (a reload may come in between)
-        # The names' outlines and halos too (~1 ms each, kept by text and size), as most are
-        # drawn (full, at the map's size; the few crowded ones are made when placed). Qt's
-        # paths and fonts may be used in any thread.
+        # The names' pictures too (outlines and halos filled, ~1 ms each, kept by text and
+        # size), as most are drawn (full, at the map's size; the few crowded ones are made
+        # when placed). Qt's paths, fonts and images may be used in any thread.
         if len(index.codes) <= LABEL_LIMIT:
             for code in index.codes:
-                label_paths(self.ctx.region_name(code), self._label_px, False)
+                label_sprite(self.ctx.region_name(code), self._label_px, False,
+                             self._pixel_ratio)
             while len(self._prepared) > 4:
                 self._prepared.pop(next(iter(self._prepared)))
 
@@ -673,6 +675,8 @@ class MapPanel(Panel):
         self._scale = scale
         if label_px != self._label_px:
             self._apply_type_size(label_px)
+        # (read by the query worker, which makes the names' pictures ahead: not the widget)
+        self._pixel_ratio = self._view.viewport().devicePixelRatioF()
         self._place_overlays()
         self._place_labels()
 
