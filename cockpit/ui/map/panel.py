@@ -548,6 +548,9 @@ class MapPanel(Panel):
         self._scene.setSceneRect(bounds.adjusted(-bounds.width(), -bounds.height(),
                                                  bounds.width(), bounds.height()))
         self._events_stale = True
+        # The selected township first: fitting places the names, once, around it.
+        code = self.ctx.state.region
+        self._highlighted = code if self._choropleth.path(code) is not None else None
         self._fit()
         self._place_badges()
         self._on_indicator_change()
