@@ -419,6 +419,9 @@ class EventsPanel(Panel):
         start, end, self.fell_back, self.counts, events = self._fetch(region)
         self.period_window = (start, end)
         resized = self.model.set_events(events)
+        selection = self.view.selectionModel()
+        if selection.hasSelection():   # (a reset cleared it: the rows are other events now)
+            selection.clear()
         # One township's events need no place column; a county's (of a city) do.
         self.view.setColumnHidden(REGION, region is not None
                                   and not ctx.hierarchy.has_children(region))
