@@ -197,8 +197,8 @@ class HistoryDialog(QDialog):
 class _CountsLabel(TitleLabel):
     """The counts beside the title. New counts do not lay the window out again (a label's new
     text does, through every ancestor): the label asks for the widest its texts have needed,
-    painted as a title is, and where the panel is narrow it is squeezed and elided rather than
-    pushed into the filter button."""
+    painted as a title is, and where the panel is narrow it is squeezed and cut off at its
+    edge (its colours kept, as a plain label was) rather than pushed into the filter button."""
 
     _widest = 0
     _widths: dict | None = None   # text -> the width it needs
