@@ -2,14 +2,15 @@
 close or ignore them; clicking one selects its township, indicator and period everywhere."""
 from __future__ import annotations
 
+import math
 import threading
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QDate, QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut, QTextDocument
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout)
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSizePolicy,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
@@ -193,6 +194,52 @@ class HistoryDialog(QDialog):
         self.raise_()
 
 
+class _CountsLabel(TitleLabel):
+    """The counts beside the title. New counts do not lay the window out again (a label's new
+    text does, through every ancestor): the label asks for the widest its texts have needed,
+    painted as a title is, and where the panel is narrow it is squeezed and cut off at its
+    edge (its colours kept, as a plain label was) rather than pushed into the filter button."""
+
+    _widest = 0
+    _widths: dict | None = None   # text -> the width it needs
+    elide = False
+
+    def __init__(self):
+        super().__init__(object_name="alertCounts")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._measure()
+
+    def _measure(self) -> None:
+        text = self.text()
+        if self._widths is None:
+            self._widths = {}
+        width = self._widths.get(text)
+        if width is None:
+            document = QTextDocument()
+            document.setDocumentMargin(0)
+            document.setDefaultFont(self.font())
+            document.setHtml(text)
+            width = self._widths[text] = math.ceil(document.idealWidth()) + 16
+        if width > self._widest:   # wider than ever: once, the panel makes room
+            self._widest = width
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._widest, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._widest, self._widths = 0, None
+            self._measure()
+
+
 class AlertsPanel(Panel):
     """Constructed with the context; the alert service is `ctx.alerts` (None: panel says so)."""
 
@@ -210,8 +257,7 @@ class AlertsPanel(Panel):
         self._total = 0
 
         self._title = TitleLabel()
-        self._counts = QLabel(objectName="alertCounts")
-        self._counts.setTextFormat(Qt.TextFormat.RichText)
+        self._counts = _CountsLabel()
         self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
                                        objectName="filterButton")
         self.region_only.toggled.connect(self._on_filter_change)
@@ -236,16 +282,25 @@ class AlertsPanel(Panel):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        # Qt's default indicator is descending; most severe first is ascending severity rank.
-        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSortingEnabled(True)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        # Sorted on a header click by the panel, not by Qt's sorting mode: that re-sorted the
+        # whole list after every fill (~0.4 ms per selection) though the store already lists
+        # it most severe, newest first, the default order.
         header = self.table.horizontalHeader()
-        for col, mode in enumerate([QHeaderView.ResizeMode.ResizeToContents] * 4
-                                   + [QHeaderView.ResizeMode.Stretch,
-                                      QHeaderView.ResizeMode.ResizeToContents]):
-            header.setSectionResizeMode(col, mode)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        # Qt's default indicator is descending; most severe first is ascending severity rank.
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._on_sort_change)
+        # Columns as wide as their texts, measured once per text and font (sized to contents
+        # by the header, every cell was measured again on each selection), the message
+        # column taking the rest.
+        for col in range(len(t["cols"])):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch if col == 4
+                                        else QHeaderView.ResizeMode.Fixed)
+        self._text_widths: dict[tuple[int, str | None], int] = {}   # None: the header
+        self.table.installEventFilter(self)
         self.table.itemClicked.connect(self._on_item_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -260,7 +315,9 @@ class AlertsPanel(Panel):
             shortcut = QShortcut(QKeySequence(SHORTCUTS[action]), self.table,
                                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda a=action: self.request(a))
-        self.message = QLabel(objectName="dim")
+        # One line whatever it says (elided, the whole text in its tooltip): a message coming
+        # and going (no alerts in this township) does not lay the panel out again.
+        self.message = TitleLabel(object_name="dim")
         actions.addWidget(self.message, 1)
 
         layout = QVBoxLayout(self)
@@ -269,6 +326,7 @@ class AlertsPanel(Panel):
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
 
+        self._filled: list[str] | None = None   # the alerts the table lists, by id
         self._cache: dict = {}
         self._cache_lock = threading.Lock()   # filled by the GUI and by the query worker
         self._generation = 0                  # alerts changed: answers read before are old
@@ -331,6 +389,7 @@ class AlertsPanel(Panel):
         self.on_alerts()
 
     def on_alerts(self) -> None:
+        self._filled = None   # the same alerts may have new states
         with self._cache_lock:
             self._cache.clear()
             self._generation += 1
@@ -408,7 +467,7 @@ class AlertsPanel(Panel):
             return
         if self._stale:
             self._stale = False
-            self.message.clear()
+            self.message.setText("")
         self._title.setText(f"{t['title']} · {name}")
         self._alerts = alerts
         self._total = total
@@ -427,13 +486,12 @@ class AlertsPanel(Panel):
     def _fill(self) -> None:
         t = self._t
         table = self.table
-        table.setSortingEnabled(False)
-        # Columns sized to their contents re-measure every row at each cell set (~1.3 ms a
-        # cell: 140 ms for 16 alerts): fixed while filling, measured once after.
-        header = table.horizontalHeader()
-        modes = [header.sectionResizeMode(c) for c in range(table.columnCount())]
-        for col in range(len(modes)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+        shown = [a.id for a in self._alerts]
+        if shown == self._filled:
+            # The same alerts (another township without any, the same township again): the
+            # list is left alone and not repainted. (Their states changed: on_alerts.)
+            return
+        self._filled = shown
         table.setRowCount(len(self._alerts))
         ctx, lang = self.ctx, self.ctx.lang
         indicators, regions = ctx.queries.indicator_by_code, ctx.queries.region_by_code
@@ -463,14 +521,46 @@ class AlertsPanel(Panel):
                                               else STATUS_COLORS.get(alert.status, theme.TEXT)))
                 item.setToolTip(self._tooltip(alert))
                 table.setItem(row, col, item)
-        for col, mode in enumerate(modes):
-            header.setSectionResizeMode(col, mode)
-        table.setSortingEnabled(True)
+        column, order = table.horizontalHeader().sortIndicatorSection(), \
+            table.horizontalHeader().sortIndicatorOrder()
+        if (column, order) != (0, Qt.SortOrder.AscendingOrder):
+            table.sortItems(column, order)
+        self._fit_columns()
         table.doItemsLayout()   # now, not deferred: one paint per change instead of two
         if not self._alerts:
             self.message.setText(t["none"])
         elif self.message.text() == t["none"]:
-            self.message.clear()
+            self.message.setText("")
+
+    def _on_sort_change(self, column: int, order) -> None:
+        self.table.sortItems(column, order)
+
+    def _fit_columns(self) -> None:
+        """Each column (but the message's) as wide as its widest text or its header."""
+        table, widths = self.table, self._text_widths
+        header = table.horizontalHeader()
+        model = table.model()
+        for col in range(table.columnCount()):
+            if col == 4:
+                continue
+            width = widths.get((col, None))
+            if width is None:
+                width = widths[(col, None)] = header.sectionSizeHint(col)
+            for row in range(table.rowCount()):
+                key = (col, table.item(row, col).text())
+                found = widths.get(key)
+                if found is None:
+                    found = widths[key] = table.sizeHintForIndex(model.index(row, col)).width()
+                width = max(width, found)
+            if header.sectionSize(col) != width:
+                header.resizeSection(col, width)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() in (QEvent.Type.FontChange,
+                                                      QEvent.Type.StyleChange):
+            self._text_widths.clear()   # another type size: measure afresh
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     def _tooltip(self, alert: AlertRecord) -> str:
         t, lang = self._t, self.ctx.lang

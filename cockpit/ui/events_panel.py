@@ -105,13 +105,43 @@ class _EventsModel(QAbstractTableModel):
         self.events: list[dict] = []
         self._cells: list[tuple[str, ...]] = []
         self._tips: list[str] = []
+        self._made: dict[str, tuple[str, ...]] = {}   # event id -> its row's texts
 
-    def set_events(self, events: list[dict]) -> None:
-        self.beginResetModel()
+    def forget(self) -> None:
+        """A new snapshot: its events may read differently."""
+        self._made.clear()
+
+    def set_events(self, events: list[dict]) -> bool:
+        """Show `events`; True when the number of rows changed (the view must lay them out).
+
+        Rows are changed in place, and only added or removed at the end: a model reset made
+        the view rebuild its headers and lay every row out again (~1 ms per selection)."""
+        old, new = len(self.events), len(events)
+        made = self._made
+        if len(made) > 4096:
+            made.clear()
+        cells = []
+        for e in events:
+            # Each event's texts are made once per snapshot: a township's list comes back.
+            found = made.get(e["id"])
+            if found is None:
+                found = made[e["id"]] = self._row_texts(e)
+            cells.append(found)
+        if new < old:
+            self.beginRemoveRows(QModelIndex(), new, old - 1)
+        elif new > old:
+            self.beginInsertRows(QModelIndex(), old, new - 1)
         self.events = events
-        self._cells = [self._row_texts(e) for e in events]
-        self._tips = [None] * len(events)  # built lazily: most rows are never hovered
-        self.endResetModel()
+        self._cells = cells
+        self._tips = [None] * new  # built lazily: most rows are never hovered
+        if new < old:
+            self.endRemoveRows()
+        elif new > old:
+            self.endInsertRows()
+        if min(old, new):
+            self.dataChanged.emit(self.index(0, 0), self.index(min(old, new) - 1,
+                                                               len(COLUMNS) - 1))
+        return new != old
 
     def _row_texts(self, e: dict) -> tuple[str, ...]:
         t = self.text
@@ -274,6 +304,8 @@ _TABLE_STYLE = f"""
 QTableView#eventsTable {{ background: transparent; border: none; }}
 QTableView#eventsTable::item {{ padding: 0px 6px; border-bottom: 1px solid {theme.GRID}; }}
 QTableView#eventsTable QHeaderView::section {{ border-right: none; padding: 4px 6px; }}
+QTableView#eventsTable QScrollBar:vertical:disabled {{ background: transparent; }}
+QTableView#eventsTable QScrollBar::handle:vertical:disabled {{ background: transparent; }}
 """
 
 
@@ -319,6 +351,12 @@ class EventsPanel(Panel):
         self.view.setMouseTracking(True)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The scroll bar's room is always kept (empty while nothing scrolls): a bar coming and
+        # going with a township's number of events resized the rows' viewport and refitted
+        # every column on half the selections.
+        self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        bar = self.view.verticalScrollBar()
+        bar.rangeChanged.connect(lambda low, high: bar.setEnabled(high > low))
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.verticalHeader().hide()
         self.view.setItemDelegate(_CellDelegate(self.view))
@@ -352,6 +390,10 @@ class EventsPanel(Panel):
     def on_selection(self, changed: frozenset, state) -> None:
         self.refresh()
 
+    def on_reload(self) -> None:
+        self.model.forget()
+        super().on_reload()
+
     def _on_row_clicked(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
@@ -376,7 +418,10 @@ class EventsPanel(Panel):
         self._region_filter = region
         start, end, self.fell_back, self.counts, events = self._fetch(region)
         self.period_window = (start, end)
-        self.model.set_events(events)
+        resized = self.model.set_events(events)
+        selection = self.view.selectionModel()
+        if selection.hasSelection():   # (a reset cleared it: the rows are other events now)
+            selection.clear()
         # One township's events need no place column; a county's (of a city) do.
         self.view.setColumnHidden(REGION, region is not None
                                   and not ctx.hierarchy.has_children(region))
@@ -387,7 +432,8 @@ class EventsPanel(Panel):
             self._fit_columns()
         # Lay the rows out now: left to Qt's deferred layout, the table would paint once
         # before it and once after (twice per selection).
-        self.view.doItemsLayout()
+        if resized:
+            self.view.doItemsLayout()
         self._update_title(state)
 
     def _update_title(self, state) -> None:
@@ -485,7 +531,7 @@ class EventsPanel(Panel):
 
     def _fit_header(self) -> None:
         # The counts go under the title when both do not fit on one line.
-        needed = (self.title.text_width() + self.counts_label.sizeHint().width()
+        needed = (self.title.text_width() + self.counts_label.needed_width()
                   + self._top.spacing() + 30)
         wide = self.width() >= needed
         direction = (QBoxLayout.Direction.LeftToRight if wide

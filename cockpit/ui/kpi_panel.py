@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -370,6 +371,8 @@ class KpiPanel(Panel):
         layout.addLayout(self._grid, 1)
         self._cards: list[KpiCard] = []
         self._pool: list[KpiCard] = []
+        self._made: dict = {}                  # see _card_data
+        self._made_lock = threading.Lock()     # filled by the GUI and by the query worker
         self.sync()
 
     # -- public state ------------------------------------------------------------------------------
@@ -401,6 +404,8 @@ class KpiPanel(Panel):
                 card.set_selected(card.indicator_code == state.indicator)
 
     def on_reload(self) -> None:
+        with self._made_lock:
+            self._made.clear()
         self._rebuild_cards()
         self._refresh()
 
@@ -450,6 +455,23 @@ class KpiPanel(Panel):
             card.render_ahead(data, selected)
 
     def _card_data(self, region: str) -> list[tuple[CardData, bool]]:
+        """The cards' contents for `region` under the current indicator, period and domain,
+        made once: the read-ahead (warm) makes them for every township after an indicator or
+        period change, so a township selection only hands them to the cards."""
+        ctx, state = self.ctx, self.ctx.state
+        key = (region, state.period, state.indicator, tuple(i.code for i in self._indicators),
+               ctx.lang, ctx.today(), id(ctx.queries))
+        with self._made_lock:
+            found = self._made.get(key)
+        if found is None:
+            found = self._make_card_data(region)
+            with self._made_lock:
+                if len(self._made) >= 256:
+                    self._made.clear()
+                self._made[key] = found
+        return found
+
+    def _make_card_data(self, region: str) -> list[tuple[CardData, bool]]:
         ctx, state = self.ctx, self.ctx.state
         values, sparks, county_codes = self._fetch(region)
         county = ctx.hierarchy.view_of(region)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from ..core.formatting import period_label
 from ..core.freshness import LATE, VERY_LATE, freshness
@@ -22,13 +23,20 @@ _TEXT = {
 
 def lateness(ctx, period: date | None, frequency: str) -> tuple[str, str | None, str]:
     """(short word or "", colour or None, tooltip) for a panel showing `period` today."""
-    t = _TEXT["en" if ctx.lang == "en" else "zh_CN"]
-    state = freshness(period, frequency, ctx.today())
-    due = period_label(state.due, frequency, ctx.lang)
+    # Asked a dozen times per selection (each card, the trend, the map) for a few periods.
+    return _lateness(ctx.lang, period, frequency, ctx.today())
+
+
+@lru_cache(maxsize=1024)
+def _lateness(lang: str, period: date | None, frequency: str,
+              today: date) -> tuple[str, str | None, str]:
+    t = _TEXT["en" if lang == "en" else "zh_CN"]
+    state = freshness(period, frequency, today)
+    due = period_label(state.due, frequency, lang)
     freq = t["freq"].get(frequency, frequency)
     if period is None:
         return t["missing"], theme.BAD, t["tip"].format(freq=freq, due=due, period="—")
-    shown = period_label(period, frequency, ctx.lang)
+    shown = period_label(period, frequency, lang)
     if state.level == LATE:
         return t["late"], theme.ACCENT_2, t["tip"].format(freq=freq, due=due, period=shown)
     if state.level == VERY_LATE:

@@ -15,13 +15,17 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import lru_cache
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt
-from PySide6.QtGui import QPainter, QStaticText, QTextDocumentFragment
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QStaticText, QTextDocumentFragment
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
-                               QSizePolicy, QTableView)
+                               QSizePolicy, QStyle, QStyleOption, QTableView)
 
 from ..core.i18n import pick
+from . import theme
 from .context import CockpitContext
+
+_GROUND = QColor(theme.BG)   # what the window shows around a panel's rounded corners
+_CORNER = 6                  # px: theme.qss's 4 px radius and its antialiased edge
 
 
 @contextmanager
@@ -161,6 +165,17 @@ class Panel(QFrame):
             return
         self.on_alerts()
 
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.Polish, QEvent.Type.StyleChange) \
+                and self.objectName() == "panel":
+            # A dashboard panel paints its own ground, corners included, so the window's
+            # containers behind it do not repaint what it repaints: four of them did, each
+            # over the whole dirty area (0.9 of the 1.56 window areas a selection painted).
+            # (Set again after every polish: the style sheet's rounded border clears it.)
+            self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        return handled
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._shown_once = True
@@ -187,6 +202,20 @@ class Panel(QFrame):
         self.disconnect_context()
         super().closeEvent(event)
 
+    def paintEvent(self, event) -> None:
+        if self.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent):
+            # What Qt paints for a styled widget that is not opaque: the window's ground
+            # where the rounded corners leave it showing, then the style sheet's background.
+            p = QPainter(self)
+            w, h, c = self.width(), self.height(), _CORNER
+            for x, y in ((0, 0), (w - c, 0), (0, h - c), (w - c, h - c)):
+                p.fillRect(QRect(x, y, c, c), _GROUND)
+            option = QStyleOption()
+            option.initFrom(self)
+            self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, option, p, self)
+            p.end()
+        super().paintEvent(event)
+
 
 @lru_cache(maxsize=512)
 def _plain_text(html: str) -> str:
@@ -203,6 +232,9 @@ class TitleLabel(QLabel):
     and through every ancestor the window's, to recompute (six titles renamed per township
     selection relaid the whole window). The label keeps the height of one line of its font,
     takes the width the layout gives it, and paints its (rich) text itself."""
+
+    _advances: dict | None = None   # text -> width in the current font
+    elide = True   # too long: "…" (else cut off at the edge, its colours kept)
 
     def __init__(self, text: str = "", parent=None, object_name: str = "panelTitle"):
         super().__init__(parent)
@@ -225,15 +257,28 @@ class TitleLabel(QLabel):
         self._fit()
 
     def setToolTip(self, tip: str) -> None:
+        if tip == self._tip:
+            return
         self._tip = tip
         self._fit()
+
+    def _advance(self, plain: str) -> int:
+        # Measured once per text and font: a selection sets titles seen before.
+        if self._advances is None:
+            self._advances = {}
+        advances = self._advances
+        found = advances.get(plain)
+        if found is None:
+            if len(advances) > 512:
+                advances.clear()
+            found = advances[plain] = self.fontMetrics().horizontalAdvance(plain)
+        return found
 
     def text_width(self) -> int:
         """The width the whole title needs, in pixels (its frame and padding included)."""
         plain = _plain_text(self._full) if "<" in self._full else self._full
         margins = self.contentsMargins()
-        return (self.fontMetrics().horizontalAdvance(plain) + margins.left() + margins.right()
-                + max(0, self.indent()))
+        return self._advance(plain) + margins.left() + margins.right() + max(0, self.indent())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -242,6 +287,7 @@ class TitleLabel(QLabel):
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._advances = None
             self._fit()
 
     def _fit(self) -> None:
@@ -250,8 +296,9 @@ class TitleLabel(QLabel):
         margins = self.contentsMargins()
         room = self.width() - margins.left() - margins.right() - max(0, self.indent()) - 12
         shown = full
-        if room > 0 and self.fontMetrics().horizontalAdvance(plain) > room:
-            shown = self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
+        if room > 0 and self._advance(plain) > room:
+            shown = (self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
+                     if self.elide else f"<span style='white-space:pre'>{full}</span>")
         width = max(1, self.contentsRect().width() - max(0, self.indent()))
         if shown != self._static.text() or width != self._static.textWidth():
             # a set width: left to itself a rich text breaks its line where it likes
@@ -285,6 +332,7 @@ class SteadyLabel(QLabel):
     of fixed size does not ask its parent's layout to recompute)."""
 
     _held = False
+    _hints: dict | None = None   # text -> size it needs, for the current font
 
     def setText(self, text: str) -> None:
         if text == QLabel.text(self):
@@ -293,17 +341,31 @@ class SteadyLabel(QLabel):
         self._hold()
 
     def _hold(self) -> None:
-        hint = self.sizeHint()
+        # Measuring rich text lays out a whole document (~0.5 ms); a selection sets texts
+        # seen before (a township's counts, its breadcrumb), so each is measured once per font.
+        if self._hints is None:
+            self._hints = {}
+        hint = self._hints.get(QLabel.text(self))
+        if hint is None:
+            if len(self._hints) > 1024:
+                self._hints.clear()
+            hint = self._hints[QLabel.text(self)] = self.sizeHint()
         width = max(hint.width(), self.minimumWidth()) if self._held else hint.width()
         if not self._held or (width, hint.height()) != (self.minimumWidth(),
                                                         self.minimumHeight()):
             self._held = True
             self.setFixedSize(width, hint.height())
 
+    def needed_width(self) -> int:
+        """The width the current text needs (what sizeHint says, measured once per text)."""
+        hint = (self._hints or {}).get(QLabel.text(self))
+        return hint.width() if hint is not None else self.sizeHint().width()
+
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if self._held and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._held = False   # another type size: measure afresh
+            self._hints = None
             self.setMinimumSize(0, 0)
             self.setMaximumSize(_UNBOUNDED, _UNBOUNDED)
             self._hold()

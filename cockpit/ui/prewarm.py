@@ -4,8 +4,9 @@ A first visit to a township pays for its queries (KPI values, sparklines, its se
 alerts: ~11 ms on the county demo) on top of the repaint. When the cockpit has been left alone
 for a moment, this walks the townships one per timer tick and asks every panel to fetch what a
 selection of that township would show; the answers land in the per-snapshot query memo (and the
-alert list's cache), so the selection itself only repaints. Any change to the selection pauses
-the walk; a change of indicator, period or domain starts it again, since the answers differ.
+alert list's cache), and the map works out where its names go, so the selection itself only
+repaints. Any change to the selection pauses the walk; a change of indicator, period or domain
+starts it again, since the answers differ.
 
 Only the regions of the level shown (a county's townships, a city's counties), and only when they
 all fit in the memo. From ASYNC_MIN townships on (a province, the country) a change's queries
@@ -31,6 +32,7 @@ class Prewarmer(QObject):
         super().__init__(parent)
         self.ctx = ctx
         self._warmers = warmers
+        self._lookers: list[Callable[[str], None]] | None = None
         self._pending: list[str] = []
         self._view: str | None = None
         self.last_error: str | None = None
@@ -75,12 +77,25 @@ class Prewarmer(QObject):
             self.fetcher.stop()
             self.fetcher = None
 
+    def _looks(self) -> list[Callable[[str], None]]:
+        """What the window's panels prepare on the GUI thread (they draw it: where the map's
+        names go), read ahead by this walk only, never by the query worker. Found at the first
+        tick: the panels are in the window by then."""
+        if self._lookers is None:
+            from .panel import Panel
+
+            window = self.parent()
+            self._lookers = [panel.warm_look for panel in
+                             (window.findChildren(Panel) if window is not None else [])
+                             if hasattr(panel, "warm_look")]
+        return self._lookers
+
     def _tick(self) -> None:
         if not self._pending:
             return
         region = self._pending.pop()
         try:
-            for warm in self._warmers:
+            for warm in self._warmers + self._looks():
                 warm(region)
         except Exception as exc:  # noqa: BLE001 - reading ahead is optional, never fatal
             # e.g. the warehouse closed under a closing window: the selection reads for itself.

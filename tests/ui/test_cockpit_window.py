@@ -252,3 +252,58 @@ def test_a_selection_paints_the_window_once_and_leaves_what_a_full_repaint_draws
     repainted = _array(window.grab(page).toImage())
     differ = np.abs(on_screen.astype(int) - repainted.astype(int)).max(axis=2) > 2
     assert differ.sum() == 0, np.argwhere(differ)[:5]
+
+
+class _PaintsSeen:
+    """The widgets of a window that received a paint event while installed."""
+
+    def __init__(self, app, window):
+        from PySide6.QtCore import QEvent, QObject
+        from PySide6.QtWidgets import QWidget
+
+        class Filter(QObject):
+            def eventFilter(inner, obj, event):   # noqa: N805
+                if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) \
+                        and obj.window() is window:
+                    self.painted.append(obj)
+                return False
+        self.app, self.painted, self._filter = app, [], Filter()
+
+    def __enter__(self):
+        self.app.installEventFilter(self._filter)
+        return self
+
+    def __exit__(self, *exc):
+        self.app.removeEventFilter(self._filter)
+
+    def any_in(self, widget) -> bool:
+        return any(w is widget or widget.isAncestorOf(w) for w in self.painted)
+
+
+def test_a_change_repaints_only_the_panels_it_changed_and_nothing_behind_them(window):
+    """Panels paint their own ground, so the window's containers behind them are not
+    repainted; a panel whose content did not change is not repainted at all: another
+    indicator leaves the events and the alert list alone, and another township with the
+    same (here: no) alerts leaves the alert table alone."""
+    app = _application()
+    window.ctx.select(region=TAOXI)
+    grab(window, app)
+    other = next(i.code for i in window.ctx.visible_indicators()
+                 if i.code != window.ctx.state.indicator and not i.county_only)
+    with _PaintsSeen(app, window) as seen:
+        window.ctx.select(indicator=other)
+        app.sendPostedEvents()
+        app.processEvents()
+    assert seen.any_in(window.map) and seen.any_in(window.trend)   # what the change shows
+    assert not seen.any_in(window.events) and not seen.any_in(window.alerts)
+    page = window.pages.currentWidget()
+    assert page not in seen.painted and window not in seen.painted
+
+    assert window.alerts.row_count() == 0   # (built without alert evaluation)
+    with _PaintsSeen(app, window) as seen:
+        window.ctx.select(region=TONGQIN)
+        app.sendPostedEvents()
+        app.processEvents()
+    assert seen.any_in(window.events) and seen.any_in(window.kpis)
+    assert not seen.any_in(window.alerts.table)
+    assert page not in seen.painted   # (the header's new breadcrumb repaints the window's top)

@@ -35,7 +35,7 @@ from ..lateness import lateness, period_html
 from ..panel import Panel, TitleLabel
 from .items import (EVENT_STATUS_COLORS, EVENT_STATUS_ORDER, AlertBadge, ChoroplethItem,
                     EventPointsItem, HighlightItem, TownshipLabel, _argb,
-                    _label_paths as label_paths, scene_point, short_name)
+                    label_sprite, scene_point, short_name)
 from .overlays import MapLegend, _CornerNote, _HoverCard, _LegendContent
 
 LABEL_LIMIT = 300             # beyond this many townships names would only be clutter
@@ -187,6 +187,7 @@ class MapPanel(Panel):
         self._hovered: str | None = None
         self._events_stale = True
         self._label_px = 13
+        self._pixel_ratio = 1.0
         self._scale = 0.0            # view pixels per km
         self._areas: dict[str, float] = {}
         self._label_plans: dict[tuple, list] = {}
@@ -469,12 +470,13 @@ class MapPanel(Panel):
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
         with self._prepared_lock:
             self._prepared[view] = (queries, index)   # (a reload may come in between)
-        # The names' outlines and halos too (~1 ms each, kept by text and size), as most are
-        # drawn (full, at the map's size; the few crowded ones are made when placed). Qt's
-        # paths and fonts may be used in any thread.
+        # The names' pictures too (outlines and halos filled, ~1 ms each, kept by text and
+        # size), as most are drawn (full, at the map's size; the few crowded ones are made
+        # when placed). Qt's paths, fonts and images may be used in any thread.
         if len(index.codes) <= LABEL_LIMIT:
             for code in index.codes:
-                label_paths(self.ctx.region_name(code), self._label_px, False)
+                label_sprite(self.ctx.region_name(code), self._label_px, False,
+                             self._pixel_ratio)
             while len(self._prepared) > 4:
                 self._prepared.pop(next(iter(self._prepared)))
 
@@ -546,6 +548,9 @@ class MapPanel(Panel):
         self._scene.setSceneRect(bounds.adjusted(-bounds.width(), -bounds.height(),
                                                  bounds.width(), bounds.height()))
         self._events_stale = True
+        # The selected township first: fitting places the names, once, around it.
+        code = self.ctx.state.region
+        self._highlighted = code if self._choropleth.path(code) is not None else None
         self._fit()
         self._place_badges()
         self._on_indicator_change()
@@ -673,6 +678,8 @@ class MapPanel(Panel):
         self._scale = scale
         if label_px != self._label_px:
             self._apply_type_size(label_px)
+        # (read by the query worker, which makes the names' pictures ahead: not the widget)
+        self._pixel_ratio = self._view.viewport().devicePixelRatioF()
         self._place_overlays()
         self._place_labels()
 
@@ -694,29 +701,47 @@ class MapPanel(Panel):
         for the collision search only the first time."""
         if not self._labels or self._scale <= 0:
             return
+        plan = self._label_plan(self._highlighted)
+        scale, highlighted = self._scale, self._highlighted
+        for code, text, size, offset in plan:
+            label = self._labels[code]
+            # Only the labels a selection moves or restyles (the old and the new township's,
+            # and those they push aside) are touched: the rest of the plan is as placed.
+            placed = (text, size, code == highlighted, offset.x(), offset.y(), scale)
+            if label.placed == placed:
+                continue
+            label.placed = placed
+            label.set_style(text, size, placed[2])
+            label.setPos(scene_point(*self._anchors[code]) + offset / scale)
+
+    def _label_plan(self, highlighted: str | None) -> list[tuple[str, str, int, QPointF]]:
         origin = self._view.mapFromScene(QPointF(0.0, 0.0))
-        key = (self._highlighted, self._label_px, self._scale, origin.x(), origin.y())
+        key = (highlighted, self._label_px, self._scale, origin.x(), origin.y())
         plan = self._label_plans.get(key)
         if plan is None:
-            plan = self._plan_labels()
+            plan = self._plan_labels(highlighted)
             if len(self._label_plans) > 4 * len(self._labels) + 8:
                 self._label_plans.clear()
             self._label_plans[key] = plan
-        for code, text, size, offset in plan:
-            label = self._labels[code]
-            label.set_style(text, size, code == self._highlighted)
-            label.setPos(scene_point(*self._anchors[code]) + offset / self._scale)
+        return plan
 
-    def _plan_labels(self) -> list[tuple[str, str, int, QPointF]]:
+    def warm_look(self, region: str) -> None:
+        """Work out where the names go with `region` selected, before it is (see prewarm.py):
+        the collision search costs a few ms the first time a township is selected."""
+        if self._labels and self._scale > 0 and region in self._labels \
+                and self.isVisible():
+            self._label_plan(region)
+
+    def _plan_labels(self, highlighted: str | None) -> list[tuple[str, str, int, QPointF]]:
         px = self._label_px
         small = max(9, round(px * 0.85))
         metrics: dict[tuple[int, bool], QFontMetricsF] = {}
         placed: list[QRectF] = []
         plan: list[tuple[str, str, int, QPointF]] = []
-        order = sorted(self._labels, key=lambda c: (c != self._highlighted, -self._areas[c]))
+        order = sorted(self._labels, key=lambda c: (c != highlighted, -self._areas[c]))
         for code in order:
             label = self._labels[code]
-            selected = code == self._highlighted
+            selected = code == highlighted
             anchor = QPointF(self._view.mapFromScene(scene_point(*self._anchors[code])))
             candidates = [(label.name, px), (label.name, small)]
             if label.short_name != label.name:
