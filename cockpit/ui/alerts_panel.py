@@ -19,7 +19,7 @@ from ..core.i18n import alert_status, pick, severity
 from . import theme
 from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
-from .panel import Panel, TitleLabel
+from .panel import Panel, TitleLabel, fit_whole_rows
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
@@ -301,6 +301,7 @@ class AlertsPanel(Panel):
                                         else QHeaderView.ResizeMode.Fixed)
         self._text_widths: dict[tuple[int, str | None], int] = {}   # None: the header
         self.table.installEventFilter(self)
+        self.table.viewport().installEventFilter(self)
         self.table.itemClicked.connect(self._on_item_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -556,10 +557,13 @@ class AlertsPanel(Panel):
                 header.resizeSection(col, width)
 
     def eventFilter(self, watched, event) -> bool:
-        if watched is self.table and event.type() in (QEvent.Type.FontChange,
-                                                      QEvent.Type.StyleChange):
+        kind = event.type()
+        if watched is self.table and kind in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._text_widths.clear()   # another type size: measure afresh
             self._fit_columns()
+            fit_whole_rows(self.table)
+        elif watched is self.table.viewport() and kind == QEvent.Type.Resize:
+            fit_whole_rows(self.table)
         return super().eventFilter(watched, event)
 
     def _tooltip(self, alert: AlertRecord) -> str:

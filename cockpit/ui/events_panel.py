@@ -18,7 +18,7 @@ from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import Panel, SteadyLabel, TitleLabel
+from .panel import Panel, SteadyLabel, TitleLabel, fit_whole_rows
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -504,7 +504,7 @@ class EventsPanel(Panel):
         for col, width in widths.items():
             if col != SUMMARY:
                 self.view.setColumnWidth(col, width)
-        self.view.verticalHeader().setDefaultSectionSize(self._row_height())
+        fit_whole_rows(self.view)
         available = self.view.viewport().width()
         fixed = widths[TIME] + widths[STATUS] + widths[SUMMARY]
         if self._region_filter is None:
@@ -513,21 +513,6 @@ class EventsPanel(Panel):
         show_source = available >= fixed + widths[CATEGORY] + widths[SOURCE]
         self.view.setColumnHidden(SOURCE, not show_source)
         self.view.setColumnHidden(CATEGORY, not show_category)
-
-    def _row_height(self) -> int:
-        """Rows that fill the table's height exactly, so the last one is never cut in half on a
-        wall: one more row, a little tighter, when it fits with legible padding; otherwise the
-        rows a little taller (at most half a row each)."""
-        text = self.view.fontMetrics().height()
-        base = max(text + 14, 20)
-        height = self.view.viewport().height()
-        if height < base:
-            return base
-        tighter = height // -(-height // base)          # ceil: one more row
-        if tighter >= text + 6:
-            return tighter
-        taller = height // (height // base)
-        return taller if taller <= base * 1.5 else base
 
     def _fit_header(self) -> None:
         # The counts go under the title when both do not fit on one line.
