@@ -175,6 +175,14 @@ def memoised(method):
     return wrapper
 
 
+def _runs(keys: np.ndarray):
+    """(start, end) of each run of equal keys in an array sorted by them."""
+    if not len(keys):
+        return []
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return zip(starts, np.r_[starts[1:], len(keys)])
+
+
 class Queries:
     # Enough for a wall rotating through every township of a county in one month (≈10 answers
     # per township) with room to spare, small enough that memory stays flat over months: an
@@ -377,9 +385,7 @@ class Queries:
         parents = np.asarray(res["parent"], dtype=object)
         regions = np.array([codes.get(c, c) for c in res["region"]], dtype=object)
         values, prev, yoy = _nan(res["value"]), _nan(res["prev_value"]), _nan(res["yoy_value"])
-        starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if len(parents) \
-            else np.empty(0, int)
-        for start, end in zip(starts, np.r_[starts[1:], len(parents)]):
+        for start, end in _runs(parents):
             out[codes.get(parents[start], parents[start])] = TownshipValues(
                 indicator, _to_date(period), regions[start:end], values[start:end],
                 prev[start:end], yoy[start:end])
@@ -399,9 +405,7 @@ class Queries:
         periods = np.asarray(res["period"], dtype="datetime64[D]")
         lo, hi = _nan(res["lo"]), _nan(res["hi"])
         out = {}
-        starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if len(parents) \
-            else np.empty(0, int)
-        for start, end in zip(starts, np.r_[starts[1:], len(parents)]):
+        for start, end in _runs(parents):
             out[parents[start]] = Band(periods[start:end], lo[start:end], hi[start:end])
         return out
 
