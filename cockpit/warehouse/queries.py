@@ -11,7 +11,6 @@ instead of scanning every indicator's slice.
 """
 from __future__ import annotations
 
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,6 +22,9 @@ import numpy as np
 from ..core.catalogue import Indicator
 from ..core.levels import Hierarchy
 from ..core.plan import Target
+from .facts import Facts
+from .facts import nan_filled as _nan
+from .facts import runs as _runs
 from .store import Snapshot
 
 
@@ -89,16 +91,6 @@ def _no_values(indicator: str) -> TownshipValues:
     return TownshipValues(indicator, None, np.empty(0, dtype=object), empty, empty, empty)
 
 
-def _nan(values) -> np.ndarray:
-    """Masked or object arrays from DuckDB to float with NaN for NULL."""
-    # numpy.ma is imported only by whoever makes a masked array (DuckDB, for a column with
-    # NULLs): asking np.ma here would import it (~20 ms at start-up) for nothing.
-    ma = sys.modules.get("numpy.ma")
-    if ma is not None and ma.isMaskedArray(values):
-        return values.astype(float).filled(np.nan)
-    return np.asarray(values, dtype=float)
-
-
 def _frozen(value):
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
@@ -134,7 +126,9 @@ def _nbytes(value) -> int:
     if isinstance(value, dict):
         return 64 + sum(64 + _nbytes(v) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return 64 + sum(64 + _nbytes(v) for v in value)
+        # Items of one answer have one shape (a month's events: hundreds of dicts): the first
+        # stands for all, or the estimate costs more than the query (5 ms a period step).
+        return 64 + len(value) * (64 + _nbytes(value[0])) if value else 64
     return 64
 
 
@@ -173,14 +167,6 @@ def memoised(method):
             return list(result)
         return result
     return wrapper
-
-
-def _runs(keys: np.ndarray):
-    """(start, end) of each run of equal keys in an array sorted by them."""
-    if not len(keys):
-        return []
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return zip(starts, np.r_[starts[1:], len(keys)])
 
 
 class Queries:
@@ -262,6 +248,14 @@ class Queries:
         return len(self.townships) == sum(r.level == "township" for r in self.regions)
 
     @cached_property
+    def facts(self) -> Facts | None:
+        """The facts in memory when the warehouse is small enough (a county: see facts.py),
+        else None and every question goes to the database."""
+        aggregates = frozenset(r.code for r in self.regions if r.level != "township")
+        return Facts.load(self._cur, [r.code for r in self.regions], aggregates,
+                          None if self._only_township_level else self._township_codes)
+
+    @cached_property
     def _by_region(self) -> str:
         """The facts table to read for one region: the region-ordered copy where there is one."""
         name = self.meta.get("region_order_table")
@@ -320,6 +314,8 @@ class Queries:
     # -- facts -------------------------------------------------------------------------------
     @memoised
     def effective_period(self, indicator: str, month: date) -> date | None:
+        if self.facts is not None:
+            return self.facts.effective_period(indicator, month)
         row = self._cur().execute(
             "SELECT max(period) FROM observations WHERE indicator = ? AND period <= ?",
             [indicator, month]).fetchone()
@@ -331,6 +327,10 @@ class Queries:
         period = self.effective_period(indicator, month)
         if period is None:
             return _no_values(indicator)
+        if self.facts is not None:
+            regions, values, prev, yoy = self.facts.level(indicator, period)
+            return TownshipValues(indicator, _to_date(period) if len(regions) else None,
+                                  regions, values, prev, yoy)
         # One (indicator, period) slice of the facts, stored contiguously: zone maps skip the
         # rest. Only townships: a province or nation warehouse also holds its aggregates, and
         # leaving out those few thousand codes is cheaper than matching 40,000 townships.
@@ -481,6 +481,9 @@ class Queries:
     def township_band(self, indicator: str) -> Band | None:
         """Per period, the lowest and highest township value (the trend's band), in one query
         (not one series per township: 40,000 of them at nation scale). None without data."""
+        if self.facts is not None:
+            band = self.facts.band(indicator)
+            return None if band is None else Band(*band)
         res = self._cur().execute(
             """
             SELECT o.period, min(o.value) AS lo, max(o.value) AS hi FROM observations o
@@ -496,6 +499,12 @@ class Queries:
     @memoised
     def kpis(self, region: str, indicators: list[str], month: date) -> dict[str, KpiValue]:
         """Value, previous period and same period last year for several indicators at once."""
+        if self.facts is not None:
+            self.facts.read(indicators)
+            latest = {code: self.facts.latest(region, code, month) for code in indicators}
+            return {code: KpiValue(code, *found) if found else KpiValue(code, None, None, None,
+                                                                         None)
+                    for code, found in latest.items()}
         # One place's rows (a row group or two in region order), the latest per indicator
         # picked here: a self-join for that costs more than the few dozen rows it saves.
         rows = self._cur().execute(
@@ -514,6 +523,8 @@ class Queries:
     @memoised
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
+        if self.facts is not None:
+            return Series(*self.facts.series(region, indicator, start, end))
         res = self._cur().execute(
             f"""
             SELECT period, value FROM {self._by_region}
@@ -527,6 +538,10 @@ class Queries:
     def series_many(self, region: str, indicators: list[str], end: date,
                     count: int) -> dict[str, Series]:
         """The last `count` periods up to `end` of several indicators (KPI sparklines)."""
+        if self.facts is not None:
+            self.facts.read(indicators)
+            return {code: Series(*self.facts.series(region, code, None, end, count))
+                    for code in indicators}
         # Every period up to `end` (a few dozen rows of one place), the last `count` kept here:
         # no window function over the table.
         res = self._cur().execute(

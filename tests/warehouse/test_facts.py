@@ -1,0 +1,98 @@
+"""A county's facts answered from memory agree with the same questions asked of the database."""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from cockpit.warehouse import facts
+from cockpit.warehouse.queries import Queries
+from cockpit.warehouse.store import open_current
+
+
+@pytest.fixture(scope="module", params=["demo_db", "later_demo_db"])
+def pair(request):
+    """Two Queries on one snapshot: one answering from memory, one from DuckDB."""
+    snap = open_current(request.getfixturevalue(request.param))
+    in_memory, in_database = Queries(snap), Queries(snap)
+    saved = facts.MAX_ROWS
+    facts.MAX_ROWS = -1
+    try:
+        assert in_database.facts is None
+    finally:
+        facts.MAX_ROWS = saved
+    assert in_memory.facts is not None
+    yield in_memory, in_database
+    snap.close()
+
+
+def _same_values(a, b) -> None:
+    assert a.period == b.period and a.indicator == b.indicator
+    mine = {r: (v, p, y) for r, v, p, y in zip(a.regions, a.values, a.prev_values, a.yoy_values)}
+    theirs = {r: (v, p, y) for r, v, p, y in zip(b.regions, b.values, b.prev_values,
+                                                  b.yoy_values)}
+    assert mine.keys() == theirs.keys()
+    for region, figures in mine.items():
+        np.testing.assert_array_equal(figures, theirs[region], err_msg=region)
+
+
+def _same_series(a, b) -> None:
+    np.testing.assert_array_equal(a.periods, b.periods)
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_every_answer_agrees_with_the_database(pair):
+    memory, database = pair
+    months = database.months
+    asked = [date(2019, 6, 1), months[0], months[len(months) // 2], months[-2], months[-1],
+             date(2030, 1, 1)]
+    # The county, townships at both ends and the middle of the order, and a place with no facts
+    places = [database.county.code] + [t.code for t in database.townships][::5] + ["000000"]
+    codes = [i.code for i in database.indicators] + ["no_such_indicator"]
+    for code in codes:
+        band, their_band = memory.township_band(code), database.township_band(code)
+        assert (band is None) == (their_band is None), code
+        if band is not None:
+            for mine, theirs in zip((band.periods, band.lo, band.hi),
+                                    (their_band.periods, their_band.lo, their_band.hi)):
+                np.testing.assert_array_equal(mine, theirs)
+        for month in asked:
+            assert memory.effective_period(code, month) == \
+                database.effective_period(code, month), (code, month)
+            _same_values(memory.township_values(code, month),
+                         database.township_values(code, month))
+    for place in places:
+        for month in asked:
+            assert memory.kpis(place, codes, month) == database.kpis(place, codes, month)
+        for month in asked[1:4]:
+            for count in (12, 1, 0):
+                mine = memory.series_many(place, codes[:9], month, count)
+                theirs = database.series_many(place, codes[:9], month, count)
+                assert mine.keys() == theirs.keys()
+                for code in mine:
+                    _same_series(mine[code], theirs[code])
+        for code in codes[::7]:
+            for start, end in ((None, None), (months[3], months[-5]), (months[-1], None),
+                               (None, months[0]), (months[-1], months[0])):
+                _same_series(memory.series(place, code, start, end),
+                             database.series(place, code, start, end))
+
+
+def test_a_level_in_memory_keeps_the_regions_order(pair):
+    memory, database = pair
+    code = database.indicators[0].code
+    tv = memory.township_values(code, database.months[-1])
+    order = [t.code for t in database.townships]
+    assert list(tv.regions) == [c for c in order if c in set(tv.regions)]
+
+
+def test_a_large_warehouse_stays_in_the_database(demo_db, monkeypatch):
+    snap = open_current(demo_db)
+    try:
+        monkeypatch.setattr(facts, "MAX_ROWS", 1000)
+        q = Queries(snap)
+        assert q.facts is None
+        assert q.township_values("env_pm25", date(2025, 8, 1)).period == date(2025, 8, 1)
+    finally:
+        snap.close()
