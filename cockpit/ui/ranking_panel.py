@@ -97,6 +97,8 @@ class _RankingChart(QWidget):
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setMinimumHeight(120)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._ground = QColor(theme.PANEL)
 
     def set_data(self, rows: list[_Row], indicator: Indicator, county_value, target_value,
                  totals: str = "") -> None:
@@ -211,10 +213,13 @@ class _RankingChart(QWidget):
 
     # -- painting -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        # Its own ground (it is opaque): the panel's styled frame is not painted behind it.
+        p = QPainter(self)
+        p.fillRect(event.rect(), self._ground)
         if not self.rows or self.indicator is None:
+            p.end()
             return
         g = self._layout()
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         px, row_h = g["px"], g["row_h"]
         zero = self.x_of(g["base"])

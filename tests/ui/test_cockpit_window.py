@@ -306,4 +306,9 @@ def test_a_change_repaints_only_the_panels_it_changed_and_nothing_behind_them(wi
         app.processEvents()
     assert seen.any_in(window.events) and seen.any_in(window.kpis)
     assert not seen.any_in(window.alerts.table)
+    # What changes inside them paints its own ground (a new title, the ranking's two rows, the
+    # map): the panels' styled frames are not painted again behind it.
+    assert seen.any_in(window.ranking) and seen.any_in(window.map)
+    for panel in (window.kpis, window.ranking, window.map, window.trend):
+        assert panel not in seen.painted, type(panel).__name__
     assert page not in seen.painted   # (the header's new breadcrumb repaints the window's top)

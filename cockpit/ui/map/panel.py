@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QMouseEvent, QPainter, QTransform
 from PySide6.QtWidgets import (QFrame, QGraphicsScene, QGraphicsView, QHBoxLayout, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
@@ -71,6 +71,14 @@ class MapView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._press: QPoint | None = None
+
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.Polish, QEvent.Type.StyleChange, QEvent.Type.Show):
+            # The viewport fills the frameless view with the scene's ground: opaque, so the
+            # view's style sheet and the panel behind it are not painted again under the map.
+            self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        return handled
 
     def wheelEvent(self, event) -> None:
         event.ignore()  # the map is fitted, not zoomed: the wheel scrolls the page around it
