@@ -19,7 +19,7 @@ from ..core.i18n import alert_status, pick, severity
 from . import theme
 from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
-from .panel import Panel, TitleLabel, fit_whole_rows
+from .panel import Panel, TitleLabel, fit_whole_rows, opaque_viewport
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
@@ -284,6 +284,7 @@ class AlertsPanel(Panel):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        opaque_viewport(self.table)
         # Sorted on a header click by the panel, not by Qt's sorting mode: that re-sorted the
         # whole list after every fill (~0.4 ms per selection) though the store already lists
         # it most severe, newest first, the default order.

@@ -18,7 +18,7 @@ from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import Panel, SteadyLabel, TitleLabel, fit_whole_rows
+from .panel import Panel, SteadyLabel, TitleLabel, fit_whole_rows, opaque_viewport
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -348,6 +348,7 @@ class EventsPanel(Panel):
         self.view.setShowGrid(False)
         self.view.setWordWrap(False)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        opaque_viewport(self.view)
         self.view.setMouseTracking(True)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

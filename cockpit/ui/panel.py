@@ -16,7 +16,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRect, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap, QStaticText, QTextDocumentFragment
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
                                QSizePolicy, QStyle, QStyleOption, QTableView)
@@ -26,6 +26,7 @@ from . import theme
 from .context import CockpitContext
 
 _GROUND = QColor(theme.BG)   # what the window shows around a panel's rounded corners
+_PANEL = QColor(theme.PANEL)  # a panel's ground
 _CORNER = 6                  # px: theme.qss's 4 px radius and its antialiased edge
 
 
@@ -57,6 +58,36 @@ def fit_whole_rows(view: QTableView) -> None:
     header = view.verticalHeader()
     if header.defaultSectionSize() != row:
         header.setDefaultSectionSize(row)
+
+
+class _OpaqueViewport(QObject):
+    """Makes an item view's viewport paint its whole ground itself (see opaque_viewport)."""
+
+    def eventFilter(self, viewport, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Paint:
+            p = QPainter(viewport)
+            p.fillRect(event.rect(), _PANEL)
+            p.end()
+        elif kind in (QEvent.Type.Polish, QEvent.Type.StyleChange, QEvent.Type.Show):
+            viewport.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        return False
+
+
+_opaque_viewport = None
+
+
+def opaque_viewport(view: QAbstractItemView) -> None:
+    """A table whose rows change on a selection repaints its viewport; with the style sheet's
+    background the viewport is not opaque, so the table's frame and the panel behind it were
+    painted again under every repainted row (a third of the window's area per selection, for
+    the events and alert tables). The viewport now paints its ground first, the panel's (the
+    tables are transparent or of the panel's colour), and is opaque."""
+    global _opaque_viewport
+    if _opaque_viewport is None:
+        _opaque_viewport = _OpaqueViewport()
+    view.viewport().installEventFilter(_opaque_viewport)
+    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
 
 class Panel(QFrame):

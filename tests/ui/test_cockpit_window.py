@@ -280,6 +280,27 @@ class _PaintsSeen:
         return any(w is widget or widget.isAncestorOf(w) for w in self.painted)
 
 
+def test_what_the_window_shows_after_selections_is_what_it_would_paint_afresh(window):
+    """Panels repaint only what changed, over their own ground (titles, the ranking's rows,
+    the tables' viewports are opaque): after a run of selections the screen (the window's
+    backing store) must hold exactly the picture a full repaint gives, nothing left over from
+    a previous township. (Below the header, whose clock ticks between the two grabs.)"""
+    app = _application()
+    page = window.pages.currentWidget()
+    area = page.geometry().translated(page.parentWidget().mapTo(window, QPoint(0, 0)))
+    codes = [TAOXI, TONGQIN, TOWNSHIP_CODES["三港乡"], TAOXI, window.ctx.queries.county.code,
+             TOWNSHIP_CODES["柳城畲族镇"]]
+    for code in codes:
+        window.ctx.select(region=code)
+        app.sendPostedEvents()
+        app.processEvents()
+    shown = window.screen().grabWindow(window.winId()).toImage().copy(area)
+    afresh = window.grab().toImage().copy(area)
+    assert shown.size() == afresh.size() and not shown.isNull()
+    assert shown.convertToFormat(QImage.Format.Format_RGB32) == \
+        afresh.convertToFormat(QImage.Format.Format_RGB32)
+
+
 def test_a_change_repaints_only_the_panels_it_changed_and_nothing_behind_them(window):
     """Panels paint their own ground, so the window's containers behind them are not
     repainted; a panel whose content did not change is not repainted at all: another
