@@ -12,12 +12,11 @@ is shown again: a hidden panel costs nothing per selection.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPixmap, QStaticText, QTextDocumentFragment
+from PySide6.QtGui import QColor, QPainter, QStaticText, QTextDocumentFragment
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
                                QSizePolicy, QStyle, QStyleOption, QTableView)
 
@@ -280,8 +279,7 @@ class TitleLabel(QLabel):
     the whole title is its tooltip. `text()` is always the whole title.
 
     It paints its panel's ground under itself (every title sits on a panel), so a new title
-    does not make the panel paint its styled frame behind it first; and a title is drawn once
-    per text and size, so a township seen before gets its title back as a copy.
+    does not make the panel paint its styled frame behind it first.
 
     A new title does not lay the panel out again: QLabel.setText would ask the panel's layout,
     and through every ancestor the window's, to recompute (six titles renamed per township
@@ -372,36 +370,23 @@ class TitleLabel(QLabel):
         if tip != QLabel.toolTip(self):
             QLabel.setToolTip(self, tip)
 
-    _drawn: OrderedDict = OrderedDict()   # (text, style, size) -> pixmap, for every title
-    DRAWN_MAX = 256
-
     def paintEvent(self, event) -> None:
-        ratio = self.devicePixelRatioF()
-        font, colour = self.font(), self.palette().color(self.foregroundRole())
-        key = (self._static.text(), self._static.textWidth(), self.objectName(),
-               self.width(), self.height(), ratio, font.key(), colour.rgba())
-        drawn = self._drawn.get(key)
-        if drawn is None:
-            drawn = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
-            drawn.setDevicePixelRatio(ratio)
-            drawn.fill(QColor(theme.PANEL))
-            p = QPainter(drawn)
-            self.drawFrame(p)   # the style's frame (the title's accent bar)
-            p.setFont(font)
-            p.setPen(colour)
-            rect = self.contentsRect()
-            size = self._static.size()
-            p.drawStaticText(QPointF(rect.left() + max(0, self.indent()),
-                                     rect.top() + (rect.height() - size.height()) / 2),
-                             self._static)
-            p.end()
-            self._drawn[key] = drawn
-            while len(self._drawn) > self.DRAWN_MAX:
-                self._drawn.popitem(last=False)
-        else:
-            self._drawn.move_to_end(key)
+        # Opaque, so Qt paints no background: the panel's ground, then the style sheet's
+        # (the title's accent bar), as it would for a title that is not.
         p = QPainter(self)
-        p.drawPixmap(0, 0, drawn)
+        p.fillRect(event.rect(), _PANEL)
+        option = QStyleOption()
+        option.initFrom(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, option, p, self)
+        p.end()
+        QFrame.paintEvent(self, event)   # the style's frame
+        p = QPainter(self)
+        p.setFont(self.font())
+        p.setPen(self.palette().color(self.foregroundRole()))
+        rect = self.contentsRect()
+        size = self._static.size()
+        p.drawStaticText(QPointF(rect.left() + max(0, self.indent()),
+                                 rect.top() + (rect.height() - size.height()) / 2), self._static)
         p.end()
 
 

@@ -280,6 +280,27 @@ class _PaintsSeen:
         return any(w is widget or widget.isAncestorOf(w) for w in self.painted)
 
 
+def test_panel_titles_show_their_accent_bar_and_whole_text(window):
+    """Titles paint their own ground (they are opaque): the style sheet's accent bar on the
+    left and the text, not clipped, must still be there."""
+    from cockpit.ui.panel import TitleLabel
+
+    app = _application()
+    window.ctx.select(region=TAOXI)
+    image = grab(window, app)
+    accent = QColor("#2fd0ff")
+    for panel in (window.kpis, window.map, window.trend, window.ranking, window.events):
+        title = panel.findChild(TitleLabel)
+        middle = title.mapTo(window, QPoint(1, title.height() // 2))
+        assert QColor(image.pixel(middle)).name() == accent.name(), type(panel).__name__
+        # the text's ink lies inside the label, with ground above and below it
+        top = title.mapTo(window, QPoint(0, 0))
+        rows = [y for y in range(title.height())
+                if any(QColor(image.pixel(top.x() + x, top.y() + y)).lightness() > 140
+                       for x in range(12, min(title.width(), 200)))]
+        assert rows and rows[0] > 0 and rows[-1] < title.height() - 1, type(panel).__name__
+
+
 def test_what_the_window_shows_after_selections_is_what_it_would_paint_afresh(window):
     """Panels repaint only what changed, over their own ground (titles, the ranking's rows,
     the tables' viewports are opaque): after a run of selections the screen (the window's
