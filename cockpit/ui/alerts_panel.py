@@ -285,6 +285,7 @@ class AlertsPanel(Panel):
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         opaque_viewport(self.table)
+        opaque_viewport(self.table.horizontalHeader())
         # Sorted on a header click by the panel, not by Qt's sorting mode: that re-sorted the
         # whole list after every fill (~0.4 ms per selection) though the store already lists
         # it most severe, newest first, the default order.
