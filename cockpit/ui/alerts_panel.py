@@ -509,6 +509,7 @@ class AlertsPanel(Panel):
                      else alert.region_name,
                      ctx.tr_name(ind) if ind else (alert.indicator_name or t["events"]),
                      alert_message(alert, lang), status]
+            tip = self._tooltip(alert)   # one per row, not per cell
             for col, text in enumerate(cells):
                 item = _SortableItem(text)
                 if col == 0:
@@ -522,7 +523,7 @@ class AlertsPanel(Panel):
                 elif col == 5:
                     item.setForeground(QColor(theme.BAD if alert.overdue
                                               else STATUS_COLORS.get(alert.status, theme.TEXT)))
-                item.setToolTip(self._tooltip(alert))
+                item.setToolTip(tip)
                 table.setItem(row, col, item)
         column, order = table.horizontalHeader().sortIndicatorSection(), \
             table.horizontalHeader().sortIndicatorOrder()
