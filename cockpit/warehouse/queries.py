@@ -75,6 +75,27 @@ class TownshipValues:
     yoy_values: np.ndarray
 
 
+def _memo_key(name: str, *args) -> tuple:
+    """The key `memoised` files an answer under (positional arguments only)."""
+    return (name, tuple(tuple(a) if isinstance(a, list) else a for a in args), ())
+
+
+@dataclass(frozen=True)
+class _EveryPlace:
+    """Rows of several indicators for every region, sorted by region, indicator and period;
+    `runs` gives each (region, indicator)'s rows."""
+    indicators: tuple
+    periods: np.ndarray      # datetime64[D]
+    values: np.ndarray
+    prev_values: np.ndarray
+    yoy_values: np.ndarray
+    runs: dict               # (region code, indicator code) -> (start, end)
+
+
+def _none_if_nan(value: float):
+    return None if value != value else value
+
+
 def _to_date(value) -> date | None:
     if value is None:
         return None
@@ -102,7 +123,7 @@ def _nan(values) -> np.ndarray:
 def _frozen(value):
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
-    elif isinstance(value, (Series, TownshipValues, Band)):
+    elif isinstance(value, (Series, TownshipValues, Band, _EveryPlace)):
         for v in vars(value).values():
             _frozen(v)
     elif isinstance(value, dict):
@@ -129,7 +150,7 @@ def _nbytes(value) -> int:
     """Roughly what an answer holds in memory: arrays by size, containers by their items."""
     if isinstance(value, np.ndarray):
         return value.nbytes
-    if isinstance(value, (Series, TownshipValues, Band)):
+    if isinstance(value, (Series, TownshipValues, Band, _EveryPlace)):
         return 64 + sum(_nbytes(v) for v in vars(value).values())
     if isinstance(value, dict):
         return 64 + sum(64 + _nbytes(v) for v in value.values())
@@ -199,10 +220,18 @@ class Queries:
         # How many times these answers went to the warehouse (what the memo and the read-ahead
         # did not save); a statistic, counted without a lock.
         self.reads = 0
+        # The indicator lists read_every_place read (a few: one per domain tab).
+        self._every_figures_read: list[tuple] = []
+        self._every_event: tuple[list[dict], np.ndarray] | None = None
 
     def _cur(self):
         self.reads += 1
         return self.snapshot.cursor()
+
+    def _kept(self, name: str, *args):
+        """The memoised answer of `name(*args)` if it is kept, else None (nothing is read)."""
+        with self._memo_lock:
+            return self._memo.get(_memo_key(name, *args))
 
     # -- reference data (cached per snapshot: immutable) ---------------------------------
     @cached_property
@@ -290,10 +319,24 @@ class Queries:
 
     def child_geometries_wkb(self, parent: str) -> dict[str, bytes]:
         """The outlines of a region's children (the map of one level), in storage order."""
+        if self.every_place_at_once:
+            return dict(self._every_child_geometry.get(parent, {}))
         rows = self._cur().execute(
             "SELECT code, geometry FROM regions WHERE parent = ? AND geometry IS NOT NULL"
             " ORDER BY sort_order NULLS LAST, code", [parent]).fetchall()
         return {code: bytes(wkb) for code, wkb in rows}
+
+    @cached_property
+    def _every_child_geometry(self) -> dict[str, dict[str, bytes]]:
+        """Every level's outlines by parent, read once (a province's: 2 MB, ~20 ms; a query
+        per drill cost 2-4 ms of each first visit to a county)."""
+        out: dict[str, dict[str, bytes]] = {}
+        for parent, code, wkb in self._cur().execute(
+                "SELECT parent, code, geometry FROM regions"
+                " WHERE parent IS NOT NULL AND geometry IS NOT NULL"
+                " ORDER BY parent, sort_order NULLS LAST, code").fetchall():
+            out.setdefault(parent, {})[code] = bytes(wkb)
+        return out
 
     @cached_property
     def months(self) -> list[date]:
@@ -462,14 +505,25 @@ class Queries:
         time: (indicator, period) → (children counted, children in all)."""
         cache = self.__dict__.setdefault("_provenance", {})
         if region not in cache:
-            found = self._cur().execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived_figures'"
-                " AND database_name = ?", [self.snapshot.ALIAS]).fetchone()[0]
             rows = self._cur().execute(
                 "SELECT indicator, period, children, of_children FROM derived_figures"
-                " WHERE region = ?", [region]).fetchall() if found else []
+                " WHERE region = ?", [region]).fetchall() \
+                if region in self._derived_regions else []
             cache[region] = {(ind, period): (n, of) for ind, period, n, of in rows}
         return cache[region]
+
+    @cached_property
+    def _derived_regions(self) -> frozenset:
+        """The regions with derived figures, read once: every other region's provenance is
+        known to be empty without a query (a selection asked two, ~4 ms at province scale)."""
+        found = self._cur().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived_figures'"
+            " AND database_name = ?", [self.snapshot.ALIAS]).fetchone()[0]
+        if not found:
+            return frozenset()
+        codes = self._code_objects
+        return frozenset(codes.get(code, code) for (code,) in self._cur().execute(
+            "SELECT DISTINCT region FROM derived_figures").fetchall())
 
     def derived(self, region: str, indicator: str, period: date | None) -> tuple[int, int] | None:
         """(children counted, children in all) when that figure was derived, else None."""
@@ -496,56 +550,160 @@ class Queries:
     @memoised
     def kpis(self, region: str, indicators: list[str], month: date) -> dict[str, KpiValue]:
         """Value, previous period and same period last year for several indicators at once."""
-        # One place's rows (a row group or two in region order), the latest per indicator
-        # picked here: a self-join for that costs more than the few dozen rows it saves.
-        rows = self._cur().execute(
-            f"""
-            SELECT indicator, period, value, prev_value, yoy_value FROM {self._by_region}
-            WHERE region = ? AND {_one_of("indicator", len(indicators))} AND period <= ?
-            """, [region, *indicators, month]).fetchall()
-        latest: dict[str, tuple] = {}
-        for row in rows:
-            if row[0] not in latest or row[1] > latest[row[0]][1]:
-                latest[row[0]] = row
-        found = {code: KpiValue(*row) for code, row in latest.items()}
-        return {code: found.get(code, KpiValue(code, None, None, None, None))
-                for code in indicators}
+        rows = self._figures(region, indicators, month)
+        out = {}
+        for code in indicators:
+            run = rows.runs.get((region, code))
+            if run is None:
+                out[code] = KpiValue(code, None, None, None, None)
+                continue
+            last = run[1] - 1   # the latest period on or before the month
+            out[code] = KpiValue(code, _to_date(rows.periods[last]),
+                                 _none_if_nan(float(rows.values[last])),
+                                 _none_if_nan(float(rows.prev_values[last])),
+                                 _none_if_nan(float(rows.yoy_values[last])))
+        return out
 
     @memoised
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
-        res = self._cur().execute(
-            f"""
-            SELECT period, value FROM {self._by_region}
-            WHERE indicator = ? AND region = ? AND period >= ? AND period <= ?
-            ORDER BY period
-            """, [indicator, region, start or date(1900, 1, 1), end or date(2999, 12, 1)]
-        ).fetchnumpy()
-        return Series(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]))
+        every = self._kept("_every_series", indicator)
+        if every is not None and region in self.region_by_code:
+            start_at, end_at = every.runs.get((region, indicator), (0, 0))
+            whole = Series(every.periods[start_at:end_at], every.values[start_at:end_at])
+        elif start is not None or end is not None:
+            whole = self.series(region, indicator)   # a part of the place's one read
+        else:
+            res = self._cur().execute(
+                f"""
+                SELECT period, value FROM {self._by_region}
+                WHERE indicator = ? AND region = ?
+                ORDER BY period
+                """, [indicator, region]).fetchnumpy()
+            return Series(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]))
+        if start is None and end is None:
+            return whole
+        keep = np.ones(len(whole.periods), dtype=bool)
+        if start is not None:
+            keep &= whole.periods >= np.datetime64(start, "D")
+        if end is not None:
+            keep &= whole.periods <= np.datetime64(end, "D")
+        return Series(whole.periods[keep], whole.values[keep])
 
     @memoised
     def series_many(self, region: str, indicators: list[str], end: date,
                     count: int) -> dict[str, Series]:
         """The last `count` periods up to `end` of several indicators (KPI sparklines)."""
-        # Every period up to `end` (a few dozen rows of one place), the last `count` kept here:
-        # no window function over the table.
-        res = self._cur().execute(
-            f"""
-            SELECT indicator, period, value FROM {self._by_region}
-            WHERE region = ? AND {_one_of("indicator", len(indicators))} AND period <= ?
-            ORDER BY indicator, period
-            """, [region, *indicators, end]
-        ).fetchnumpy()
-        codes = np.asarray(res["indicator"], dtype=object)
-        periods = np.asarray(res["period"], dtype="datetime64[D]")
-        values = _nan(res["value"])
+        rows = self._figures(region, indicators, end)
         out = {}
         for code in indicators:
-            mask = codes == code
-            n = int(mask.sum())
-            first = n - count if count > 0 else n
-            out[code] = Series(periods[mask][max(first, 0):], values[mask][max(first, 0):])
+            start_at, end_at = rows.runs.get((region, code), (0, 0))
+            n = end_at - start_at
+            first = start_at + max(n - count if count > 0 else n, 0)
+            out[code] = Series(rows.periods[first:end_at], rows.values[first:end_at])
         return out
+
+    def _figures(self, region: str, indicators: list[str], month: date) -> _EveryPlace:
+        """Every period up to `month` of `indicators` for `region` (the cards' figures and
+        sparklines): from the every-place read when it is kept, else the place's own rows, one
+        query for both the figures and the sparklines."""
+        wanted = set(indicators) if region in self.region_by_code else None
+        for kept in list(self._every_figures_read) if wanted else ():
+            if wanted <= set(kept):
+                found = self._kept("_every_figures", kept, month)
+                if found is not None:
+                    return found
+        return self._place_figures(region, tuple(indicators), month)
+
+    @memoised
+    def _place_figures(self, region: str, indicators: tuple, month: date) -> _EveryPlace:
+        # One place's rows (a row group or two in region order): every period up to the month,
+        # a few dozen rows; the latest and the last few are picked in numpy, not by a window
+        # function over the table.
+        return self._read_places(list(indicators), month, region)
+
+    # -- every place at once -------------------------------------------------------------------
+    # Up to this many regions (a province's ~1,500), what any place's selection shows (its
+    # series of the indicator, its cards' figures and sparklines) is read for every place in one
+    # query while the cockpit is idle (prewarm.py), so that a selection asks the warehouse
+    # nothing: a query costs 1-7 ms here however little it reads, and a township selection
+    # asked six to eight of them.
+    EVERY_PLACE_MAX = 5000
+    # The region codes as integers in SQL: 200,000 code strings made into Python objects cost
+    # more than the query itself.
+    _KEYED_REGIONS = ("(SELECT code, CAST(row_number() OVER (ORDER BY code) - 1 AS INTEGER) AS k"
+                      " FROM regions)")
+
+    @cached_property
+    def every_place_at_once(self) -> bool:
+        """True when reading every place's figures at once is worth it (a multi-level
+        warehouse up to EVERY_PLACE_MAX regions; a county's selections read their own)."""
+        return self.hierarchy.multi_level and len(self.regions) <= self.EVERY_PLACE_MAX
+
+    @cached_property
+    def _codes_by_key(self) -> list[str]:
+        codes = self._code_objects
+        return [codes.get(code, code) for (code,) in self._cur().execute(
+            "SELECT code FROM regions ORDER BY code").fetchall()]
+
+    def read_every_place(self, indicator: str, indicators: list[str], month: date) -> None:
+        """Read, for every region at once, the series of `indicator` and every period up to
+        `month` of `indicators` (the cards'); series, kpis and series_many answer from them
+        while they are kept. Does nothing where every_place_at_once is False."""
+        if not self.every_place_at_once:
+            return
+        self._read_every_event()
+        self._every_series(indicator)
+        if indicators:
+            key = tuple(indicators)
+            self._every_figures(key, month)
+            if key not in self._every_figures_read:
+                self._every_figures_read.append(key)
+                del self._every_figures_read[:-8]
+
+    @memoised
+    def _every_series(self, indicator: str) -> _EveryPlace:
+        return self._read_places([indicator], None, None)
+
+    @memoised
+    def _every_figures(self, indicators: tuple, month: date) -> _EveryPlace:
+        return self._read_places(list(indicators), month, None)
+
+    def _read_places(self, indicators: list[str], month: date | None,
+                     region: str | None) -> _EveryPlace:
+        """The rows of `indicators` (up to `month`) of one region, or of every region."""
+        which = " ".join(f"WHEN o.indicator = ? THEN {j}" for j in range(len(indicators)))
+        params = [*indicators, *indicators]
+        where = _one_of("o.indicator", len(indicators))
+        if month is not None:
+            where += " AND o.period <= ?"
+            params.append(month)
+        if region is not None:
+            source, key = f"{self._by_region} o", "0"
+            where += " AND o.region = ?"
+            params.append(region)
+        else:
+            source, key = f"observations o JOIN {self._KEYED_REGIONS} r ON r.code = o.region", "r.k"
+        # Sorted here, not by DuckDB: its ORDER BY doubled the time of the every-place read.
+        res = self._cur().execute(
+            f"""
+            SELECT {key} AS k, CAST(CASE {which} END AS INTEGER) AS j, o.period,
+                   o.value, o.prev_value, o.yoy_value
+            FROM {source}
+            WHERE {where}
+            """, params).fetchnumpy()
+        n = len(indicators)
+        periods = np.asarray(res["period"], dtype="datetime64[D]")
+        pairs = np.asarray(res["k"], dtype=np.int64) * n + np.asarray(res["j"], dtype=np.int64)
+        order = np.lexsort((periods, pairs))
+        pairs = pairs[order]
+        codes = [region] if region is not None else self._codes_by_key
+        runs = {}
+        for start, end in _runs(pairs):
+            k, j = divmod(int(pairs[start]), n)
+            runs[(codes[k], indicators[j])] = (int(start), int(end))
+        return _EveryPlace(tuple(indicators), periods[order], _nan(res["value"])[order],
+                           _nan(res["prev_value"])[order], _nan(res["yoy_value"])[order], runs)
 
     @memoised
     def county_aggregate(self, indicator: str, month: date) -> float | None:
@@ -645,6 +803,12 @@ class Queries:
         """Every event reported in [start, end), newest first, with its place's name (None for
         a place the warehouse does not know); None when there are more than
         WINDOW_EVENTS_MAX (each place then asks the database)."""
+        every = self._every_event
+        if every is not None:
+            events, times = every
+            first = np.searchsorted(times, -np.datetime64(end, "us").astype(np.int64), "right")
+            last = np.searchsorted(times, -np.datetime64(start, "us").astype(np.int64), "right")
+            return events[first:last]
         rows = self._cur().execute(
             """
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
@@ -659,6 +823,34 @@ class Queries:
         return [dict(zip(self._EVENT_KEYS, (row[0], row[1], by_code[row[1]].name
                                             if row[1] in by_code else None, *row[2:])))
                 for row in rows]
+
+    # Up to this many events in all, where every place is read at once (a province: ~10,000),
+    # they are read once and every window of them is cut out here: a quiet township's list
+    # falls back to the 30 days before its latest event, a window of its own that cost a query
+    # of 15-50 ms on a selection.
+    EVERY_EVENT_MAX = 50_000
+
+    def _read_every_event(self) -> None:
+        """(read_every_place:) every event, newest first as _window_events gives them, with
+        minus their report times in µs (ascending), kept in `_every_event` from then on."""
+        if self._every_event is not None:
+            return
+        cur = self._cur()
+        if cur.execute("SELECT count(*) FROM events").fetchone()[0] > self.EVERY_EVENT_MAX:
+            return
+        rows = cur.execute(
+            """
+            SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
+                   status, lon, lat
+            FROM events WHERE reported_at IS NOT NULL
+            ORDER BY reported_at DESC, id
+            """).fetchall()
+        by_code = self.region_by_code
+        events = [dict(zip(self._EVENT_KEYS, (row[0], row[1], by_code[row[1]].name
+                                              if row[1] in by_code else None, *row[2:])))
+                  for row in rows]
+        times = -np.array([row[5] for row in rows], dtype="datetime64[us]").astype(np.int64)
+        self._every_event = (events, times)
 
     def _places_under(self, region: str) -> frozenset:
         """`region` and every region below it (where its events are recorded)."""
@@ -680,6 +872,8 @@ class Queries:
         newest first."""
         if region == self.county.code:
             region = None
+        if self._every_event is not None:   # every event is at hand: any window is
+            start, end = start or date(1900, 1, 1), end or date(2999, 1, 1)
         window = (self._window_events(start, end) if start is not None and end is not None
                   else None)
         if window is not None:
