@@ -265,7 +265,7 @@ class QueryFetcher(QObject):
         if state is None or state != ctx.state:
             return
         q, cards = ctx.queries, [i.code for i in ctx.domain_indicators(state.domain)]
-        ahead = [lambda: q.read_every_place(state.indicator, cards, state.period)]
+        ahead = [lambda: q.read_every_place(state.indicator, cards)]
         # The panels' warmers read the shown selection: right for another region (same
         # indicator and month), not for another month.
         regions = neighbours(ctx, state)

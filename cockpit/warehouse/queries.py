@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, wraps
+from itertools import islice
 
 import numpy as np
 
@@ -90,6 +91,12 @@ class _EveryPlace:
     prev_values: np.ndarray
     yoy_values: np.ndarray
     runs: dict               # (region code, indicator code) -> (start, end)
+
+    def until(self, region: str, indicator: str, month: date) -> tuple[int, int]:
+        """The rows of `region` and `indicator` up to `month`: (start, end)."""
+        start, end = self.runs.get((region, indicator), (0, 0))
+        return start, start + int(np.searchsorted(self.periods[start:end],
+                                                  np.datetime64(month, "D"), "right"))
 
 
 def _none_if_nan(value: float):
@@ -222,7 +229,9 @@ class Queries:
         self.reads = 0
         # The indicator lists read_every_place read (a few: one per domain tab).
         self._every_figures_read: list[tuple] = []
+        # What read_every_place keeps for the snapshot's life (None until it has run).
         self._every_event: tuple[list[dict], np.ndarray] | None = None
+        self._every_child_geometry: dict[str, dict[str, bytes]] | None = None
 
     def _cur(self):
         self.reads += 1
@@ -319,24 +328,26 @@ class Queries:
 
     def child_geometries_wkb(self, parent: str) -> dict[str, bytes]:
         """The outlines of a region's children (the map of one level), in storage order."""
-        if self.every_place_at_once:
+        if self._every_child_geometry is not None:
             return dict(self._every_child_geometry.get(parent, {}))
         rows = self._cur().execute(
             "SELECT code, geometry FROM regions WHERE parent = ? AND geometry IS NOT NULL"
             " ORDER BY sort_order NULLS LAST, code", [parent]).fetchall()
         return {code: bytes(wkb) for code, wkb in rows}
 
-    @cached_property
-    def _every_child_geometry(self) -> dict[str, dict[str, bytes]]:
-        """Every level's outlines by parent, read once (a province's: 2 MB, ~20 ms; a query
-        per drill cost 2-4 ms of each first visit to a county)."""
+    def _read_every_child_geometry(self) -> None:
+        """(read_every_place:) every level's outlines by parent, kept in
+        `_every_child_geometry` (a province's: 2 MB, ~20 ms once; a query per drill cost 2-4 ms
+        of each first visit to a county)."""
+        if self._every_child_geometry is not None:
+            return
         out: dict[str, dict[str, bytes]] = {}
         for parent, code, wkb in self._cur().execute(
                 "SELECT parent, code, geometry FROM regions"
                 " WHERE parent IS NOT NULL AND geometry IS NOT NULL"
                 " ORDER BY parent, sort_order NULLS LAST, code").fetchall():
             out.setdefault(parent, {})[code] = bytes(wkb)
-        return out
+        self._every_child_geometry = out
 
     @cached_property
     def months(self) -> list[date]:
@@ -414,6 +425,8 @@ class Queries:
     @memoised
     def _every_child_values(self, indicator: str, month: date) -> dict[str, TownshipValues]:
         """child_values of every region with children, in one query."""
+        if self.every_place_at_once:
+            return self._child_values_of_every_place(indicator, month)
         period = self.effective_period(indicator, month)
         if period is None:
             return {}
@@ -437,6 +450,8 @@ class Queries:
     @memoised
     def _every_child_band(self, indicator: str) -> dict[str, Band]:
         """child_band of every region with children, in one query."""
+        if self.every_place_at_once:
+            return self._child_band_of_every_place(indicator)
         res = self._cur().execute(
             """
             SELECT r.parent, o.period, min(o.value) AS lo, max(o.value) AS hi
@@ -512,6 +527,21 @@ class Queries:
             cache[region] = {(ind, period): (n, of) for ind, period, n, of in rows}
         return cache[region]
 
+    def _read_every_provenance(self) -> None:
+        """(read_every_place:) every region's provenance at once, where there are not too
+        many derived figures (EVERY_EVENT_MAX rows)."""
+        regions = self._derived_regions
+        cache = self.__dict__.setdefault("_provenance", {})
+        if not regions or all(region in cache for region in regions) or self._cur().execute(
+                "SELECT count(*) FROM derived_figures").fetchone()[0] > self.EVERY_EVENT_MAX:
+            return
+        found: dict[str, dict] = {region: {} for region in regions}
+        for region, ind, period, n, of in self._cur().execute(
+                "SELECT region, indicator, period, children, of_children"
+                " FROM derived_figures").fetchall():
+            found[region][(ind, period)] = (n, of)
+        cache.update(found)
+
     @cached_property
     def _derived_regions(self) -> frozenset:
         """The regions with derived figures, read once: every other region's provenance is
@@ -553,11 +583,11 @@ class Queries:
         rows = self._figures(region, indicators, month)
         out = {}
         for code in indicators:
-            run = rows.runs.get((region, code))
-            if run is None:
+            start_at, end_at = rows.until(region, code, month)
+            if end_at == start_at:
                 out[code] = KpiValue(code, None, None, None, None)
                 continue
-            last = run[1] - 1   # the latest period on or before the month
+            last = end_at - 1   # the latest period on or before the month
             out[code] = KpiValue(code, _to_date(rows.periods[last]),
                                  _none_if_nan(float(rows.values[last])),
                                  _none_if_nan(float(rows.prev_values[last])),
@@ -597,7 +627,7 @@ class Queries:
         rows = self._figures(region, indicators, end)
         out = {}
         for code in indicators:
-            start_at, end_at = rows.runs.get((region, code), (0, 0))
+            start_at, end_at = rows.until(region, code, end)
             n = end_at - start_at
             first = start_at + max(n - count if count > 0 else n, 0)
             out[code] = Series(rows.periods[first:end_at], rows.values[first:end_at])
@@ -610,7 +640,7 @@ class Queries:
         wanted = set(indicators) if region in self.region_by_code else None
         for kept in list(self._every_figures_read) if wanted else ():
             if wanted <= set(kept):
-                found = self._kept("_every_figures", kept, month)
+                found = self._kept("_every_figures", kept)
                 if found is not None:
                     return found
         return self._place_figures(region, tuple(indicators), month)
@@ -646,17 +676,20 @@ class Queries:
         return [codes.get(code, code) for (code,) in self._cur().execute(
             "SELECT code FROM regions ORDER BY code").fetchall()]
 
-    def read_every_place(self, indicator: str, indicators: list[str], month: date) -> None:
-        """Read, for every region at once, the series of `indicator` and every period up to
-        `month` of `indicators` (the cards'); series, kpis and series_many answer from them
-        while they are kept. Does nothing where every_place_at_once is False."""
+    def read_every_place(self, indicator: str, indicators: list[str]) -> None:
+        """Read, for every region at once, the series of `indicator` and of `indicators` (the
+        cards'), the outlines and the events; the queries of a selection, a period step or a
+        playback answer from them while they are kept. Does nothing where
+        every_place_at_once is False."""
         if not self.every_place_at_once:
             return
         self._read_every_event()
+        self._read_every_child_geometry()
+        self._read_every_provenance()
         self._every_series(indicator)
         if indicators:
             key = tuple(indicators)
-            self._every_figures(key, month)
+            self._every_figures(key)
             if key not in self._every_figures_read:
                 self._every_figures_read.append(key)
                 del self._every_figures_read[:-8]
@@ -666,8 +699,83 @@ class Queries:
         return self._read_places([indicator], None, None)
 
     @memoised
-    def _every_figures(self, indicators: tuple, month: date) -> _EveryPlace:
-        return self._read_places(list(indicators), month, None)
+    def _every_figures(self, indicators: tuple) -> _EveryPlace:
+        # Every period, not up to the month: playback and period steps cut their own.
+        return self._read_places(list(indicators), None, None)
+
+    @cached_property
+    def _children_in_order(self) -> list[tuple[str, list[str]]]:
+        """(parent, its children in storage order) for every region with children."""
+        out: dict[str, list[str]] = {}
+        for region in self.regions:
+            if region.parent is not None:
+                out.setdefault(region.parent, []).append(region.code)
+        return list(out.items())
+
+    def _slots(self, every: _EveryPlace, indicator: str) -> tuple[np.ndarray, list, list]:
+        """For each row of `every`: its region's place among the children of every region in
+        storage order (-1: a region without a parent); those children, and their parents'
+        index in _children_in_order. Kept for the last few series: every month of a playback
+        asks again."""
+        kept = self.__dict__.setdefault("_kept_slots", {})
+        found = kept.get(indicator)
+        if found is not None and found[0] is every:
+            return found[1]
+        slot = np.full(len(every.periods), -1, dtype=np.int64)
+        codes, parent_of = [], []
+        for p, (_, children) in enumerate(self._children_in_order):
+            for code in children:
+                start, end = every.runs.get((code, indicator), (0, 0))
+                slot[start:end] = len(codes)
+                codes.append(code)
+                parent_of.append(p)
+        if len(kept) >= 4:
+            kept.clear()
+        kept[indicator] = (every, (slot, codes, parent_of))
+        return slot, codes, parent_of
+
+    def _child_values_of_every_place(self, indicator: str,
+                                     month: date) -> dict[str, TownshipValues]:
+        """_every_child_values cut from the indicator's every-place series: after an
+        indicator change, a period step reads nothing."""
+        every = self._every_series(indicator)
+        periods = every.periods
+        earlier = periods[periods <= np.datetime64(month, "D")]
+        if not len(earlier):
+            return {}
+        period = earlier.max()
+        slot, codes, parent_of = self._slots(every, indicator)
+        rows = np.flatnonzero((periods == period) & (slot >= 0))
+        rows = rows[np.argsort(slot[rows], kind="stable")]
+        owners = np.asarray(parent_of, dtype=np.int64)[slot[rows]]
+        names = np.array(codes, dtype=object)[slot[rows]]
+        out = {}
+        for start, end in _runs(owners):
+            picked = rows[start:end]
+            out[self._children_in_order[owners[start]][0]] = TownshipValues(
+                indicator, _to_date(period), names[start:end], every.values[picked],
+                every.prev_values[picked], every.yoy_values[picked])
+        return out
+
+    def _child_band_of_every_place(self, indicator: str) -> dict[str, Band]:
+        """_every_child_band from the indicator's every-place series (NULLs ignored by min
+        and max, as in SQL)."""
+        every = self._every_series(indicator)
+        slot, _, parent_of = self._slots(every, indicator)
+        rows = np.flatnonzero(slot >= 0)
+        owner_of_row = np.asarray(parent_of, dtype=np.int64)[slot[rows]]
+        order = rows[np.lexsort((every.periods[rows], owner_of_row))]
+        owners = np.asarray(parent_of, dtype=np.int64)[slot[order]]
+        at = every.periods[order]
+        starts = np.flatnonzero(np.r_[True, (owners[1:] != owners[:-1]) | (at[1:] != at[:-1])])
+        if not len(order):
+            return {}
+        values = every.values[order]
+        lo, hi = np.fmin.reduceat(values, starts), np.fmax.reduceat(values, starts)
+        owners, at = owners[starts], at[starts]
+        return {self._children_in_order[owners[start]][0]:
+                Band(at[start:end], lo[start:end], hi[start:end])
+                for start, end in _runs(owners)}
 
     def _read_places(self, indicators: list[str], month: date | None,
                      region: str | None) -> _EveryPlace:
@@ -803,12 +911,6 @@ class Queries:
         """Every event reported in [start, end), newest first, with its place's name (None for
         a place the warehouse does not know); None when there are more than
         WINDOW_EVENTS_MAX (each place then asks the database)."""
-        every = self._every_event
-        if every is not None:
-            events, times = every
-            first = np.searchsorted(times, -np.datetime64(end, "us").astype(np.int64), "right")
-            last = np.searchsorted(times, -np.datetime64(start, "us").astype(np.int64), "right")
-            return events[first:last]
         rows = self._cur().execute(
             """
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
@@ -852,6 +954,17 @@ class Queries:
         times = -np.array([row[5] for row in rows], dtype="datetime64[us]").astype(np.int64)
         self._every_event = (events, times)
 
+    def _events_between(self, start: date, end: date) -> list[dict] | None:
+        """_window_events, cut from every event where they are at hand (not memoised: a
+        window is a slice, and sizing a kept answer of thousands of events costs more)."""
+        every = self._every_event
+        if every is None:
+            return self._window_events(start, end)
+        events, times = every
+        first = np.searchsorted(times, -np.datetime64(end, "us").astype(np.int64), "right")
+        last = np.searchsorted(times, -np.datetime64(start, "us").astype(np.int64), "right")
+        return events[first:last]
+
     def _places_under(self, region: str) -> frozenset:
         """`region` and every region below it (where its events are recorded)."""
         cache = self.__dict__.setdefault("_under", {})
@@ -874,13 +987,13 @@ class Queries:
             region = None
         if self._every_event is not None:   # every event is at hand: any window is
             start, end = start or date(1900, 1, 1), end or date(2999, 1, 1)
-        window = (self._window_events(start, end) if start is not None and end is not None
+        window = (self._events_between(start, end) if start is not None and end is not None
                   else None)
         if window is not None:
             under = None if region is None else self._places_under(region)
             # (events of places the warehouse does not know are left out, as below)
-            return [e for e in window if e["region_name"] is not None
-                    and (under is None or e["region"] in under)][:limit]
+            return list(islice((e for e in window if e["region_name"] is not None
+                                and (under is None or e["region"] in under)), limit))
         # The newest `limit` first, their township names looked up here: joining every event
         # of a province or the country to 40,000 regions before the limit costs tens of ms.
         params = {"start": start or date(1900, 1, 1), "end": end or date(2999, 1, 1),
@@ -941,7 +1054,7 @@ class Queries:
     def event_counts(self, region: str | None, start: date, end: date) -> dict[str, int]:
         if region == self.county.code:
             region = None
-        window = self._window_events(start, end)
+        window = self._events_between(start, end)
         if window is not None:
             under = None if region is None else self._places_under(region)
             counts: dict[str, int] = {}
