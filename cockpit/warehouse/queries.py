@@ -238,9 +238,14 @@ class Queries:
         return self.snapshot.cursor()
 
     def _kept(self, name: str, *args):
-        """The memoised answer of `name(*args)` if it is kept, else None (nothing is read)."""
+        """The memoised answer of `name(*args)` if it is kept, else None (nothing is read);
+        found, it counts as used (the memo forgets the least recently used first)."""
+        key = _memo_key(name, *args)
         with self._memo_lock:
-            return self._memo.get(_memo_key(name, *args))
+            found = self._memo.get(key)
+            if found is not None:
+                self._memo.move_to_end(key)
+            return found
 
     # -- reference data (cached per snapshot: immutable) ---------------------------------
     @cached_property
