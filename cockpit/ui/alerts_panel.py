@@ -19,7 +19,7 @@ from ..core.i18n import alert_status, pick, severity
 from . import theme
 from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
-from .panel import Panel, TitleLabel, fit_whole_rows, opaque_viewport
+from .panel import Panel, TitleLabel, fit_whole_rows, opaque_viewport, signals_blocked
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
@@ -541,6 +541,16 @@ class AlertsPanel(Panel):
 
     def _fit_columns(self) -> None:
         """Each column (but the message's) as wide as its widest text or its header."""
+        # The header's signals held: told of a resized column, the table repaints it from a
+        # zero-time timer, after the window's pass (a pass of its own at the next selection);
+        # asked here, the repaint joins the pass.
+        with signals_blocked(self.table.horizontalHeader()):
+            resized = self._fit_column_widths()
+        if resized:
+            self.table.viewport().update()
+
+    def _fit_column_widths(self) -> bool:
+        resized = False
         table, widths = self.table, self._text_widths
         header = table.horizontalHeader()
         model = table.model()
@@ -558,6 +568,8 @@ class AlertsPanel(Panel):
                 width = max(width, found)
             if header.sectionSize(col) != width:
                 header.resizeSection(col, width)
+                resized = True
+        return resized
 
     def eventFilter(self, watched, event) -> bool:
         kind = event.type()

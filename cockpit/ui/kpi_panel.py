@@ -98,9 +98,13 @@ class KpiCard(QWidget):
                 fmt.format_change(d.value, d.yoy_value, d.indicator, self.lang))
 
     def set_data(self, data: CardData, selected: bool) -> None:
+        # The same picture (a county's figure shown for each of its townships): no repaint.
+        same = self.data is not None and self._key(data, selected) == self._key(self.data,
+                                                                                self.selected)
         self.data = data
         self.selected = selected
-        self.update()
+        if not same:
+            self.update()
 
     def toolTip(self) -> str:   # noqa: N802 — Qt's name
         # Written when asked for, not on every selection (six cards' rich text per click).

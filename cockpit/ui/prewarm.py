@@ -257,19 +257,23 @@ class QueryFetcher(QObject):
         self._ahead_timer.start(AHEAD_AFTER_MS)
 
     def _read_ahead(self) -> None:
-        """What comes next: the ranking's neighbours, the next months (playback), then the
+        """What comes next: every place's figures for this indicator, month and domain (where
+        the warehouse allows, Queries.every_place_at_once: then any township's selection asks
+        the warehouse nothing), the ranking's neighbours, the next months (playback), then the
         rest of the level's regions when they are few."""
         state, ctx = self._shown, self.ctx
         if state is None or state != ctx.state:
             return
+        q, cards = ctx.queries, [i.code for i in ctx.domain_indicators(state.domain)]
+        ahead = [lambda: q.read_every_place(state.indicator, cards)]
         # The panels' warmers read the shown selection: right for another region (same
         # indicator and month), not for another month.
         regions = neighbours(ctx, state)
         level = ctx.hierarchy.children(ctx.hierarchy.view_of(state.region))
         if len(level) <= WARM_LIMIT:
             regions += [code for code in level if code not in regions and code != state.region]
-        ahead = [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
-                 for code in regions[:2 * NEIGHBOURS]]
+        ahead += [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
+                  for code in regions[:2 * NEIGHBOURS]]
         months = ctx.queries.months
         if state.period in months:
             k = months.index(state.period)

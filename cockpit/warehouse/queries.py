@@ -11,20 +11,19 @@ instead of scanning every indicator's slice.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, wraps
+from itertools import islice
 
 import numpy as np
 
 from ..core.catalogue import Indicator
 from ..core.levels import Hierarchy
 from ..core.plan import Target
-from .facts import Facts
-from .facts import nan_filled as _nan
-from .facts import runs as _runs
 from .store import Snapshot
 
 
@@ -77,6 +76,51 @@ class TownshipValues:
     yoy_values: np.ndarray
 
 
+def _memo_key(name: str, *args) -> tuple:
+    """The key `memoised` files an answer under (positional arguments only)."""
+    return (name, tuple(tuple(a) if isinstance(a, list) else a for a in args), ())
+
+
+@dataclass(frozen=True)
+class _EveryPlace:
+    """Rows of several indicators for every region, sorted by region, indicator and period;
+    `runs` gives each (region, indicator)'s rows."""
+    indicators: tuple
+    periods: np.ndarray      # datetime64[D]
+    values: np.ndarray
+    prev_values: np.ndarray
+    yoy_values: np.ndarray
+    runs: dict               # (region code, indicator code) -> (start, end)
+
+    def until(self, region: str, indicator: str, month: date) -> tuple[int, int]:
+        """The rows of `region` and `indicator` up to `month`: (start, end)."""
+        start, end = self.runs.get((region, indicator), (0, 0))
+        return start, start + int(np.searchsorted(self.periods[start:end],
+                                                  np.datetime64(month, "D"), "right"))
+
+
+def _nan(values) -> np.ndarray:
+    """Masked or object arrays from DuckDB to float with NaN for NULL."""
+    # numpy.ma is imported only by whoever makes a masked array (DuckDB, for a column with
+    # NULLs): asking np.ma here would import it (~20 ms at start-up) for nothing.
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and ma.isMaskedArray(values):
+        return values.astype(float).filled(np.nan)
+    return np.asarray(values, dtype=float)
+
+
+def _runs(keys: np.ndarray):
+    """(start, end) of each run of equal keys in an array sorted by them."""
+    if not len(keys):
+        return []
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return zip(starts, np.r_[starts[1:], len(keys)])
+
+
+def _none_if_nan(value: float):
+    return None if value != value else value
+
+
 def _to_date(value) -> date | None:
     if value is None:
         return None
@@ -94,7 +138,7 @@ def _no_values(indicator: str) -> TownshipValues:
 def _frozen(value):
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
-    elif isinstance(value, (Series, TownshipValues, Band)):
+    elif isinstance(value, (Series, TownshipValues, Band, _EveryPlace)):
         for v in vars(value).values():
             _frozen(v)
     elif isinstance(value, dict):
@@ -121,7 +165,7 @@ def _nbytes(value) -> int:
     """Roughly what an answer holds in memory: arrays by size, containers by their items."""
     if isinstance(value, np.ndarray):
         return value.nbytes
-    if isinstance(value, (Series, TownshipValues, Band)):
+    if isinstance(value, (Series, TownshipValues, Band, _EveryPlace)):
         return 64 + sum(_nbytes(v) for v in vars(value).values())
     if isinstance(value, dict):
         return 64 + sum(64 + _nbytes(v) for v in value.values())
@@ -185,10 +229,25 @@ class Queries:
         # How many times these answers went to the warehouse (what the memo and the read-ahead
         # did not save); a statistic, counted without a lock.
         self.reads = 0
+        # The indicator lists read_every_place read (a few: one per domain tab).
+        self._every_figures_read: list[tuple] = []
+        # What read_every_place keeps for the snapshot's life (None until it has run).
+        self._every_event: tuple[list[dict], np.ndarray] | None = None
+        self._every_child_geometry: dict[str, dict[str, bytes]] | None = None
 
     def _cur(self):
         self.reads += 1
         return self.snapshot.cursor()
+
+    def _kept(self, name: str, *args):
+        """The memoised answer of `name(*args)` if it is kept, else None (nothing is read);
+        found, it counts as used (the memo forgets the least recently used first)."""
+        key = _memo_key(name, *args)
+        with self._memo_lock:
+            found = self._memo.get(key)
+            if found is not None:
+                self._memo.move_to_end(key)
+            return found
 
     # -- reference data (cached per snapshot: immutable) ---------------------------------
     @cached_property
@@ -242,18 +301,29 @@ class Queries:
     def _township_codes(self) -> frozenset:
         return frozenset(r.code for r in self.townships)
 
+    def _township_level_codes(self, every_one: bool) -> list[str]:
+        """The township-level regions in storage order: every one, or those under the root."""
+        if every_one:
+            return [r.code for r in self.regions if r.level == "township"]
+        return [r.code for r in self.townships]
+
     @cached_property
     def _only_township_level(self) -> bool:
         """True when every township-level region is under the root (SQL can filter by level)."""
         return len(self.townships) == sum(r.level == "township" for r in self.regions)
 
+    # Up to this many observations in all (a county with a decade of monthly figures for a few
+    # hundred indicators), an indicator's figures are read for every place at once the first
+    # time they are asked for, and every later question about them (a township, a month, the
+    # band) is answered from those columns: a query costs 2.5-10 ms here however little it
+    # reads, and a period step on the county asked about ten (38 ms of its 112).
+    SMALL_ROWS = 400_000
+
     @cached_property
-    def facts(self) -> Facts | None:
-        """The facts in memory when the warehouse is small enough (a county: see facts.py),
-        else None and every question goes to the database."""
-        aggregates = frozenset(r.code for r in self.regions if r.level != "township")
-        return Facts.load(self._cur, [r.code for r in self.regions], aggregates,
-                          None if self._only_township_level else self._township_codes)
+    def small(self) -> bool:
+        """True when this warehouse's figures are read every place at once, on first use."""
+        count = self._cur().execute("SELECT count(*) FROM observations").fetchone()[0]
+        return count <= self.SMALL_ROWS
 
     @cached_property
     def _by_region(self) -> str:
@@ -284,10 +354,26 @@ class Queries:
 
     def child_geometries_wkb(self, parent: str) -> dict[str, bytes]:
         """The outlines of a region's children (the map of one level), in storage order."""
+        if self._every_child_geometry is not None:
+            return dict(self._every_child_geometry.get(parent, {}))
         rows = self._cur().execute(
             "SELECT code, geometry FROM regions WHERE parent = ? AND geometry IS NOT NULL"
             " ORDER BY sort_order NULLS LAST, code", [parent]).fetchall()
         return {code: bytes(wkb) for code, wkb in rows}
+
+    def _read_every_child_geometry(self) -> None:
+        """(read_every_place:) every level's outlines by parent, kept in
+        `_every_child_geometry` (a province's: 2 MB, ~20 ms once; a query per drill cost 2-4 ms
+        of each first visit to a county)."""
+        if self._every_child_geometry is not None:
+            return
+        out: dict[str, dict[str, bytes]] = {}
+        for parent, code, wkb in self._cur().execute(
+                "SELECT parent, code, geometry FROM regions"
+                " WHERE parent IS NOT NULL AND geometry IS NOT NULL"
+                " ORDER BY parent, sort_order NULLS LAST, code").fetchall():
+            out.setdefault(parent, {})[code] = bytes(wkb)
+        self._every_child_geometry = out
 
     @cached_property
     def months(self) -> list[date]:
@@ -314,8 +400,10 @@ class Queries:
     # -- facts -------------------------------------------------------------------------------
     @memoised
     def effective_period(self, indicator: str, month: date) -> date | None:
-        if self.facts is not None:
-            return self.facts.effective_period(indicator, month)
+        if self.small:
+            periods = self._every_series(indicator).periods
+            earlier = periods[periods <= np.datetime64(month, "D")]
+            return _to_date(earlier.max()) if len(earlier) else None
         row = self._cur().execute(
             "SELECT max(period) FROM observations WHERE indicator = ? AND period <= ?",
             [indicator, month]).fetchone()
@@ -327,10 +415,18 @@ class Queries:
         period = self.effective_period(indicator, month)
         if period is None:
             return _no_values(indicator)
-        if self.facts is not None:
-            regions, values, prev, yoy = self.facts.level(indicator, period)
-            return TownshipValues(indicator, _to_date(period) if len(regions) else None,
-                                  regions, values, prev, yoy)
+        if self.small:
+            every, day = self._every_series(indicator), np.datetime64(period, "D")
+            regions, rows = [], []
+            for code in self._township_level_codes(self._only_township_level):
+                start, end = every.runs.get((code, indicator), (0, 0))
+                k = start + int(np.searchsorted(every.periods[start:end], day))
+                if k < end and every.periods[k] == day:
+                    regions.append(code)
+                    rows.append(k)
+            return TownshipValues(indicator, _to_date(period) if rows else None,
+                                  np.array(regions, dtype=object), every.values[rows],
+                                  every.prev_values[rows], every.yoy_values[rows])
         # One (indicator, period) slice of the facts, stored contiguously: zone maps skip the
         # rest. Only townships: a province or nation warehouse also holds its aggregates, and
         # leaving out those few thousand codes is cheaper than matching 40,000 townships.
@@ -371,6 +467,8 @@ class Queries:
     @memoised
     def _every_child_values(self, indicator: str, month: date) -> dict[str, TownshipValues]:
         """child_values of every region with children, in one query."""
+        if self.every_place_at_once:
+            return self._child_values_of_every_place(indicator, month)
         period = self.effective_period(indicator, month)
         if period is None:
             return {}
@@ -394,6 +492,8 @@ class Queries:
     @memoised
     def _every_child_band(self, indicator: str) -> dict[str, Band]:
         """child_band of every region with children, in one query."""
+        if self.every_place_at_once:
+            return self._child_band_of_every_place(indicator)
         res = self._cur().execute(
             """
             SELECT r.parent, o.period, min(o.value) AS lo, max(o.value) AS hi
@@ -462,14 +562,40 @@ class Queries:
         time: (indicator, period) → (children counted, children in all)."""
         cache = self.__dict__.setdefault("_provenance", {})
         if region not in cache:
-            found = self._cur().execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived_figures'"
-                " AND database_name = ?", [self.snapshot.ALIAS]).fetchone()[0]
             rows = self._cur().execute(
                 "SELECT indicator, period, children, of_children FROM derived_figures"
-                " WHERE region = ?", [region]).fetchall() if found else []
+                " WHERE region = ?", [region]).fetchall() \
+                if region in self._derived_regions else []
             cache[region] = {(ind, period): (n, of) for ind, period, n, of in rows}
         return cache[region]
+
+    def _read_every_provenance(self) -> None:
+        """(read_every_place:) every region's provenance at once, where there are not too
+        many derived figures (EVERY_EVENT_MAX rows)."""
+        regions = self._derived_regions
+        cache = self.__dict__.setdefault("_provenance", {})
+        if not regions or all(region in cache for region in regions) or self._cur().execute(
+                "SELECT count(*) FROM derived_figures").fetchone()[0] > self.EVERY_EVENT_MAX:
+            return
+        found: dict[str, dict] = {region: {} for region in regions}
+        for region, ind, period, n, of in self._cur().execute(
+                "SELECT region, indicator, period, children, of_children"
+                " FROM derived_figures").fetchall():
+            found[region][(ind, period)] = (n, of)
+        cache.update(found)
+
+    @cached_property
+    def _derived_regions(self) -> frozenset:
+        """The regions with derived figures, read once: every other region's provenance is
+        known to be empty without a query (a selection asked two, ~4 ms at province scale)."""
+        found = self._cur().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived_figures'"
+            " AND database_name = ?", [self.snapshot.ALIAS]).fetchone()[0]
+        if not found:
+            return frozenset()
+        codes = self._code_objects
+        return frozenset(codes.get(code, code) for (code,) in self._cur().execute(
+            "SELECT DISTINCT region FROM derived_figures").fetchall())
 
     def derived(self, region: str, indicator: str, period: date | None) -> tuple[int, int] | None:
         """(children counted, children in all) when that figure was derived, else None."""
@@ -481,9 +607,18 @@ class Queries:
     def township_band(self, indicator: str) -> Band | None:
         """Per period, the lowest and highest township value (the trend's band), in one query
         (not one series per township: 40,000 of them at nation scale). None without data."""
-        if self.facts is not None:
-            band = self.facts.band(indicator)
-            return None if band is None else Band(*band)
+        if self.small:
+            every = self._every_series(indicator)
+            rows = np.concatenate([np.arange(*every.runs.get((code, indicator), (0, 0)))
+                                   for code in self._township_level_codes(True)] or [[]])
+            rows = rows.astype(np.int64)
+            if not len(rows):
+                return None
+            periods, at = np.unique(every.periods[rows], return_inverse=True)
+            lo, hi = np.full(len(periods), np.inf), np.full(len(periods), -np.inf)
+            np.minimum.at(lo, at, every.values[rows])
+            np.maximum.at(hi, at, every.values[rows])
+            return Band(periods, lo, hi)
         res = self._cur().execute(
             """
             SELECT o.period, min(o.value) AS lo, max(o.value) AS hi FROM observations o
@@ -499,68 +634,246 @@ class Queries:
     @memoised
     def kpis(self, region: str, indicators: list[str], month: date) -> dict[str, KpiValue]:
         """Value, previous period and same period last year for several indicators at once."""
-        if self.facts is not None:
-            self.facts.read(indicators)
-            latest = {code: self.facts.latest(region, code, month) for code in indicators}
-            return {code: KpiValue(code, *found) if found else KpiValue(code, None, None, None,
-                                                                         None)
-                    for code, found in latest.items()}
-        # One place's rows (a row group or two in region order), the latest per indicator
-        # picked here: a self-join for that costs more than the few dozen rows it saves.
-        rows = self._cur().execute(
-            f"""
-            SELECT indicator, period, value, prev_value, yoy_value FROM {self._by_region}
-            WHERE region = ? AND {_one_of("indicator", len(indicators))} AND period <= ?
-            """, [region, *indicators, month]).fetchall()
-        latest: dict[str, tuple] = {}
-        for row in rows:
-            if row[0] not in latest or row[1] > latest[row[0]][1]:
-                latest[row[0]] = row
-        found = {code: KpiValue(*row) for code, row in latest.items()}
-        return {code: found.get(code, KpiValue(code, None, None, None, None))
-                for code in indicators}
+        rows = self._figures(region, indicators, month)
+        out = {}
+        for code in indicators:
+            start_at, end_at = rows.until(region, code, month)
+            if end_at == start_at:
+                out[code] = KpiValue(code, None, None, None, None)
+                continue
+            last = end_at - 1   # the latest period on or before the month
+            out[code] = KpiValue(code, _to_date(rows.periods[last]),
+                                 _none_if_nan(float(rows.values[last])),
+                                 _none_if_nan(float(rows.prev_values[last])),
+                                 _none_if_nan(float(rows.yoy_values[last])))
+        return out
 
     @memoised
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
-        if self.facts is not None:
-            return Series(*self.facts.series(region, indicator, start, end))
-        res = self._cur().execute(
-            f"""
-            SELECT period, value FROM {self._by_region}
-            WHERE indicator = ? AND region = ? AND period >= ? AND period <= ?
-            ORDER BY period
-            """, [indicator, region, start or date(1900, 1, 1), end or date(2999, 12, 1)]
-        ).fetchnumpy()
-        return Series(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]))
+        every = self._every_series(indicator) if self.small else \
+            self._kept("_every_series", indicator)
+        if every is not None and region in self.region_by_code:
+            start_at, end_at = every.runs.get((region, indicator), (0, 0))
+            whole = Series(every.periods[start_at:end_at], every.values[start_at:end_at])
+        elif start is not None or end is not None:
+            whole = self.series(region, indicator)   # a part of the place's one read
+        else:
+            res = self._cur().execute(
+                f"""
+                SELECT period, value FROM {self._by_region}
+                WHERE indicator = ? AND region = ?
+                ORDER BY period
+                """, [indicator, region]).fetchnumpy()
+            return Series(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]))
+        if start is None and end is None:
+            return whole
+        keep = np.ones(len(whole.periods), dtype=bool)
+        if start is not None:
+            keep &= whole.periods >= np.datetime64(start, "D")
+        if end is not None:
+            keep &= whole.periods <= np.datetime64(end, "D")
+        return Series(whole.periods[keep], whole.values[keep])
 
     @memoised
     def series_many(self, region: str, indicators: list[str], end: date,
                     count: int) -> dict[str, Series]:
         """The last `count` periods up to `end` of several indicators (KPI sparklines)."""
-        if self.facts is not None:
-            self.facts.read(indicators)
-            return {code: Series(*self.facts.series(region, code, None, end, count))
-                    for code in indicators}
-        # Every period up to `end` (a few dozen rows of one place), the last `count` kept here:
-        # no window function over the table.
-        res = self._cur().execute(
-            f"""
-            SELECT indicator, period, value FROM {self._by_region}
-            WHERE region = ? AND {_one_of("indicator", len(indicators))} AND period <= ?
-            ORDER BY indicator, period
-            """, [region, *indicators, end]
-        ).fetchnumpy()
-        codes = np.asarray(res["indicator"], dtype=object)
-        periods = np.asarray(res["period"], dtype="datetime64[D]")
-        values = _nan(res["value"])
+        rows = self._figures(region, indicators, end)
         out = {}
         for code in indicators:
-            mask = codes == code
-            n = int(mask.sum())
-            first = n - count if count > 0 else n
-            out[code] = Series(periods[mask][max(first, 0):], values[mask][max(first, 0):])
+            start_at, end_at = rows.until(region, code, end)
+            n = end_at - start_at
+            first = start_at + max(n - count if count > 0 else n, 0)
+            out[code] = Series(rows.periods[first:end_at], rows.values[first:end_at])
         return out
+
+    def _figures(self, region: str, indicators: list[str], month: date) -> _EveryPlace:
+        """Every period up to `month` of `indicators` for `region` (the cards' figures and
+        sparklines): from the every-place read when it is kept, else the place's own rows, one
+        query for both the figures and the sparklines."""
+        wanted = set(indicators) if region in self.region_by_code else None
+        for kept in list(self._every_figures_read) if wanted else ():
+            if wanted <= set(kept):
+                found = self._kept("_every_figures", kept)
+                if found is not None:
+                    return found
+        if wanted and self.small:   # read now, for every place: the next place asks nothing
+            return self._every_figures_of(indicators)
+        return self._place_figures(region, tuple(indicators), month)
+
+    @memoised
+    def _place_figures(self, region: str, indicators: tuple, month: date) -> _EveryPlace:
+        # One place's rows (a row group or two in region order): every period up to the month,
+        # a few dozen rows; the latest and the last few are picked in numpy, not by a window
+        # function over the table.
+        return self._read_places(list(indicators), month, region)
+
+    # -- every place at once -------------------------------------------------------------------
+    # Up to this many regions (a province's ~1,500), what any place's selection shows (its
+    # series of the indicator, its cards' figures and sparklines) is read for every place in one
+    # query while the cockpit is idle (prewarm.py), so that a selection asks the warehouse
+    # nothing: a query costs 1-7 ms here however little it reads, and a township selection
+    # asked six to eight of them.
+    EVERY_PLACE_MAX = 5000
+    # The region codes as integers in SQL: 200,000 code strings made into Python objects cost
+    # more than the query itself.
+    _KEYED_REGIONS = ("(SELECT code, CAST(row_number() OVER (ORDER BY code) - 1 AS INTEGER) AS k"
+                      " FROM regions)")
+
+    @cached_property
+    def every_place_at_once(self) -> bool:
+        """True when reading every place's figures at once is worth it (a multi-level
+        warehouse up to EVERY_PLACE_MAX regions; a county's selections read their own)."""
+        return self.hierarchy.multi_level and len(self.regions) <= self.EVERY_PLACE_MAX
+
+    @cached_property
+    def _codes_by_key(self) -> list[str]:
+        codes = self._code_objects
+        return [codes.get(code, code) for (code,) in self._cur().execute(
+            "SELECT code FROM regions ORDER BY code").fetchall()]
+
+    def read_every_place(self, indicator: str, indicators: list[str]) -> None:
+        """Read, for every region at once, the series of `indicator` and of `indicators` (the
+        cards'), the outlines and the events; the queries of a selection, a period step or a
+        playback answer from them while they are kept. Does nothing where
+        every_place_at_once is False."""
+        if not self.every_place_at_once:
+            return
+        self._read_every_event()
+        self._read_every_child_geometry()
+        self._read_every_provenance()
+        self._every_series(indicator)
+        if indicators:
+            self._every_figures_of(indicators)
+
+    def _every_figures_of(self, indicators: list[str]) -> _EveryPlace:
+        """_every_figures, noted so that any part of these indicators is answered from it."""
+        key = tuple(indicators)
+        found = self._every_figures(key)
+        if key not in self._every_figures_read:
+            self._every_figures_read.append(key)
+            del self._every_figures_read[:-8]
+        return found
+
+    @memoised
+    def _every_series(self, indicator: str) -> _EveryPlace:
+        return self._read_places([indicator], None, None)
+
+    @memoised
+    def _every_figures(self, indicators: tuple) -> _EveryPlace:
+        # Every period, not up to the month: playback and period steps cut their own.
+        return self._read_places(list(indicators), None, None)
+
+    @cached_property
+    def _children_in_order(self) -> list[tuple[str, list[str]]]:
+        """(parent, its children in storage order) for every region with children."""
+        out: dict[str, list[str]] = {}
+        for region in self.regions:
+            if region.parent is not None:
+                out.setdefault(region.parent, []).append(region.code)
+        return list(out.items())
+
+    def _slots(self, every: _EveryPlace, indicator: str) -> tuple[np.ndarray, list, list]:
+        """For each row of `every`: its region's place among the children of every region in
+        storage order (-1: a region without a parent); those children, and their parents'
+        index in _children_in_order. Kept for the last few series: every month of a playback
+        asks again."""
+        kept = self.__dict__.setdefault("_kept_slots", {})
+        found = kept.get(indicator)
+        if found is not None and found[0] is every:
+            return found[1]
+        slot = np.full(len(every.periods), -1, dtype=np.int64)
+        codes, parent_of = [], []
+        for p, (_, children) in enumerate(self._children_in_order):
+            for code in children:
+                start, end = every.runs.get((code, indicator), (0, 0))
+                slot[start:end] = len(codes)
+                codes.append(code)
+                parent_of.append(p)
+        if len(kept) >= 4:
+            kept.clear()
+        kept[indicator] = (every, (slot, codes, parent_of))
+        return slot, codes, parent_of
+
+    def _child_values_of_every_place(self, indicator: str,
+                                     month: date) -> dict[str, TownshipValues]:
+        """_every_child_values cut from the indicator's every-place series: after an
+        indicator change, a period step reads nothing."""
+        every = self._every_series(indicator)
+        periods = every.periods
+        earlier = periods[periods <= np.datetime64(month, "D")]
+        if not len(earlier):
+            return {}
+        period = earlier.max()
+        slot, codes, parent_of = self._slots(every, indicator)
+        rows = np.flatnonzero((periods == period) & (slot >= 0))
+        rows = rows[np.argsort(slot[rows], kind="stable")]
+        owners = np.asarray(parent_of, dtype=np.int64)[slot[rows]]
+        names = np.array(codes, dtype=object)[slot[rows]]
+        out = {}
+        for start, end in _runs(owners):
+            picked = rows[start:end]
+            out[self._children_in_order[owners[start]][0]] = TownshipValues(
+                indicator, _to_date(period), names[start:end], every.values[picked],
+                every.prev_values[picked], every.yoy_values[picked])
+        return out
+
+    def _child_band_of_every_place(self, indicator: str) -> dict[str, Band]:
+        """_every_child_band from the indicator's every-place series (NULLs ignored by min
+        and max, as in SQL)."""
+        every = self._every_series(indicator)
+        slot, _, parent_of = self._slots(every, indicator)
+        rows = np.flatnonzero(slot >= 0)
+        owner_of_row = np.asarray(parent_of, dtype=np.int64)[slot[rows]]
+        order = rows[np.lexsort((every.periods[rows], owner_of_row))]
+        owners = np.asarray(parent_of, dtype=np.int64)[slot[order]]
+        at = every.periods[order]
+        starts = np.flatnonzero(np.r_[True, (owners[1:] != owners[:-1]) | (at[1:] != at[:-1])])
+        if not len(order):
+            return {}
+        values = every.values[order]
+        lo, hi = np.fmin.reduceat(values, starts), np.fmax.reduceat(values, starts)
+        owners, at = owners[starts], at[starts]
+        return {self._children_in_order[owners[start]][0]:
+                Band(at[start:end], lo[start:end], hi[start:end])
+                for start, end in _runs(owners)}
+
+    def _read_places(self, indicators: list[str], month: date | None,
+                     region: str | None) -> _EveryPlace:
+        """The rows of `indicators` (up to `month`) of one region, or of every region."""
+        which = " ".join(f"WHEN o.indicator = ? THEN {j}" for j in range(len(indicators)))
+        params = [*indicators, *indicators]
+        where = _one_of("o.indicator", len(indicators))
+        if month is not None:
+            where += " AND o.period <= ?"
+            params.append(month)
+        if region is not None:
+            source, key = f"{self._by_region} o", "0"
+            where += " AND o.region = ?"
+            params.append(region)
+        else:
+            source, key = f"observations o JOIN {self._KEYED_REGIONS} r ON r.code = o.region", "r.k"
+        # Sorted here, not by DuckDB: its ORDER BY doubled the time of the every-place read.
+        res = self._cur().execute(
+            f"""
+            SELECT {key} AS k, CAST(CASE {which} END AS INTEGER) AS j, o.period,
+                   o.value, o.prev_value, o.yoy_value
+            FROM {source}
+            WHERE {where}
+            """, params).fetchnumpy()
+        n = len(indicators)
+        periods = np.asarray(res["period"], dtype="datetime64[D]")
+        pairs = np.asarray(res["k"], dtype=np.int64) * n + np.asarray(res["j"], dtype=np.int64)
+        order = np.lexsort((periods, pairs))
+        pairs = pairs[order]
+        codes = [region] if region is not None else self._codes_by_key
+        runs = {}
+        for start, end in _runs(pairs):
+            k, j = divmod(int(pairs[start]), n)
+            runs[(codes[k], indicators[j])] = (int(start), int(end))
+        return _EveryPlace(tuple(indicators), periods[order], _nan(res["value"])[order],
+                           _nan(res["prev_value"])[order], _nan(res["yoy_value"])[order], runs)
 
     @memoised
     def county_aggregate(self, indicator: str, month: date) -> float | None:
@@ -675,6 +988,45 @@ class Queries:
                                             if row[1] in by_code else None, *row[2:])))
                 for row in rows]
 
+    # Up to this many events in all, where every place is read at once (a province: ~10,000),
+    # they are read once and every window of them is cut out here: a quiet township's list
+    # falls back to the 30 days before its latest event, a window of its own that cost a query
+    # of 15-50 ms on a selection.
+    EVERY_EVENT_MAX = 50_000
+
+    def _read_every_event(self) -> None:
+        """(read_every_place:) every event, newest first as _window_events gives them, with
+        minus their report times in µs (ascending), kept in `_every_event` from then on."""
+        if self._every_event is not None:
+            return
+        cur = self._cur()
+        if cur.execute("SELECT count(*) FROM events").fetchone()[0] > self.EVERY_EVENT_MAX:
+            return
+        rows = cur.execute(
+            """
+            SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
+                   status, lon, lat
+            FROM events WHERE reported_at IS NOT NULL
+            ORDER BY reported_at DESC, id
+            """).fetchall()
+        by_code = self.region_by_code
+        events = [dict(zip(self._EVENT_KEYS, (row[0], row[1], by_code[row[1]].name
+                                              if row[1] in by_code else None, *row[2:])))
+                  for row in rows]
+        times = -np.array([row[5] for row in rows], dtype="datetime64[us]").astype(np.int64)
+        self._every_event = (events, times)
+
+    def _events_between(self, start: date, end: date) -> list[dict] | None:
+        """_window_events, cut from every event where they are at hand (not memoised: a
+        window is a slice, and sizing a kept answer of thousands of events costs more)."""
+        every = self._every_event
+        if every is None:
+            return self._window_events(start, end)
+        events, times = every
+        first = np.searchsorted(times, -np.datetime64(end, "us").astype(np.int64), "right")
+        last = np.searchsorted(times, -np.datetime64(start, "us").astype(np.int64), "right")
+        return events[first:last]
+
     def _places_under(self, region: str) -> frozenset:
         """`region` and every region below it (where its events are recorded)."""
         cache = self.__dict__.setdefault("_under", {})
@@ -695,13 +1047,15 @@ class Queries:
         newest first."""
         if region == self.county.code:
             region = None
-        window = (self._window_events(start, end) if start is not None and end is not None
+        if self._every_event is not None:   # every event is at hand: any window is
+            start, end = start or date(1900, 1, 1), end or date(2999, 1, 1)
+        window = (self._events_between(start, end) if start is not None and end is not None
                   else None)
         if window is not None:
             under = None if region is None else self._places_under(region)
             # (events of places the warehouse does not know are left out, as below)
-            return [e for e in window if e["region_name"] is not None
-                    and (under is None or e["region"] in under)][:limit]
+            return list(islice((e for e in window if e["region_name"] is not None
+                                and (under is None or e["region"] in under)), limit))
         # The newest `limit` first, their township names looked up here: joining every event
         # of a province or the country to 40,000 regions before the limit costs tens of ms.
         params = {"start": start or date(1900, 1, 1), "end": end or date(2999, 1, 1),
@@ -762,7 +1116,7 @@ class Queries:
     def event_counts(self, region: str | None, start: date, end: date) -> dict[str, int]:
         if region == self.county.code:
             region = None
-        window = self._window_events(start, end)
+        window = self._events_between(start, end)
         if window is not None:
             under = None if region is None else self._places_under(region)
             counts: dict[str, int] = {}

@@ -207,6 +207,52 @@ def test_queries_answer_for_townships_only_and_agree_across_both_orders(sample):
     assert row["county_value"] == sample.kpis(county, ["env_pm25"], DECEMBER)["env_pm25"].value
 
 
+def test_every_place_read_at_once_answers_as_each_place_does_and_a_selection_reads_nothing(
+        sample):
+    from cockpit.ui.events_panel import event_window
+
+    each, at_once = Queries(sample.snapshot), Queries(sample.snapshot)
+    each.EVERY_PLACE_MAX = 0   # this one asks the warehouse about each place
+    each.SMALL_ROWS = -1
+    cards = [i.code for i in each.indicators if i.headline][::5]   # a few domains' cards
+    month = date(2025, 6, 1)
+    assert at_once.every_place_at_once
+    at_once.read_every_place("env_pm25", cards)
+    assert at_once.small   # (a sample: whether it is small is one more read, once)
+    reads = at_once.reads
+    at_once.MEMO_SIZE = 40   # answers for many places come and go; what they are cut from stays
+    places = [r.code for r in each.regions][::7] + [each.county.code]
+    for code in places:
+        for when in (month, DECEMBER):   # any month is cut from the one read
+            assert at_once.kpis(code, cards, when) == each.kpis(code, cards, when)
+            assert at_once.kpis(code, cards[1:3], when) == each.kpis(code, cards[1:3], when)
+            a, b = at_once.series_many(code, cards, when, 12), \
+                each.series_many(code, cards, when, 12)
+            for c in cards:
+                assert np.array_equal(a[c].periods, b[c].periods)
+                assert np.array_equal(a[c].values, b[c].values, equal_nan=True)
+        for name in ("child_values", "child_band"):
+            if sample.hierarchy.has_children(code):
+                args = (code, "env_pm25", month) if name == "child_values" else (code, "env_pm25")
+                a, b = getattr(at_once, name)(*args), getattr(each, name)(*args)
+                for field in vars(b):
+                    x, y = getattr(a, field), getattr(b, field)
+                    assert (np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+                            if isinstance(y, np.ndarray) else x == y)
+        for span in [(), (month, month), (None, month)]:
+            a, b = at_once.series(code, "env_pm25", *span), each.series(code, "env_pm25", *span)
+            assert np.array_equal(a.periods, b.periods)
+            assert np.array_equal(a.values, b.values, equal_nan=True)
+        for when in (month, DECEMBER):   # a month with events, and quiet places' fallback
+            window = event_window(at_once, code, when)
+            assert window == event_window(each, code, when)
+            assert at_once.events(code, window[0], window[1]) == \
+                each.events(code, window[0], window[1])
+        if sample.hierarchy.has_children(code):
+            assert at_once.child_geometries_wkb(code) == each.child_geometries_wkb(code)
+    assert at_once.reads == reads   # every answer above came from the reads at once
+
+
 def test_build_report_gives_time_size_and_counts(sample_db):
     path, report = sample_db
     assert report.scale == "province"

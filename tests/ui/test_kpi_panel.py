@@ -112,3 +112,33 @@ def test_a_card_shows_the_same_picture_when_a_township_comes_back_and_a_new_one_
     # the selected card is drawn with its accent edge, the others without
     ctx.select(indicator="gov_hazard_fixed")
     assert picture() != first
+
+
+def test_a_card_whose_figures_did_not_change_is_not_repainted(panel, qtbot):
+    # A county-only indicator shows the county's figure for every township: stepping from one
+    # township to another changes the other cards, not that one.
+    from PySide6.QtCore import QEvent, QObject
+
+    widget, ctx, q = panel
+    ctx.select(domain="government", region=LIUCHENG)
+    county_card = widget.card_for("ops_data_shared")
+    assert county_card.data.county_figure
+    painted = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append(obj)
+            return False
+
+    counter = Paints()
+    for card in widget.cards:
+        card.installEventFilter(counter)
+    qtbot.wait(50)
+    painted.clear()
+    ctx.select(region=TOWNSHIP_CODES["桃溪镇"])
+    qtbot.wait(50)
+    assert county_card not in painted
+    assert any(card in painted for card in widget.cards if not card.data.county_figure)
+    assert county_card.data.value == q.kpis(COUNTY_CODE, ["ops_data_shared"],
+                                            date(2025, 12, 1))["ops_data_shared"].value

@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from datetime import date
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -216,6 +217,40 @@ def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qt
         qtbot.waitUntil(lambda: win.prewarmer.done, timeout=20_000)   # read ahead, then idle
         # The worker only fetches: pictures are painted on the GUI thread alone.
         assert painted_in == {threading.main_thread().name}
+    finally:
+        win.close()
+        warehouse.close()
+
+
+def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_warehouse(
+        city_db, qtbot, monkeypatch):
+    # The idle read-ahead reads every place's figures at once (warehouses up to a province's
+    # size): any township's selection then finds its answers and the window shows them.
+    from cockpit.ui import prewarm
+
+    monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)   # the city demo treated as a province
+    _application()
+    warehouse = LiveWarehouse(city_db)
+    win = build_window(warehouse, evaluate=False)
+    qtbot.addWidget(win)
+    win.resize(1600, 900)
+    win.show()
+    try:
+        ctx, q = win.ctx, warehouse.queries
+        assert q.every_place_at_once
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        reads = q.reads
+        yiwu_township = ctx.hierarchy.children(YIWU)[3]   # another county, never shown
+        ctx.select(region=yiwu_township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert q.reads == reads
+        assert win.map.highlighted_region == yiwu_township == win.ranking.highlighted_region
+        assert ctx.region_name(yiwu_township) in win.kpis.title_text()
+        own = q.series(yiwu_township, ctx.state.indicator)
+        periods, values = win.trend.series_data(win.trend.series_names()[0])
+        assert np.array_equal(values[np.isin(periods, own.periods)], own.values,
+                              equal_nan=True)
     finally:
         win.close()
         warehouse.close()

@@ -1,4 +1,5 @@
-"""A county's facts answered from memory agree with the same questions asked of the database."""
+"""A small warehouse's figures answered from memory (read every place at once, Queries.small)
+agree with the same questions asked of the database one by one."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,7 +7,6 @@ from datetime import date
 import numpy as np
 import pytest
 
-from cockpit.warehouse import facts
 from cockpit.warehouse.queries import Queries
 from cockpit.warehouse.store import open_current
 
@@ -16,13 +16,8 @@ def pair(request):
     """Two Queries on one snapshot: one answering from memory, one from DuckDB."""
     snap = open_current(request.getfixturevalue(request.param))
     in_memory, in_database = Queries(snap), Queries(snap)
-    saved = facts.MAX_ROWS
-    facts.MAX_ROWS = -1
-    try:
-        assert in_database.facts is None
-    finally:
-        facts.MAX_ROWS = saved
-    assert in_memory.facts is not None
+    in_database.SMALL_ROWS = -1
+    assert in_memory.small and not in_database.small
     yield in_memory, in_database
     snap.close()
 
@@ -87,12 +82,17 @@ def test_a_level_in_memory_keeps_the_regions_order(pair):
     assert list(tv.regions) == [c for c in order if c in set(tv.regions)]
 
 
-def test_a_large_warehouse_stays_in_the_database(demo_db, monkeypatch):
-    snap = open_current(demo_db)
-    try:
-        monkeypatch.setattr(facts, "MAX_ROWS", 1000)
-        q = Queries(snap)
-        assert q.facts is None
-        assert q.township_values("env_pm25", date(2025, 8, 1)).period == date(2025, 8, 1)
-    finally:
-        snap.close()
+def test_a_small_warehouse_asks_nothing_more_once_an_indicator_is_read(pair):
+    memory, database = pair
+    code, months = database.indicators[3].code, database.months
+    memory.township_values(code, months[-1])
+    reads = memory.reads
+    for month in months[-12:]:
+        memory.township_values(code, month)
+        for township in memory.townships[:4]:
+            memory.series(township.code, code)
+    assert memory.reads == reads
+    database.township_values(code, months[-1])
+    reads = database.reads
+    database.township_values(code, months[-2])
+    assert database.reads > reads   # (the database path does read: the count means something)
