@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, wraps
+from itertools import repeat
 
 import numpy as np
 
@@ -73,6 +74,35 @@ class TownshipValues:
     values: np.ndarray
     prev_values: np.ndarray  # NaN where missing
     yoy_values: np.ndarray
+
+
+class _EventIndex:
+    """Every event's place (a number), time (µs) and status (a number), sorted by place and
+    time: the events of a few places in a window are found by binary search."""
+
+    def __init__(self, number: dict[str, int], places: np.ndarray, times: np.ndarray,
+                 statuses: np.ndarray, status_names: list[str]):
+        self.number, self.places, self.times = number, places, times
+        self.statuses, self.status_names = statuses, status_names
+
+    @staticmethod
+    def _us(day: date | None, default: int) -> int:
+        return default if day is None else int(np.datetime64(day, "us").view(np.int64))
+
+    def find(self, codes, start: date | None, end: date | None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, status numbers, place numbers) of the events of `codes` in [start, end)."""
+        lo_t, hi_t = self._us(start, np.iinfo(np.int64).min), self._us(end, np.iinfo(np.int64).max)
+        numbers = np.array(sorted(self.number[c] for c in codes if c in self.number), np.int64)
+        first = np.searchsorted(self.places, numbers, "left")
+        last = np.searchsorted(self.places, numbers, "right")
+        parts = [slice(a, b) for a, b in zip(first.tolist(), last.tolist()) if b > a]
+        if not parts:
+            return np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int64)
+        times = np.concatenate([self.times[p] for p in parts])
+        keep = (times >= lo_t) & (times < hi_t)
+        return (times[keep], np.concatenate([self.statuses[p] for p in parts])[keep],
+                np.concatenate([self.places[p] for p in parts])[keep])
 
 
 def _to_date(value) -> date | None:
@@ -199,6 +229,8 @@ class Queries:
         # How many times these answers went to the warehouse (what the memo and the read-ahead
         # did not save); a statistic, counted without a lock.
         self.reads = 0
+        self._event_index_lock = threading.Lock()
+        self._event_index_read = _MISSING
 
     def _cur(self):
         self.reads += 1
@@ -660,6 +692,57 @@ class Queries:
                                             if row[1] in by_code else None, *row[2:])))
                 for row in rows]
 
+    # From this many events on (a province's quarter, the country's ~70,000 a month) a place's
+    # events are found through an index of every event's place, time and status, read once
+    # (~0.3 s and ~40 MB for the country's 215,000): there a month's events are too many to
+    # read whole (_window_events), and each count of one township scanned the table (~65 ms
+    # per selection, two or three of them).
+    EVENT_INDEX_MIN = 20000
+    EVENT_INDEX_PLACES = 5000   # regions with more places under them ask the database
+
+    def prepare(self) -> None:
+        """Read ahead what a large warehouse's later questions share (its event index), so
+        that the first of them does not wait for it."""
+        _ = self._event_index
+
+    @property
+    def _event_index(self) -> _EventIndex | None:
+        with self._event_index_lock:   # (the GUI thread and the query worker may both ask)
+            if self._event_index_read is _MISSING:
+                self._event_index_read = self._read_event_index()
+            return self._event_index_read
+
+    def _read_event_index(self) -> _EventIndex | None:
+        if self._cur().execute("SELECT count(*) FROM events").fetchone()[0] \
+                < self.EVENT_INDEX_MIN:
+            return None
+        res = self._cur().execute(
+            "SELECT region, reported_at, status FROM events").fetchnumpy()
+        number = {r.code: k for k, r in enumerate(self.regions)}
+        raw, status = res["region"], res["status"]
+        places = np.fromiter(map(number.get, raw, repeat(-1)), np.int64, len(raw))
+        times = np.asarray(res["reported_at"], "datetime64[us]").view(np.int64)
+        order = np.lexsort((times, places))
+        names = sorted(set(status.tolist()))   # (np.unique sorts 215,000 strings: ~1 s)
+        status_of = {name: k for k, name in enumerate(names)}
+        statuses = np.fromiter(map(status_of.__getitem__, status), np.int16, len(status))
+        return _EventIndex(number, places[order], times[order], statuses[order], names)
+
+    def _indexed_events(self, region: str | None, start: date | None, end: date | None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(times, status numbers, place numbers) of the events under `region` in
+        [start, end), from the event index; None where the index is not used (a small
+        warehouse, the root, a province)."""
+        if region is None:
+            return None
+        under = self._places_under(region)
+        if len(under) > self.EVENT_INDEX_PLACES:
+            return None
+        index = self._event_index
+        if index is None:
+            return None
+        return index.find(under, start, end)
+
     def _places_under(self, region: str) -> frozenset:
         """`region` and every region below it (where its events are recorded)."""
         cache = self.__dict__.setdefault("_under", {})
@@ -680,6 +763,9 @@ class Queries:
         newest first."""
         if region == self.county.code:
             region = None
+        found = self._indexed_events(region, start, end)
+        if found is not None:
+            return self._events_found(found, limit)
         window = (self._window_events(start, end) if start is not None and end is not None
                   else None)
         if window is not None:
@@ -729,6 +815,30 @@ class Queries:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    def _events_found(self, found, limit: int) -> list[dict]:
+        """The newest `limit` of the events the index found, read from the table: only the
+        places and the time span they have (zone maps skip the rest of the table)."""
+        times, _, places = found
+        if not len(times) or limit <= 0:
+            return []
+        newest = np.sort(times)[::-1][:limit]
+        first, last = (np.datetime64(int(t), "us").astype(object)
+                       for t in (newest[-1], newest[0]))
+        regions = self.regions   # (the places of every event from the first time on: ties)
+        codes = sorted({regions[k].code for k in places[times >= newest[-1]].tolist()})
+        rows = self._cur().execute(
+            f"""
+            SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
+                   status, lon, lat
+            FROM events WHERE reported_at >= ? AND reported_at <= ?
+              AND {_one_of("region", len(codes))}
+            ORDER BY reported_at DESC, id
+            LIMIT ?
+            """, [first, last, *codes, limit]).fetchall()
+        by_code = self.region_by_code
+        return [dict(zip(self._EVENT_KEYS, (row[0], row[1], by_code[row[1]].name, *row[2:])))
+                for row in rows]
+
     @memoised
     def event_points(self, start: date, end: date, region: str | None = None
                      ) -> dict[str, np.ndarray]:
@@ -747,6 +857,11 @@ class Queries:
     def event_counts(self, region: str | None, start: date, end: date) -> dict[str, int]:
         if region == self.county.code:
             region = None
+        found = self._indexed_events(region, start, end)
+        if found is not None:
+            names = self._event_index.status_names
+            numbers, counted = np.unique(found[1], return_counts=True)
+            return {names[k]: int(n) for k, n in zip(numbers.tolist(), counted.tolist())}
         window = self._window_events(start, end)
         if window is not None:
             under = None if region is None else self._places_under(region)
