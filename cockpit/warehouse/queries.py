@@ -441,6 +441,68 @@ class Queries:
             out[parents[start]] = Band(periods[start:end], lo[start:end], hi[start:end])
         return out
 
+    @cached_property
+    def _level_blocks(self) -> bool:
+        """A level's figures are read a place and its children at a time (the country: its
+        3,000 counties and cities are too many to read every level at once)."""
+        return self.hierarchy.multi_level and not self._every_level_at_once
+
+    @memoised
+    def _level_block(self, parent: str, indicator: str) -> dict[str, tuple[np.ndarray, ...]]:
+        """Every figure of one indicator of `parent` and its children, every period, in one
+        read of the region-ordered facts (a county and its few dozen townships: a row group
+        or two): the level's map, ranking and band and every line of its trend, which asked a
+        query each (~10 ms each at nation scale however little they read). region →
+        (periods, values, previous values, year-ago values)."""
+        places = [parent, *self.hierarchy.children(parent)]
+        # The range is implied by the equalities; said, it lets the zone maps skip the rest.
+        res = self._cur().execute(
+            f"""
+            SELECT region, period, value, prev_value, yoy_value FROM {self._by_region}
+            WHERE indicator = ? AND region >= ? AND region <= ?
+              AND {_one_of("region", len(places))}
+            ORDER BY region, period
+            """, [indicator, min(places), max(places), *places]).fetchnumpy()
+        regions = np.asarray(res["region"], dtype=object)
+        columns = (np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]),
+                   _nan(res["prev_value"]), _nan(res["yoy_value"]))
+        for column in columns:
+            column.setflags(write=False)
+        return {regions[a]: tuple(c[a:b] for c in columns) for a, b in _runs(regions)}
+
+    def _block_values(self, parent: str, indicator: str, period) -> TownshipValues:
+        """child_values from the level's block."""
+        block, day = self._level_block(parent, indicator), np.datetime64(_to_date(period), "D")
+        regions, rows = [], []
+        for child in self.hierarchy.children(parent):
+            found = block.get(child)
+            if found is not None:
+                k = int(np.searchsorted(found[0], day))
+                if k < len(found[0]) and found[0][k] == day:
+                    regions.append(child)
+                    rows.append((found[1][k], found[2][k], found[3][k]))
+        codes = self._code_objects
+        figures = np.array(rows, dtype=float).reshape(len(rows), 3)
+        return TownshipValues(indicator, _to_date(period) if regions else None,
+                              np.array([codes.get(c, c) for c in regions], dtype=object),
+                              figures[:, 0].copy(), figures[:, 1].copy(), figures[:, 2].copy())
+
+    def _block_band(self, parent: str, indicator: str) -> Band | None:
+        """child_band from the level's block: per period, the children's lowest and highest
+        figure (NaN where none reported one, as SQL's min of NULLs)."""
+        block = self._level_block(parent, indicator)
+        parts = [block[c] for c in self.hierarchy.children(parent) if c in block]
+        if not parts:
+            return None
+        periods, at = np.unique(np.concatenate([p[0] for p in parts]), return_inverse=True)
+        values = np.concatenate([p[1] for p in parts])
+        lo, hi = np.full(len(periods), np.inf), np.full(len(periods), -np.inf)
+        np.fmin.at(lo, at, values)
+        np.fmax.at(hi, at, values)
+        lo[np.isinf(lo)] = np.nan
+        hi[np.isinf(hi)] = np.nan
+        return Band(periods, lo, hi)
+
     @memoised
     def child_values(self, parent: str, indicator: str, month: date) -> TownshipValues:
         """One indicator in one period for every child of `parent`: the map and the ranking of
@@ -453,6 +515,8 @@ class Queries:
         period = self.effective_period(indicator, month)
         if period is None:
             return _no_values(indicator)
+        if self._level_blocks and parent in self.hierarchy.by_code:
+            return self._block_values(parent, indicator, period)
         res = self._cur().execute(
             """
             SELECT o.region, o.value, o.prev_value, o.yoy_value
@@ -477,6 +541,8 @@ class Queries:
             return None
         if self._every_level_at_once:
             return self._every_child_band(indicator).get(parent)
+        if self._level_blocks:
+            return self._block_band(parent, indicator)
         # A few dozen places: their rows in region order (a row group or two each).
         res = self._cur().execute(
             f"""
@@ -546,6 +612,14 @@ class Queries:
     @memoised
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
+        if self._level_blocks and region in self.hierarchy.by_code:
+            found = self._level_block(self.hierarchy.view_of(region), indicator).get(region)
+            if found is None:
+                return Series(np.empty(0, "datetime64[D]"), np.empty(0))
+            periods = found[0]
+            keep = ((periods >= np.datetime64(start or date(1900, 1, 1), "D"))
+                    & (periods <= np.datetime64(end or date(2999, 12, 1), "D")))
+            return Series(periods[keep], found[1][keep])
         res = self._cur().execute(
             f"""
             SELECT period, value FROM {self._by_region}
