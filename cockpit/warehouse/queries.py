@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
@@ -352,10 +353,17 @@ class Queries:
     # -- facts -------------------------------------------------------------------------------
     @memoised
     def effective_period(self, indicator: str, month: date) -> date | None:
-        row = self._cur().execute(
-            "SELECT max(period) FROM observations WHERE indicator = ? AND period <= ?",
-            [indicator, month]).fetchone()
-        return row[0]
+        # From the indicator's periods, read once: stepping through months asks nothing more.
+        periods = self._periods(indicator)
+        k = bisect_right(periods, month)
+        return periods[k - 1] if k else None
+
+    @memoised
+    def _periods(self, indicator: str) -> list[date]:
+        """The periods with figures of an indicator, oldest first."""
+        return [row[0] for row in self._cur().execute(
+            "SELECT DISTINCT period FROM observations WHERE indicator = ? ORDER BY period",
+            [indicator]).fetchall()]
 
     @memoised
     def township_values(self, indicator: str, month: date) -> TownshipValues:
