@@ -15,7 +15,7 @@ import sys
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import cached_property, wraps
 from itertools import repeat
@@ -41,6 +41,9 @@ class Region:
     label_lon: float | None
     label_lat: float | None
     schematic: bool
+
+
+_REGION_FIELDS = tuple(f.name for f in fields(Region))
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,15 @@ class Queries:
         rows = self._cur().execute(
             "SELECT code, name, name_en, level, kind, parent, population, area_km2, label_lon,"
             " label_lat, schematic FROM regions ORDER BY sort_order NULLS LAST, code").fetchall()
-        return [Region(*row) for row in rows]
+        # The frozen dataclass's __init__ sets each field through object.__setattr__: for the
+        # country's 43,000 regions that was ~0.3 s of the first paint; filled directly, ~0.1 s.
+        make, names = object.__new__, _REGION_FIELDS
+        out = []
+        for row in rows:
+            region = make(Region)
+            region.__dict__.update(zip(names, row))
+            out.append(region)
+        return out
 
     @cached_property
     def region_by_code(self) -> dict[str, Region]:
@@ -274,17 +285,9 @@ class Queries:
     def townships(self) -> list[Region]:
         """Every township-level region under the root (its children, or deeper: county → city →
         province warehouses), in storage order."""
-        return [r for r in self.regions if r.level == "township" and self._under_root(r)]
-
-    def _under_root(self, region: Region) -> bool:
-        root, by_code = self.county.code, self.region_by_code
-        parent, seen = region.parent, 0
-        while parent is not None and seen < 16:
-            if parent == root:
-                return True
-            parent = by_code[parent].parent if parent in by_code else None
-            seen += 1
-        return False
+        under = self.hierarchy
+        return [r for r in self.regions if r.level == "township" and r.code in under
+                and r.code != under.root]
 
     @cached_property
     def _code_objects(self) -> dict[str, str]:
