@@ -459,9 +459,17 @@ class Queries:
 
     @cached_property
     def _level_blocks(self) -> bool:
-        """A level's figures are read a place and its children at a time (the country: its
-        3,000 counties and cities are too many to read every level at once)."""
+        """A county's figures are read with its townships' (the country: its 3,000 counties
+        and cities are too many to read every level at once)."""
         return self.hierarchy.multi_level and not self._every_level_at_once
+
+    def _in_blocks(self, parent: str) -> bool:
+        """`parent`'s level is read as a block: its children are townships, whose rows lie
+        together in region order. (The provinces of the country span every region's rows:
+        there one period's slice in indicator order is cheaper, ~100 ms against ~300.)"""
+        h = self.hierarchy
+        return (self._level_blocks and h.has_children(parent)
+                and not h.has_children(h.children(parent)[0]))
 
     @memoised
     def _level_block(self, parent: str, indicator: str) -> dict[str, tuple[np.ndarray, ...]]:
@@ -471,9 +479,7 @@ class Queries:
         query each (~10 ms each at nation scale however little they read). region →
         (periods, values, previous values, year-ago values)."""
         places = [parent, *self.hierarchy.children(parent)]
-        # The range is implied by the equalities; said, it lets the zone maps skip the rest
-        # (a county and its townships: 5-10 ms; the country and its provinces span every
-        # region's rows: ~250 ms, once per indicator, what its band alone cost before).
+        # The range is implied by the equalities; said, it lets the zone maps skip the rest.
         res = self._cur().execute(
             f"""
             SELECT region, period, value, prev_value, yoy_value FROM {self._by_region}
@@ -533,7 +539,7 @@ class Queries:
         period = self.effective_period(indicator, month)
         if period is None:
             return _no_values(indicator)
-        if self._level_blocks and parent in self.hierarchy.by_code:
+        if self._in_blocks(parent):
             return self._block_values(parent, indicator, period)
         res = self._cur().execute(
             """
@@ -559,7 +565,7 @@ class Queries:
             return None
         if self._every_level_at_once:
             return self._every_child_band(indicator).get(parent)
-        if self._level_blocks:
+        if self._in_blocks(parent):
             return self._block_band(parent, indicator)
         # A few dozen places: their rows in region order (a row group or two each).
         res = self._cur().execute(
@@ -649,8 +655,9 @@ class Queries:
     @memoised
     def series(self, region: str, indicator: str, start: date | None = None,
                end: date | None = None) -> Series:
-        if self._level_blocks and region in self.hierarchy.by_code:
-            found = self._level_block(self.hierarchy.view_of(region), indicator).get(region)
+        view = self.hierarchy.view_of(region) if self._level_blocks else None
+        if view is not None and region in self.hierarchy.by_code and self._in_blocks(view):
+            found = self._level_block(view, indicator).get(region)
             if found is None:
                 return Series(np.empty(0, "datetime64[D]"), np.empty(0))
             periods = found[0]
