@@ -285,9 +285,11 @@ class Queries:
     def townships(self) -> list[Region]:
         """Every township-level region under the root (its children, or deeper: county → city →
         province warehouses), in storage order."""
+        townships = [r for r in self.regions if r.level == "township"]
+        if not townships:   # (an empty warehouse has no root to be under either)
+            return []
         under = self.hierarchy
-        return [r for r in self.regions if r.level == "township" and r.code in under
-                and r.code != under.root]
+        return [r for r in townships if r.code in under and r.code != under.root]
 
     @cached_property
     def _code_objects(self) -> dict[str, str]:
