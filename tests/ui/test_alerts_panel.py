@@ -179,6 +179,24 @@ def test_townships_with_open_critical_alerts_carry_a_badge_on_the_map(window):
     assert LIUCHENG not in window.map.alert_badges
 
 
+def test_badges_count_the_places_shown_when_the_store_has_tens_of_thousands(window,
+                                                                           monkeypatch):
+    """A province's or the country's store holds open alerts of tens of thousands of places:
+    the map's badges still count only the townships drawn, each its own."""
+    before = window.map.alert_badges
+    assert before
+    service = window.ctx.alerts
+    real = service.counts_by_region()
+    elsewhere = {f"9{k:08d}": {"红": 2, "橙": 1, "黄": 0} for k in range(30000)}
+    monkeypatch.setattr(service, "counts_by_region", lambda: {**elsewhere, **real})
+    window.ctx.alerts_changed.emit()
+    assert window.map.alert_badges == before
+    monkeypatch.setattr(service, "counts_by_region", lambda: {
+        **elsewhere, LIUCHENG: {"红": 0, "橙": 4, "黄": 1}})
+    window.ctx.alerts_changed.emit()
+    assert window.map.alert_badges == {LIUCHENG: ("橙", 4)}
+
+
 def test_an_empty_closing_note_is_said_without_a_command_line_flag(window):
     panel = window.alerts
     alert = panel.shown_alerts()[0]

@@ -254,3 +254,52 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
     finally:
         win.close()
         warehouse.close()
+
+
+def test_a_warehouse_with_too_many_places_to_read_every_level_at_once_answers_the_same(city_db):
+    """The country's 3,000 counties are too many to read every level's figures in one query:
+    there a place and its children are read together (the level's map, ranking, band and
+    trend lines in one query instead of one each), with the same answers."""
+    import numpy as np
+
+    from cockpit.warehouse.queries import Queries
+    from cockpit.warehouse.store import open_current
+
+    snap = open_current(city_db)
+    try:
+        every, blocks = Queries(snap), Queries(snap)
+        blocks.EVERY_LEVEL_MAX = 0
+        every.SMALL_ROWS = blocks.SMALL_ROWS = -1   # (the database's ways, not all in memory)
+        h = every.hierarchy
+        places = [CITY_CODE, WUYI, YIWU]
+        for indicator in ("eco_industry_va", *[i.code for i in every.indicators[::7]]):
+            for parent in places:
+                for month in (DECEMBER, date(2025, 3, 1), date(2023, 1, 1)):
+                    a = every.child_values(parent, indicator, month)
+                    b = blocks.child_values(parent, indicator, month)
+                    assert a.period == b.period and list(a.regions) == list(b.regions)
+                    for x, y in ((a.values, b.values), (a.prev_values, b.prev_values),
+                                 (a.yoy_values, b.yoy_values)):
+                        np.testing.assert_array_equal(x, y)
+                a, b = every.child_band(parent, indicator), blocks.child_band(parent, indicator)
+                assert (a is None) == (b is None)
+                if a is not None:
+                    for x, y in ((a.periods, b.periods), (a.lo, b.lo), (a.hi, b.hi)):
+                        np.testing.assert_array_equal(x, y)
+                for region in [parent, *h.children(parent)[:3]]:
+                    for start, end in ((None, None), (date(2024, 6, 1), date(2025, 3, 1))):
+                        a = every.series(region, indicator, start, end)
+                        b = blocks.series(region, indicator, start, end)
+                        np.testing.assert_array_equal(a.periods, b.periods)
+                        np.testing.assert_array_equal(a.values, b.values)
+        # Once a county's map is read, its band and its and its townships' lines are in.
+        fresh = Queries(snap)
+        fresh.EVERY_LEVEL_MAX, fresh.SMALL_ROWS = 0, -1
+        fresh.child_values(WUYI, "eco_industry_va", DECEMBER)
+        reads = fresh.reads
+        fresh.child_band(WUYI, "eco_industry_va")
+        fresh.series(WUYI, "eco_industry_va")
+        assert len(fresh.series(TAOXI, "eco_industry_va").values) > 12
+        assert fresh.reads == reads
+    finally:
+        snap.close()

@@ -847,10 +847,13 @@ class MapPanel(Panel):
                 toward[code] = child
                 todo += hierarchy.children(code)
         rolled: dict[str, dict[str, int]] = {}
-        for code, by_level in counts.items():
-            child = toward.get(code)
-            if child is None:
-                continue
+        # From the smaller side: a county's few dozen townships are looked up in the counts,
+        # not the country's 40,000 townships with alerts walked for them (~30 ms per drill).
+        pairs = (((code, toward[code]) for code in counts if code in toward)
+                 if len(counts) < len(toward) else
+                 ((code, child) for code, child in toward.items() if code in counts))
+        for code, child in pairs:
+            by_level = counts[code]
             into = rolled.setdefault(child, {})
             for severity, n in by_level.items():
                 into[severity] = into.get(severity, 0) + n
