@@ -87,9 +87,8 @@ def _memo_key(name: str, *args) -> tuple:
 
 @dataclass(frozen=True)
 class _EveryPlace:
-    """Rows of several indicators for every region, sorted by region, indicator and period;
-    `runs` gives each (region, indicator)'s rows."""
-    indicators: tuple
+    """Rows of several indicators for every region (or one), sorted by region, indicator and
+    period; `runs` gives each (region, indicator)'s rows."""
     periods: np.ndarray      # datetime64[D]
     values: np.ndarray
     prev_values: np.ndarray
@@ -122,7 +121,8 @@ def _runs(keys: np.ndarray):
 
 
 def _none_if_nan(value: float):
-    return None if value != value else value
+    return None if value != value else value   # NULL read through numpy comes back as NaN
+
 
 class _EventIndex:
     """Every event's place (a number), time (µs) and status (a number), sorted by place and
@@ -506,7 +506,8 @@ class Queries:
 
     @memoised
     def _every_child_values(self, indicator: str, month: date) -> dict[str, TownshipValues]:
-        """child_values of every region with children, in one query."""
+        """child_values of every region with children, in one query (or none: cut from the
+        indicator's every-place series)."""
         if self.every_place_at_once or self.small:
             return self._child_values_of_every_place(indicator, month)
         period = self.effective_period(indicator, month)
@@ -531,7 +532,7 @@ class Queries:
 
     @memoised
     def _every_child_band(self, indicator: str) -> dict[str, Band]:
-        """child_band of every region with children, in one query."""
+        """child_band of every region with children, in one query (or none, as above)."""
         if self.every_place_at_once or self.small:
             return self._child_band_of_every_place(indicator)
         res = self._cur().execute(
@@ -991,7 +992,7 @@ class Queries:
         for start, end in _runs(pairs):
             k, j = divmod(int(pairs[start]), n)
             runs[(codes[k], indicators[j])] = (int(start), int(end))
-        return _EveryPlace(tuple(indicators), periods[order], _nan(res["value"])[order],
+        return _EveryPlace(periods[order], _nan(res["value"])[order],
                            _nan(res["prev_value"])[order], _nan(res["yoy_value"])[order], runs)
 
     @memoised
