@@ -182,26 +182,33 @@ def test_the_county_demo_keeps_its_one_level(demo_db, qtbot):
         warehouse.close()
 
 
+def _as_a_province(db, qtbot, monkeypatch):
+    """A window on `db` run as a province is (its queries on the worker), shown at 1600×900
+    (shown: the panels paint ahead too)."""
+    from cockpit.ui import prewarm
+
+    monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)
+    _application()
+    warehouse = LiveWarehouse(db)
+    win = build_window(warehouse, evaluate=False)
+    qtbot.addWidget(win)
+    win.resize(1600, 900)
+    win.show()
+    return win, warehouse
+
+
 def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qtbot,
                                                                       monkeypatch):
     import threading
 
     from PySide6.QtGui import QPainter
 
-    from cockpit.ui import prewarm
-
     painted_in = set()                             # threads that drew text (into any device)
     draw_text = QPainter.drawText
     monkeypatch.setattr(QPainter, "drawText", lambda painter, *a: (
         painted_in.add(threading.current_thread().name), draw_text(painter, *a))[1])
 
-    monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)   # the county demo treated as a province
-    _application()
-    warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse, evaluate=False)
-    qtbot.addWidget(win)
-    win.resize(1600, 900)
-    win.show()                                     # shown: the panels paint ahead too
+    win, warehouse = _as_a_province(demo_db, qtbot, monkeypatch)
     try:
         ctx = win.ctx
         assert win.prewarmer.fetcher is not None
@@ -226,15 +233,7 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
         city_db, qtbot, monkeypatch):
     # The idle read-ahead reads every place's figures at once (warehouses up to a province's
     # size): any township's selection then finds its answers and the window shows them.
-    from cockpit.ui import prewarm
-
-    monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)   # the city demo treated as a province
-    _application()
-    warehouse = LiveWarehouse(city_db)
-    win = build_window(warehouse, evaluate=False)
-    qtbot.addWidget(win)
-    win.resize(1600, 900)
-    win.show()
+    win, warehouse = _as_a_province(city_db, qtbot, monkeypatch)
     try:
         ctx, q = win.ctx, warehouse.queries
         assert q.every_place_at_once
