@@ -445,6 +445,8 @@ class Queries:
     @memoised
     def _periods(self, indicator: str) -> list[date]:
         """The periods with figures of an indicator, oldest first."""
+        if self.small:   # from the figures read for every place (read anyway for the map)
+            return np.unique(self._every_series(indicator).periods).astype(date).tolist()
         return [row[0] for row in self._cur().execute(
             "SELECT DISTINCT period FROM observations WHERE indicator = ? ORDER BY period",
             [indicator]).fetchall()]
