@@ -1155,7 +1155,9 @@ class Queries:
     # read whole (_window_events), and each count of one township scanned the table (~65 ms
     # per selection, two or three of them).
     EVENT_INDEX_MIN = 20000
-    EVENT_INDEX_PLACES = 5000   # regions with more places under them ask the database
+    # Regions with more places under them ask the database: the rows of a list are read back
+    # by their places' codes, and a city's newest 200 events lie in as many places.
+    EVENT_INDEX_PLACES = 64
 
     def prepare(self) -> None:
         """Read ahead what a large warehouse's later questions share (its event index), so
