@@ -73,7 +73,7 @@ class _OpaqueViewport(QObject):
         return False
 
 
-_opaque_viewport = None
+_OPAQUE_VIEWPORT = _OpaqueViewport()   # one filter for every such viewport
 
 
 def opaque_viewport(view: QAbstractItemView) -> None:
@@ -82,10 +82,7 @@ def opaque_viewport(view: QAbstractItemView) -> None:
     painted again under every repainted row (a third of the window's area per selection, for
     the events and alert tables). The viewport now paints its ground first, the panel's (the
     tables are transparent or of the panel's colour), and is opaque."""
-    global _opaque_viewport
-    if _opaque_viewport is None:
-        _opaque_viewport = _OpaqueViewport()
-    view.viewport().installEventFilter(_opaque_viewport)
+    view.viewport().installEventFilter(_OPAQUE_VIEWPORT)
     view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
 
