@@ -62,6 +62,13 @@ def _verdict_color(verdict: int) -> str:
     return {1: theme.GOOD, -1: theme.BAD}.get(verdict, theme.NEUTRAL)
 
 
+def _figures(d: CardData | None) -> tuple | None:
+    """What a card's picture shows of its data (the card's size and state aside)."""
+    return None if d is None else (
+        d.indicator.code, d.value, d.prev_value, d.yoy_value, d.period,
+        d.sparkline.tobytes(), d.county_figure, d.period_note, d.period_colour, d.whole)
+
+
 class KpiCard(QWidget):
     """One indicator, painted in one pass (no child widgets: cheap to update on every selection)."""
 
@@ -99,8 +106,9 @@ class KpiCard(QWidget):
 
     def set_data(self, data: CardData, selected: bool) -> None:
         # The same picture (a county's figure shown for each of its townships): no repaint.
-        same = self.data is not None and self._key(data, selected) == self._key(self.data,
-                                                                                self.selected)
+        # (Size, scale and language are the card's own: only the figures can differ.)
+        same = self.data is not None and selected == self.selected \
+            and _figures(data) == _figures(self.data)
         self.data = data
         self.selected = selected
         if not same:
@@ -163,11 +171,7 @@ class KpiCard(QWidget):
         p.end()
 
     def _key(self, data: CardData | None, selected: bool) -> tuple:
-        d = data
-        figures = None if d is None else (
-            d.indicator.code, d.value, d.prev_value, d.yoy_value, d.period,
-            d.sparkline.tobytes(), d.county_figure, d.period_note, d.period_colour, d.whole)
-        return (figures, selected, self.width(), self.height(), self.devicePixelRatioF(),
+        return (_figures(data), selected, self.width(), self.height(), self.devicePixelRatioF(),
                 self.scale, self.lang, theme.text_floor())
 
     def _rendered(self, data: CardData | None, selected: bool) -> QPixmap:
