@@ -15,7 +15,7 @@ import duckdb
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 
 from ..core.catalogue import DOMAINS, Indicator
-from ..core.selection import Selection, SelectionState
+from ..core.selection import FIELDS, Selection, SelectionState
 from ..warehouse.queries import Queries
 from ..warehouse.store import WarehouseError
 
@@ -101,6 +101,8 @@ class CockpitContext(QObject):
         # each is called off the GUI thread and must touch no widget.
         self.preparers: list[Callable[[SelectionState], None]] = []
         self._due: frozenset = frozenset()    # fields changed while their answers are fetched
+        self._shown = selection.state         # what every panel last showed in full
+        self._showing: SelectionState | None = None
         self._disconnect = selection.connect(self._relay)
 
     def fetch_first(self, fetcher) -> None:
@@ -134,9 +136,26 @@ class CockpitContext(QObject):
         self._show(changed, state)
 
     def _show(self, changed: frozenset, state: SelectionState) -> None:
-        with self.guarded():
+        with self.guarded() as failures:
             self.changed.emit(changed, state)
+            if failures and self._shown != state:
+                self._show_again(changed)
+            else:
+                self._shown = state
             self._settle_layouts()
+
+    def _show_again(self, changed: frozenset) -> None:
+        """A panel could not read its answer: put every panel back on the state they all
+        showed, before anything paints. Those that answer from memory would otherwise show
+        the new township beside panels holding the old one. `state` reads as that shown state
+        meanwhile, because panels ask the context, not the emitted state, for what is selected."""
+        shown, now = self._shown, self.selection.state
+        back = changed | {f for f in FIELDS if getattr(shown, f) != getattr(now, f)}
+        self._showing = shown
+        try:
+            self.changed.emit(frozenset(back), shown)
+        finally:
+            self._showing = None
 
     def _settle_layouts(self) -> None:
         """Run the layouts a change caused now, before the window paints.
@@ -154,7 +173,7 @@ class CockpitContext(QObject):
 
     @property
     def state(self) -> SelectionState:
-        return self.selection.state
+        return self._showing or self.selection.state
 
     def select(self, record: bool = True, **changes) -> frozenset:
         """The one way panels and the wall change the selection (`record=False`: not in the
@@ -176,6 +195,7 @@ class CockpitContext(QObject):
             self._holding = False
         with self.guarded():
             self.reloaded.emit()
+        self._shown = self.selection.state
 
     def hold(self) -> None:
         """Stop passing selection changes to the panels (the warehouse cannot be read): they
@@ -186,7 +206,8 @@ class CockpitContext(QObject):
     @contextmanager
     def guarded(self):
         """Run panel code so that a warehouse failure inside it (in a slot, where Qt would
-        print a traceback and carry on) becomes one `warehouse_failed` instead."""
+        print a traceback and carry on) becomes one `warehouse_failed` instead. Yields the
+        failures seen so far (a list that grows)."""
         failures = []
         previous = sys.excepthook
 
@@ -198,7 +219,7 @@ class CockpitContext(QObject):
 
         sys.excepthook = hook
         try:
-            yield
+            yield failures
         except WAREHOUSE_FAILURES as exc:
             failures.append(exc)
         finally:
