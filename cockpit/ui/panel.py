@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QStaticText, QTextDocumentFragment
+from PySide6.QtGui import QColor, QPainter, QStaticText, QTextDocumentFragment, QTransform
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
                                QSizePolicy, QStyle, QStyleOption, QTableView)
 
@@ -344,6 +344,7 @@ class TitleLabel(QLabel):
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._advances = None
+            self._static.setText("")   # prepared in the old font
             self._fit()
 
     def _fit(self) -> None:
@@ -362,6 +363,10 @@ class TitleLabel(QLabel):
             self._static.setText(shown)
             self._static.setTextFormat(Qt.TextFormat.RichText if "<" in shown
                                        else Qt.TextFormat.PlainText)
+            # Laid out now in the label's font: unprepared, size() measures the application's
+            # default font, and the first paint of a new title drew it a few pixels off the
+            # place every later repaint draws it.
+            self._static.prepare(QTransform(), self.font())
             self.update()
         tip = self._tip or (plain if shown != full else "")
         if tip != QLabel.toolTip(self):
