@@ -238,7 +238,7 @@ def _pill(colour: str, rect: QRectF, ratio: float) -> QImage:
 
 _SELECTED, _HOVER = QColor("#0f4766"), QColor("#10284a")   # theme.qss's item states
 _WHITE, _PANEL = QColor("#ffffff"), QColor(theme.PANEL)
-_ROW_BYTES = 16 << 20    # row pictures kept: a few townships' screens, even on a wall
+_ROW_BYTES = 12 << 20    # row pictures kept: every township's screen at a desk, a few on a wall
 
 
 class _EventsTable(QTableView):

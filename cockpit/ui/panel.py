@@ -294,7 +294,7 @@ class TitleLabel(QLabel):
         self._full = ""
         self._tip = ""
         self._static = QStaticText()
-        self._static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+        self._statics: dict[tuple, QStaticText] = {}   # (text shown, width) -> laid out
         self.setText(text)
 
     def event(self, event) -> bool:
@@ -344,7 +344,7 @@ class TitleLabel(QLabel):
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._advances = None
-            self._static.setText("")   # prepared in the old font
+            self._statics = {}   # laid out in the old font
             self._fit()
 
     def _fit(self) -> None:
@@ -357,16 +357,23 @@ class TitleLabel(QLabel):
             shown = (self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
                      if self.elide else f"<span style='white-space:pre'>{full}</span>")
         width = max(1, self.contentsRect().width() - max(0, self.indent()))
-        if shown != self._static.text() or width != self._static.textWidth():
+        static = self._statics.get((shown, width))
+        if static is None:
+            # Laying a rich title out costs ~0.5 ms; a selection brings back titles seen before.
+            if len(self._statics) > 48:
+                self._statics.clear()
+            static = self._statics[shown, width] = QStaticText(shown)
+            static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
             # a set width: left to itself a rich text breaks its line where it likes
-            self._static.setTextWidth(width)
-            self._static.setText(shown)
-            self._static.setTextFormat(Qt.TextFormat.RichText if "<" in shown
-                                       else Qt.TextFormat.PlainText)
+            static.setTextWidth(width)
+            static.setTextFormat(Qt.TextFormat.RichText if "<" in shown
+                                 else Qt.TextFormat.PlainText)
             # Laid out now in the label's font: unprepared, size() measures the application's
             # default font, and the first paint of a new title drew it a few pixels off the
             # place every later repaint draws it.
-            self._static.prepare(QTransform(), self.font())
+            static.prepare(QTransform(), self.font())
+        if static is not self._static:
+            self._static = static
             self.update()
         tip = self._tip or (plain if shown != full else "")
         if tip != QLabel.toolTip(self):

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import (QColor, QFontMetrics, QLinearGradient, QPainter, QPen, QPixmap,
+                           QRegion)
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout,
                                QWidget)
 
@@ -52,6 +53,7 @@ _TEXT = {
 _BAR_FIRST = QColor(theme.ACCENT)
 _BAR_LAST = QColor("#1f6aa8")
 _DATA_FIELDS = frozenset({"indicator", "period"})
+_STRIP_ROWS = 4   # a repaint of up to this many rows is copied from pictures of their strips
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class _RankingChart(QWidget):
         self.whole = texts["county"]   # what the reference line stands for: 全县, 全市 …
         self._hover: int | None = None
         self._layout_cache: dict | None = None
+        self._strips: dict[tuple, QPixmap] = {}   # (row, selection, hover near it) -> picture
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setMinimumHeight(120)
@@ -161,6 +164,7 @@ class _RankingChart(QWidget):
             # Labels of negative bars go left of the bar: make room on that side too.
             bar_x0 += value_w + px * 0.4
 
+        self._strips = {}   # drawn for the old layout
         self._layout_cache = {
             "px": px, "font": font, "bold": bold, "fm": fm, "strip": strip, "row_h": row_h,
             "x_rank": x_rank, "rank_w": rank_w, "x_name": x_name, "bar_x0": bar_x0,
@@ -213,19 +217,52 @@ class _RankingChart(QWidget):
 
     # -- painting -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
-        # Its own ground (it is opaque): the panel's styled frame is not painted behind it.
-        p = QPainter(self)
-        p.fillRect(event.rect(), self._ground)
+        dirty = event.region()
         if not self.rows or self.indicator is None:
+            p = QPainter(self)
+            p.fillRect(event.rect(), self._ground)   # opaque: no styled frame behind it
             p.end()
             return
         g = self._layout()
+        rows = [i for i in range(len(self.rows))
+                if dirty.intersects(self.row_rect(i).toAlignedRect())]
+        if len(rows) > _STRIP_ROWS or dirty.boundingRect().top() < g["strip"]:
+            p = QPainter(self)
+            self._paint(p, g, dirty)
+            p.end()
+            return
+        # A selection repaints the two rows that gain and lose the highlight: each is copied
+        # from a picture of its strip in that state, drawn once per layout.
+        p = QPainter(self)
+        for i in rows:
+            strip = self.row_rect(i).toAlignedRect()
+            near = {row.code for row in self.rows[max(0, i - 1):i + 2]}
+            key = (i, self.selected if self.selected in near else None,
+                   self._hover if self._hover is not None and abs(self._hover - i) <= 1
+                   else None)
+            picture = self._strips.get(key)
+            if picture is None:
+                ratio = self.devicePixelRatioF()
+                picture = QPixmap(round(strip.width() * ratio), round(strip.height() * ratio))
+                picture.setDevicePixelRatio(ratio)
+                q = QPainter(picture)
+                q.translate(-strip.topLeft())
+                self._paint(q, g, QRegion(strip))
+                q.end()
+                self._strips[key] = picture
+            p.drawPixmap(strip.topLeft(), picture)
+        p.end()
+
+    def _paint(self, p: QPainter, g: dict, dirty: QRegion) -> None:
+        """Everything in `dirty`: its ground (the chart is opaque, so the panel's styled frame
+        is not painted behind it), the rows that reach into it, the reference lines and labels."""
+        p.setClipRegion(dirty)
+        p.fillRect(dirty.boundingRect(), self._ground)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         px, row_h = g["px"], g["row_h"]
         zero = self.x_of(g["base"])
 
         # Rows outside the area being repainted are skipped (a selection repaints two rows).
-        dirty = event.region()
         shown = [dirty.intersects(self.row_rect(i).toAlignedRect()) for i in range(len(self.rows))]
         tints = [self._row_tint(i, row) for i, row in enumerate(self.rows)]
         for i, tint in enumerate(tints):
@@ -275,7 +312,6 @@ class _RankingChart(QWidget):
                               left_aligned=row.value >= 0)
 
         self._paint_reference_labels(p, g)
-        p.end()
 
     def _row_tint(self, index: int, row: _Row) -> QColor | None:
         if row.code == self.selected:

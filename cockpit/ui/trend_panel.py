@@ -127,6 +127,7 @@ def _month_text(index: float, step: int, lang: str) -> str:
 
 
 _sprites: dict[tuple, QPixmap] = {}
+_LAYER_BYTES = 16 << 20   # a chart's cached pictures: every township's at a desk, a few on a wall
 
 
 def _dot(colour: str, diameter: float, edge: str | None, ratio: float) -> QPixmap:
@@ -188,9 +189,9 @@ class TrendChart(QWidget):
         self.hover: int | None = None
         self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
         self.empty_text = ""
-        self._frame: tuple[tuple, QPixmap] | None = None
-        self._county_layer: tuple[tuple, QPixmap] | None = None
-        self.layer_builds = 0              # how often a cached layer was drawn again
+        self._layers: dict[tuple, QPixmap] = {}   # see _layer
+        self._layer_bytes = 0
+        self.layer_builds = 0              # how often the chart's ground was drawn again
         # The readout follows the cursor as a widget, so it is never clipped by the plot.
         self.readout = QLabel(self)
         self.readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -267,43 +268,50 @@ class TrendChart(QWidget):
                 self.period_clicked.emit(idx)
 
     # -- painting --------------------------------------------------------------------------------
-    def _layer(self, cached, key: tuple, draw, opaque: bool):
-        if cached is not None and cached[0] == key:
-            return cached
-        ratio = self.devicePixelRatioF()
-        pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(QColor(theme.PANEL) if opaque else Qt.GlobalColor.transparent)
-        p = QPainter(pixmap)
-        draw(p)
-        p.end()
-        self.layer_builds += 1
-        return key, pixmap
+    def _layer(self, key: tuple, draw, opaque: bool) -> QPixmap:
+        """A cached picture of the whole chart's size (most recently used kept, up to
+        _LAYER_BYTES): the ground with axes and the county's layer (opaque), or a township's
+        line (transparent). A wall going round the townships draws none of them again."""
+        layers = self._layers
+        pixmap = layers.pop(key, None)
+        if pixmap is None:
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(QColor(theme.PANEL) if opaque else Qt.GlobalColor.transparent)
+            p = QPainter(pixmap)
+            draw(p)
+            p.end()
+            if opaque:
+                self.layer_builds += 1
+            self._layer_bytes += pixmap.width() * pixmap.height() * 4
+            while self._layer_bytes > _LAYER_BYTES and layers:
+                old = layers.pop(next(iter(layers)))
+                self._layer_bytes -= old.width() * old.height() * 4
+        layers[key] = pixmap   # newest last
+        return pixmap
 
     def paintEvent(self, event) -> None:
         rect = self.plot_rect()
         size = (self.width(), self.height(), self.devicePixelRatioF(), self.font_px)
-        # With two axes the left one follows each township: its grid and labels are drawn per
-        # paint (a few lines and texts) rather than the whole frame again.
-        self._frame = self._layer(
-            self._frame, size + (self.lang, self.x_range, self.dual, self.county_range,
-                                 None if self.dual else self.y_range),
-            lambda p: self._draw_frame(p, rect), opaque=True)
+        # The ground: frame, grid, axes and the county's layer in one opaque picture. With two
+        # axes the left one follows the township, so each township has its own.
+        has_county = (self.county is not None or self.band is not None
+                      or self.target is not None)
         p = QPainter(self)
-        p.drawPixmap(0, 0, self._frame[1])
-        if self.dual:
-            self._draw_value_axis(p, rect, left=True)
-        if self.county is not None or self.band is not None or self.target is not None:
-            self._county_layer = self._layer(
-                self._county_layer, size + (self.x_range, self.county_range,
-                                            self.county_version),
-                lambda q: self._draw_county(q, rect), opaque=False)
-            p.drawPixmap(0, 0, self._county_layer[1])
+        p.drawPixmap(0, 0, self._layer(
+            ("ground",) + size + (self.lang, self.x_range, self.dual, self.county_range,
+                                  self.y_range, has_county and self.county_version),
+            lambda q: self._draw_ground(q, rect, has_county), opaque=True))
+        if self.township is not None:
+            line = self.township
+            p.drawPixmap(0, 0, self._layer(
+                ("line",) + size + (self.x_range, self.y_range, line.colour, line.width,
+                                    line.dots, line.x.tobytes(), line.y.tobytes()),
+                lambda q: self._draw_township(q, rect, line), opaque=False))
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setClipRect(rect.adjusted(-6, -6, 6, 6))
         to_x, to_y, to_cy = self._mappers(rect)
-        if self.township is not None:
-            self._draw_line(p, self.township, rect, self.y_range)
         if self.hover is not None:
             self._draw_period(p, rect, self.hover, to_x, to_y, to_cy,
                               QPen(theme.blend(theme.TEXT_DIM, 160), 1, Qt.PenStyle.DotLine),
@@ -320,6 +328,20 @@ class TrendChart(QWidget):
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.empty_text)
         self._draw_legend(p)
         p.end()
+
+    def _draw_ground(self, p: QPainter, rect: QRectF, has_county: bool) -> None:
+        self._draw_frame(p, rect)
+        if self.dual:
+            self._draw_value_axis(p, rect, left=True)
+        if has_county:
+            p.save()
+            self._draw_county(p, rect)
+            p.restore()
+
+    def _draw_township(self, p: QPainter, rect: QRectF, line: _Line) -> None:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setClipRect(rect.adjusted(-6, -6, 6, 6))
+        self._draw_line(p, line, rect, self.y_range)
 
     def _draw_frame(self, p: QPainter, rect: QRectF) -> None:
         """Background, grid, axis lines and tick labels."""
