@@ -53,7 +53,7 @@ _TEXT = {
 _BAR_FIRST = QColor(theme.ACCENT)
 _BAR_LAST = QColor("#1f6aa8")
 _DATA_FIELDS = frozenset({"indicator", "period"})
-_STRIP_ROWS = 4   # a repaint of up to this many rows is copied from pictures of their strips
+_STRIP_ROWS = 8   # a repaint of up to this many rows (two and their neighbours) is copied from pictures of their strips
 
 
 @dataclass(frozen=True)

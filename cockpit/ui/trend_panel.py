@@ -12,7 +12,7 @@ from datetime import date
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF, QStaticText, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core import i18n
@@ -127,7 +127,7 @@ def _month_text(index: float, step: int, lang: str) -> str:
 
 
 _sprites: dict[tuple, QPixmap] = {}
-_LAYER_BYTES = 16 << 20   # a chart's cached pictures: every township's at a desk, a few on a wall
+_LAYER_BYTES = 12 << 20   # a chart's pictures: every township's at a desk, a few on a wall
 
 
 def _dot(colour: str, diameter: float, edge: str | None, ratio: float) -> QPixmap:
@@ -190,8 +190,9 @@ class TrendChart(QWidget):
         self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
         self.empty_text = ""
         self._layers: dict[tuple, QPixmap] = {}   # see _layer
+        self._statics: dict[tuple, QStaticText] = {}   # see _static
         self._layer_bytes = 0
-        self.layer_builds = 0              # how often the chart's ground was drawn again
+        self.layer_builds = 0              # how often the ground (axes, county layer) was drawn
         # The readout follows the cursor as a widget, so it is never clipped by the plot.
         self.readout = QLabel(self)
         self.readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -268,22 +269,20 @@ class TrendChart(QWidget):
                 self.period_clicked.emit(idx)
 
     # -- painting --------------------------------------------------------------------------------
-    def _layer(self, key: tuple, draw, opaque: bool) -> QPixmap:
-        """A cached picture of the whole chart's size (most recently used kept, up to
-        _LAYER_BYTES): the ground with axes and the county's layer (opaque), or a township's
-        line (transparent). A wall going round the townships draws none of them again."""
+    def _layer(self, key: tuple, draw) -> QPixmap:
+        """A cached opaque picture of the whole chart's size (the most recently used kept, up
+        to _LAYER_BYTES): the ground (frame, grid, axes, the county's layer), and the chart
+        with a township's line on it. A wall going round the townships draws none again."""
         layers = self._layers
         pixmap = layers.pop(key, None)
         if pixmap is None:
             ratio = self.devicePixelRatioF()
             pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             pixmap.setDevicePixelRatio(ratio)
-            pixmap.fill(QColor(theme.PANEL) if opaque else Qt.GlobalColor.transparent)
+            pixmap.fill(QColor(theme.PANEL))
             p = QPainter(pixmap)
             draw(p)
             p.end()
-            if opaque:
-                self.layer_builds += 1
             self._layer_bytes += pixmap.width() * pixmap.height() * 4
             while self._layer_bytes > _LAYER_BYTES and layers:
                 old = layers.pop(next(iter(layers)))
@@ -293,22 +292,30 @@ class TrendChart(QWidget):
 
     def paintEvent(self, event) -> None:
         rect = self.plot_rect()
-        size = (self.width(), self.height(), self.devicePixelRatioF(), self.font_px)
-        # The ground: frame, grid, axes and the county's layer in one opaque picture. With two
-        # axes the left one follows the township, so each township has its own.
         has_county = (self.county is not None or self.band is not None
                       or self.target is not None)
+        ground = (self.width(), self.height(), self.devicePixelRatioF(), self.font_px,
+                  self.lang, self.x_range, self.dual, self.county_range, self.y_range,
+                  has_county and self.county_version)
+        line = self.township
+
+        def draw_chart(q: QPainter) -> None:
+            if self.dual:   # the left axis is this township's: no ground to share
+                self._draw_ground(q, rect, has_county)
+            else:
+                q.drawPixmap(0, 0, self._layer(
+                    ("ground",) + ground, lambda g: self._draw_ground(g, rect, has_county)))
+            if line is not None:
+                q.setRenderHint(QPainter.RenderHint.Antialiasing)
+                q.setClipRect(rect.adjusted(-6, -6, 6, 6))
+                self._draw_line(q, line, rect, self.y_range)
+
+        # Everything but the marker, the hover and the legend, as one picture per township.
         p = QPainter(self)
         p.drawPixmap(0, 0, self._layer(
-            ("ground",) + size + (self.lang, self.x_range, self.dual, self.county_range,
-                                  self.y_range, has_county and self.county_version),
-            lambda q: self._draw_ground(q, rect, has_county), opaque=True))
-        if self.township is not None:
-            line = self.township
-            p.drawPixmap(0, 0, self._layer(
-                ("line",) + size + (self.x_range, self.y_range, line.colour, line.width,
-                                    line.dots, line.x.tobytes(), line.y.tobytes()),
-                lambda q: self._draw_township(q, rect, line), opaque=False))
+            ("chart",) + ground + (None if line is None else
+                                   (line.colour, line.width, line.dots, line.x.tobytes(),
+                                    line.y.tobytes()),), draw_chart))
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setClipRect(rect.adjusted(-6, -6, 6, 6))
         to_x, to_y, to_cy = self._mappers(rect)
@@ -330,6 +337,7 @@ class TrendChart(QWidget):
         p.end()
 
     def _draw_ground(self, p: QPainter, rect: QRectF, has_county: bool) -> None:
+        self.layer_builds += 1
         self._draw_frame(p, rect)
         if self.dual:
             self._draw_value_axis(p, rect, left=True)
@@ -337,11 +345,6 @@ class TrendChart(QWidget):
             p.save()
             self._draw_county(p, rect)
             p.restore()
-
-    def _draw_township(self, p: QPainter, rect: QRectF, line: _Line) -> None:
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setClipRect(rect.adjusted(-6, -6, 6, 6))
-        self._draw_line(p, line, rect, self.y_range)
 
     def _draw_frame(self, p: QPainter, rect: QRectF) -> None:
         """Background, grid, axis lines and tick labels."""
@@ -482,21 +485,36 @@ class TrendChart(QWidget):
     def _draw_tag(self, p: QPainter, rect: QRectF, x: float, text: str) -> None:
         """The selected period's name at the top of its line, on the side with more room."""
         p.setFont(theme.font(self.font_px, True))
-        fm = p.fontMetrics()
-        box = QRectF(0, rect.top(), fm.horizontalAdvance(text) + 12, fm.height() + 6)
+        static = self._static(text, p.font())
+        size = static.size()
+        box = QRectF(0, rect.top(), size.width() + 12, p.fontMetrics().height() + 6)
         if x > rect.center().x():
             box.moveRight(x)
         else:
             box.moveLeft(x)
         p.fillRect(box, theme.blend(theme.BG, 210))
         p.setPen(QColor(theme.TEXT))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        p.drawStaticText(QPointF(box.center().x() - size.width() / 2,
+                                 box.center().y() - size.height() / 2), static)
+
+    def _static(self, text: str, font) -> QStaticText:
+        """`text` laid out once in `font`: the legend and the period tag are drawn on every
+        selection with texts that come back (a township's value, the month)."""
+        key = (text, font.key())
+        static = self._statics.get(key)
+        if static is None:
+            if len(self._statics) > 256:
+                self._statics.clear()
+            static = self._statics[key] = QStaticText(text)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+            static.prepare(QTransform(), font)
+        return static
 
     def _draw_legend(self, p: QPainter) -> None:
         """Swatches and their texts in a row above the plot (clipped, never wrapped)."""
         px = self.font_px
         p.setFont(theme.font(px))
-        fm = p.fontMetrics()
         h = self._legend_height()
         x, mid = 2.0, h / 2
         for kind, colour, text in self.legend:
@@ -511,10 +529,10 @@ class TrendChart(QWidget):
                 p.drawLine(QPointF(x + 1, mid), QPointF(x + w - 1, mid))
             x += w + 5
             p.setPen(QColor(theme.TEXT))
-            width = fm.horizontalAdvance(text)
-            p.drawText(QRectF(x, 0, width + 2, h), Qt.AlignmentFlag.AlignLeft
-                       | Qt.AlignmentFlag.AlignVCenter, text)
-            x += width + 16
+            static = self._static(text, p.font())
+            size = static.size()
+            p.drawStaticText(QPointF(x, (h - size.height()) / 2), static)
+            x += size.width() + 16
 
 
 def _style_label(label: QLabel, px: int, colour: str, bold: bool = False) -> None:
