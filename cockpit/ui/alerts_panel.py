@@ -2,15 +2,14 @@
 close or ignore them; clicking one selects its township, indicator and period everywhere."""
 from __future__ import annotations
 
-import math
 import threading
 
-from PySide6.QtCore import QDate, QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut, QTextDocument
+from PySide6.QtCore import QDate, QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSizePolicy,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
 
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
                             AlertRecord, AlertStateError)
@@ -19,7 +18,8 @@ from ..core.i18n import alert_status, pick, severity
 from . import theme
 from .alert_ticker import STORE_FAILURES, alert_message, store_reason
 from .context import CockpitContext
-from .panel import Panel, TitleLabel, fit_whole_rows, opaque_viewport, signals_blocked
+from .panel import (CountsLabel, Panel, TitleLabel, fit_whole_rows, opaque_viewport,
+                    signals_blocked)
 
 _TEXT = {
     "zh_CN": {"title": "预警中心", "all": "全县", "only_region": "仅看所选地区",
@@ -194,52 +194,6 @@ class HistoryDialog(QDialog):
         self.raise_()
 
 
-class _CountsLabel(TitleLabel):
-    """The counts beside the title. New counts do not lay the window out again (a label's new
-    text does, through every ancestor): the label asks for the widest its texts have needed,
-    painted as a title is, and where the panel is narrow it is squeezed and cut off at its
-    edge (its colours kept, as a plain label was) rather than pushed into the filter button."""
-
-    _widest = 0
-    _widths: dict | None = None   # text -> the width it needs
-    elide = False
-
-    def __init__(self):
-        super().__init__(object_name="alertCounts")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self._measure()
-
-    def _measure(self) -> None:
-        text = self.text()
-        if self._widths is None:
-            self._widths = {}
-        width = self._widths.get(text)
-        if width is None:
-            document = QTextDocument()
-            document.setDocumentMargin(0)
-            document.setDefaultFont(self.font())
-            document.setHtml(text)
-            width = self._widths[text] = math.ceil(document.idealWidth()) + 16
-        if width > self._widest:   # wider than ever: once, the panel makes room
-            self._widest = width
-            self.updateGeometry()
-
-    def sizeHint(self) -> QSize:
-        return QSize(self._widest, super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._widest, self._widths = 0, None
-            self._measure()
-
-
 class AlertsPanel(Panel):
     """Constructed with the context; the alert service is `ctx.alerts` (None: panel says so)."""
 
@@ -257,7 +211,7 @@ class AlertsPanel(Panel):
         self._total = 0
 
         self._title = TitleLabel()
-        self._counts = _CountsLabel()
+        self._counts = CountsLabel("alertCounts")
         self.region_only = QPushButton(t["only_region"], checkable=True, checked=True,
                                        objectName="filterButton")
         self.region_only.toggled.connect(self._on_filter_change)

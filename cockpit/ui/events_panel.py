@@ -17,7 +17,7 @@ from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import Panel, SteadyLabel, TitleLabel, fit_whole_rows, opaque_viewport
+from .panel import CountsLabel, Panel, TitleLabel, fit_whole_rows, opaque_viewport
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -365,9 +365,7 @@ class EventsPanel(Panel):
 
         self.title = TitleLabel(parent=self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.counts_label = SteadyLabel(self)
-        self.counts_label.setObjectName("eventCounts")
-        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label = CountsLabel("eventCounts", self)
         self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.note = QLabel(self)
         self.note.setObjectName("dim")  # theme.qss: secondary text, scaled with the window

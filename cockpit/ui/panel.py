@@ -12,11 +12,13 @@ is shown again: a hidden panel costs nothing per selection.
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from functools import lru_cache
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QStaticText, QTextDocumentFragment, QTransform
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, QSize, Qt
+from PySide6.QtGui import (QColor, QPainter, QStaticText, QTextDocument, QTextDocumentFragment,
+                           QTextOption, QTransform)
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
                                QSizePolicy, QStyle, QStyleOption, QTableView)
 
@@ -294,7 +296,7 @@ class TitleLabel(QLabel):
         self._full = ""
         self._tip = ""
         self._static = QStaticText()
-        self._statics: dict[tuple, QStaticText] = {}   # (text shown, width) -> laid out
+        self._statics: dict[tuple, tuple] = {}   # (text, width, alignment) -> laid out, cut
         self.setText(text)
 
     def event(self, event) -> bool:
@@ -316,6 +318,10 @@ class TitleLabel(QLabel):
         if tip == self._tip:
             return
         self._tip = tip
+        self._fit()
+
+    def setAlignment(self, alignment) -> None:
+        super().setAlignment(alignment)
         self._fit()
 
     def _advance(self, plain: str) -> int:
@@ -349,21 +355,23 @@ class TitleLabel(QLabel):
 
     def _fit(self) -> None:
         full = self._full
-        plain = _plain_text(full) if "<" in full else full
-        margins = self.contentsMargins()
-        room = self.width() - margins.left() - margins.right() - max(0, self.indent()) - 12
-        shown = full
-        if room > 0 and self._advance(plain) > room:
-            shown = (self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
-                     if self.elide else f"<span style='white-space:pre'>{full}</span>")
         width = max(1, self.contentsRect().width() - max(0, self.indent()))
-        static = self._statics.get((shown, width))
-        if static is None:
+        align = self.alignment() & Qt.AlignmentFlag.AlignHorizontal_Mask
+        found = self._statics.get((full, width, align))
+        if found is None:
             # Laying a rich title out costs ~0.5 ms; a selection brings back titles seen before.
             if len(self._statics) > 48:
                 self._statics.clear()
-            static = self._statics[shown, width] = QStaticText(shown)
+            plain = _plain_text(full) if "<" in full else full
+            margins = self.contentsMargins()
+            room = self.width() - margins.left() - margins.right() - max(0, self.indent()) - 12
+            shown = full
+            if room > 0 and self._advance(plain) > room:
+                shown = (self.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, room)
+                         if self.elide else f"<span style='white-space:pre'>{full}</span>")
+            static = QStaticText(shown)
             static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+            static.setTextOption(QTextOption(align))
             # a set width: left to itself a rich text breaks its line where it likes
             static.setTextWidth(width)
             static.setTextFormat(Qt.TextFormat.RichText if "<" in shown
@@ -372,10 +380,12 @@ class TitleLabel(QLabel):
             # default font, and the first paint of a new title drew it a few pixels off the
             # place every later repaint draws it.
             static.prepare(QTransform(), self.font())
+            found = self._statics[full, width, align] = (static, plain if shown != full else "")
+        static, cut = found
         if static is not self._static:
             self._static = static
             self.update()
-        tip = self._tip or (plain if shown != full else "")
+        tip = self._tip or cut   # a title cut short says itself whole on hover
         if tip != QLabel.toolTip(self):
             QLabel.setToolTip(self, tip)
 
@@ -397,6 +407,57 @@ class TitleLabel(QLabel):
         p.drawStaticText(QPointF(rect.left() + max(0, self.indent()),
                                  rect.top() + (rect.height() - size.height()) / 2), self._static)
         p.end()
+
+
+class CountsLabel(TitleLabel):
+    """Counts beside a panel's title. New counts do not lay the window out again (a label's new
+    text does, through every ancestor): the label asks for the widest its texts have needed,
+    painted as a title is, and where the panel is narrow it is squeezed and cut off at its
+    edge (its colours kept) rather than pushed into its neighbours."""
+
+    _widest = 0
+    _widths: dict | None = None   # text -> the width it needs
+    elide = False
+
+    def __init__(self, object_name: str, parent=None):
+        super().__init__(parent=parent, object_name=object_name)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._measure()
+
+    def needed_width(self) -> int:
+        """The width the current text needs, in pixels."""
+        return self._measure()
+
+    def _measure(self) -> int:
+        text = self.text()
+        if self._widths is None:
+            self._widths = {}
+        width = self._widths.get(text)
+        if width is None:
+            document = QTextDocument()
+            document.setDocumentMargin(0)
+            document.setDefaultFont(self.font())
+            document.setHtml(text)
+            width = self._widths[text] = math.ceil(document.idealWidth()) + 16
+        if width > self._widest:   # wider than ever: once, the panel makes room
+            self._widest = width
+            self.updateGeometry()
+        return width
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._widest, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._widest, self._widths = 0, None
+            self._measure()
 
 
 _UNBOUNDED = (1 << 24) - 1   # Qt's QWIDGETSIZE_MAX
