@@ -559,6 +559,7 @@ class TrendPanel(Panel):
         self._t = self.t
         # What the county line and the band show now: a township change leaves them alone.
         self._county_shown: tuple | None = None
+        self._aligned: dict[tuple, tuple] = {}   # see _refresh_series; for one snapshot
         # Plotted data, by series name: periods as datetime64[D], values with NaN for gaps.
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._names: list[str] = []
@@ -607,6 +608,7 @@ class TrendPanel(Panel):
 
     def on_reload(self) -> None:
         self._county_shown = None
+        self._aligned = {}
         self._refresh_series()
         self._refresh_marker()
         self.chart.update()
@@ -687,14 +689,25 @@ class TrendPanel(Panel):
         is_township = state.region != county and state.region in ctx.queries.region_by_code
         show_township = is_township and not ind.county_only
 
-        county_series = self._series(county, ind.code)
-        township_series = self._series(state.region, ind.code) if show_township else None
-        grid = county_series.periods
-        if township_series is not None and len(township_series.periods):
-            grid = np.union1d(grid, township_series.periods)
-        self._grid = np.asarray(grid, dtype="datetime64[D]")
-        self._grid_x = x = _plot_x(self._grid, ind.frequency)
-        self._dual = township_series is not None and ind.aggregation == "sum"
+        # The lines on a common grid of periods, worked out once per township and indicator
+        # (a wall going round the townships asks for the same ones again and again).
+        key = (county, state.region if show_township else None, ind.code)
+        aligned = self._aligned.get(key)
+        if aligned is None:
+            if len(self._aligned) > 256:
+                self._aligned.clear()
+            county_series = self._series(county, ind.code)
+            township_series = self._series(state.region, ind.code) if show_township else None
+            grid = county_series.periods
+            if township_series is not None and len(township_series.periods):
+                grid = np.union1d(grid, township_series.periods)
+            grid = np.asarray(grid, dtype="datetime64[D]")
+            aligned = self._aligned[key] = (
+                grid, _plot_x(grid, ind.frequency), self._align(county_series, grid),
+                None if township_series is None else self._align(township_series, grid), {})
+        self._grid, self._grid_x, county_y, township_y, ranges = aligned
+        x = self._grid_x
+        self._dual = township_y is not None and ind.aggregation == "sum"
 
         self.title_text = f"{ctx.tr_name(ind)} · {self._t['trend'].get(ind.frequency, '')}"
         # The series runs to the newest period there is: late when that one is.
@@ -717,13 +730,11 @@ class TrendPanel(Panel):
 
         chart.grid_x = x
         chart.township = None
-        if township_series is not None:
-            y = self._align(township_series, self._grid)
-            chart.township = _Line(x, y, theme.HIGHLIGHT, 3, 7 if dots else 0)
-            self._data[self._township_name] = (self._grid, y)
+        if township_y is not None:
+            chart.township = _Line(x, township_y, theme.HIGHLIGHT, 3, 7 if dots else 0)
+            self._data[self._township_name] = (self._grid, township_y)
             names.append(self._township_name)
 
-        county_y = self._align(county_series, self._grid)
         self._data[county_name] = (self._grid, county_y)
         names.append(county_name)
         # The townships' spread behind the county line, when the county itself is selected.
@@ -756,7 +767,11 @@ class TrendPanel(Panel):
             names.append(self._t["target"])
         self._names = names
 
-        self._update_ranges(township_series is not None, band, target)
+        if "x" not in ranges:   # the same lines on the same grid: the same axes
+            self._update_ranges(township_y is not None, band, target)
+            ranges.update(x=chart.x_range, y=chart.y_range, county=chart.county_range)
+        chart.x_range, chart.y_range, chart.county_range = ranges["x"], ranges["y"], ranges["county"]
+        chart.dual = self._dual
         chart.empty_text = self._t["no_data"] if len(self._grid) == 0 else ""
 
     def _update_ranges(self, has_township: bool, band, target) -> None:
