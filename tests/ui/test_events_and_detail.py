@@ -124,6 +124,55 @@ def test_clicking_an_event_of_another_township_selects_it(queries, make_ctx, wid
     assert set(panel.row_regions()) == {target}
 
 
+def test_rows_show_their_status_colour_and_a_clicked_row_highlights_whole(queries, make_ctx,
+                                                                          widgets, qtbot):
+    from PySide6.QtGui import QColor
+
+    from cockpit.ui import theme
+    from cockpit.ui.events_panel import STATUS, STATUS_COLORS
+
+    ctx = make_ctx(region=_code(queries, "桃溪镇"))
+    panel = widgets(EventsPanel(ctx))
+    panel.resize(1000, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.view
+
+    def colours(row: int, column: int) -> set:
+        image = view.viewport().grab().toImage()
+        rect = view.visualRect(panel.model.index(row, column))
+        return {image.pixelColor(x, y).name() for x in range(rect.left() + 2, rect.right() - 2)
+                for y in range(rect.top() + 2, rect.bottom() - 2)}
+
+    def near(found: set, colour: str, tolerance: int = 24) -> bool:
+        want = QColor(colour)
+        return any(abs(QColor(c).red() - want.red()) + abs(QColor(c).green() - want.green())
+                   + abs(QColor(c).blue() - want.blue()) <= tolerance for c in found)
+
+    statuses = [e["status"] for e in panel.row_events()]
+    shown = [i for i in range(len(statuses)) if view.visualRect(panel.model.index(i, 0)).bottom()
+             < view.viewport().height()]
+    assert len({statuses[i] for i in shown}) >= 2   # the check below sees more than one colour
+    for i in shown:
+        pill = colours(i, STATUS)
+        assert near(pill, STATUS_COLORS[statuses[i]]), (i, statuses[i])
+        others = set(STATUS_COLORS.values()) - {STATUS_COLORS[statuses[i]]}
+        assert not any(near(pill, c, 6) for c in others), (i, statuses[i])
+    # a clicked row shows the selection's ground in every column, the others keep the panel's
+    rect = view.visualRect(panel.model.index(1, 0))
+    with qtbot.waitSignal(ctx.changed, timeout=1000, raising=False):
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    image = view.viewport().grab().toImage()
+    selected = QColor("#0f4766")
+    for column in range(len(panel.model.texts(1))):
+        if view.isColumnHidden(column):
+            continue
+        cell = view.visualRect(panel.model.index(1, column))
+        assert image.pixelColor(cell.left() + 1, cell.top() + 2) == selected, column
+    row0 = view.visualRect(panel.model.index(0, 0))
+    assert image.pixelColor(row0.left() + 1, row0.top() + 2) == QColor(theme.PANEL)
+
+
 def test_quiet_month_falls_back_to_the_latest_thirty_days(queries, make_ctx, widgets):
     quiet = _code(queries, "坦洪乡")
     month = date(2024, 2, 1)
