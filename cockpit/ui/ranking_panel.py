@@ -53,7 +53,7 @@ _TEXT = {
 _BAR_FIRST = QColor(theme.ACCENT)
 _BAR_LAST = QColor("#1f6aa8")
 _DATA_FIELDS = frozenset({"indicator", "period"})
-_STRIP_ROWS = 8   # a repaint of up to this many rows (two and their neighbours) is copied from pictures of their strips
+_STRIP_ROWS = 4   # a repaint of up to this many rows is copied from pictures of their strips
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class _RankingChart(QWidget):
         # Only the rows that gain or lose the highlight change (the layout already measures
         # every name and value in bold): repaint those, not the whole chart, on a selection.
         for i in rows:
-            self.update(self.row_rect(i).toAlignedRect().adjusted(0, -1, 0, 1))
+            self.update(self.row_rect(i).toAlignedRect())
 
     # -- geometry -------------------------------------------------------------------------------
     def _layout(self) -> dict:
@@ -224,8 +224,10 @@ class _RankingChart(QWidget):
             p.end()
             return
         g = self._layout()
+        # The rows reaching into the repainted area beyond the pixel line they share with a
+        # neighbour (each strip's picture has that line as a full repaint draws it).
         rows = [i for i in range(len(self.rows))
-                if dirty.intersects(self.row_rect(i).toAlignedRect())]
+                if dirty.intersects(self.row_rect(i).adjusted(0, 1, 0, -1).toAlignedRect())]
         if len(rows) > _STRIP_ROWS or dirty.boundingRect().top() < g["strip"]:
             p = QPainter(self)
             self._paint(p, g, dirty)
@@ -262,12 +264,15 @@ class _RankingChart(QWidget):
         px, row_h = g["px"], g["row_h"]
         zero = self.x_of(g["base"])
 
-        # Rows outside the area being repainted are skipped (a selection repaints two rows).
-        shown = [dirty.intersects(self.row_rect(i).toAlignedRect()) for i in range(len(self.rows))]
-        tints = [self._row_tint(i, row) for i, row in enumerate(self.rows)]
-        for i, tint in enumerate(tints):
-            if not shown[i]:
-                continue
+        # Rows outside the area being repainted are skipped (a selection repaints two rows);
+        # only those around it are looked at.
+        area = dirty.boundingRect()
+        near = range(max(0, int((area.top() - g["strip"]) // row_h) - 1),
+                     min(len(self.rows), int((area.bottom() - g["strip"]) // row_h) + 2))
+        shown = [i for i in near if dirty.intersects(self.row_rect(i).toAlignedRect())]
+        tints = {i: self._row_tint(i, self.rows[i]) for i in shown}
+        for i in shown:
+            tint = tints[i]
             if tint is not None:
                 p.fillRect(self.row_rect(i).adjusted(0, 1, 0, -1), tint)
             if self.rows[i].code == self.selected:
@@ -277,9 +282,8 @@ class _RankingChart(QWidget):
         # Reference lines go behind the bars and the value labels.
         self._paint_reference_lines(p, g, dirty.boundingRect())
 
-        for i, row in enumerate(self.rows):
-            if not shown[i]:
-                continue
+        for i in shown:
+            row = self.rows[i]
             rect = self.row_rect(i)
             selected = row.code == self.selected
             self._paint_rank(p, g, rect, row, selected)
@@ -311,7 +315,8 @@ class _RankingChart(QWidget):
                               g["bold"] if selected else g["font"], tints[i],
                               left_aligned=row.value >= 0)
 
-        self._paint_reference_labels(p, g)
+        if dirty.boundingRect().top() < g["strip"]:
+            self._paint_reference_labels(p, g)
 
     def _row_tint(self, index: int, row: _Row) -> QColor | None:
         if row.code == self.selected:
