@@ -17,7 +17,8 @@ from ..core import i18n
 from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
-from .panel import CountsLabel, Panel, TitleLabel, fit_whole_rows, opaque_viewport
+from .panel import (CountsLabel, Panel, Pictures, TitleLabel, fit_whole_rows,
+                    opaque_viewport)
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -238,7 +239,6 @@ def _pill(colour: str, rect: QRectF, ratio: float) -> QImage:
 
 _SELECTED, _HOVER = QColor("#0f4766"), QColor("#10284a")   # theme.qss's item states
 _WHITE, _PANEL = QColor("#ffffff"), QColor(theme.PANEL)
-_ROW_BYTES = 12 << 20    # row pictures kept: every township's screen at a desk, a few on a wall
 
 
 class _EventsTable(QTableView):
@@ -253,8 +253,7 @@ class _EventsTable(QTableView):
     def __init__(self, model: _EventsModel, parent: QWidget):
         super().__init__(parent)
         self.setModel(model)
-        self._rows: dict[tuple, QPixmap] = {}   # oldest first
-        self._row_bytes = 0
+        self._rows = Pictures(12 << 20)   # every township's screen at a desk, a few on a wall
 
     def paintEvent(self, event) -> None:
         model: _EventsModel = self.model()
@@ -283,15 +282,8 @@ class _EventsTable(QTableView):
             status = model.events[row]["status"]
             key = (model.texts(row), status, state, columns, width, height, ratio,
                    font.key())
-            picture = self._rows.pop(key, None)   # popped and put back: newest last
-            if picture is None:
-                picture = self._draw_row(key[0], status, state, columns, width, height,
-                                         ratio, font)
-                self._row_bytes += picture.width() * picture.height() * 4
-                while self._row_bytes > _ROW_BYTES and self._rows:
-                    old = self._rows.pop(next(iter(self._rows)))
-                    self._row_bytes -= old.width() * old.height() * 4
-            self._rows[key] = picture
+            picture = self._rows.get(key, lambda: self._draw_row(
+                key[0], status, state, columns, width, height, ratio, font))
             p.drawPixmap(0, row * height - offset, picture)
         p.end()
 

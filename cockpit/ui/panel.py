@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, QSize, Qt
-from PySide6.QtGui import (QColor, QPainter, QStaticText, QTextDocument, QTextDocumentFragment,
-                           QTextOption, QTransform)
+from PySide6.QtGui import (QColor, QPainter, QPixmap, QStaticText, QTextDocument,
+                           QTextDocumentFragment, QTextOption, QTransform)
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGraphicsView, QHeaderView, QLabel,
                                QSizePolicy, QStyle, QStyleOption, QTableView)
 
@@ -458,6 +459,29 @@ class CountsLabel(TitleLabel):
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._widest, self._widths = 0, None
             self._measure()
+
+
+class Pictures:
+    """Pictures a panel draws once and copies after (a township's chart, an event's row), the
+    most recently used kept up to `budget` bytes: a wall going round the townships draws none
+    of them again, and a wall's larger pictures keep fewer."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._kept: dict = {}   # key -> QPixmap, oldest first
+        self._bytes = 0
+
+    def get(self, key, draw: Callable[[], QPixmap]) -> QPixmap:
+        """The picture kept for `key`, or `draw()`'s, kept from now on."""
+        picture = self._kept.pop(key, None)   # popped and put back: newest last
+        if picture is None:
+            picture = draw()
+            self._bytes += picture.width() * picture.height() * 4
+            while self._bytes > self.budget and self._kept:
+                old = self._kept.pop(next(iter(self._kept)))
+                self._bytes -= old.width() * old.height() * 4
+        self._kept[key] = picture
+        return picture
 
 
 _UNBOUNDED = (1 << 24) - 1   # Qt's QWIDGETSIZE_MAX

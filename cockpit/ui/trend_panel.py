@@ -22,7 +22,7 @@ from ..warehouse.queries import Series
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness
-from .panel import Panel, TitleLabel
+from .panel import Panel, Pictures, TitleLabel
 
 _TEXT = {
     "zh_CN": {
@@ -127,7 +127,6 @@ def _month_text(index: float, step: int, lang: str) -> str:
 
 
 _sprites: dict[tuple, QPixmap] = {}
-_LAYER_BYTES = 12 << 20   # a chart's pictures: every township's at a desk, a few on a wall
 
 
 def _dot(colour: str, diameter: float, edge: str | None, ratio: float) -> QPixmap:
@@ -189,9 +188,8 @@ class TrendChart(QWidget):
         self.hover: int | None = None
         self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
         self.empty_text = ""
-        self._layers: dict[tuple, QPixmap] = {}   # see _layer
+        self._layers = Pictures(12 << 20)   # every township's chart at a desk, a few on a wall
         self._statics: dict[tuple, QStaticText] = {}   # see _static
-        self._layer_bytes = 0
         self.layer_builds = 0              # how often the ground (axes, county layer) was drawn
         # The readout follows the cursor as a widget, so it is never clipped by the plot.
         self.readout = QLabel(self)
@@ -270,12 +268,9 @@ class TrendChart(QWidget):
 
     # -- painting --------------------------------------------------------------------------------
     def _layer(self, key: tuple, draw) -> QPixmap:
-        """A cached opaque picture of the whole chart's size (the most recently used kept, up
-        to _LAYER_BYTES): the ground (frame, grid, axes, the county's layer), and the chart
-        with a township's line on it. A wall going round the townships draws none again."""
-        layers = self._layers
-        pixmap = layers.pop(key, None)
-        if pixmap is None:
+        """A picture of the whole chart's size, drawn once (see Pictures): the ground (frame,
+        grid, axes, the county's layer), and the chart with a township's line on it."""
+        def picture() -> QPixmap:
             ratio = self.devicePixelRatioF()
             pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             pixmap.setDevicePixelRatio(ratio)
@@ -283,12 +278,8 @@ class TrendChart(QWidget):
             p = QPainter(pixmap)
             draw(p)
             p.end()
-            self._layer_bytes += pixmap.width() * pixmap.height() * 4
-            while self._layer_bytes > _LAYER_BYTES and layers:
-                old = layers.pop(next(iter(layers)))
-                self._layer_bytes -= old.width() * old.height() * 4
-        layers[key] = pixmap   # newest last
-        return pixmap
+            return pixmap
+        return self._layers.get(key, picture)
 
     def paintEvent(self, event) -> None:
         rect = self.plot_rect()
@@ -770,7 +761,8 @@ class TrendPanel(Panel):
         if "x" not in ranges:   # the same lines on the same grid: the same axes
             self._update_ranges(township_y is not None, band, target)
             ranges.update(x=chart.x_range, y=chart.y_range, county=chart.county_range)
-        chart.x_range, chart.y_range, chart.county_range = ranges["x"], ranges["y"], ranges["county"]
+        chart.x_range, chart.y_range = ranges["x"], ranges["y"]
+        chart.county_range = ranges["county"]
         chart.dual = self._dual
         chart.empty_text = self._t["no_data"] if len(self._grid) == 0 else ""
 
