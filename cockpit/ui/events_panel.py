@@ -117,16 +117,8 @@ class _EventsModel(QAbstractTableModel):
         Rows are changed in place, and only added or removed at the end: a model reset made
         the view rebuild its headers and lay every row out again (~1 ms per selection)."""
         old, new = len(self.events), len(events)
-        made = self._made
-        if len(made) > 4096:
-            made.clear()
-        cells = []
-        for e in events:
-            # Each event's texts are made once per snapshot: a township's list comes back.
-            found = made.get(e["id"])
-            if found is None:
-                found = made[e["id"]] = self._row_texts(e)
-            cells.append(found)
+        # Each event's texts are made once per snapshot: a township's list comes back.
+        cells = [self.row_texts(e) for e in events]
         if new < old:
             self.beginRemoveRows(QModelIndex(), new, old - 1)
         elif new > old:
@@ -142,6 +134,15 @@ class _EventsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(min(old, new) - 1,
                                                                len(COLUMNS) - 1))
         return new != old
+
+    def row_texts(self, e: dict) -> tuple[str, ...]:
+        """An event's row texts, made once per snapshot."""
+        found = self._made.get(e["id"])
+        if found is None:
+            if len(self._made) > 4096:
+                self._made.clear()
+            found = self._made[e["id"]] = self._row_texts(e)
+        return found
 
     def _row_texts(self, e: dict) -> tuple[str, ...]:
         t = self.text
@@ -253,7 +254,7 @@ class _EventsTable(QTableView):
     def __init__(self, model: _EventsModel, parent: QWidget):
         super().__init__(parent)
         self.setModel(model)
-        self._rows = Pictures(12 << 20)   # every township's screen at a desk, a few on a wall
+        self.pictures = Pictures(12 << 20)   # every township's rows at a desk, a few on a wall
 
     def paintEvent(self, event) -> None:
         model: _EventsModel = self.model()
@@ -267,10 +268,7 @@ class _EventsTable(QTableView):
         last = min(rows - 1, (clip.bottom() + offset) // height)
         if first > last:
             return
-        columns = tuple((c, self.columnViewportPosition(c), self.columnWidth(c))
-                        for c in range(len(COLUMNS)) if not self.isColumnHidden(c))
-        width, ratio = self.viewport().width(), self.devicePixelRatioF()
-        font = self.font()
+        layout = self._row_layout()
         hover = -1
         if self.viewport().underMouse():
             hover = self.rowAt(self.viewport().mapFromGlobal(QCursor.pos()).y())
@@ -279,13 +277,30 @@ class _EventsTable(QTableView):
         for row in range(first, last + 1):
             state = (2 if selection.isRowSelected(row, QModelIndex())
                      else 1 if row == hover else 0)
-            status = model.events[row]["status"]
-            key = (model.texts(row), status, state, columns, width, height, ratio,
-                   font.key())
-            picture = self._rows.get(key, lambda: self._draw_row(
-                key[0], status, state, columns, width, height, ratio, font))
+            picture = self._picture(model.texts(row), model.events[row]["status"], state,
+                                    layout)
             p.drawPixmap(0, row * height - offset, picture)
         p.end()
+
+    def draw_ahead(self, rows: list[tuple[tuple[str, ...], str]]) -> None:
+        """Draw, while the cockpit is idle, the pictures of the rows (texts, status) a
+        selection would show first, as they would look in the columns shown now."""
+        layout = self._row_layout()
+        fit = -(-self.viewport().height() // max(1, layout[2]))
+        for texts, status in rows[:fit]:
+            self._picture(texts, status, 0, layout)
+
+    def _row_layout(self) -> tuple:
+        """(columns shown as (column, x, width), row width, height, pixel ratio, font)."""
+        columns = tuple((c, self.columnViewportPosition(c), self.columnWidth(c))
+                        for c in range(len(COLUMNS)) if not self.isColumnHidden(c))
+        return (columns, self.viewport().width(), self.verticalHeader().defaultSectionSize(),
+                self.devicePixelRatioF(), self.font())
+
+    def _picture(self, texts: tuple[str, ...], status: str, state: int, layout) -> QPixmap:
+        columns, width, height, ratio, font = layout
+        key = (texts, status, state, columns, width, height, ratio, font.key())
+        return self.pictures.get(key, lambda: self._draw_row(texts, status, state, *layout))
 
     def _draw_row(self, texts, status, state, columns, width, height, ratio, font) -> QPixmap:
         picture = QPixmap(round(width * ratio), round(height * ratio))
@@ -436,6 +451,17 @@ class EventsPanel(Panel):
     def warm(self, region: str) -> None:
         """Fetch what selecting `region` would show (see prewarm.py)."""
         self._fetch(self.ctx.township_or_none(region))
+
+    def warm_look(self, region: str) -> None:
+        """Draw ahead the first rows selecting `region` shows (see prewarm.py), when they would
+        have the columns shown now (one township's list after another's)."""
+        township = self.ctx.township_or_none(region)
+        if not (self.isVisible() and self.up_to_date and self._region_filter is not None
+                and township is not None and not self.ctx.hierarchy.has_children(township)
+                and self.view.isColumnHidden(REGION)):
+            return
+        events = self._fetch(township)[4]
+        self.view.draw_ahead([(self.model.row_texts(e), e["status"]) for e in events[:40]])
 
     def refresh(self) -> None:
         ctx = self.ctx

@@ -468,7 +468,12 @@ class Pictures:
 
     def __init__(self, budget: int):
         self.budget = budget
+        self.drawn = 0          # how many pictures were drawn (not found kept)
         self._kept: dict = {}   # key -> QPixmap, oldest first
+        self._bytes = 0
+
+    def clear(self) -> None:
+        self._kept.clear()
         self._bytes = 0
 
     def get(self, key, draw: Callable[[], QPixmap]) -> QPixmap:
@@ -476,6 +481,7 @@ class Pictures:
         picture = self._kept.pop(key, None)   # popped and put back: newest last
         if picture is None:
             picture = draw()
+            self.drawn += 1
             self._bytes += picture.width() * picture.height() * 4
             while self._bytes > self.budget and self._kept:
                 old = self._kept.pop(next(iter(self._kept)))

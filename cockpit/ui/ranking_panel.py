@@ -25,7 +25,7 @@ from ..core.ranking import best_first, ranks
 from . import theme
 from .context import CockpitContext
 from .lateness import period_html
-from .panel import Panel, TitleLabel
+from .panel import Panel, Pictures, TitleLabel
 
 _TEXT = {
     "zh_CN": {
@@ -96,7 +96,8 @@ class _RankingChart(QWidget):
         self.whole = texts["county"]   # what the reference line stands for: 全县, 全市 …
         self._hover: int | None = None
         self._layout_cache: dict | None = None
-        self._strips: dict[tuple, QPixmap] = {}   # (row, selection, hover near it) -> picture
+        # (row, selection, hover near it) -> its strip's picture, for the current layout
+        self.strips = Pictures(4 << 20)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setMinimumHeight(120)
@@ -164,7 +165,7 @@ class _RankingChart(QWidget):
             # Labels of negative bars go left of the bar: make room on that side too.
             bar_x0 += value_w + px * 0.4
 
-        self._strips = {}   # drawn for the old layout
+        self.strips.clear()   # drawn for the old layout
         self._layout_cache = {
             "px": px, "font": font, "bold": bold, "fm": fm, "strip": strip, "row_h": row_h,
             "x_rank": x_rank, "rank_w": rank_w, "x_name": x_name, "bar_x0": bar_x0,
@@ -237,23 +238,43 @@ class _RankingChart(QWidget):
         # from a picture of its strip in that state, drawn once per layout.
         p = QPainter(self)
         for i in rows:
-            strip = self.row_rect(i).toAlignedRect()
-            near = {row.code for row in self.rows[max(0, i - 1):i + 2]}
-            key = (i, self.selected if self.selected in near else None,
-                   self._hover if self._hover is not None and abs(self._hover - i) <= 1
-                   else None)
-            picture = self._strips.get(key)
-            if picture is None:
-                ratio = self.devicePixelRatioF()
-                picture = QPixmap(round(strip.width() * ratio), round(strip.height() * ratio))
-                picture.setDevicePixelRatio(ratio)
-                q = QPainter(picture)
-                q.translate(-strip.topLeft())
-                self._paint(q, g, QRegion(strip))
-                q.end()
-                self._strips[key] = picture
-            p.drawPixmap(strip.topLeft(), picture)
+            p.drawPixmap(self.row_rect(i).toAlignedRect().topLeft(), self._strip(i, g))
         p.end()
+
+    def _strip(self, i: int, g: dict) -> QPixmap:
+        """Row i's strip as the chart shows it now (the selection and the pointer near it)."""
+        near = {row.code for row in self.rows[max(0, i - 1):i + 2]}
+        key = (i, self.selected if self.selected in near else None,
+               self._hover if self._hover is not None and abs(self._hover - i) <= 1 else None)
+
+        def draw() -> QPixmap:
+            strip = self.row_rect(i).toAlignedRect()
+            ratio = self.devicePixelRatioF()
+            picture = QPixmap(round(strip.width() * ratio), round(strip.height() * ratio))
+            picture.setDevicePixelRatio(ratio)
+            q = QPainter(picture)
+            q.translate(-strip.topLeft())
+            self._paint(q, g, QRegion(strip))
+            q.end()
+            return picture
+        return self.strips.get(key, draw)
+
+    def draw_ahead(self, code: str) -> None:
+        """Draw, while the cockpit is idle, the strips a selection of `code` copies: its row
+        highlighted and the row losing the highlight, and its row plain for the selection
+        after it."""
+        codes = [row.code for row in self.rows]
+        if code not in codes or code == self.selected or self.indicator is None:
+            return
+        g, shown, row = self._layout(), self.selected, codes.index(code)
+        try:   # as the chart would be: the strips' pictures are keyed by the selection
+            self.selected = code
+            for i in {row} | ({codes.index(shown)} if shown in codes else set()):
+                self._strip(i, g)
+            self.selected = None
+            self._strip(row, g)
+        finally:
+            self.selected = shown
 
     def _paint(self, p: QPainter, g: dict, dirty: QRegion) -> None:
         """Everything in `dirty`: its ground (the chart is opaque, so the panel's styled frame
@@ -775,6 +796,12 @@ class RankingPanel(Panel):
             self._show_rows()  # the selected township's neighbourhood moves with it
         self._highlighted = region if region in self._row_index else None
         self.chart.set_selected(self._highlighted)
+
+    def warm_look(self, region: str) -> None:
+        """Draw ahead the rows selecting `region` repaints (see prewarm.py): a first visit then
+        copies them as a repeat does."""
+        if self._shape is None and self.isVisible() and self.up_to_date:
+            self.chart.draw_ahead(region)
 
     def apply_scale(self) -> None:
         """Type may grow past its laptop size on a video wall (the window's scale)."""
