@@ -188,7 +188,7 @@ class TrendChart(QWidget):
         self.hover: int | None = None
         self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
         self.empty_text = ""
-        self._layers = Pictures(12 << 20)   # every township's chart at a desk, a few on a wall
+        self.pictures = Pictures(12 << 20)   # every township's chart at a desk, a few on a wall
         self._statics: dict[tuple, QStaticText] = {}   # see _static
         self.layer_builds = 0              # how often the ground (axes, county layer) was drawn
         # The readout follows the cursor as a widget, so it is never clipped by the plot.
@@ -279,9 +279,10 @@ class TrendChart(QWidget):
             draw(p)
             p.end()
             return pixmap
-        return self._layers.get(key, picture)
+        return self.pictures.get(key, picture)
 
-    def paintEvent(self, event) -> None:
+    def _chart_picture(self) -> QPixmap:
+        """Everything but the marker, the hover and the legend, as one picture per township."""
         rect = self.plot_rect()
         has_county = (self.county is not None or self.band is not None
                       or self.target is not None)
@@ -301,12 +302,25 @@ class TrendChart(QWidget):
                 q.setClipRect(rect.adjusted(-6, -6, 6, 6))
                 self._draw_line(q, line, rect, self.y_range)
 
-        # Everything but the marker, the hover and the legend, as one picture per township.
+        return self._layer(("chart",) + ground + (
+            None if line is None else (line.colour, line.width, line.dots, line.x.tobytes(),
+                                       line.y.tobytes()),), draw_chart)
+
+    def draw_ahead(self, line: _Line, ranges: tuple, dual: bool) -> None:
+        """Draw, while the cockpit is idle, the picture of the chart with another township's
+        `line` on these axes (x, y and county ranges)."""
+        kept = (self.township, self.x_range, self.y_range, self.county_range, self.dual)
+        self.township, (self.x_range, self.y_range, self.county_range) = line, ranges
+        self.dual = dual
+        try:
+            self._chart_picture()
+        finally:
+            (self.township, self.x_range, self.y_range, self.county_range, self.dual) = kept
+
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.drawPixmap(0, 0, self._layer(
-            ("chart",) + ground + (None if line is None else
-                                   (line.colour, line.width, line.dots, line.x.tobytes(),
-                                    line.y.tobytes()),), draw_chart))
+        p.drawPixmap(0, 0, self._chart_picture())
+        rect = self.plot_rect()
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setClipRect(rect.adjusted(-6, -6, 6, 6))
         to_x, to_y, to_cy = self._mappers(rect)
@@ -680,23 +694,8 @@ class TrendPanel(Panel):
         is_township = state.region != county and state.region in ctx.queries.region_by_code
         show_township = is_township and not ind.county_only
 
-        # The lines on a common grid of periods, worked out once per township and indicator
-        # (a wall going round the townships asks for the same ones again and again).
-        key = (county, state.region if show_township else None, ind.code)
-        aligned = self._aligned.get(key)
-        if aligned is None:
-            if len(self._aligned) > 256:
-                self._aligned.clear()
-            county_series = self._series(county, ind.code)
-            township_series = self._series(state.region, ind.code) if show_township else None
-            grid = county_series.periods
-            if township_series is not None and len(township_series.periods):
-                grid = np.union1d(grid, township_series.periods)
-            grid = np.asarray(grid, dtype="datetime64[D]")
-            aligned = self._aligned[key] = (
-                grid, _plot_x(grid, ind.frequency), self._align(county_series, grid),
-                None if township_series is None else self._align(township_series, grid), {})
-        self._grid, self._grid_x, county_y, township_y, ranges = aligned
+        self._grid, self._grid_x, county_y, township_y, ranges = self._lines(
+            county, state.region if show_township else None, ind)
         x = self._grid_x
         self._dual = township_y is not None and ind.aggregation == "sum"
 
@@ -758,42 +757,74 @@ class TrendPanel(Panel):
             names.append(self._t["target"])
         self._names = names
 
-        if "x" not in ranges:   # the same lines on the same grid: the same axes
-            self._update_ranges(township_y is not None, band, target)
-            ranges.update(x=chart.x_range, y=chart.y_range, county=chart.county_range)
-        chart.x_range, chart.y_range = ranges["x"], ranges["y"]
-        chart.county_range = ranges["county"]
+        chart.x_range, chart.y_range, chart.county_range = ranges
         chart.dual = self._dual
         chart.empty_text = self._t["no_data"] if len(self._grid) == 0 else ""
 
-    def _update_ranges(self, has_township: bool, band, target) -> None:
+    def _lines(self, county: str, region: str | None, ind: Indicator) -> tuple:
+        """(periods, chart x, the county's values, the township's or None, the axes' x, y and
+        county ranges) on a common grid of periods: worked out once per township and
+        indicator (a wall going round the townships asks for the same ones again and again)."""
+        key = (county, region, ind.code)
+        found = self._aligned.get(key)
+        if found is None:
+            if len(self._aligned) > 256:
+                self._aligned.clear()
+            county_series = self._series(county, ind.code)
+            township_series = self._series(region, ind.code) if region is not None else None
+            grid = county_series.periods
+            if township_series is not None and len(township_series.periods):
+                grid = np.union1d(grid, township_series.periods)
+            grid = np.asarray(grid, dtype="datetime64[D]")
+            x = _plot_x(grid, ind.frequency)
+            county_y = self._align(county_series, grid)
+            township_y = (None if township_series is None
+                          else self._align(township_series, grid))
+            found = self._aligned[key] = (grid, x, county_y, township_y,
+                                          self._ranges(x, county_y, township_y, ind))
+        return found
+
+    def _ranges(self, x: np.ndarray, county_y: np.ndarray, township_y: np.ndarray | None,
+                ind: Indicator) -> tuple:
         months = self.ctx.queries.months
         if months:
             first, last = _month_index(np.array([months[0], months[-1]], "datetime64[D]"))
             x0, x1 = first, last + 1.0   # the spans the warehouse covers
         else:
             x0, x1 = 0.0, 12.0
-        if len(self._grid_x):
-            x0, x1 = min(x0, self._grid_x[0] - 0.5), max(x1, self._grid_x[-1] + 0.5)
+        if len(x):
+            x0, x1 = min(x0, x[0] - 0.5), max(x1, x[-1] + 0.5)
         pad = max(0.3, (x1 - x0) * 0.01)
-        chart = self.chart
-        chart.x_range = (float(x0 - pad), float(x1 + pad))
-
-        county_values = [self._data[self._t["county"]][1]]
+        x_range = (float(x0 - pad), float(x1 + pad))
+        target = ind.target_value
         extra = [float(target)] if target is not None else []
-        ind = self.ctx.indicator()
-        if self._dual:
-            chart.county_range = self._y_range(county_values, extra)
-            chart.y_range = self._y_range([self._data[self._township_name][1]], [])
-        else:
-            # One scale per indicator for the county and every township, so stepping through
-            # townships compares them on the same axis (and leaves the axes untouched).
-            spread = self._township_band(ind.code) if not ind.county_only else None
-            values = county_values + ([spread[1], spread[2]] if spread is not None else [])
-            if has_township:
-                values.append(self._data[self._township_name][1])
-            chart.y_range = chart.county_range = self._y_range(values, extra)
-        chart.dual = self._dual
+        if township_y is not None and ind.aggregation == "sum":   # two axes
+            return x_range, self._y_range([township_y], []), self._y_range([county_y], extra)
+        # One scale per indicator for the county and every township, so stepping through
+        # townships compares them on the same axis (and leaves the axes untouched).
+        spread = self._township_band(ind.code) if not ind.county_only else None
+        values = [county_y] + ([spread[1], spread[2]] if spread is not None else [])
+        if township_y is not None:
+            values.append(township_y)
+        y_range = self._y_range(values, extra)
+        return x_range, y_range, y_range
+
+    def warm_look(self, region: str) -> None:
+        """Draw ahead the chart selecting `region` shows (see prewarm.py), when its axes and
+        county line are those shown now (one township after another)."""
+        ctx, state = self.ctx, self.ctx.state
+        ind = ctx.indicator()
+        county = ctx.view_code
+        if (ind.county_only or not self.isVisible() or not self.up_to_date
+                or state.region in (county, region) or region not in ctx.queries.region_by_code
+                or ctx.hierarchy.view_of(region) != county):
+            return
+        grid, x, _, township_y, ranges = self._lines(county, region, ind)
+        if township_y is None or not np.array_equal(grid, self._grid):
+            return   # another grid: another county line, drawn when selected
+        dots = ind.frequency != "month"
+        self.chart.draw_ahead(_Line(x, township_y, theme.HIGHLIGHT, 3, 7 if dots else 0),
+                              ranges, ind.aggregation == "sum")
 
     @staticmethod
     def _y_range(arrays: list[np.ndarray], extra: list[float]) -> tuple[float, float]:

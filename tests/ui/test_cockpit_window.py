@@ -228,8 +228,8 @@ def test_idle_read_ahead_leaves_first_selections_nothing_to_query(window, qtbot)
 
 
 def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot):
-    """Resting on a township, the cockpit also draws the event rows and ranking rows a click on
-    another township repaints: first clicks then copy pictures, as repeats do."""
+    """Resting on a township, the cockpit also draws the event rows, ranking rows and trend
+    chart a click on another township repaints: first clicks then copy pictures, as repeats do."""
     app = _application()
     window.ctx.select(region=TAOXI)
     grab(window, app)
@@ -238,14 +238,15 @@ def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot):
     order = [code for _, code, *_ in window.ranking.table_rows()]
     codes = [c for c in order[::3] if c != TAOXI][:5]
     assert len(codes) == 5
-    events, strips = window.events.view.pictures, window.ranking.chart.strips
-    before = (events.drawn, strips.drawn)
+    pictures = (window.events.view.pictures, window.ranking.chart.strips,
+                window.trend.chart.pictures)
+    before = [kept.drawn for kept in pictures]
     for code in codes:
         window.ctx.select(region=code)
         app.sendPostedEvents()
         app.processEvents()
         assert window.events.region_filter == code
-    assert (events.drawn, strips.drawn) == before
+    assert [kept.drawn for kept in pictures] == before
 
 
 def test_a_selection_paints_the_window_once_and_leaves_what_a_full_repaint_draws(window):
