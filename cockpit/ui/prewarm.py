@@ -35,6 +35,7 @@ class Prewarmer(QObject):
         self._lookers: list[Callable[[str], None]] | None = None
         self._pending: list[str] = []
         self._view: str | None = None
+        self._at_view = True      # the level itself is selected, not one of its regions
         self.last_error: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -56,14 +57,18 @@ class Prewarmer(QObject):
         return not self._pending and (self.fetcher is None or self.fetcher.idle)
 
     def _on_change(self, changed: frozenset, state) -> None:
-        if changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view:
-            self._restart()   # other answers, or another level's regions
+        if (changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view
+                or (state.region == self._view) != self._at_view):
+            # other answers, another level's regions, or from the level itself to one of its
+            # regions and back (what the panels draw ahead differs: a township's columns and axes)
+            self._restart()
         elif self._pending:
             self._timer.start(QUIET_MS)   # the user is busy: wait for a pause
 
     def _restart(self) -> None:
         # The regions of the level shown (a county's townships, a city's counties).
         self._view = self.ctx.view_code
+        self._at_view = self.ctx.state.region == self._view
         townships = self.ctx.hierarchy.children(self._view)
         self._pending = list(reversed(townships)) if len(townships) <= WARM_LIMIT else []
         if self.fetcher is not None:
