@@ -213,8 +213,11 @@ class QueryFetcher(QObject):
         once, else paid by the first selection), unless a change is on its way."""
         with self._wake:
             if self._request is None and not self._ahead:
-                self._ahead = [self.ctx.queries.prepare]
+                self._ahead = [self.ctx.queries.prepare, *self._idle_jobs()]
                 self._wake.notify()
+
+    def _idle_jobs(self) -> list[Callable[[], None]]:
+        return [job for jobs in self.ctx.idle_jobs for job in jobs()]
 
     def stop(self) -> None:
         self._ahead_timer.stop()
@@ -293,6 +296,7 @@ class QueryFetcher(QObject):
                       for m in months[k + 1:k + 1 + NEXT_PERIODS]]
         ahead += [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
                   for code in regions[2 * NEIGHBOURS:]]
+        ahead += self._idle_jobs()   # what a click broke off, where anything was left
         with self._wake:
             if self._request is None:
                 self._ahead = ahead

@@ -206,6 +206,7 @@ class MapPanel(Panel):
         self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
         self._prepared_lock = threading.Lock()
         ctx.preparers.append(self._prepare)
+        ctx.idle_jobs.append(self._levels_to_prepare)
 
         self._title = TitleLabel(parent=self)
         self._title_plain = ""
@@ -468,16 +469,25 @@ class MapPanel(Panel):
     # counties, a province's cities, a wall's last stops; a county level is a few hundred KB.
     VIEW_CACHE = 24
 
+    # Levels whose outlines the query worker prepares ahead, all of them, when there are no
+    # more (a province's 102, ~7 ms each once): a county's first visit then waits for none.
+    # A country's 2,900 counties are prepared as they are visited.
+    PREPARED = 160
+
     def _prepare(self, state) -> None:
         """(The query worker, at scale:) the outlines and hit-test index of the level `state`
         shows, if not drawn yet: ~10 ms of a drill that no longer runs on the GUI thread."""
-        view = self.ctx.hierarchy.view_of(state.region)
+        self._prepare_view(self.ctx.hierarchy.view_of(state.region))
+
+    def _prepare_view(self, view: str) -> None:
         if view in self._levels or view in self._prepared:
             return
         queries = self.ctx.queries
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
         with self._prepared_lock:
             self._prepared[view] = (queries, index)   # (a reload may come in between)
+            while len(self._prepared) > self.PREPARED:
+                self._prepared.pop(next(iter(self._prepared)))
         # The names' pictures too (outlines and halos filled, ~1 ms each, kept by text and
         # size), as most are drawn (full, at the map's size; the few crowded ones are made
         # when placed). Qt's paths, fonts and images may be used in any thread.
@@ -485,13 +495,21 @@ class MapPanel(Panel):
             for code in index.codes:
                 label_sprite(self.ctx.region_name(code), self._label_px, False,
                              self._pixel_ratio)
-            while len(self._prepared) > 4:
-                self._prepared.pop(next(iter(self._prepared)))
+
+    def _levels_to_prepare(self) -> list:
+        """(For the query worker, when idle:) one job per level not drawn or prepared yet,
+        where the warehouse has few enough levels to prepare them all."""
+        hierarchy = self.ctx.hierarchy
+        views = [r.code for r in self.ctx.queries.regions if hierarchy.children(r.code)]
+        if len(views) > self.PREPARED or not self.isVisible():
+            return []
+        return [lambda view=view: self._prepare_view(view) for view in views
+                if view not in self._levels and view not in self._prepared]
 
     def _build_level(self, view: str) -> _Level:
         """Index, outlines and names of the children of `view`, added to the scene hidden."""
-        with self._prepared_lock:
-            queries, index = self._prepared.pop(view, (None, None))
+        with self._prepared_lock:   # (kept: the level may be dropped and drawn again)
+            queries, index = self._prepared.get(view, (None, None))
         if index is None or queries is not self.ctx.queries:
             index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
         choropleth = ChoroplethItem()
@@ -863,6 +881,8 @@ class MapPanel(Panel):
     def closeEvent(self, event) -> None:
         if self._prepare in self.ctx.preparers:
             self.ctx.preparers.remove(self._prepare)
+        if self._levels_to_prepare in self.ctx.idle_jobs:
+            self.ctx.idle_jobs.remove(self._levels_to_prepare)
         super().closeEvent(event)
 
     def showEvent(self, event) -> None:
