@@ -33,6 +33,7 @@ class Prewarmer(QObject):
         self.ctx = ctx
         self._warmers = warmers
         self._lookers: list[Callable[[str], None]] | None = None
+        self._panels: list | None = None
         self._pending: list[str] = []
         self._view: str | None = None
         self.last_error: str | None = None
@@ -53,7 +54,9 @@ class Prewarmer(QObject):
 
     @property
     def done(self) -> bool:
-        return not self._pending and (self.fetcher is None or self.fetcher.idle)
+        return not self._pending and (self.fetcher is None or self.fetcher.idle) \
+            and not any(getattr(panel, "drawing_ahead", False)
+                        for panel in self._looks_panels())
 
     def _on_change(self, changed: frozenset, state) -> None:
         if changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view:
@@ -86,13 +89,22 @@ class Prewarmer(QObject):
         names go), read ahead by this walk only, never by the query worker. Found at the first
         tick: the panels are in the window by then."""
         if self._lookers is None:
+            self._lookers = [panel.warm_look for panel in self._looks_panels()]
+        return self._lookers
+
+    def _looks_panels(self) -> list:
+        """The window's panels that prepare on the GUI thread what they draw (found once the
+        window has them)."""
+        if self._panels is None:
             from .panel import Panel
 
             window = self.parent()
-            self._lookers = [panel.warm_look for panel in
-                             (window.findChildren(Panel) if window is not None else [])
-                             if hasattr(panel, "warm_look")]
-        return self._lookers
+            found = [panel for panel in (window.findChildren(Panel) if window is not None
+                                         else []) if hasattr(panel, "warm_look")]
+            if not found:
+                return []
+            self._panels = found
+        return self._panels
 
     def _tick(self) -> None:
         if not self._pending:

@@ -255,6 +255,29 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
         warehouse.close()
 
 
+def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtbot,
+                                                                    monkeypatch):
+    # While the user pauses, every level's outlines and names are prepared (the query worker)
+    # and drawn hidden (the GUI thread): a first visit to another county only shows them.
+    win, warehouse = _as_a_province(city_db, qtbot, monkeypatch)
+    try:
+        ctx = win.ctx
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        assert not win.map.drawing_ahead
+        scene = win.map.choropleth.scene()
+        drawn = set(scene.items())
+        yiwu_township = ctx.hierarchy.children(YIWU)[2]
+        ctx.select(region=yiwu_township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert win.map.view_code == YIWU and win.map.highlighted_region == yiwu_township
+        assert set(win.map.colors) == set(ctx.hierarchy.children(YIWU))
+        assert win.map.choropleth in drawn and set(scene.items()) <= drawn
+    finally:
+        win.close()
+        warehouse.close()
+
+
 def test_a_warehouse_with_too_many_places_to_read_every_level_at_once_answers_the_same(city_db):
     """The country's 3,000 counties are too many to read every level's figures in one query:
     there a place and its children are read together (the level's map, ranking, band and

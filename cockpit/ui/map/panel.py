@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetricsF, QMouseEvent, QPainter, QTransform
 from PySide6.QtWidgets import (QFrame, QGraphicsScene, QGraphicsView, QHBoxLayout, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
@@ -177,6 +177,8 @@ class MapPanel(Panel):
 
     fields = frozenset({"indicator", "period", "region"})
     follows_alerts = True
+    # (from the query worker) a level's outlines are ready: draw it while the user is idle
+    _view_prepared = Signal(str)
 
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -205,6 +207,11 @@ class MapPanel(Panel):
         self._alert_counts: dict | None = None       # open alerts by region, as last read
         self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
         self._prepared_lock = threading.Lock()
+        self._to_build: list[str] = []   # prepared levels to draw ahead (_build_ahead)
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.timeout.connect(self._build_ahead)
+        self._view_prepared.connect(self._on_view_prepared, Qt.ConnectionType.QueuedConnection)
         ctx.preparers.append(self._prepare)
         ctx.idle_jobs.append(self._levels_to_prepare)
 
@@ -361,6 +368,8 @@ class MapPanel(Panel):
 
     # -- selection ----------------------------------------------------------------------------
     def on_selection(self, changed: frozenset, state) -> None:
+        if self._to_build:   # the user is busy: draw ahead when they pause
+            self._build_timer.start(self.QUIET_MS)
         if "region" in changed and self.ctx.view_code != self._view_code:
             self._load_view(self.ctx.view_code)   # another level: its geometry, colours, names
             return
@@ -461,25 +470,26 @@ class MapPanel(Panel):
         self._levels.clear()
         with self._prepared_lock:
             self._prepared.clear()
+        self._to_build.clear()
         self._level = None
         self._alert_counts = None
         self._load_view(self.ctx.view_code)
 
     # Levels kept drawn (transparent, so their cached pixels survive): a city and all its
     # counties, a province's cities, a wall's last stops; a county level is a few hundred KB.
-    VIEW_CACHE = 24
+    VIEW_CACHE = 128   # (all of a province's 102 levels, drawn ahead: ~20 MB)
 
     # Levels whose outlines the query worker prepares ahead, all of them, when there are no
-    # more (a province's 102, ~7 ms each once): a county's first visit then waits for none.
-    # A country's 2,900 counties are prepared as they are visited.
-    PREPARED = 160
+    # more than are kept drawn (a province's 102, ~7 ms each once): a county's first visit
+    # then waits for none. A country's 2,900 counties are prepared as they are visited.
+    PREPARED = VIEW_CACHE
 
     def _prepare(self, state) -> None:
         """(The query worker, at scale:) the outlines and hit-test index of the level `state`
         shows, if not drawn yet: ~10 ms of a drill that no longer runs on the GUI thread."""
         self._prepare_view(self.ctx.hierarchy.view_of(state.region))
 
-    def _prepare_view(self, view: str) -> None:
+    def _prepare_view(self, view: str, ahead: bool = False) -> None:
         if view in self._levels or view in self._prepared:
             return
         queries = self.ctx.queries
@@ -495,6 +505,8 @@ class MapPanel(Panel):
             for code in index.codes:
                 label_sprite(self.ctx.region_name(code), self._label_px, False,
                              self._pixel_ratio)
+        if ahead:
+            self._view_prepared.emit(view)
 
     def _levels_to_prepare(self) -> list:
         """(For the query worker, when idle:) one job per level not drawn or prepared yet,
@@ -503,8 +515,39 @@ class MapPanel(Panel):
         views = [r.code for r in self.ctx.queries.regions if hierarchy.children(r.code)]
         if len(views) > self.PREPARED or not self.isVisible():
             return []
-        return [lambda view=view: self._prepare_view(view) for view in views
+        return [lambda view=view: self._prepare_view(view, ahead=True) for view in views
                 if view not in self._levels and view not in self._prepared]
+
+    QUIET_MS = 300   # how long the selection must rest before levels are drawn ahead again
+
+    @property
+    def drawing_ahead(self) -> bool:
+        """Levels are still to be drawn ahead (when the user pauses)."""
+        return bool(self._to_build) and len(self._levels) < self.VIEW_CACHE
+
+    def _on_view_prepared(self, view: str) -> None:
+        self._to_build.append(view)
+        if not self._build_timer.isActive():
+            self._build_timer.start(self.QUIET_MS)
+
+    def _build_ahead(self) -> None:
+        """Draw one prepared level (hidden) per turn of the event loop while the user is idle,
+        so that a county's first visit shows it rather than building its items, names and
+        anchors (~4 ms of every selection in another county of a province)."""
+        if self.ctx.waiting:   # a change is on its way: it comes first
+            self._build_timer.start(self.QUIET_MS)
+            return
+        while self._to_build and len(self._levels) < self.VIEW_CACHE:
+            view = self._to_build.pop(0)
+            with self._prepared_lock:
+                prepared = self._prepared.get(view)
+            if view in self._levels or prepared is None or prepared[0] is not self.ctx.queries:
+                continue
+            self._levels[view] = self._build_level(view)
+            self._levels.move_to_end(view, last=False)   # not before any level shown
+            break
+        if self.drawing_ahead:
+            self._build_timer.start(0)
 
     def _build_level(self, view: str) -> _Level:
         """Index, outlines and names of the children of `view`, added to the scene hidden."""
