@@ -208,6 +208,7 @@ class MapPanel(Panel):
         self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
         self._prepared_lock = threading.Lock()
         self._to_build: list[str] = []   # prepared levels to draw ahead (_build_ahead)
+        self._every_view: tuple | None = None   # (queries, every level, if few enough)
         self._build_timer = QTimer(self)
         self._build_timer.setSingleShot(True)
         self._build_timer.timeout.connect(self._build_ahead)
@@ -474,9 +475,9 @@ class MapPanel(Panel):
         self._alert_counts = None
         self._load_view(self.ctx.view_code)
 
-    # Levels kept drawn (transparent, so their cached pixels survive): a city and all its
-    # counties, a province's cities, a wall's last stops; a county level is a few hundred KB.
-    VIEW_CACHE = 128   # (all of a province's 102 levels, drawn ahead: ~20 MB)
+    # Levels kept built (the last SCENE_LEVELS shown of them in the scene): a province's 102,
+    # drawn ahead, a wall's last stops; a county level is a few hundred KB.
+    VIEW_CACHE = 128
 
     # Levels whose outlines the query worker prepares ahead, all of them, when there are no
     # more than are kept drawn (a province's 102, ~7 ms each once): a county's first visit
@@ -510,9 +511,13 @@ class MapPanel(Panel):
     def _levels_to_prepare(self) -> list:
         """(For the query worker, when idle:) one job per level not drawn or prepared yet,
         where the warehouse has few enough levels to prepare them all."""
-        hierarchy = self.ctx.hierarchy
-        views = [r.code for r in self.ctx.queries.regions if hierarchy.children(r.code)]
-        if len(views) > self.PREPARED or not self.isVisible():
+        queries = self.ctx.queries
+        if self._every_view is None or self._every_view[0] is not queries:
+            # (once per snapshot: a country's 40,000 regions are looked through in ~10 ms)
+            views = [r.code for r in queries.regions if queries.hierarchy.children(r.code)]
+            self._every_view = (queries, views if len(views) <= self.PREPARED else [])
+        views = self._every_view[1]
+        if not self.isVisible():
             return []
         return [lambda view=view: self._prepare_view(view, ahead=True) for view in views
                 if view not in self._levels and view not in self._prepared]
@@ -549,7 +554,7 @@ class MapPanel(Panel):
             self._build_timer.start(0)
 
     def _build_level(self, view: str) -> _Level:
-        """Index, outlines and names of the children of `view`, added to the scene hidden."""
+        """Index, outlines and names of the children of `view` (not in the scene yet)."""
         with self._prepared_lock:   # (kept: the level may be dropped and drawn again)
             queries, index = self._prepared.get(view, (None, None))
         if index is None or queries is not self.ctx.queries:
