@@ -263,7 +263,8 @@ class KpiCard(QWidget):
             self._rendered(data, selected)
 
     def _layout(self) -> _CardLayout:
-        """Where each row goes and in which type, worked out once per size and scale."""
+        """Where each row goes and in which type, worked out once per size, scale and
+        language."""
         key = (self.width(), self.height(), self.scale, self.lang, theme.text_floor())
         found = _layouts.get(key)
         if found is None:

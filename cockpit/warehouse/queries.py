@@ -1165,6 +1165,15 @@ class Queries:
                     code: ([events[k] for k in ks], times[ks]) for code, ks in rows.items()}
             return grouped
 
+    def _window_under(self, region: str | None, start: date, end: date
+                      ) -> tuple[list[dict] | None, frozenset | None]:
+        """The events to look through for `region` in a window (None: ask the database) and
+        the places they must be at (None: any of them)."""
+        under = None if region is None else self._places_under(region)
+        if under is not None and len(under) == 1 and self._every_event is not None:
+            return self._window_of_place(region, start, end), None
+        return self._events_between(start, end), under
+
     def _window_of_place(self, place: str, start: date, end: date) -> list[dict]:
         """The events _events_between gives that were recorded at `place`, in its order: every
         event is grouped by place once, so a township's list and counts are a look-up, not
@@ -1256,13 +1265,9 @@ class Queries:
             found = self._indexed_events(region, start, end)
             if found is not None:
                 return self._events_found(found, limit)
-        window = (self._events_between(start, end) if start is not None and end is not None
-                  else None)
+        window, under = (self._window_under(region, start, end)
+                         if start is not None and end is not None else (None, None))
         if window is not None:
-            under = None if region is None else self._places_under(region)
-            if under is not None and len(under) == 1 and self._every_event is not None:
-                window = self._window_of_place(region, start, end)
-                under = None
             # (events of places the warehouse does not know are left out, as below)
             return list(islice((e for e in window if e["region_name"] is not None
                                 and (under is None or e["region"] in under)), limit))
@@ -1356,12 +1361,8 @@ class Queries:
             names = self._event_index.status_names
             numbers, counted = np.unique(found[1], return_counts=True)
             return {names[k]: int(n) for k, n in zip(numbers.tolist(), counted.tolist())}
-        window = self._events_between(start, end)
+        window, under = self._window_under(region, start, end)
         if window is not None:
-            under = None if region is None else self._places_under(region)
-            if under is not None and len(under) == 1 and self._every_event is not None:
-                window = self._window_of_place(region, start, end)
-                under = None
             counts: dict[str, int] = {}
             for e in window:
                 if under is None or e["region"] in under:

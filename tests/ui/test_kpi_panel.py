@@ -146,8 +146,7 @@ def test_a_card_whose_figures_did_not_change_is_not_repainted(panel, qtbot):
 
 def test_a_card_drawn_over_its_frame_is_the_card_drawn_afresh(panel):
     # A new place's card reuses the frame (name, period, labels) another place's card drew:
-    # the picture must be exactly the one drawn from nothing, in both states and languages'
-    # widths of label.
+    # the picture must be exactly the one drawn from nothing, selected or not.
     from cockpit.ui import kpi_panel
 
     widget, ctx, q = panel
