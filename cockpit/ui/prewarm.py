@@ -45,6 +45,7 @@ class Prewarmer(QObject):
         self.fetcher: QueryFetcher | None = None
         if len(ctx.queries.townships) >= ASYNC_MIN:
             self.fetcher = QueryFetcher(ctx, warmers, self)
+            self.fetcher.neighbours_read.connect(self.draw_ahead)
             ctx.fetch_first(self.fetcher)
             if parent is not None:   # (read once the window is up, not during its first paint)
                 from .app import after_first_paint
@@ -61,8 +62,19 @@ class Prewarmer(QObject):
     def _on_change(self, changed: frozenset, state) -> None:
         if changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view:
             self._restart()   # other answers, or another level's regions
+        elif self.fetcher is not None:
+            self._pending = []   # the last selection's neighbours: the new one's come later
         elif self._pending:
             self._timer.start(QUIET_MS)   # the user is busy: wait for a pause
+
+    def draw_ahead(self, state, regions: list[str]) -> None:
+        """At scale, the regions whose answers the query worker has read ahead (the ranking's
+        neighbours) are walked like a county's townships, on the GUI thread: their cards
+        painted and where the map's names and outline go, so stepping to one only shows it."""
+        if state == self.ctx.state and not self.ctx.waiting:
+            self._pending = list(reversed(regions))
+            if self._pending:
+                self._timer.start(0)
 
     def _restart(self) -> None:
         # The regions of the level shown (a county's townships, a city's counties).
@@ -116,7 +128,9 @@ class Prewarmer(QObject):
         except Exception as exc:  # noqa: BLE001 - reading ahead is optional, never fatal
             # e.g. the warehouse closed under a closing window: the selection reads for itself.
             self.last_error = repr(exc)
-            self.stop()
+            if self.fetcher is None:
+                self.stop()
+            self._pending = []
             return
         if self._pending:
             self._timer.start(0)
@@ -191,6 +205,9 @@ class QueryFetcher(QObject):
     worker reads ahead the ranking's neighbours and the next months of playback."""
 
     _answered = Signal(object, object)   # the state fetched, the worker's error (or None)
+    # (the worker) the answers of these neighbours of the shown state are in: the GUI thread
+    # may draw them ahead (Prewarmer.draw_ahead)
+    neighbours_read = Signal(object, object)   # the state shown, region codes
 
     def __init__(self, ctx: CockpitContext, warmers: list[Callable[[str], None]],
                  parent: QObject | None = None):
@@ -301,6 +318,7 @@ class QueryFetcher(QObject):
             regions += [code for code in level if code not in regions and code != state.region]
         ahead += [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
                   for code in regions[:2 * NEIGHBOURS]]
+        ahead.append(lambda: self.neighbours_read.emit(state, regions[:2 * NEIGHBOURS]))
         months = ctx.queries.months
         if state.period in months:
             k = months.index(state.period)

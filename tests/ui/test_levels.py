@@ -292,6 +292,31 @@ def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtb
         warehouse.close()
 
 
+def test_at_scale_after_a_rest_a_ranking_neighbours_outline_and_cards_are_drawn_ahead(
+        city_db, qtbot, monkeypatch):
+    from cockpit.ui.kpi_panel import KpiCard
+    from cockpit.ui.prewarm import neighbours
+
+    win, warehouse = _as_a_province(city_db, qtbot, monkeypatch)
+    try:
+        ctx = win.ctx
+        ctx.select(region=ctx.hierarchy.children(WUYI)[4])
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        nearest = neighbours(ctx, ctx.state)[0]
+        glows = win.map.highlight.sprites_made
+        painted = []
+        monkeypatch.setattr(KpiCard, "_paint_figures",
+                            lambda card, *args: painted.append(card))
+        ctx.select(region=nearest)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        win.repaint()
+        assert win.map.highlighted_region == nearest
+        assert win.map.highlight.sprites_made == glows and painted == []
+    finally:
+        win.close()
+        warehouse.close()
+
+
 def test_a_warehouse_with_too_many_places_to_read_every_level_at_once_answers_the_same(city_db):
     """The country's 3,000 counties are too many to read every level's figures in one query:
     there a place and its children are read together (the level's map, ranking, band and

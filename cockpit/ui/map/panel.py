@@ -820,6 +820,11 @@ class MapPanel(Panel):
         if self._labels and self._scale > 0 and region in self._labels \
                 and self.isVisible():
             self._label_plan(region)
+            # and its outline's glow (~4 ms the first time), for the view as it is
+            viewport = self._view.viewport()
+            self._highlight.draw_ahead(self._choropleth.path(region),
+                                       self._view.viewportTransform(),
+                                       viewport.devicePixelRatioF())
 
     def _plan_labels(self, highlighted: str | None) -> list[tuple[str, str, int, QPointF]]:
         px = self._label_px
