@@ -100,6 +100,9 @@ class CockpitContext(QObject):
         # What else the query worker prepares for a state (the map: the new level's outlines);
         # each is called off the GUI thread and must touch no widget.
         self.preparers: list[Callable[[SelectionState], None]] = []
+        # What the query worker prepares when idle, whatever is selected next: each returns
+        # the small jobs still to do (one at a time, so a click never waits for the rest).
+        self.idle_jobs: list[Callable[[], list[Callable[[], None]]]] = []
         self._due: frozenset = frozenset()    # fields changed while their answers are fetched
         self._shown = selection.state         # what every panel last showed in full
         self._showing: SelectionState | None = None

@@ -1,14 +1,14 @@
 """KPI cards: the selected region's headline indicators for the current domain, one card each."""
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QThread, Signal
-from PySide6.QtGui import QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..core import formatting as fmt
@@ -52,10 +52,66 @@ class CardData:
 
 
 _chrome_cache: dict[tuple, QPixmap] = {}
+# Frames (see KpiCard._frame) by indicator, state and size: a domain's cards in both states
+# at two sizes, with room for the lateness notes of a few months.
+FRAMES = 48
+_frames: OrderedDict[tuple, QPixmap] = OrderedDict()
+_layouts: dict[tuple, _CardLayout] = {}
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 # Cards painted once, kept by figures and size (a county's townships at a desk: ~22 MB).
 RENDERED_BYTES = 32_000_000
 _rendered: OrderedDict[tuple, QPixmap] = OrderedDict()
 _rendered_bytes = 0
+
+
+class _CardLayout:
+    """A card's rows (as shares of its height, so a card reads the same at any size), their
+    type and metrics, for one size, scale and language."""
+
+    ROWS = {"name": 0.15, "value": 0.29, "mom": 0.12, "yoy": 0.12, "spark": 0.20,
+            "target": 0.12}
+
+    def __init__(self, rect: QRectF, s: float, lang: str):
+        r = rect.adjusted(1, 1, -1, -1)
+        pad = 10 * s
+        inner = r.adjusted(pad, pad * 0.6, -pad, -pad * 0.6)
+        h, self.width = inner.height(), inner.width()
+        y = inner.top()
+        self.boxes: dict[str, QRectF] = {}
+        for key, share in self.ROWS.items():
+            self.boxes[key] = QRectF(inner.left(), y, self.width, h * share)
+            y += h * share
+
+        def fit(px: float, box: QRectF) -> float:
+            return max(9.0, min(px, box.height() * 0.8))
+
+        self.name_font = theme.font(fit(17 * s, self.boxes["name"]))
+        self.note_font = theme.font(fit(13 * s, self.boxes["name"]))
+        value = self.boxes["value"]
+        self.value_font = theme.font(fit(38 * s, value), bold=True)
+        self.value_metrics = QFontMetrics(self.value_font)
+        self.baseline = value.top() + (value.height() + self.value_metrics.ascent()
+                                       - self.value_metrics.descent()) / 2
+        self.unit_font = theme.font(fit(16 * s, value))
+        # (both change rows are the same height: one type for the labels and the figures)
+        self.change_font = theme.font(fit(14 * s, self.boxes["mom"]))
+        change = QFontMetrics(self.change_font)
+        self.change_boxes = {   # the figure after its label
+            key: self.boxes[key].adjusted(change.horizontalAdvance(_TEXT[lang][key]) + 6 * s,
+                                          0, 0, 0) for key in ("mom", "yoy")}
+        self.spark = self.boxes["spark"].adjusted(0, 2 * s, 0, -2 * s)
+        self.target_font = theme.font(fit(12 * s, self.boxes["target"]))
+        self.target_metrics = QFontMetrics(self.target_font)
+
+
+def forget_pictures() -> None:
+    """Drop every card picture and frame kept (each is painted afresh when next shown)."""
+    global _rendered_bytes
+    _rendered.clear()
+    _rendered_bytes = 0
+    _frames.clear()
+    _chrome_cache.clear()
 
 
 def _verdict_color(verdict: int) -> str:
@@ -176,7 +232,10 @@ class KpiCard(QWidget):
 
     def _rendered(self, data: CardData | None, selected: bool) -> QPixmap:
         """The card as a pixmap, painted once per figures, state and size: a township's cards
-        come back as copies, and the read-ahead (`render_ahead`) paints them while idle."""
+        come back as copies, and the read-ahead (`render_ahead`) paints them while idle.
+
+        A new place's card starts from its frame (`_frame`: ground, name, period, the change
+        labels), which is the same for every place, and draws only the place's own figures."""
         key = self._key(data, selected)
         found = _rendered.get(key)
         if found is not None:
@@ -187,7 +246,7 @@ class KpiCard(QWidget):
         pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
         pixmap.setDevicePixelRatio(ratio)
         p = QPainter(pixmap)
-        p.drawPixmap(0, 0, self._chrome(selected))
+        p.drawPixmap(0, 0, self._frame(data, selected))
         if data is not None:
             self._paint_figures(p, data, selected)
         p.end()
@@ -203,69 +262,94 @@ class KpiCard(QWidget):
         if self.isVisible() and self.width() > 0:
             self._rendered(data, selected)
 
-    def _paint_figures(self, p: QPainter, d: CardData, selected: bool) -> None:
-        t, s = _TEXT[self.lang], self.scale
+    def _layout(self) -> _CardLayout:
+        """Where each row goes and in which type, worked out once per size, scale and
+        language."""
+        key = (self.width(), self.height(), self.scale, self.lang, theme.text_floor())
+        found = _layouts.get(key)
+        if found is None:
+            if len(_layouts) > 16:
+                _layouts.clear()
+            found = _layouts[key] = _CardLayout(QRectF(self.rect()), self.scale, self.lang)
+        return found
+
+    def _frame(self, d: CardData | None, selected: bool) -> QPixmap:
+        """The chrome and what a card shows of its indicator whatever the place: the name (and
+        the county tag), the period on the right, the change labels. Text is most of a card's
+        cost, so a new place's card paints only its figures over a copy of this."""
+        if d is None:
+            return self._chrome(selected)
+        ratio = self.devicePixelRatioF()
+        key = (d.indicator.code, d.county_figure, d.period_note, d.period_colour, d.whole,
+               selected, self.width(), self.height(), ratio, self.scale, self.lang,
+               theme.text_floor())
+        frame = _frames.get(key)
+        if frame is not None:
+            _frames.move_to_end(key)
+            return frame
+        frame = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+        frame.setDevicePixelRatio(ratio)
+        p = QPainter(frame)
+        p.drawPixmap(0, 0, self._chrome(selected))
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
-        pad = 10 * s
-        inner = r.adjusted(pad, pad * 0.6, -pad, -pad * 0.6)
-        h, w = inner.height(), inner.width()
-        # Rows as shares of the card's height, so a card reads the same at any size.
-        rows = {"name": 0.15, "value": 0.29, "mom": 0.12, "yoy": 0.12, "spark": 0.20,
-                "target": 0.12}
-        y = inner.top()
-        boxes = {}
-        for key, share in rows.items():
-            boxes[key] = QRectF(inner.left(), y, w, h * share)
-            y += h * share
-        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        self._paint_name(p, d, self._layout())
+        p.end()
+        _frames[key] = frame
+        while len(_frames) > FRAMES:
+            _frames.popitem(last=False)
+        return frame
 
-        def fit(px: float, box: QRectF) -> float:
-            return max(9.0, min(px, box.height() * 0.8))
-
+    def _paint_name(self, p: QPainter, d: CardData, lay: _CardLayout) -> None:
+        t, s, w = _TEXT[self.lang], self.scale, lay.width
+        box = lay.boxes["name"]
         # name (and a tag when the figure is the county's), the period on the right
-        p.setFont(theme.font(fit(17 * s, boxes["name"])))
+        p.setFont(lay.name_font)
         name_w = w
         if d.period_note:
-            note_font = theme.font(fit(13 * s, boxes["name"]))
-            note_w = QFontMetrics(note_font).horizontalAdvance(d.period_note)
+            note_w = QFontMetrics(lay.note_font).horizontalAdvance(d.period_note)
             name_room = w - note_w - 8 * s
-            if QFontMetrics(p.font()).horizontalAdvance(d.indicator.name[:5]) <= name_room:
+            if QFontMetrics(lay.name_font).horizontalAdvance(d.indicator.name[:5]) <= name_room:
                 p.save()
-                p.setFont(note_font)
+                p.setFont(lay.note_font)
                 p.setPen(theme.color(d.period_colour or theme.TEXT_DIM))
-                p.drawText(boxes["name"], Qt.AlignmentFlag.AlignRight
-                           | Qt.AlignmentFlag.AlignVCenter, d.period_note)
+                p.drawText(box, _RIGHT, d.period_note)
                 p.restore()
                 name_w = name_room
         p.setPen(theme.color(theme.TEXT_DIM))
         name = d.indicator.name_en if self.lang == "en" and d.indicator.name_en else d.indicator.name
         tag = f" [{t['county_only_at'].format(whole=d.whole)}]" if d.county_figure else ""
-        p.drawText(boxes["name"], left, p.fontMetrics().elidedText(
+        p.drawText(box, _LEFT, p.fontMetrics().elidedText(
             name + tag, Qt.TextElideMode.ElideRight, int(max(0, name_w))))
+        p.setFont(lay.change_font)
+        for key in ("mom", "yoy"):
+            p.drawText(lay.boxes[key], _LEFT, t[key])
+
+    def _paint_figures(self, p: QPainter, d: CardData, selected: bool) -> None:
+        """The place's own figures, over its frame: value and unit, the changes, the
+        sparkline, the progress towards the target."""
+        t, s = _TEXT[self.lang], self.scale
+        lay = self._layout()
+        w = lay.width
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
 
         # the big value with its unit
         number, unit = fmt.value_parts(d.value, d.indicator, self.lang)
-        box = boxes["value"]
-        p.setFont(theme.font(fit(38 * s, box), bold=True))
-        fm = p.fontMetrics()
-        baseline = box.top() + (box.height() + fm.ascent() - fm.descent()) / 2
+        box = lay.boxes["value"]
+        p.setFont(lay.value_font)
         if d.value is None:
             p.setPen(theme.color(theme.TEXT_DIM))
-            p.drawText(QPointF(box.left(), baseline), t["no_data"])
+            p.drawText(QPointF(box.left(), lay.baseline), t["no_data"])
         else:
             p.setPen(theme.color(theme.TEXT))
-            p.drawText(QPointF(box.left(), baseline), number)
-            x = box.left() + fm.horizontalAdvance(number) + 4 * s
-            p.setFont(theme.font(fit(16 * s, box)))
+            p.drawText(QPointF(box.left(), lay.baseline), number)
+            x = box.left() + lay.value_metrics.horizontalAdvance(number) + 4 * s
+            p.setFont(lay.unit_font)
             p.setPen(theme.color(theme.TEXT_DIM))
-            p.drawText(QPointF(x, baseline), unit)
+            p.drawText(QPointF(x, lay.baseline), unit)
 
-        # month-on-month and year-on-year, arrows coloured by polarity
-        for key, label, previous in (("mom", t["mom"], d.prev_value),
-                                     ("yoy", t["yoy"], d.yoy_value)):
-            box = boxes[key]
-            p.setFont(theme.font(fit(14 * s, box)))
+        # month-on-month and year-on-year (labelled in the frame), arrows coloured by polarity
+        p.setFont(lay.change_font)
+        for key, previous in (("mom", d.prev_value), ("yoy", d.yoy_value)):
             delta = fmt.change(d.value, previous, d.indicator)
             if fmt.is_missing(d.value) or fmt.is_missing(previous):
                 shown = "—"
@@ -275,24 +359,20 @@ class KpiCard(QWidget):
                 arrow = "▲" if d.value > previous else "▼"
                 shown = arrow + fmt.format_change(d.value, previous, d.indicator,
                                                   self.lang).lstrip("+−±")
-            p.setPen(theme.color(theme.TEXT_DIM))
-            p.drawText(box, left, label)
-            x = p.fontMetrics().horizontalAdvance(label) + 6 * s
             p.setPen(theme.color(_verdict_color(fmt.trend_verdict(d.value, previous,
                                                                    d.indicator))))
-            p.drawText(box.adjusted(x, 0, 0, 0), left, shown)
+            p.drawText(lay.change_boxes[key], _LEFT, shown)
 
-        self._paint_sparkline(p, boxes["spark"].adjusted(0, 2 * s, 0, -2 * s), d.sparkline,
-                              self._ground(selected))
+        self._paint_sparkline(p, lay.spark, d.sparkline, self._ground(selected))
 
         # progress towards the target
         progress = fmt.target_progress(d.value, d.indicator)
-        box = boxes["target"]
+        box = lay.boxes["target"]
         if progress is not None:
-            p.setFont(theme.font(fit(12 * s, box)))
+            p.setFont(lay.target_font)
             label = (f"{t['target']} {fmt.format_value(d.indicator.target_value, d.indicator, self.lang)}"
                      f" · {min(progress, 9.99) * 100:.0f}%")
-            label_w = p.fontMetrics().horizontalAdvance(label)
+            label_w = lay.target_metrics.horizontalAdvance(label)
             bar_h = max(3.0, min(6 * s, box.height() * 0.35))
             bar = QRectF(box.left(), box.center().y() - bar_h / 2,
                          max(20.0, w - label_w - 8 * s), bar_h)
@@ -303,9 +383,9 @@ class KpiCard(QWidget):
             p.setBrush(theme.color(theme.GOOD if progress >= 1 else theme.ACCENT))
             p.drawRoundedRect(done, bar_h / 2, bar_h / 2)
             p.setPen(theme.color(theme.TEXT_DIM))
-            p.drawText(QRectF(bar.right() + 6 * s, box.top(), w, box.height()), left,
-                       p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight,
-                                                  int(box.right() - bar.right() - 6 * s)))
+            p.drawText(QRectF(bar.right() + 6 * s, box.top(), w, box.height()), _LEFT,
+                       lay.target_metrics.elidedText(label, Qt.TextElideMode.ElideRight,
+                                                     int(box.right() - bar.right() - 6 * s)))
 
     def _chrome(self, selected: bool) -> QPixmap:
         """The card's rounded ground and edge, drawn once per size and state: an antialiased
@@ -335,31 +415,32 @@ class KpiCard(QWidget):
 
     def _paint_sparkline(self, p: QPainter, rect: QRectF, values: np.ndarray,
                          ground: str) -> None:
-        finite = values[np.isfinite(values)] if len(values) else values
-        if len(finite) < 2 or rect.width() < 20:
+        values = np.asarray(values, float)
+        finite = np.isfinite(values)
+        if np.count_nonzero(finite) < 2 or rect.width() < 20:
             return
-        lo, hi = float(finite.min()), float(finite.max())
+        lo, hi = float(values[finite].min()), float(values[finite].max())
         span = hi - lo or 1.0
         n = len(values)
-        xs = rect.left() + rect.width() * np.arange(n) / (n - 1)
-        ys = rect.bottom() - rect.height() * (np.asarray(values, float) - lo) / span
-        run: list[QPointF] = []
-        colour = theme.blend(theme.ACCENT, 200, ground)
-        # runs of finite values (gaps stay gaps); the NaN at the end closes the last one
-        for x, y in zip(xs.tolist() + [0.0], ys.tolist() + [math.nan]):
-            if math.isfinite(y):
-                run.append(QPointF(x, y))
-                continue
-            if len(run) > 1:
-                theme.draw_line(p, QPolygonF(run), colour, max(1.2, 1.6 * self.scale))
-            run = []
-        last = values[-1]
-        if math.isfinite(last):
+        xs = (rect.left() + rect.width() * np.arange(n) / (n - 1)).tolist()
+        ys = (rect.bottom() - rect.height() * (values - lo) / span).tolist()
+        colour = _spark_colour(ground)
+        # runs of finite values (gaps stay gaps), each drawn as one line
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], finite, [False])).astype(np.int8)))
+        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist()):
+            if end - start > 1:
+                theme.draw_line(p, QPolygonF(list(map(QPointF, xs[start:end], ys[start:end]))),
+                                colour, max(1.2, 1.6 * self.scale))
+        if finite[-1]:
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.color(theme.HIGHLIGHT))
             r = 2.5 * self.scale
-            p.drawEllipse(QPointF(rect.right(), rect.bottom() - rect.height() * (last - lo) / span),
-                          r, r)
+            p.drawEllipse(QPointF(rect.right(), ys[-1]), r, r)
+
+
+@lru_cache(maxsize=4)
+def _spark_colour(ground: str) -> QColor:
+    return theme.blend(theme.ACCENT, 200, ground)
 
 
 class KpiPanel(Panel):

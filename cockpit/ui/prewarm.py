@@ -33,6 +33,7 @@ class Prewarmer(QObject):
         self.ctx = ctx
         self._warmers = warmers
         self._lookers: list[Callable[[str], None]] | None = None
+        self._panels: list | None = None
         self._pending: list[str] = []
         self._view: str | None = None
         self._at_view = True      # the level itself is selected, not one of its regions
@@ -45,6 +46,7 @@ class Prewarmer(QObject):
         self.fetcher: QueryFetcher | None = None
         if len(ctx.queries.townships) >= ASYNC_MIN:
             self.fetcher = QueryFetcher(ctx, warmers, self)
+            self.fetcher.neighbours_read.connect(self.draw_ahead)
             ctx.fetch_first(self.fetcher)
             if parent is not None:   # (read once the window is up, not during its first paint)
                 from .app import after_first_paint
@@ -54,7 +56,9 @@ class Prewarmer(QObject):
 
     @property
     def done(self) -> bool:
-        return not self._pending and (self.fetcher is None or self.fetcher.idle)
+        return not self._pending and (self.fetcher is None or self.fetcher.idle) \
+            and not any(getattr(panel, "drawing_ahead", False)
+                        for panel in self._looks_panels())
 
     def _on_change(self, changed: frozenset, state) -> None:
         if (changed & {"indicator", "period", "domain"} or self.ctx.view_code != self._view
@@ -62,8 +66,19 @@ class Prewarmer(QObject):
             # other answers, another level's regions, or from the level itself to one of its
             # regions and back (what the panels draw ahead differs: a township's columns and axes)
             self._restart()
+        elif self.fetcher is not None:
+            self._pending = []   # the last selection's neighbours: the new one's come later
         elif self._pending:
             self._timer.start(QUIET_MS)   # the user is busy: wait for a pause
+
+    def draw_ahead(self, state, regions: list[str]) -> None:
+        """At scale, the regions whose answers the query worker has read ahead (the ranking's
+        neighbours) are walked like a county's townships, on the GUI thread: their cards
+        painted and where the map's names and outline go, so stepping to one only shows it."""
+        if state == self.ctx.state and not self.ctx.waiting:
+            self._pending = list(reversed(regions))
+            if self._pending:
+                self._timer.start(0)
 
     def _restart(self) -> None:
         # The regions of the level shown (a county's townships, a city's counties).
@@ -91,13 +106,22 @@ class Prewarmer(QObject):
         names go), read ahead by this walk only, never by the query worker. Found at the first
         tick: the panels are in the window by then."""
         if self._lookers is None:
+            self._lookers = [panel.warm_look for panel in self._looks_panels()]
+        return self._lookers
+
+    def _looks_panels(self) -> list:
+        """The window's panels that prepare on the GUI thread what they draw (found once the
+        window has them)."""
+        if self._panels is None:
             from .panel import Panel
 
             window = self.parent()
-            self._lookers = [panel.warm_look for panel in
-                             (window.findChildren(Panel) if window is not None else [])
-                             if hasattr(panel, "warm_look")]
-        return self._lookers
+            found = [panel for panel in (window.findChildren(Panel) if window is not None
+                                         else []) if hasattr(panel, "warm_look")]
+            if not found:
+                return []
+            self._panels = found
+        return self._panels
 
     def _tick(self) -> None:
         if not self._pending:
@@ -109,7 +133,9 @@ class Prewarmer(QObject):
         except Exception as exc:  # noqa: BLE001 - reading ahead is optional, never fatal
             # e.g. the warehouse closed under a closing window: the selection reads for itself.
             self.last_error = repr(exc)
-            self.stop()
+            if self.fetcher is None:
+                self.stop()
+            self._pending = []
             return
         if self._pending:
             self._timer.start(0)
@@ -184,6 +210,9 @@ class QueryFetcher(QObject):
     worker reads ahead the ranking's neighbours and the next months of playback."""
 
     _answered = Signal(object, object)   # the state fetched, the worker's error (or None)
+    # (the worker) the answers of these neighbours of the shown state are in: the GUI thread
+    # may draw them ahead (Prewarmer.draw_ahead)
+    neighbours_read = Signal(object, object)   # the state shown, region codes
 
     def __init__(self, ctx: CockpitContext, warmers: list[Callable[[str], None]],
                  parent: QObject | None = None):
@@ -218,8 +247,11 @@ class QueryFetcher(QObject):
         once, else paid by the first selection), unless a change is on its way."""
         with self._wake:
             if self._request is None and not self._ahead:
-                self._ahead = [self.ctx.queries.prepare]
+                self._ahead = [self.ctx.queries.prepare, *self._idle_jobs()]
                 self._wake.notify()
+
+    def _idle_jobs(self) -> list[Callable[[], None]]:
+        return [job for jobs in self.ctx.idle_jobs for job in jobs()]
 
     def stop(self) -> None:
         self._ahead_timer.stop()
@@ -291,6 +323,7 @@ class QueryFetcher(QObject):
             regions += [code for code in level if code not in regions and code != state.region]
         ahead += [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
                   for code in regions[:2 * NEIGHBOURS]]
+        ahead.append(lambda: self.neighbours_read.emit(state, regions[:2 * NEIGHBOURS]))
         months = ctx.queries.months
         if state.period in months:
             k = months.index(state.period)
@@ -298,6 +331,7 @@ class QueryFetcher(QObject):
                       for m in months[k + 1:k + 1 + NEXT_PERIODS]]
         ahead += [lambda code=code: fetch_state(ctx, replace(state, region=code), self._warmers)
                   for code in regions[2 * NEIGHBOURS:]]
+        ahead += self._idle_jobs()   # what a click broke off, where anything was left
         with self._wake:
             if self._request is None:
                 self._ahead = ahead

@@ -266,6 +266,7 @@ class Queries:
         # What read_every_place keeps for the snapshot's life (None until it has run).
         self._every_event: tuple[list[dict], np.ndarray] | None = None
         self._every_child_geometry: dict[str, dict[str, bytes]] | None = None
+        self._every_event_by_place: dict | None = None   # see _window_of_place
 
         self._event_index_lock = threading.Lock()
         self._event_index_read = _MISSING
@@ -863,6 +864,8 @@ class Queries:
         if not self.every_place_at_once:
             return
         self._read_every_event()
+        if self._every_event is not None:
+            self._every_event_grouped()
         self._read_every_child_geometry()
         self._read_every_provenance()
         self._every_series(indicator)
@@ -1149,6 +1152,40 @@ class Queries:
         last = np.searchsorted(times, -np.datetime64(start, "us").astype(np.int64), "right")
         return events[first:last]
 
+    def _every_event_grouped(self) -> dict[str, tuple[list[dict], np.ndarray]]:
+        """(read_every_place:) `_every_event` by place: each place's events and times."""
+        with self._memo_lock:
+            grouped = self._every_event_by_place
+            if grouped is None:
+                events, times = self._every_event
+                rows: dict[str, list[int]] = {}
+                for k, event in enumerate(events):
+                    rows.setdefault(event["region"], []).append(k)
+                grouped = self._every_event_by_place = {
+                    code: ([events[k] for k in ks], times[ks]) for code, ks in rows.items()}
+            return grouped
+
+    def _window_under(self, region: str | None, start: date, end: date
+                      ) -> tuple[list[dict] | None, frozenset | None]:
+        """The events to look through for `region` in a window (None: ask the database) and
+        the places they must be at (None: any of them)."""
+        under = None if region is None else self._places_under(region)
+        if under is not None and len(under) == 1 and self._every_event is not None:
+            return self._window_of_place(region, start, end), None
+        return self._events_between(start, end), under
+
+    def _window_of_place(self, place: str, start: date, end: date) -> list[dict]:
+        """The events _events_between gives that were recorded at `place`, in its order: every
+        event is grouped by place once, so a township's list and counts are a look-up, not
+        scans of a province's month (~3,000 events, ~2 ms a selection)."""
+        found = self._every_event_grouped().get(place)
+        if found is None:
+            return []
+        events, times = found
+        first = np.searchsorted(times, -np.datetime64(end, "us").astype(np.int64), "right")
+        last = np.searchsorted(times, -np.datetime64(start, "us").astype(np.int64), "right")
+        return events[first:last]
+
     # From this many events on (a province's quarter, the country's ~70,000 a month) a place's
     # events are found through an index of every event's place, time and status, read once
     # (~0.3 s and ~40 MB for the country's 215,000): there a month's events are too many to
@@ -1228,10 +1265,9 @@ class Queries:
             found = self._indexed_events(region, start, end)
             if found is not None:
                 return self._events_found(found, limit)
-        window = (self._events_between(start, end) if start is not None and end is not None
-                  else None)
+        window, under = (self._window_under(region, start, end)
+                         if start is not None and end is not None else (None, None))
         if window is not None:
-            under = None if region is None else self._places_under(region)
             # (events of places the warehouse does not know are left out, as below)
             return list(islice((e for e in window if e["region_name"] is not None
                                 and (under is None or e["region"] in under)), limit))
@@ -1325,9 +1361,8 @@ class Queries:
             names = self._event_index.status_names
             numbers, counted = np.unique(found[1], return_counts=True)
             return {names[k]: int(n) for k, n in zip(numbers.tolist(), counted.tolist())}
-        window = self._events_between(start, end)
+        window, under = self._window_under(region, start, end)
         if window is not None:
-            under = None if region is None else self._places_under(region)
             counts: dict[str, int] = {}
             for e in window:
                 if under is None or e["region"] in under:

@@ -142,3 +142,20 @@ def test_a_card_whose_figures_did_not_change_is_not_repainted(panel, qtbot):
     assert any(card in painted for card in widget.cards if not card.data.county_figure)
     assert county_card.data.value == q.kpis(COUNTY_CODE, ["ops_data_shared"],
                                             date(2025, 12, 1))["ops_data_shared"].value
+
+
+def test_a_card_drawn_over_its_frame_is_the_card_drawn_afresh(panel):
+    # A new place's card reuses the frame (name, period, labels) another place's card drew:
+    # the picture must be exactly the one drawn from nothing, selected or not.
+    from cockpit.ui import kpi_panel
+
+    widget, ctx, q = panel
+    other = TOWNSHIP_CODES["桃溪镇"]
+    ctx.select(region=LIUCHENG)
+    widget.cards[0].grab()
+    ctx.select(region=other)
+    reused = [card.grab().toImage() for card in widget.cards]
+    kpi_panel.forget_pictures()
+    afresh = [card.grab().toImage() for card in widget.cards]
+    assert len(reused) >= 4 and any(card.selected for card in widget.cards)
+    assert reused == afresh

@@ -4,6 +4,7 @@ the level shown, and the words follow the level."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -182,9 +183,10 @@ def test_the_county_demo_keeps_its_one_level(demo_db, qtbot):
         warehouse.close()
 
 
+@contextmanager
 def _as_a_province(db, qtbot, monkeypatch):
     """A window on `db` run as a province is (its queries on the worker), shown at 1600×900
-    (shown: the panels paint ahead too)."""
+    (shown: the panels paint ahead too), closed with its warehouse after."""
     from cockpit.ui import prewarm
 
     monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)
@@ -194,7 +196,11 @@ def _as_a_province(db, qtbot, monkeypatch):
     qtbot.addWidget(win)
     win.resize(1600, 900)
     win.show()
-    return win, warehouse
+    try:
+        yield win, warehouse
+    finally:
+        win.close()
+        warehouse.close()
 
 
 def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qtbot,
@@ -208,8 +214,7 @@ def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qt
     monkeypatch.setattr(QPainter, "drawText", lambda painter, *a: (
         painted_in.add(threading.current_thread().name), draw_text(painter, *a))[1])
 
-    win, warehouse = _as_a_province(demo_db, qtbot, monkeypatch)
-    try:
+    with _as_a_province(demo_db, qtbot, monkeypatch) as (win, warehouse):
         ctx = win.ctx
         assert win.prewarmer.fetcher is not None
         towns = ctx.hierarchy.children(ctx.county_code)
@@ -224,17 +229,13 @@ def test_at_scale_a_change_waits_for_its_answers_and_the_newest_wins(demo_db, qt
         qtbot.waitUntil(lambda: win.prewarmer.done, timeout=20_000)   # read ahead, then idle
         # The worker only fetches: pictures are painted on the GUI thread alone.
         assert painted_in == {threading.main_thread().name}
-    finally:
-        win.close()
-        warehouse.close()
 
 
 def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_warehouse(
         city_db, qtbot, monkeypatch):
     # The idle read-ahead reads every place's figures at once (warehouses up to a province's
     # size): any township's selection then finds its answers and the window shows them.
-    win, warehouse = _as_a_province(city_db, qtbot, monkeypatch)
-    try:
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
         ctx, q = win.ctx, warehouse.queries
         assert q.every_place_at_once
         ctx.select(region=WUYI)
@@ -250,9 +251,60 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
         periods, values = win.trend.series_data(win.trend.series_names()[0])
         assert np.array_equal(values[np.isin(periods, own.periods)], own.values,
                               equal_nan=True)
-    finally:
-        win.close()
-        warehouse.close()
+
+
+def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtbot,
+                                                                    monkeypatch):
+    # While the user pauses, every level's outlines and names are prepared (the query worker)
+    # and drawn hidden (the GUI thread): a first visit to another county only shows them.
+    from cockpit.ui.map import panel as map_panel
+
+    built = []
+
+    class Counted(map_panel.ChoroplethItem):
+        def __init__(self, *args):
+            super().__init__(*args)
+            built.append(self)
+
+    monkeypatch.setattr(map_panel, "ChoroplethItem", Counted)
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx = win.ctx
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        assert not win.map.drawing_ahead
+        ahead = len(built)
+        assert ahead > len(ctx.hierarchy.children(CITY_CODE)) // 2
+        scene = win.map.choropleth.scene()
+        yiwu_township = ctx.hierarchy.children(YIWU)[2]
+        ctx.select(region=yiwu_township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert win.map.view_code == YIWU and win.map.highlighted_region == yiwu_township
+        assert set(win.map.colors) == set(ctx.hierarchy.children(YIWU))
+        assert len(built) == ahead and win.map.choropleth in built
+        # the levels not shown wait outside the scene, which keeps the map's repaint cheap
+        assert sum(isinstance(item, Counted) for item in scene.items()) \
+            <= map_panel.MapPanel.SCENE_LEVELS
+
+
+def test_at_scale_after_a_rest_a_ranking_neighbours_outline_and_cards_are_drawn_ahead(
+        city_db, qtbot, monkeypatch):
+    from cockpit.ui.kpi_panel import KpiCard
+    from cockpit.ui.prewarm import neighbours
+
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx = win.ctx
+        ctx.select(region=ctx.hierarchy.children(WUYI)[4])
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        nearest = neighbours(ctx, ctx.state)[0]
+        glows = win.map.highlight.sprites_made
+        painted = []
+        monkeypatch.setattr(KpiCard, "_paint_figures",
+                            lambda card, *args: painted.append(card))
+        ctx.select(region=nearest)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        win.repaint()
+        assert win.map.highlighted_region == nearest
+        assert win.map.highlight.sprites_made == glows and painted == []
 
 
 def test_a_warehouse_with_too_many_places_to_read_every_level_at_once_answers_the_same(city_db):

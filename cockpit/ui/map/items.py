@@ -392,26 +392,42 @@ class HighlightItem(QGraphicsItem):
         # Three wide translucent antialiased strokes of a township's outline cost several ms;
         # each outline is drawn once per view transform and then copied, so stepping through
         # townships (and back) repaints the glow as a pixmap.
-        t = painter.worldTransform()
         ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
-        bounds = t.mapRect(self.boundingRect())
+        drawn = self._sprite(self._path, painter.worldTransform(), ratio)
+        if drawn is None:   # a province filling the screen
+            self._stroke(painter, self._path)
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.drawPixmap(*drawn)
+        painter.restore()
+
+    def draw_ahead(self, path: QPainterPath | None, transform: QTransform,
+                   ratio: float) -> None:
+        """Make the glow of `path` for the view's transform before it is selected."""
+        if path is not None and not path.isEmpty():
+            self._sprite(path, transform, ratio)
+
+    def _sprite(self, path: QPainterPath, t: QTransform, ratio: float
+                ) -> tuple[QPointF, QPixmap] | None:
+        m = self._margin
+        bounds = t.mapRect(path.boundingRect().adjusted(-m, -m, m, m))
         origin = QPointF(math.floor(bounds.left()), math.floor(bounds.top()))
-        key = (id(self._path), t.m11(), t.m12(), t.m21(), t.m22(), t.dx() - origin.x(),
+        key = (id(path), t.m11(), t.m12(), t.m21(), t.m22(), t.dx() - origin.x(),
                t.dy() - origin.y(), ratio)
         sprite = self._sprites.get(key)
         if sprite is None:
             width, height = math.ceil(bounds.right() - origin.x()), math.ceil(
                 bounds.bottom() - origin.y())
-            if width * height * ratio * ratio > 4_000_000:   # a province filling the screen
-                self._stroke(painter)
-                return
+            if width * height * ratio * ratio > 4_000_000:
+                return None
             sprite = QPixmap(max(1, round(width * ratio)), max(1, round(height * ratio)))
             sprite.setDevicePixelRatio(ratio)
             sprite.fill(Qt.GlobalColor.transparent)
             p = QPainter(sprite)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setTransform(t * QTransform.fromTranslate(-origin.x(), -origin.y()))
-            self._stroke(p)
+            self._stroke(p, path)
             p.end()
             if self._sprite_bytes > 32_000_000 or len(self._sprites) > 256:
                 self._sprites.clear()
@@ -419,17 +435,19 @@ class HighlightItem(QGraphicsItem):
                 self._sprite_bytes = 0
             self._sprite_bytes += sprite.width() * sprite.height() * 4
             self._sprites[key] = sprite
-            self._paths_seen[id(self._path)] = self._path
-        painter.save()
-        painter.resetTransform()
-        painter.drawPixmap(origin, sprite)
-        painter.restore()
+            self._paths_seen[id(path)] = path
+        return origin, sprite
 
-    def _stroke(self, painter: QPainter) -> None:
+    @property
+    def sprites_made(self) -> int:
+        """How many glows are kept drawn (each path at each view transform)."""
+        return len(self._sprites)
+
+    def _stroke(self, painter: QPainter, path: QPainterPath) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for pen in self._pens:
             painter.setPen(pen)
-            painter.drawPath(self._path)
+            painter.drawPath(path)
 
 
 _label_boxes: dict[tuple[str, int, bool], tuple[QRectF, QPointF]] = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetricsF, QMouseEvent, QPainter, QTransform
 from PySide6.QtWidgets import (QFrame, QGraphicsScene, QGraphicsView, QHBoxLayout, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
@@ -177,6 +177,8 @@ class MapPanel(Panel):
 
     fields = frozenset({"indicator", "period", "region"})
     follows_alerts = True
+    # (from the query worker) a level's outlines are ready: draw it while the user is idle
+    _view_prepared = Signal(str)
 
     def __init__(self, ctx: CockpitContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -205,7 +207,14 @@ class MapPanel(Panel):
         self._alert_counts: dict | None = None       # open alerts by region, as last read
         self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
         self._prepared_lock = threading.Lock()
+        self._to_build: list[str] = []   # prepared levels to draw ahead (_build_ahead)
+        self._every_view: tuple | None = None   # (queries, every level, if few enough)
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.timeout.connect(self._build_ahead)
+        self._view_prepared.connect(self._on_view_prepared, Qt.ConnectionType.QueuedConnection)
         ctx.preparers.append(self._prepare)
+        ctx.idle_jobs.append(self._levels_to_prepare)
 
         self._title = TitleLabel(parent=self)
         self._title_plain = ""
@@ -360,6 +369,8 @@ class MapPanel(Panel):
 
     # -- selection ----------------------------------------------------------------------------
     def on_selection(self, changed: frozenset, state) -> None:
+        if self._to_build:   # the user is busy: draw ahead when they pause
+            self._build_timer.start(self.QUIET_MS)
         if "region" in changed and self.ctx.view_code != self._view_code:
             self._load_view(self.ctx.view_code)   # another level: its geometry, colours, names
             return
@@ -455,29 +466,38 @@ class MapPanel(Panel):
     def on_reload(self) -> None:
         """A new snapshot: geometry, labels and colours of the shown level, read afresh."""
         for level in self._levels.values():
-            for item in level.items():
-                self._scene.removeItem(item)
+            self._remove_level(level)
         self._levels.clear()
         with self._prepared_lock:
             self._prepared.clear()
+        self._to_build.clear()
         self._level = None
         self._alert_counts = None
         self._load_view(self.ctx.view_code)
 
-    # Levels kept drawn (transparent, so their cached pixels survive): a city and all its
-    # counties, a province's cities, a wall's last stops; a county level is a few hundred KB.
-    VIEW_CACHE = 24
+    # Levels kept built (the last SCENE_LEVELS shown of them in the scene): a province's 102,
+    # drawn ahead, a wall's last stops; a county level is a few hundred KB.
+    VIEW_CACHE = 128
+
+    # Levels whose outlines the query worker prepares ahead, all of them, when there are no
+    # more than are kept drawn (a province's 102, ~7 ms each once): a county's first visit
+    # then waits for none. A country's 2,900 counties are prepared as they are visited.
+    PREPARED = VIEW_CACHE
 
     def _prepare(self, state) -> None:
         """(The query worker, at scale:) the outlines and hit-test index of the level `state`
         shows, if not drawn yet: ~10 ms of a drill that no longer runs on the GUI thread."""
-        view = self.ctx.hierarchy.view_of(state.region)
+        self._prepare_view(self.ctx.hierarchy.view_of(state.region))
+
+    def _prepare_view(self, view: str, ahead: bool = False) -> None:
         if view in self._levels or view in self._prepared:
             return
         queries = self.ctx.queries
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
         with self._prepared_lock:
             self._prepared[view] = (queries, index)   # (a reload may come in between)
+            while len(self._prepared) > self.PREPARED:
+                self._prepared.pop(next(iter(self._prepared)))
         # The names' pictures too (outlines and halos filled, ~1 ms each, kept by text and
         # size), as most are drawn (full, at the map's size; the few crowded ones are made
         # when placed). Qt's paths, fonts and images may be used in any thread.
@@ -485,13 +505,58 @@ class MapPanel(Panel):
             for code in index.codes:
                 label_sprite(self.ctx.region_name(code), self._label_px, False,
                              self._pixel_ratio)
-            while len(self._prepared) > 4:
-                self._prepared.pop(next(iter(self._prepared)))
+        if ahead:
+            self._view_prepared.emit(view)
+
+    def _levels_to_prepare(self) -> list:
+        """(For the query worker, when idle:) one job per level not drawn or prepared yet,
+        where the warehouse has few enough levels to prepare them all."""
+        queries = self.ctx.queries
+        if self._every_view is None or self._every_view[0] is not queries:
+            # (once per snapshot: a country's 40,000 regions are looked through in ~10 ms)
+            views = [r.code for r in queries.regions if queries.hierarchy.children(r.code)]
+            self._every_view = (queries, views if len(views) <= self.PREPARED else [])
+        views = self._every_view[1]
+        if not self.isVisible():
+            return []
+        return [lambda view=view: self._prepare_view(view, ahead=True) for view in views
+                if view not in self._levels and view not in self._prepared]
+
+    QUIET_MS = 300   # how long the selection must rest before levels are drawn ahead again
+
+    @property
+    def drawing_ahead(self) -> bool:
+        """Levels are still to be drawn ahead (when the user pauses)."""
+        return bool(self._to_build) and len(self._levels) < self.VIEW_CACHE
+
+    def _on_view_prepared(self, view: str) -> None:
+        self._to_build.append(view)
+        if not self._build_timer.isActive():
+            self._build_timer.start(self.QUIET_MS)
+
+    def _build_ahead(self) -> None:
+        """Draw one prepared level (hidden) per turn of the event loop while the user is idle,
+        so that a county's first visit shows it rather than building its items, names and
+        anchors (~4 ms of every selection in another county of a province)."""
+        if self.ctx.waiting:   # a change is on its way: it comes first
+            self._build_timer.start(self.QUIET_MS)
+            return
+        while self._to_build and len(self._levels) < self.VIEW_CACHE:
+            view = self._to_build.pop(0)
+            with self._prepared_lock:
+                prepared = self._prepared.get(view)
+            if view in self._levels or prepared is None or prepared[0] is not self.ctx.queries:
+                continue
+            self._levels[view] = self._build_level(view)
+            self._levels.move_to_end(view, last=False)   # not before any level shown
+            break
+        if self.drawing_ahead:
+            self._build_timer.start(0)
 
     def _build_level(self, view: str) -> _Level:
-        """Index, outlines and names of the children of `view`, added to the scene hidden."""
-        with self._prepared_lock:
-            queries, index = self._prepared.pop(view, (None, None))
+        """Index, outlines and names of the children of `view` (not in the scene yet)."""
+        with self._prepared_lock:   # (kept: the level may be dropped and drawn again)
+            queries, index = self._prepared.get(view, (None, None))
         if index is None or queries is not self.ctx.queries:
             index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
         choropleth = ChoroplethItem()
@@ -522,10 +587,32 @@ class MapPanel(Panel):
         level = _Level(index, choropleth, anchors, labels,
                        {code: index.geometry(code).area for code in labels},
                        any(r.schematic for r in children))
-        for item in level.items():
-            item.setOpacity(0.0)
-            self._scene.addItem(item)
         return level
+
+    # Levels kept in the scene (transparent, so their cached pixels survive a drill back): a
+    # city and its last counties. The others wait outside it: every level in the scene costs
+    # each repaint of the map (a province's 102: ~2 ms more per repaint).
+    SCENE_LEVELS = 8
+
+    def _show_level(self, level: _Level) -> None:
+        """Make `level` the one drawn; only the last SCENE_LEVELS shown stay in the scene."""
+        if self._level is not None and self._level is not level:
+            for item in self._level.items():
+                item.setOpacity(0.0)
+        if level.choropleth.scene() is None:
+            for item in level.items():
+                self._scene.addItem(item)
+        for item in level.items():
+            item.setOpacity(1.0)
+        in_scene = [old for old in self._levels.values()
+                    if old is not level and old.choropleth.scene() is not None]
+        for old in in_scene[:max(0, len(in_scene) - (self.SCENE_LEVELS - 1))]:
+            self._remove_level(old)
+
+    def _remove_level(self, level: _Level) -> None:
+        if level.choropleth.scene() is not None:
+            for item in level.items():
+                self._scene.removeItem(item)
 
     def _load_view(self, view: str) -> None:
         """Draw the children of `view` (built the first time, shown again after), then colours
@@ -534,15 +621,9 @@ class MapPanel(Panel):
         if level is None:
             level = self._levels[view] = self._build_level(view)
             while len(self._levels) > self.VIEW_CACHE:
-                _, old = self._levels.popitem(last=False)
-                for item in old.items():
-                    self._scene.removeItem(item)
+                self._remove_level(self._levels.popitem(last=False)[1])
         self._levels.move_to_end(view)
-        if self._level is not None and self._level is not level:
-            for item in self._level.items():
-                item.setOpacity(0.0)
-        for item in level.items():
-            item.setOpacity(1.0)
+        self._show_level(level)
         self._level = level
         self._view_code = view
         self._index, self._choropleth = level.index, level.choropleth
@@ -739,6 +820,11 @@ class MapPanel(Panel):
         if self._labels and self._scale > 0 and region in self._labels \
                 and self.isVisible():
             self._label_plan(region)
+            # and its outline's glow (~4 ms the first time), for the view as it is
+            viewport = self._view.viewport()
+            self._highlight.draw_ahead(self._choropleth.path(region),
+                                       self._view.viewportTransform(),
+                                       viewport.devicePixelRatioF())
 
     def _plan_labels(self, highlighted: str | None) -> list[tuple[str, str, int, QPointF]]:
         px = self._label_px
@@ -863,6 +949,8 @@ class MapPanel(Panel):
     def closeEvent(self, event) -> None:
         if self._prepare in self.ctx.preparers:
             self.ctx.preparers.remove(self._prepare)
+        if self._levels_to_prepare in self.ctx.idle_jobs:
+            self.ctx.idle_jobs.remove(self._levels_to_prepare)
         super().closeEvent(event)
 
     def showEvent(self, event) -> None:
