@@ -372,7 +372,8 @@ class EventsPanel(Panel):
 
         self.title = TitleLabel(parent=self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.counts_label = CountsLabel("eventCounts", self)
+        # flush with the panel's right edge: no room kept beside it, the title needs it
+        self.counts_label = CountsLabel("eventCounts", self, pad=0)
         self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.note = QLabel(self)
         self.note.setObjectName("dim")  # theme.qss: secondary text, scaled with the window

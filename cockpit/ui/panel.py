@@ -420,7 +420,8 @@ class CountsLabel(TitleLabel):
     _widths: dict | None = None   # text -> the width it needs
     elide = False
 
-    def __init__(self, object_name: str, parent=None):
+    def __init__(self, object_name: str, parent=None, pad: int = 16):
+        self._pad = pad   # room kept beside the text, in pixels
         super().__init__(parent=parent, object_name=object_name)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
@@ -442,7 +443,7 @@ class CountsLabel(TitleLabel):
             document.setDocumentMargin(0)
             document.setDefaultFont(self.font())
             document.setHtml(text)
-            width = self._widths[text] = math.ceil(document.idealWidth()) + 16
+            width = self._widths[text] = math.ceil(document.idealWidth()) + self._pad
         if width > self._widest:   # wider than ever: once, the panel makes room
             self._widest = width
             self.updateGeometry()

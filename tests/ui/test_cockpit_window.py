@@ -308,8 +308,13 @@ def test_panel_titles_show_their_accent_bar_and_whole_text(window):
     from cockpit.ui.panel import TitleLabel
 
     app = _application()
+    window.ctx.select(region=window.ctx.queries.county.code)   # the widest event counts first
+    grab(window, app)
     window.ctx.select(region=TAOXI)
     image = grab(window, app)
+    # at 1920 px the events' title and its counts fit on one line: the title is not cut short
+    # (a title cut short carries its whole text as a tooltip)
+    assert window.events.title.toolTip() == "", window.events.title.toolTip()
     accent = QColor("#2fd0ff")
     for panel in (window.kpis, window.map, window.trend, window.ranking, window.events):
         title = panel.findChild(TitleLabel)
