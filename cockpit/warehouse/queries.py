@@ -575,13 +575,23 @@ class Queries:
         (periods, values, previous values, year-ago values)."""
         places = [parent, *self.hierarchy.children(parent)]
         # The range is implied by the equalities; said, it lets the zone maps skip the rest.
+        # Where every child's code extends its parent's (GB codes do), the range holds only
+        # the parent and what lies below it: the equalities are left out of the SQL and the
+        # places picked here, as DuckDB tested each row of the row groups read against each
+        # of the county's few dozen codes (~18 ms of a nation selection's ~5).
+        nested = all(code.startswith(parent) for code in places)
         res = self._cur().execute(
             f"""
             SELECT region, period, value, prev_value, yoy_value FROM {self._by_region}
             WHERE indicator = ? AND region >= ? AND region <= ?
-              AND {_one_of("region", len(places))}
+              {"" if nested else "AND " + _one_of("region", len(places))}
             ORDER BY region, period
-            """, [indicator, min(places), max(places), *places]).fetchnumpy()
+            """, [indicator, min(places), max(places),
+                  *(() if nested else places)]).fetchnumpy()
+        if nested:
+            keep = np.isin(np.asarray(res["region"], dtype=object), places)
+            if not keep.all():
+                res = {name: column[keep] for name, column in res.items()}
         regions = np.asarray(res["region"], dtype=object)
         columns = (np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]),
                    _nan(res["prev_value"]), _nan(res["yoy_value"]))
