@@ -1117,6 +1117,12 @@ class Queries:
         """Every event reported in [start, end), newest first, with its place's name (None for
         a place the warehouse does not know); None when there are more than
         WINDOW_EVENTS_MAX (each place then asks the database)."""
+        # Counted first: the country's month (~70,000 events) fetched its first 5,001 rows
+        # only to find them too many (~0.2 s of its first paint; the count: a few ms).
+        if self._cur().execute(
+                "SELECT count(*) FROM events WHERE reported_at >= ? AND reported_at < ?",
+                [start, end]).fetchone()[0] > self.WINDOW_EVENTS_MAX:
+            return None
         rows = self._cur().execute(
             """
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
