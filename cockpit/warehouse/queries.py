@@ -1213,7 +1213,14 @@ class Queries:
         names = sorted(set(status.tolist()))   # (np.unique sorts 215,000 strings: ~1 s)
         status_of = {name: k for k, name in enumerate(names)}
         statuses = np.fromiter(map(status_of.__getitem__, status), np.int16, len(status))
+        # The events' rows, in place order, in the snapshot's own memory (the country's: ~0.5 s
+        # once, ~40 MB): a township's list reads a few rows there, where the table in
+        # reporting order made each list scan ~120,000 rows (7-26 ms of every selection).
+        self._cur().execute(f"CREATE TABLE IF NOT EXISTS {self._EVENTS_BY_PLACE} AS"
+                            " SELECT * FROM events ORDER BY region, reported_at")
         return _EventIndex(number, places[order], times[order], statuses[order], names)
+
+    _EVENTS_BY_PLACE = "memory.main.events_by_place"
 
     def _indexed_events(self, region: str | None, start: date | None, end: date | None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -1320,11 +1327,11 @@ class Queries:
             f"""
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
                    status, lon, lat
-            FROM events WHERE reported_at >= ? AND reported_at <= ?
-              AND {_one_of("region", len(codes))}
+            FROM {self._EVENTS_BY_PLACE} WHERE reported_at >= ? AND reported_at <= ?
+              AND region >= ? AND region <= ? AND {_one_of("region", len(codes))}
             ORDER BY reported_at DESC, id
             LIMIT ?
-            """, [first, last, *codes, limit]).fetchall()
+            """, [first, last, codes[0], codes[-1], *codes, limit]).fetchall()
         by_code = self.region_by_code
         return [dict(zip(self._EVENT_KEYS, (row[0], row[1], by_code[row[1]].name, *row[2:])))
                 for row in rows]
