@@ -987,12 +987,18 @@ class Queries:
                      region: str | None) -> _EveryPlace:
         """The rows of `indicators` (up to `month`) of one region, or of every region."""
         which = " ".join(f"WHEN o.indicator = ? THEN {j}" for j in range(len(indicators)))
-        params = [*indicators, *indicators]
-        where = _one_of("o.indicator", len(indicators))
+        params = [*indicators]
+        where = "TRUE"
+        if region is None:
+            where = _one_of("o.indicator", len(indicators))
+            params += indicators
         if month is not None:
             where += " AND o.period <= ?"
             params.append(month)
         if region is not None:
+            # One place's rows are few (a row group's slice): every indicator's are read and
+            # the others dropped below, as testing each row of the row group against each
+            # indicator cost more than reading them (~6 ms against ~4).
             source, key = f"{self._by_region} o", "0"
             where += " AND o.region = ?"
             params.append(region)
@@ -1006,6 +1012,11 @@ class Queries:
             FROM {source}
             WHERE {where}
             """, params).fetchnumpy()
+        if region is not None:
+            picked = _nan(res["j"])
+            keep = ~np.isnan(picked)
+            res = {name: column[keep] for name, column in res.items()}
+            res["j"] = picked[keep]
         n = len(indicators)
         periods = np.asarray(res["period"], dtype="datetime64[D]")
         pairs = np.asarray(res["k"], dtype=np.int64) * n + np.asarray(res["j"], dtype=np.int64)
