@@ -1,11 +1,11 @@
 """A read that takes a while (a nation's 45,000 alerts: 0.2-0.4 s) done on a worker thread, its
 answer handed back on the GUI thread, so the window paints its first frame without waiting.
 
-One thread per reader, started once the widget it reads for has painted (a thread reading
-sooner would take the CPU and the GIL from building and painting the first frame). Requests
-carry a key; a newer request for
-a key replaces one still waiting, and an answer whose key was asked again meanwhile is dropped
-(the newer answer follows), so the panel shows the last answer until the newest arrives.
+One thread per reader; it reads once the widget it reads for has painted (reading sooner, it
+would take the CPU and the GIL from building and painting the first frame). Requests carry a
+key: a newer request replaces one of the same key still waiting, and an answer whose key was
+asked again meanwhile is dropped (the newer one follows), so a panel shows its last answer
+until the newest arrives.
 """
 from __future__ import annotations
 
@@ -26,21 +26,16 @@ class BackgroundReader(QObject):
         self._wake = threading.Condition()
         self._waiting: dict[Any, tuple[int, Callable[[], Any]]] = {}
         self._asked: dict[Any, int] = {}            # key -> the newest request's number
-        self._then: dict[Any, tuple[Callable, Callable | None]] = {}
+        self._then: dict[Any, tuple[Callable, Callable]] = {}
         self._number = 0
-        self._busy = False
-        self._stopped = False
         self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
         self._answered.connect(self._on_answered, Qt.ConnectionType.QueuedConnection)
 
     def request(self, key, read: Callable[[], Any], then: Callable[[Any], None],
-                failed: Callable[[Exception], None] | None = None) -> None:
+                failed: Callable[[Exception], None]) -> None:
         """Run `read()` off the GUI thread, then `then(answer)` (or `failed(error)`) on it,
         unless `key` was asked again in between."""
         with self._wake:
-            if self._stopped:
-                return
             self._number += 1
             self._asked[key] = self._number
             self._waiting[key] = (self._number, read)
@@ -66,36 +61,18 @@ class BackgroundReader(QObject):
         with self._wake:
             return key in self._asked
 
-    @property
-    def idle(self) -> bool:
-        with self._wake:
-            return not self._asked and not self._busy
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._waiting.clear()
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._stopped and not (self._painted and self._waiting):
+                while not (self._painted and self._waiting):
                     self._wake.wait()
-                if self._stopped:
-                    return
                 key = next(iter(self._waiting))
                 number, read = self._waiting.pop(key)
-                self._busy = True
             answer = error = None
             try:
                 answer = read()
             except Exception as exc:  # noqa: BLE001 - handed to the GUI thread's `failed`
                 error = exc
-            with self._wake:
-                self._busy = False
             try:
                 self._answered.emit(key, number, answer, error)
             except RuntimeError:   # the window was closed and deleted meanwhile
@@ -109,7 +86,5 @@ class BackgroundReader(QObject):
             then, failed = self._then.pop(key)
         if error is None:
             then(answer)
-        elif failed is not None:
-            failed(error)
         else:
-            self.last_error = repr(error)
+            failed(error)

@@ -1194,9 +1194,6 @@ class Queries:
     # read whole (_window_events), and each count of one township scanned the table (~65 ms
     # per selection, two or three of them).
     EVENT_INDEX_MIN = 20000
-    # Regions with more places under them ask the database: the rows of a list are read back
-    # by their places' codes, and a city's newest 200 events lie in as many places.
-    EVENT_INDEX_PLACES = 64
 
     def prepare(self) -> None:
         """Read ahead what a large warehouse's later questions share (its event index), so
@@ -1226,7 +1223,9 @@ class Queries:
         statuses = np.fromiter(map(status_of.__getitem__, status), np.int16, len(status))
         # The events' rows, in place order, in the snapshot's own memory (the country's: ~0.5 s
         # once, ~40 MB): a township's list reads a few rows there, where the table in
-        # reporting order made each list scan ~120,000 rows (7-26 ms of every selection).
+        # reporting order made each list scan ~120,000 rows (7-26 ms of every selection), and
+        # a province's newest 200 events, in as many places, are read back by their codes
+        # within the province's range (~50 ms of a first drill; asked of the table, ~150).
         self._cur().execute(f"CREATE TABLE IF NOT EXISTS {self._EVENTS_BY_PLACE} AS"
                             " SELECT * FROM events ORDER BY region, reported_at")
         return _EventIndex(number, places[order], times[order], statuses[order], names)
@@ -1237,12 +1236,10 @@ class Queries:
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(times, status numbers, place numbers) of the events under `region` in
         [start, end), from the event index; None where the index is not used (a small
-        warehouse, the root, a province)."""
+        warehouse, the root)."""
         if region is None:
             return None
         under = self._places_under(region)
-        if len(under) > self.EVENT_INDEX_PLACES:
-            return None
         index = self._event_index
         if index is None:
             return None
