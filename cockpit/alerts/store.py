@@ -611,12 +611,19 @@ class AlertStore:
         first evaluation wrote 45,000 audit rows, and reading them and every open alert to
         find the few critical ones froze the window for ~10 s."""
         actions = list(actions)
+        listed = ", ".join("?" * len(actions))
         where, params = self._where(None, None, severity, scope, True, hidden)
         sql = ("SELECT * FROM alerts" + (where + " AND" if where else " WHERE")
                + " EXISTS (SELECT 1 FROM audit a WHERE a.scope = alerts.scope"
                " AND a.alert_id = alerts.id AND a.seq > ? AND a.seq <= ?"
-               f" AND a.action IN ({', '.join('?' * len(actions))}))" + _MOST_SEVERE_FIRST)
+               f" AND a.action IN ({listed}))" + _MOST_SEVERE_FIRST)
         with self._connect() as con:
+            # Mostly nothing was raised (a desk acknowledged or closed one): the new audit
+            # rows say so at once, where the alerts' side costs ~0.1-0.2 s at nation scale.
+            if not con.execute(f"SELECT EXISTS (SELECT 1 FROM audit WHERE seq > ? AND seq <= ?"
+                               f" AND action IN ({listed}))",
+                               [after, upto, *actions]).fetchone()[0]:
+                return []
             rows = con.execute(sql, [*params, after, upto, *actions]).fetchall()
         return [self._record(r) for r in rows]
 

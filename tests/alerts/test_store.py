@@ -248,10 +248,12 @@ def test_the_news_since_a_look_are_the_open_alerts_raised_or_reopened_after_it(s
     store.sync(evaluation(1, [orange]))
     look = store.latest_seq()
     store.sync(evaluation(2, [red, orange, closed]))
+    evaluated = store.latest_seq()
     store.ack(closed.id, by="张三")
     store.close(closed.id, by="张三", note="已处置")
     now = store.latest_seq()
     raising = ("raise", "reopen", "ignore_expired")
+    assert store.raised_since(evaluated, now, raising) == []   # acted upon, nothing raised
     assert [a.id for a in store.raised_since(look, now, raising)] == [red.id]
     assert [a.id for a in store.raised_since(0, now, raising)] == [red.id, orange.id]
     assert store.raised_since(0, now, raising, severity="橙", scope=SCOPE)[0].id == orange.id
