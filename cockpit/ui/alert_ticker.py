@@ -281,19 +281,10 @@ class AlertWatcher(QObject):
         self._check_store(force=up)
 
     def _raised_since(self, service, seq: int) -> list:
-        """Open alerts of this warehouse raised or reopened after the last look."""
+        """Critical open alerts of this warehouse raised or reopened after the last look."""
         if self._seq < 0 or self.ticker is None:
             return []
-        raised, after = set(), self._seq
-        for _ in range(50):   # pages of 1,000 audit rows; a nation's first evaluation has many
-            entries = service.changes_since(after)
-            raised |= {e.alert_id for e in entries if e.action in _RAISING}
-            if len(entries) < 1000 or entries[-1].seq >= seq:
-                break
-            after = entries[-1].seq
-        if not raised:
-            return []
-        return [a for a in service.list(open_only=True) if a.id in raised]
+        return service.raised_since(self._seq, seq, _RAISING, severity="红")
 
     def stop(self, wait_s: float = 0.0) -> None:
         """Stop polling and drop a queued evaluation; with `wait_s`, also let a running one

@@ -15,8 +15,9 @@ from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, O
                             AlertRecord, AlertStateError)
 from ..core.formatting import period_label
 from ..core.i18n import alert_status, pick, severity
-from . import theme
+from . import prewarm, theme
 from .alert_ticker import STORE_FAILURES, alert_message, store_reason
+from .background import BackgroundReader
 from .context import CockpitContext
 from .panel import (CountsLabel, Panel, TitleLabel, fit_whole_rows, opaque_viewport,
                     signals_blocked)
@@ -30,7 +31,7 @@ _TEXT = {
               "department": "责任单位", "deadline": "办理期限", "note": "办结说明",
               "until": "忽略至", "reason": "忽略理由", "pick": "请先在列表中选中一条预警",
               "done": "已{action}：{subject}", "events": "事件",
-              "more": "列出前 {n} 条，共 {total:,} 条",
+              "more": "列出前 {n} 条，共 {total:,} 条", "reading": "正在读取…",
               "not_saved": "{action}未能保存（{reason}），请稍后重试",
               "stale": "预警列表暂时无法更新（{reason}），显示的是最后一次读取的内容",
               "ok": "确定", "cancel": "取消", "close_dialog": "关闭", "date_format": "yyyy年M月d日",
@@ -46,7 +47,7 @@ _TEXT = {
            "department": "Department", "deadline": "Deadline", "note": "Closing note",
            "until": "Ignore until", "reason": "Reason", "pick": "Select an alert first",
            "done": "{action}: {subject}", "events": "Events",
-           "more": "first {n} of {total:,} listed",
+           "more": "first {n} of {total:,} listed", "reading": "Reading…",
            "not_saved": "{action} not saved ({reason}); please try again",
            "stale": "Alert list cannot be updated ({reason}); showing it as last read",
            "ok": "OK", "cancel": "Cancel", "close_dialog": "Close", "date_format": "d MMM yyyy",
@@ -290,6 +291,13 @@ class AlertsPanel(Panel):
         self.history_dialog: HistoryDialog | None = None
         self._stale = False
         self.action_dialog: AlertActionDialog | None = None
+        # A province's or the country's alerts are read off the GUI thread (the country's list,
+        # counts and total: ~0.2 s of the first paint, and again after every evaluation); the
+        # panel says it is reading, or keeps the list as last read, until the answer is in.
+        # (A selection's list is read ahead by the query worker, prewarm.py: it is found.)
+        self._reader = (BackgroundReader("alert-list", self)
+                        if len(ctx.queries.townships) >= prewarm.ASYNC_MIN else None)
+        self._listed: tuple | None = None   # (region, statuses) the table lists
         self.sync()
 
     # -- public state -----------------------------------------------------------------------------
@@ -339,6 +347,11 @@ class AlertsPanel(Panel):
             return None
         return self.ctx.township_or_none(self.ctx.state.region)
 
+    @property
+    def reading(self) -> bool:
+        """The list is being read (off the GUI thread); what it shows is the last answer."""
+        return self._reader is not None and self._reader.pending("list")
+
     def on_selection(self, changed: frozenset, state) -> None:
         self.refresh()
 
@@ -365,8 +378,8 @@ class AlertsPanel(Panel):
         """(alerts, counts by severity, how many match) for a region under the status filter.
         Stepping through townships re-reads nothing: the store only changes with
         alerts_changed."""
-        statuses = self._filters[1]
-        key = (region, statuses)
+        key = (region, self._filters[1])
+        statuses = key[1]
         with self._cache_lock:
             found, generation = self._cache.get(key), self._generation
         if found is not None:
@@ -377,9 +390,13 @@ class AlertsPanel(Panel):
         # IN list, which the store finds through its (scope, region) index.
         place = {} if region is None else {"regions": self._under(region)}
         alerts = service.list(status=statuses, limit=self.ROW_LIMIT, **place)
-        total = (len(alerts) if len(alerts) < self.ROW_LIMIT
-                 else service.count(status=statuses, **place))
-        found = (alerts, service.counts_by_severity(**place), total)
+        counts = service.counts_by_severity(**place)
+        # Open alerts are what the counts count: their sum is the total (the country's count
+        # was another ~45 ms scan).
+        total = (len(alerts) if len(alerts) < self.ROW_LIMIT else
+                 sum(counts.values()) if set(statuses or ()) == set(OPEN_STATUSES) else
+                 service.count(status=statuses, **place))
+        found = (alerts, counts, total)
         with self._cache_lock:
             if generation == self._generation:
                 if len(self._cache) >= 512:   # a wall stepping through a province's townships
@@ -413,14 +430,21 @@ class AlertsPanel(Panel):
             self._alerts = []
             self._fill()
             return
+        key = (region, self._filters[1])
+        if self._reader is not None:
+            with self._cache_lock:
+                found = self._cache.get(key)
+            if found is None:
+                self._reader.request("list", lambda: self._fetch(region),
+                                     lambda _answer: self.refresh(), self._read_failed)
+                if key != self._listed:   # another place or filter: not the last list
+                    self._show_reading(name)
+                return
         keep = self.selected_alert()
         try:
             alerts, counts, total = self._fetch(region)
         except STORE_FAILURES as exc:
-            # The store is locked or gone: keep the list (and its title) as last read; the
-            # alert watcher puts it on the banner and refreshes us when the store is back.
-            self.message.setText(t["stale"].format(reason=store_reason(exc, self.ctx.lang)))
-            self._stale = True
+            self._read_failed(exc)
             return
         if self._stale:
             self._stale = False
@@ -436,8 +460,27 @@ class AlertsPanel(Panel):
                f"{t['more'].format(n=len(alerts), total=total)}</span>"
                if total > len(alerts) else ""))
         self._fill()
+        self._listed = key
         if keep is not None:
             self.select_alert(keep.id)
+        self._update_buttons()
+
+    def _read_failed(self, exc: Exception) -> None:
+        # The store is locked or gone: keep the list (and its title) as last read; the
+        # alert watcher puts it on the banner and refreshes us when the store is back.
+        self.message.setText(self._t["stale"].format(reason=store_reason(exc, self.ctx.lang)))
+        self._stale = True
+
+    def _show_reading(self, name: str) -> None:
+        """Another place's or filter's list is on its way: say so, rather than list the last
+        place's alerts under the new name or say there are none."""
+        t = self._t
+        self._title.setText(f"{t['title']} · {name}")
+        self._counts.setText(f"<span style='color:{theme.TEXT_DIM}'>{t['reading']}</span>")
+        self._alerts, self._total, self._listed = [], 0, None
+        self._fill()
+        self._filled = None          # the answer is filled in, even none (then said so)
+        self.message.setText("")     # (not "no open alerts")
         self._update_buttons()
 
     def _fill(self) -> None:

@@ -157,12 +157,25 @@ class Header(Panel):
         q = self.ctx.queries
         self.title.setText(q.meta.get("title") or f"{q.county.name}城市大脑 · 数字驾驶舱"
                            if self.ctx.lang != "en" else f"{q.county.name_en or q.county.name} City Brain Cockpit")
-        names = [r.name for r in q.regions if r.code in q.hierarchy and r.code != q.county.code] \
-            + [self.ctx.tr_name(i) for i in self.ctx.visible_indicators()]
-        self._completer_model.setStringList(names)
+        if self._names_listed:
+            self._list_names()
+        else:   # the country's 43,000 places: ~70 ms; nobody types before the first frame
+            from .app import after_first_paint
+
+            after_first_paint(self, self._list_names)
         self._update_freshness()
         self.on_selection(frozenset({"region", "domain"}), self.ctx.state)
         self._tick()
+
+    _names_listed = False
+
+    def _list_names(self) -> None:
+        """The search's completions: every place under the root and every indicator shown."""
+        q = self.ctx.queries
+        names = [r.name for r in q.regions if r.code in q.hierarchy and r.code != q.county.code] \
+            + [self.ctx.tr_name(i) for i in self.ctx.visible_indicators()]
+        self._completer_model.setStringList(names)
+        self._names_listed = True
 
     def _update_freshness(self) -> None:
         t = self.t

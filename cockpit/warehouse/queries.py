@@ -576,13 +576,23 @@ class Queries:
         (periods, values, previous values, year-ago values)."""
         places = [parent, *self.hierarchy.children(parent)]
         # The range is implied by the equalities; said, it lets the zone maps skip the rest.
+        # Where every child's code extends its parent's (GB codes do), the range holds only
+        # the parent and what lies below it: the equalities are left out of the SQL and the
+        # places picked here, as DuckDB tested each row of the row groups read against each
+        # of the county's few dozen codes (12-24 ms per new county in the country, now ~5).
+        nested = all(code.startswith(parent) for code in places)
         res = self._cur().execute(
             f"""
             SELECT region, period, value, prev_value, yoy_value FROM {self._by_region}
             WHERE indicator = ? AND region >= ? AND region <= ?
-              AND {_one_of("region", len(places))}
+              {"" if nested else "AND " + _one_of("region", len(places))}
             ORDER BY region, period
-            """, [indicator, min(places), max(places), *places]).fetchnumpy()
+            """, [indicator, min(places), max(places),
+                  *(() if nested else places)]).fetchnumpy()
+        if nested:
+            keep = np.isin(np.asarray(res["region"], dtype=object), places)
+            if not keep.all():
+                res = {name: column[keep] for name, column in res.items()}
         regions = np.asarray(res["region"], dtype=object)
         columns = (np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["value"]),
                    _nan(res["prev_value"]), _nan(res["yoy_value"]))
@@ -663,13 +673,25 @@ class Queries:
             return self._every_child_band(indicator).get(parent)
         if self._in_blocks(parent):
             return self._block_band(parent, indicator)
-        # A few dozen places: their rows in region order (a row group or two each).
-        res = self._cur().execute(
-            f"""
-            SELECT period, min(value) AS lo, max(value) AS hi FROM {self._by_region}
-            WHERE indicator = ? AND {_one_of("region", len(children))}
-            GROUP BY period ORDER BY period
-            """, [indicator, *children]).fetchnumpy()
+        if parent != self.county.code:
+            # A few dozen places: their rows in region order (a row group or two each).
+            res = self._cur().execute(
+                f"""
+                SELECT period, min(value) AS lo, max(value) AS hi FROM {self._by_region}
+                WHERE indicator = ? AND {_one_of("region", len(children))}
+                GROUP BY period ORDER BY period
+                """, [indicator, *children]).fetchnumpy()
+        else:
+            # The root's children (the country's provinces) and what lies below them are the
+            # whole table, so no row group can be skipped: the indicator's rows matched to
+            # the children by a join rather than each row tested against each code (~90-120
+            # ms of the country's first paint instead of ~130-240).
+            res = self._cur().execute(
+                """
+                SELECT period, min(value) AS lo, max(value) AS hi FROM observations
+                WHERE indicator = ? AND region IN (SELECT code FROM regions WHERE parent = ?)
+                GROUP BY period ORDER BY period
+                """, [indicator, parent]).fetchnumpy()
         if not len(res["period"]):
             return None
         return Band(np.asarray(res["period"], dtype="datetime64[D]"), _nan(res["lo"]),
@@ -968,12 +990,18 @@ class Queries:
                      region: str | None) -> _EveryPlace:
         """The rows of `indicators` (up to `month`) of one region, or of every region."""
         which = " ".join(f"WHEN o.indicator = ? THEN {j}" for j in range(len(indicators)))
-        params = [*indicators, *indicators]
-        where = _one_of("o.indicator", len(indicators))
+        params = [*indicators]
+        where = "TRUE"
+        if region is None:
+            where = _one_of("o.indicator", len(indicators))
+            params += indicators
         if month is not None:
             where += " AND o.period <= ?"
             params.append(month)
         if region is not None:
+            # One place's rows are few (a row group's slice): every indicator's are read and
+            # the others dropped below, as testing each row of the row group against each
+            # indicator cost more than reading them (~6 ms against ~4).
             source, key = f"{self._by_region} o", "0"
             where += " AND o.region = ?"
             params.append(region)
@@ -987,6 +1015,11 @@ class Queries:
             FROM {source}
             WHERE {where}
             """, params).fetchnumpy()
+        if region is not None:
+            picked = _nan(res["j"])
+            keep = ~np.isnan(picked)
+            res = {name: column[keep] for name, column in res.items()}
+            res["j"] = picked[keep]
         n = len(indicators)
         periods = np.asarray(res["period"], dtype="datetime64[D]")
         pairs = np.asarray(res["k"], dtype=np.int64) * n + np.asarray(res["j"], dtype=np.int64)
@@ -1098,6 +1131,12 @@ class Queries:
         """Every event reported in [start, end), newest first, with its place's name (None for
         a place the warehouse does not know); None when there are more than
         WINDOW_EVENTS_MAX (each place then asks the database)."""
+        # Counted first: the country's month (~70,000 events) fetched its first 5,001 rows
+        # only to find them too many (~0.2 s of its first paint; the count: a few ms).
+        if self._cur().execute(
+                "SELECT count(*) FROM events WHERE reported_at >= ? AND reported_at < ?",
+                [start, end]).fetchone()[0] > self.WINDOW_EVENTS_MAX:
+            return None
         rows = self._cur().execute(
             """
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
@@ -1192,9 +1231,6 @@ class Queries:
     # read whole (_window_events), and each count of one township scanned the table (~65 ms
     # per selection, two or three of them).
     EVENT_INDEX_MIN = 20000
-    # Regions with more places under them ask the database: the rows of a list are read back
-    # by their places' codes, and a city's newest 200 events lie in as many places.
-    EVENT_INDEX_PLACES = 64
 
     def prepare(self) -> None:
         """Read ahead what a large warehouse's later questions share (its event index), so
@@ -1222,18 +1258,25 @@ class Queries:
         names = sorted(set(status.tolist()))   # (np.unique sorts 215,000 strings: ~1 s)
         status_of = {name: k for k, name in enumerate(names)}
         statuses = np.fromiter(map(status_of.__getitem__, status), np.int16, len(status))
+        # The events' rows, in place order, in the snapshot's own memory (the country's: ~0.5 s
+        # once, ~40 MB): a township's list reads a few rows there, where the table in
+        # reporting order made each list scan ~120,000 rows (7-26 ms of every selection), and
+        # a province's newest 200 events, in as many places, are read back by their codes
+        # within the province's range (~50 ms of a first drill; asked of the table, ~150).
+        self._cur().execute(f"CREATE TABLE IF NOT EXISTS {self._EVENTS_BY_PLACE} AS"
+                            " SELECT * FROM events ORDER BY region, reported_at")
         return _EventIndex(number, places[order], times[order], statuses[order], names)
+
+    _EVENTS_BY_PLACE = "memory.main.events_by_place"
 
     def _indexed_events(self, region: str | None, start: date | None, end: date | None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(times, status numbers, place numbers) of the events under `region` in
         [start, end), from the event index; None where the index is not used (a small
-        warehouse, the root, a province)."""
+        warehouse, the root)."""
         if region is None:
             return None
         under = self._places_under(region)
-        if len(under) > self.EVENT_INDEX_PLACES:
-            return None
         index = self._event_index
         if index is None:
             return None
@@ -1279,6 +1322,16 @@ class Queries:
         if region is not None:
             where = self._under_sql(region) + " AND " + where
             params["region"] = region
+        cut = None
+        if region is None:
+            # Every place's: the time of the `limit`-th newest first, from that one column,
+            # then the rows from there on only (every column of the country's month, ~70,000
+            # events, was read to keep 200: ~100-150 ms of its first paint, now ~40).
+            cut = self._cur().execute(
+                f"""
+                SELECT min(reported_at) FROM (SELECT reported_at FROM events WHERE {where}
+                                              ORDER BY reported_at DESC LIMIT $limit)
+                """, params).fetchone()[0]
         cur = self._cur().execute(
             f"""
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
@@ -1286,7 +1339,7 @@ class Queries:
             FROM events WHERE {where}
             ORDER BY reported_at DESC, id
             LIMIT $limit
-            """, params)
+            """, {**params, "start": cut or params["start"]})
         rows = cur.fetchall()
         by_code = self.region_by_code
         if all(row[1] in by_code for row in rows):
@@ -1328,11 +1381,11 @@ class Queries:
             f"""
             SELECT id, region, source, category, summary, reported_at, deadline_at, closed_at,
                    status, lon, lat
-            FROM events WHERE reported_at >= ? AND reported_at <= ?
-              AND {_one_of("region", len(codes))}
+            FROM {self._EVENTS_BY_PLACE} WHERE reported_at >= ? AND reported_at <= ?
+              AND region >= ? AND region <= ? AND {_one_of("region", len(codes))}
             ORDER BY reported_at DESC, id
             LIMIT ?
-            """, [first, last, *codes, limit]).fetchall()
+            """, [first, last, codes[0], codes[-1], *codes, limit]).fetchall()
         by_code = self.region_by_code
         return [dict(zip(self._EVENT_KEYS, (row[0], row[1], by_code[row[1]].name, *row[2:])))
                 for row in rows]

@@ -240,6 +240,27 @@ def test_other_windows_notice_changes_through_the_audit_sequence(store, tmp_path
     assert [(c.alert_id, c.action) for c in changes] == [(alert.id, "ack")]
 
 
+def test_the_news_since_a_look_are_the_open_alerts_raised_or_reopened_after_it(store):
+    """The ticker asks which critical alerts were raised since its last look: the store
+    answers from the audit, in one query, whatever else happened before or after."""
+    red, orange, closed = (make_alert("990001", severity="红"), make_alert("990002"),
+                           make_alert("990003", severity="红"))
+    store.sync(evaluation(1, [orange]))
+    look = store.latest_seq()
+    store.sync(evaluation(2, [red, orange, closed]))
+    evaluated = store.latest_seq()
+    store.ack(closed.id, by="张三")
+    store.close(closed.id, by="张三", note="已处置")
+    now = store.latest_seq()
+    raising = ("raise", "reopen", "ignore_expired")
+    assert store.raised_since(evaluated, now, raising) == []   # acted upon, nothing raised
+    assert [a.id for a in store.raised_since(look, now, raising)] == [red.id]
+    assert [a.id for a in store.raised_since(0, now, raising)] == [red.id, orange.id]
+    assert store.raised_since(0, now, raising, severity="橙", scope=SCOPE)[0].id == orange.id
+    assert store.raised_since(now, now, raising) == []
+    assert store.raised_since(0, look, raising) == [store.get(orange.id)]
+
+
 def test_the_state_file_is_sqlite_in_wal_mode_under_cockpit_home(tmp_path):
     store = AlertStore()
     assert store.path == tmp_path / "home" / "state" / "operations.sqlite"

@@ -215,3 +215,46 @@ def test_a_long_list_is_paged_in_the_store_and_says_how_many_there_are(window, m
     assert [a.id for a in panel.shown_alerts()] == [a.id for a in everything[:3]]
     assert panel.total() == len(everything)
     assert f"共 {len(everything):,} 条" in panel.counts_text()
+
+
+def test_at_scale_the_first_frame_says_the_alerts_are_being_read_then_lists_them(
+        demo_db, evaluated_store, qtbot, monkeypatch):
+    """At a province's or the country's size the store is read off the GUI thread once the
+    window has painted: until then the panel says it is reading (neither "no open alerts" nor
+    a count of nothing) and the map has no badges; when the alerts change, the list stays as
+    last read until the new one is in."""
+    from cockpit.ui import prewarm
+
+    monkeypatch.setattr(prewarm, "ASYNC_MIN", 1)
+    _application()
+    state = default_state_path()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(evaluated_store, state)
+    warehouse = LiveWarehouse(demo_db)
+    win = build_window(warehouse, evaluate=False)
+    qtbot.addWidget(win)
+    try:
+        panel, service = win.alerts, win.ctx.alerts
+        assert "正在读取" in panel.counts_text() and panel.reading
+        assert panel.row_count() == 0 and panel.message.text() == ""
+        assert win.map.alert_badges == {}
+        win.resize(1600, 900)
+        win.show()
+        qtbot.waitUntil(lambda: not panel.reading and panel.row_count() > 0, timeout=20_000)
+        listed = service.list(open_only=True, limit=panel.ROW_LIMIT)
+        assert panel.alert_ids() == [a.id for a in listed]
+        assert panel.counts() == service.counts_by_severity()
+        assert "正在读取" not in panel.counts_text()
+        qtbot.waitUntil(lambda: LIUCHENG in win.map.alert_badges, timeout=20_000)
+        assert win.map.alert_badges[LIUCHENG][0] == "红"
+
+        shown = panel.alert_ids()
+        service.ack(shown[0], by="值班员甲")        # at another desk
+        win.ctx.alerts_changed.emit()
+        assert panel.reading and panel.alert_ids() == shown
+        assert "正在读取" not in panel.counts_text()
+        qtbot.waitUntil(lambda: not panel.reading, timeout=20_000)
+        assert panel.shown_alerts()[0].status == "已签收"
+    finally:
+        win.close()
+        warehouse.close()

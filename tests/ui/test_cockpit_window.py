@@ -97,6 +97,10 @@ def test_kpi_card_click_sets_the_indicator_everywhere(window, qtbot):
 
 
 def test_search_box_selects_townships_and_indicators(window, qtbot):
+    # Its completions are listed once the window has painted: every township and indicator.
+    model = window.header.search.completer().model()
+    qtbot.waitUntil(lambda: "桃溪镇" in model.stringList(), timeout=5000)
+    assert "PM2.5平均浓度" in model.stringList()
     window.header.search.setText("桃溪")
     qtbot.keyClick(window.header.search, Qt.Key.Key_Return)
     assert_everywhere(window, TAOXI)

@@ -119,6 +119,18 @@ def test_a_large_warehouse_finds_a_places_events_through_its_index_with_the_same
     assert indexed.reads == before > reads
 
 
+def test_a_month_with_too_many_events_to_read_at_once_answers_the_same(q):
+    """The country's month holds ~70,000 events: too many to read at once, it is counted and
+    each place asks the database, with the answers of a month read at once."""
+    crowded = Queries(q.snapshot)
+    crowded.WINDOW_EVENTS_MAX = 10   # the demo's few hundred a month count as too many
+    december = (date(2025, 12, 1), date(2026, 1, 1))
+    for region in (TAOXI, COUNTY_CODE):
+        assert crowded.events(region, *december, limit=200) == q.events(region, *december,
+                                                                       limit=200)
+        assert crowded.event_counts(region, *december) == q.event_counts(region, *december)
+
+
 _MEMORY_PROBE = """
 import ctypes, gc, sys
 from cockpit.warehouse.queries import Queries

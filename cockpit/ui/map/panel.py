@@ -29,7 +29,8 @@ from ...core.classes import Classes, classify
 from ...core.formatting import format_change, format_value, is_missing, period_label
 from ...core.ranking import ranks
 from ...geo.index import RegionIndex
-from .. import theme
+from .. import prewarm, theme
+from ..background import BackgroundReader
 from ..context import CockpitContext
 from ..lateness import lateness, period_html
 from ..panel import Panel, TitleLabel
@@ -205,6 +206,10 @@ class MapPanel(Panel):
         self._level: _Level | None = None
         self._levels: OrderedDict = OrderedDict()   # view → _Level, most recent last
         self._alert_counts: dict | None = None       # open alerts by region, as last read
+        # A province's or the country's alert counts are read and rolled up off the GUI thread
+        # (~0.3 s of the country's first paint); the badges shown stay until the answer is in.
+        self._badge_reader = (BackgroundReader("alert-badges", self)
+                              if len(ctx.queries.townships) >= prewarm.ASYNC_MIN else None)
         self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
         self._prepared_lock = threading.Lock()
         self._to_build: list[str] = []   # prepared levels to draw ahead (_build_ahead)
@@ -886,8 +891,31 @@ class MapPanel(Panel):
         return {code: (b.severity, b.count) for code, b in self._badges.items()}
 
     def on_alerts(self) -> None:
-        if self._read_alert_counts():
+        if self._badge_reader is not None:
+            self._read_alert_counts_behind()
+        elif self._read_alert_counts():
             self._place_badges()
+
+    def _read_alert_counts_behind(self) -> None:
+        service = self.ctx.alerts
+        if service is None:
+            self._alert_counts = {}
+            self._place_badges()
+            return
+        level, children = self._level, list(self._anchors)
+
+        def read():
+            counts = service.counts_by_region()
+            return counts, self._roll_up(counts, children)
+
+        def then(answer) -> None:
+            counts, rolled = answer
+            self._alert_counts = counts
+            if level is not None and level is self._level:
+                level.badge_counts = (counts, rolled)
+            self._place_badges()
+        # Failing (the store busy or gone), the badges shown stay: the watcher says why.
+        self._badge_reader.request("counts", read, then, lambda _error: None)
 
     def _read_alert_counts(self) -> bool:
         """Alerts changed: read the counts once; drilling between levels reuses them."""
@@ -899,12 +927,16 @@ class MapPanel(Panel):
         return True
 
     def _place_badges(self) -> None:
-        if self._alert_counts is None:
-            self._read_alert_counts()
-        counts = self._alert_counts or {}
         for badge in self._badges.values():
             self._scene.removeItem(badge)
         self._badges = {}
+        if self._alert_counts is None:
+            if self._badge_reader is not None:
+                if not self._badge_reader.pending("counts"):
+                    self._read_alert_counts_behind()
+                return
+            self._read_alert_counts()
+        counts = self._alert_counts or {}
         marked = []
         level = self._level
         if level.badge_counts is None or level.badge_counts[0] is not counts:
@@ -920,13 +952,13 @@ class MapPanel(Panel):
             self._scene.addItem(badge)
             self._badges[code] = badge
 
-    def _roll_up(self, counts: dict) -> dict[str, dict[str, int]]:
-        """Alerts roll up to the level shown: a county's badge counts its townships' alerts.
-        Each region below the level is walked down to once (a province's thousand alerts each
-        looked up their path on every drill: ~30 ms)."""
+    def _roll_up(self, counts: dict, children=None) -> dict[str, dict[str, int]]:
+        """Alerts roll up to the level shown (or to `children`): a county's badge counts its
+        townships' alerts. Each region below the level is walked down to once (a province's
+        thousand alerts each looked up their path on every drill: ~30 ms)."""
         toward: dict[str, str] = {}
         hierarchy = self.ctx.hierarchy
-        for child in self._anchors:
+        for child in (self._anchors if children is None else children):
             todo = [child]
             while todo:
                 code = todo.pop()
