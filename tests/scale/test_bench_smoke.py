@@ -30,6 +30,9 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
         assert set(results[key]) == {"n", "p50_ms", "p95_ms", "max_ms"}, key
         assert results[key]["n"] > 0
     assert results["selection"]["n"] == 4
+    # split into first visits and repeats (four random townships of 18: at least one first)
+    assert results["selection_first"]["n"] + results["selection_repeat"]["n"] == 4
+    assert results["selection_first"]["n"] >= 1 and "first visit" in run.stdout
     # The floor and the peer, interleaved with the selections, and the selection's anatomy.
     assert results["floor"]["n"] == 4 and results["selection_over_floor"]["p95"] > 0
     assert 0 < results["selection_handlers"]["p50_ms"] <= results["selection"]["p50_ms"]
