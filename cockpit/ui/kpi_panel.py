@@ -17,7 +17,7 @@ from ..core.catalogue import Indicator
 from . import theme
 from .context import CockpitContext
 from .lateness import lateness
-from .panel import Panel, TitleLabel
+from .panel import Panel, Pictures, TitleLabel
 
 _TEXT = {
     "zh_CN": {"title": "核心指标", "mom": "环比", "yoy": "同比", "target": "目标",
@@ -61,8 +61,7 @@ _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 # Cards painted once, kept by figures and size (a county's townships at a desk: ~22 MB).
 RENDERED_BYTES = 32_000_000
-_rendered: OrderedDict[tuple, QPixmap] = OrderedDict()
-_rendered_bytes = 0
+_rendered = Pictures(RENDERED_BYTES)
 
 
 class _CardLayout:
@@ -107,9 +106,7 @@ class _CardLayout:
 
 def forget_pictures() -> None:
     """Drop every card picture and frame kept (each is painted afresh when next shown)."""
-    global _rendered_bytes
     _rendered.clear()
-    _rendered_bytes = 0
     _frames.clear()
     _chrome_cache.clear()
 
@@ -236,26 +233,17 @@ class KpiCard(QWidget):
 
         A new place's card starts from its frame (`_frame`: ground, name, period, the change
         labels), which is the same for every place, and draws only the place's own figures."""
-        key = self._key(data, selected)
-        found = _rendered.get(key)
-        if found is not None:
-            _rendered.move_to_end(key)
-            return found
-        global _rendered_bytes
-        ratio = self.devicePixelRatioF()
-        pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        p = QPainter(pixmap)
-        p.drawPixmap(0, 0, self._frame(data, selected))
-        if data is not None:
-            self._paint_figures(p, data, selected)
-        p.end()
-        _rendered[key] = pixmap
-        _rendered_bytes += pixmap.width() * pixmap.height() * 4
-        while _rendered_bytes > RENDERED_BYTES and len(_rendered) > 1:
-            _, old = _rendered.popitem(last=False)
-            _rendered_bytes -= old.width() * old.height() * 4
-        return pixmap
+        def draw() -> QPixmap:
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            p = QPainter(pixmap)
+            p.drawPixmap(0, 0, self._frame(data, selected))
+            if data is not None:
+                self._paint_figures(p, data, selected)
+            p.end()
+            return pixmap
+        return _rendered.get(self._key(data, selected), draw)
 
     def render_ahead(self, data: CardData, selected: bool) -> None:
         """Paint the card for figures it may show next (see prewarm.py)."""
