@@ -238,8 +238,11 @@ class KpiCard(QWidget):
             pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             pixmap.setDevicePixelRatio(ratio)
             p = QPainter(pixmap)
-            p.drawPixmap(0, 0, self._frame(data, selected))
+            room = None if data is None else self._name_room(data, self._layout())
+            p.drawPixmap(0, 0, self._frame(data, selected, room))
             if data is not None:
+                if room is not None:
+                    self._paint_note(p, data)
                 self._paint_figures(p, data, selected)
             p.end()
             return pixmap
@@ -261,16 +264,16 @@ class KpiCard(QWidget):
             found = _layouts[key] = _CardLayout(QRectF(self.rect()), self.scale, self.lang)
         return found
 
-    def _frame(self, d: CardData | None, selected: bool) -> QPixmap:
-        """The chrome and what a card shows of its indicator whatever the place: the name (and
-        the county tag), the period on the right, the change labels. Text is most of a card's
-        cost, so a new place's card paints only its figures over a copy of this."""
+    def _frame(self, d: CardData | None, selected: bool, room: int | None) -> QPixmap:
+        """The chrome and what a card shows of its indicator whatever the place and month: the
+        name (and the county tag) in `room` (_name_room), the change labels. Text is most of a
+        card's cost, so a new place's or month's card paints only its figures over a copy of
+        this (and the period, _paint_note)."""
         if d is None:
             return self._chrome(selected)
         ratio = self.devicePixelRatioF()
-        key = (d.indicator.code, d.county_figure, d.period_note, d.period_colour, d.whole,
-               selected, self.width(), self.height(), ratio, self.scale, self.lang,
-               theme.text_floor())
+        key = (d.indicator.code, d.county_figure, d.whole, room, selected, self.width(),
+               self.height(), ratio, self.scale, self.lang, theme.text_floor())
         frame = _frames.get(key)
         if frame is not None:
             _frames.move_to_end(key)
@@ -280,29 +283,36 @@ class KpiCard(QWidget):
         p = QPainter(frame)
         p.drawPixmap(0, 0, self._chrome(selected))
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self._paint_name(p, d, self._layout())
+        self._paint_name(p, d, self._layout(), room)
         p.end()
         _frames[key] = frame
         while len(_frames) > FRAMES:
             _frames.popitem(last=False)
         return frame
 
-    def _paint_name(self, p: QPainter, d: CardData, lay: _CardLayout) -> None:
-        t, s, w = _TEXT[self.lang], self.scale, lay.width
+    def _name_room(self, d: CardData, lay: _CardLayout) -> int | None:
+        """How wide the name may be beside the period on its right; None when the period is
+        not shown (none, or it would leave the name less than five characters)."""
+        if not d.period_note:
+            return None
+        room = lay.width - QFontMetrics(lay.note_font).horizontalAdvance(d.period_note) \
+            - 8 * self.scale
+        fits = QFontMetrics(lay.name_font).horizontalAdvance(d.indicator.name[:5]) <= room
+        return int(max(0, room)) if fits else None
+
+    def _paint_note(self, p: QPainter, d: CardData) -> None:
+        """The period on the name's right, coloured when it is late."""
+        lay = self._layout()
+        p.setFont(lay.note_font)
+        p.setPen(theme.color(d.period_colour or theme.TEXT_DIM))
+        p.drawText(lay.boxes["name"], _RIGHT, d.period_note)
+
+    def _paint_name(self, p: QPainter, d: CardData, lay: _CardLayout, room: int | None) -> None:
+        t, w = _TEXT[self.lang], lay.width
         box = lay.boxes["name"]
-        # name (and a tag when the figure is the county's), the period on the right
+        # name (and a tag when the figure is the county's), left of the period (_paint_note)
         p.setFont(lay.name_font)
-        name_w = w
-        if d.period_note:
-            note_w = QFontMetrics(lay.note_font).horizontalAdvance(d.period_note)
-            name_room = w - note_w - 8 * s
-            if QFontMetrics(lay.name_font).horizontalAdvance(d.indicator.name[:5]) <= name_room:
-                p.save()
-                p.setFont(lay.note_font)
-                p.setPen(theme.color(d.period_colour or theme.TEXT_DIM))
-                p.drawText(box, _RIGHT, d.period_note)
-                p.restore()
-                name_w = name_room
+        name_w = w if room is None else room
         p.setPen(theme.color(theme.TEXT_DIM))
         name = d.indicator.name_en if self.lang == "en" and d.indicator.name_en else d.indicator.name
         tag = f" [{t['county_only_at'].format(whole=d.whole)}]" if d.county_figure else ""

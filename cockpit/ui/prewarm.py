@@ -44,6 +44,9 @@ class Prewarmer(QObject):
         ctx.changed.connect(self._on_change)
         ctx.reloaded.connect(self._restart)
         self.fetcher: QueryFetcher | None = None
+        # Below that, the walk's first tick reads every event once (Queries.read_every_event):
+        # a period step's event lists and counts are then slices, not queries.
+        self._events_read = None   # the Queries they were read for
         if len(ctx.queries.townships) >= ASYNC_MIN:
             self.fetcher = QueryFetcher(ctx, warmers, self)
             self.fetcher.neighbours_read.connect(self.draw_ahead)
@@ -125,6 +128,16 @@ class Prewarmer(QObject):
 
     def _tick(self) -> None:
         if not self._pending:
+            return
+        queries = self.ctx.queries
+        if self.fetcher is None and queries is not self._events_read:
+            # once per snapshot, a tick of its own (a county's ~4,000 events: ~30-60 ms)
+            self._events_read = queries
+            try:
+                queries.read_every_event()
+            except Exception as exc:  # noqa: BLE001 - the panels ask the warehouse instead
+                self.last_error = repr(exc)
+            self._timer.start(0)
             return
         region = self._pending.pop()
         try:

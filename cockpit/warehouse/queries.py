@@ -885,14 +885,20 @@ class Queries:
         every_place_at_once is False."""
         if not self.every_place_at_once:
             return
-        self._read_every_event()
-        if self._every_event is not None:
-            self._every_event_grouped()
+        self.read_every_event()
         self._read_every_child_geometry()
         self._read_every_provenance()
         self._every_series(indicator)
         if indicators:
             self._every_figures_of(indicators)
+
+    def read_every_event(self) -> None:
+        """Keep every event, by place, where they are few (EVERY_EVENT_MAX): a county's or a
+        province's lists and counts of any window are then slices, not two or three queries of
+        2-4 ms a period step. (A county's ~4,000 take 50-100 ms: read off the GUI thread.)"""
+        self._read_every_event()
+        if self._every_event is not None:
+            self._every_event_grouped()
 
     def _every_figures_of(self, indicators: list[str]) -> _EveryPlace:
         """_every_figures, noted so that any part of these indicators is answered from it."""
