@@ -18,7 +18,7 @@ from ..core.formatting import month_label
 from . import theme
 from .context import CockpitContext
 from .panel import (CountsLabel, Panel, Pictures, TitleLabel, fit_whole_rows,
-                    opaque_viewport)
+                    opaque_viewport, whole_row_height)
 
 ROW_LIMIT = 200
 FALLBACK_DAYS = 30
@@ -282,11 +282,16 @@ class _EventsTable(QTableView):
             p.drawPixmap(0, row * height - offset, picture)
         p.end()
 
-    def draw_ahead(self, rows: list[tuple[tuple[str, ...], str]]) -> None:
+    def draw_ahead(self, rows: list[tuple[tuple[str, ...], str]],
+                   columns: tuple | None = None, height: int | None = None) -> None:
         """Draw, while the cockpit is idle, the pictures of the rows (texts, status) a
-        selection would show first, as they would look in the columns shown now."""
+        selection would show first, as they would look in `columns` ((column, x, width) of
+        each shown) and a viewport `height` high (default: as shown now)."""
         layout = self._row_layout()
-        fit = -(-self.viewport().height() // max(1, layout[2]))
+        height = self.viewport().height() if height is None else height
+        if columns is not None:
+            layout = (columns, layout[1], whole_row_height(self, height)) + layout[3:]
+        fit = -(-height // max(1, layout[2]))
         for texts, status in rows[:fit]:
             self._picture(texts, status, 0, layout)
 
@@ -454,15 +459,26 @@ class EventsPanel(Panel):
         self._fetch(self.ctx.township_or_none(region))
 
     def warm_look(self, region: str) -> None:
-        """Draw ahead the first rows selecting `region` shows (see prewarm.py), when they would
-        have the columns shown now (one township's list after another's)."""
+        """Draw ahead the first rows selecting `region` shows (see prewarm.py): one township's
+        list, from the county's (in the columns a township's list will have) or another's."""
         township = self.ctx.township_or_none(region)
-        if not (self.isVisible() and self.up_to_date and self._region_filter is not None
-                and township is not None and not self.ctx.hierarchy.has_children(township)
-                and self.view.isColumnHidden(REGION)):
+        if not (self.isVisible() and self.up_to_date and township is not None
+                and not self.ctx.hierarchy.has_children(township)):
             return
-        events = self._fetch(township)[4]
-        self.view.draw_ahead([(self.model.row_texts(e), e["status"]) for e in events[:40]])
+        _, _, fell_back, counts, events = self._fetch(township)
+        columns = height = None   # as shown now
+        if self._region_filter is None:
+            total = sum(counts.values())
+            if fell_back or not total or total > len(events):
+                return   # a note above its list: another height, drawn when selected
+            # the county's list has none, or a note the township's will not have
+            columns, height = self._one_place_columns(), self.view.viewport().height()
+            if self.note.isVisible():
+                height += self.note.height() + self.layout().spacing()
+        elif not self.view.isColumnHidden(REGION):
+            return   # a county's list of a city: its place column shows
+        self.view.draw_ahead([(self.model.row_texts(e), e["status"]) for e in events[:40]],
+                             columns, height)
 
     def refresh(self) -> None:
         ctx = self.ctx
@@ -553,19 +569,41 @@ class EventsPanel(Panel):
     def _fit_columns(self) -> None:
         """Size the columns to the font; narrow panels drop 来源 then 类别 (both stay in the
         row tooltip) so the summary, the column a reader needs, keeps a readable width."""
-        widths = self._column_widths()
+        widths, show_source, show_category = self._fitted(self._region_filter is not None)
         for col, width in widths.items():
             if col != SUMMARY:
                 self.view.setColumnWidth(col, width)
         fit_whole_rows(self.view)
+        self.view.setColumnHidden(SOURCE, not show_source)
+        self.view.setColumnHidden(CATEGORY, not show_category)
+
+    def _fitted(self, one_place: bool) -> tuple[dict[int, int], bool, bool]:
+        """The columns' widths, whether 来源 and 类别 show, for one place's list (no place
+        column) or a county's."""
+        widths = self._column_widths()
         available = self.view.viewport().width()
         fixed = widths[TIME] + widths[STATUS] + widths[SUMMARY]
-        if self._region_filter is None:
+        if not one_place:
             fixed += widths[REGION]
         show_category = available >= fixed + widths[CATEGORY]
         show_source = available >= fixed + widths[CATEGORY] + widths[SOURCE]
-        self.view.setColumnHidden(SOURCE, not show_source)
-        self.view.setColumnHidden(CATEGORY, not show_category)
+        return widths, show_source, show_category
+
+    def _one_place_columns(self) -> tuple:
+        """(column, x, width) of each column one township's list shows, as _fit_columns and
+        the header's stretched summary will lay them out: drawn ahead from the county's."""
+        widths, show_source, show_category = self._fitted(True)
+        shown = [c for c in range(len(COLUMNS)) if c != REGION
+                 and (c != SOURCE or show_source) and (c != CATEGORY or show_category)]
+        width = self.view.viewport().width()
+        rest = width - sum(widths[c] for c in shown if c != SUMMARY)
+        columns, x = [], 0
+        for c in shown:
+            w = max(self.view.horizontalHeader().minimumSectionSize(), rest) \
+                if c == SUMMARY else widths[c]
+            columns.append((c, x, w))
+            x += w
+        return tuple(columns)
 
     def _fit_header(self) -> None:
         # The counts go under the title when both do not fit on one line.

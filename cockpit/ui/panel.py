@@ -47,19 +47,23 @@ def fit_whole_rows(view: QTableView) -> None:
     """Rows that fill the view's height exactly, so the last one is never cut in half on a
     wall: one more row, a little tighter, when it fits with legible padding; otherwise the rows
     a little taller (at most half a row each). Call it when the view's size or font changes."""
-    text = view.fontMetrics().height()
-    base = max(text + 14, 20)
-    height = view.viewport().height()
-    if height < base:
-        row = base
-    else:
-        row = height // -(-height // base)          # ceil: one more row
-        if row < text + 6:
-            taller = height // (height // base)
-            row = taller if taller <= base * 1.5 else base
+    row = whole_row_height(view, view.viewport().height())
     header = view.verticalHeader()
     if header.defaultSectionSize() != row:
         header.setDefaultSectionSize(row)
+
+
+def whole_row_height(view: QTableView, height: int) -> int:
+    """The row height fit_whole_rows gives `view` when its viewport is `height` pixels high."""
+    text = view.fontMetrics().height()
+    base = max(text + 14, 20)
+    if height < base:
+        return base
+    row = height // -(-height // base)          # ceil: one more row
+    if row < text + 6:
+        taller = height // (height // base)
+        row = taller if taller <= base * 1.5 else base
+    return row
 
 
 class _OpaqueViewport(QObject):

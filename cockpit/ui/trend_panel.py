@@ -183,7 +183,7 @@ class TrendChart(QWidget):
         self.county: _Line | None = None
         self.band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # x, lo, hi
         self.target: float | None = None
-        self.county_version = 0            # bumped when the county's layer must be redrawn
+        self.county_version: tuple = ()    # what the county layer shows (see _county_layer)
         self.marker: tuple[int, str] | None = None   # grid index, period tag
         self.hover: int | None = None
         self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
@@ -306,16 +306,20 @@ class TrendChart(QWidget):
             None if line is None else (line.colour, line.width, line.dots, line.x.tobytes(),
                                        line.y.tobytes()),), draw_chart)
 
-    def draw_ahead(self, line: _Line, ranges: tuple, dual: bool) -> None:
+    def draw_ahead(self, line: _Line, ranges: tuple, dual: bool, county_layer: tuple) -> None:
         """Draw, while the cockpit is idle, the picture of the chart with another township's
-        `line` on these axes (x, y and county ranges)."""
-        kept = (self.township, self.x_range, self.y_range, self.county_range, self.dual)
+        `line` on these axes (x, y and county ranges) over this county layer (what it shows,
+        the county's line, band and target: TrendPanel._county_layer)."""
+        kept = (self.township, self.x_range, self.y_range, self.county_range, self.dual,
+                self.county_version, self.county, self.band, self.target)
         self.township, (self.x_range, self.y_range, self.county_range) = line, ranges
         self.dual = dual
+        self.county_version, self.county, self.band, self.target = county_layer
         try:
             self._chart_picture()
         finally:
-            (self.township, self.x_range, self.y_range, self.county_range, self.dual) = kept
+            (self.township, self.x_range, self.y_range, self.county_range, self.dual,
+             self.county_version, self.county, self.band, self.target) = kept
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -562,8 +566,10 @@ class TrendPanel(Panel):
         super().__init__(ctx, parent)
         self.setObjectName("panel")
         self._t = self.t
-        # What the county line and the band show now: a township change leaves them alone.
-        self._county_shown: tuple | None = None
+        # The county's layers (line, band, target) worked out, by what they show; a township
+        # change leaves the shown one alone. The generation counts reloads (other figures).
+        self._layers: dict[tuple, tuple] = {}
+        self._generation = 0
         self._aligned: dict[tuple, tuple] = {}   # see _refresh_series; for one snapshot
         # Plotted data, by series name: periods as datetime64[D], values with NaN for gaps.
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -612,7 +618,8 @@ class TrendPanel(Panel):
         self.chart.update()
 
     def on_reload(self) -> None:
-        self._county_shown = None
+        self._generation += 1
+        self._layers = {}
         self._aligned = {}
         self._refresh_series()
         self._refresh_marker()
@@ -734,23 +741,12 @@ class TrendPanel(Panel):
             band = self._township_band(ind.code)
         # Stepping from township to township changes only the township's line: the county's
         # layer is drawn again only when what it shows changes.
-        target = ind.target_value
-        shown = (county, ind.code, show_township, band is not None, self._grid.tobytes(),
-                 target)
-        if shown != self._county_shown:
-            self._county_shown = shown
-            chart.county = _Line(x, county_y, theme.ACCENT, 2 if show_township else 3,
-                                 6 if dots else 0)
-            chart.band = None
-            if band is not None:
-                periods, lo, hi = band
-                bx = _plot_x(periods, ind.frequency)
-                ok = np.isfinite(lo) & np.isfinite(hi)
-                chart.band = (bx[ok], lo[ok], hi[ok])
-            chart.target = None if target is None else float(target)
-            chart.county_version += 1
+        layer = self._county_layer(county, ind, show_township, band, x, county_y)
+        if layer[0] != chart.county_version:
+            chart.county_version, chart.county, chart.band, chart.target = layer
         self._band = band
 
+        target = ind.target_value
         if target is not None:
             ends = self._grid[[0, -1]] if len(self._grid) else self._grid
             self._data[self._t["target"]] = (ends, np.full(len(ends), float(target)))
@@ -760,6 +756,31 @@ class TrendPanel(Panel):
         chart.x_range, chart.y_range, chart.county_range = ranges
         chart.dual = self._dual
         chart.empty_text = self._t["no_data"] if len(self._grid) == 0 else ""
+
+    def _county_layer(self, county: str, ind: Indicator, beside_township: bool, band,
+                      x: np.ndarray, county_y: np.ndarray) -> tuple:
+        """(what it shows, the county's line, the townships' band, the target) of the chart's
+        county layer: the line is thinner beside a township's; the band only shows for the
+        county itself. Kept by what it shows, which is the pictures' key too (TrendChart)."""
+        target = ind.target_value
+        key = (self._generation, county, ind.code, beside_township, band is not None,
+               x.tobytes(), target)
+        found = self._layers.get(key)
+        if found is None:
+            dots = ind.frequency != "month"
+            spread = None
+            if band is not None:
+                periods, lo, hi = band
+                bx = _plot_x(periods, ind.frequency)
+                ok = np.isfinite(lo) & np.isfinite(hi)
+                spread = (bx[ok], lo[ok], hi[ok])
+            found = (key, _Line(x, county_y, theme.ACCENT, 2 if beside_township else 3,
+                                6 if dots else 0),
+                     spread, None if target is None else float(target))
+            if len(self._layers) > 16:
+                self._layers.clear()
+            self._layers[key] = found
+        return found
 
     def _lines(self, county: str, region: str | None, ind: Indicator) -> tuple:
         """(periods, chart x, the county's values, the township's or None, the axes' x, y and
@@ -810,21 +831,22 @@ class TrendPanel(Panel):
         return x_range, y_range, y_range
 
     def warm_look(self, region: str) -> None:
-        """Draw ahead the chart selecting `region` shows (see prewarm.py), when its axes and
-        county line are those shown now (one township after another)."""
+        """Draw ahead the chart selecting `region` shows (see prewarm.py): one of the county's
+        townships against the county, from the county itself as from another township."""
         ctx, state = self.ctx, self.ctx.state
         ind = ctx.indicator()
         county = ctx.view_code
         if (ind.county_only or not self.isVisible() or not self.up_to_date
-                or state.region in (county, region) or region not in ctx.queries.region_by_code
+                or region in (county, state.region) or region not in ctx.queries.region_by_code
                 or ctx.hierarchy.view_of(region) != county):
             return
-        grid, x, _, township_y, ranges = self._lines(county, region, ind)
-        if township_y is None or not np.array_equal(grid, self._grid):
-            return   # another grid: another county line, drawn when selected
+        _, x, county_y, township_y, ranges = self._lines(county, region, ind)
+        if township_y is None:
+            return
         dots = ind.frequency != "month"
         self.chart.draw_ahead(_Line(x, township_y, theme.HIGHLIGHT, 3, 7 if dots else 0),
-                              ranges, ind.aggregation == "sum")
+                              ranges, ind.aggregation == "sum",
+                              self._county_layer(county, ind, True, None, x, county_y))
 
     @staticmethod
     def _y_range(arrays: list[np.ndarray], extra: list[float]) -> tuple[float, float]:

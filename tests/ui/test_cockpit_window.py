@@ -231,16 +231,19 @@ def test_idle_read_ahead_leaves_first_selections_nothing_to_query(window, qtbot)
     qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
 
 
-def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot):
-    """Resting on a township, the cockpit also draws the event rows, ranking rows and trend
-    chart a click on another township repaints: first clicks then copy pictures, as repeats do."""
+@pytest.mark.parametrize("resting_on", ["county", TAOXI])
+def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot, resting_on):
+    """Resting on the county or on a township, the cockpit also draws the event rows (in a
+    township's columns), ranking rows and trend chart (against a township's axes) a click on
+    another township repaints: first clicks then copy pictures, as repeats do."""
     app = _application()
-    window.ctx.select(region=TAOXI)
+    rest = window.ctx.view_code if resting_on == "county" else resting_on
+    window.ctx.select(region=rest)
     grab(window, app)
     qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
     # townships two or more rows apart in the ranking, none visited yet
     order = [code for _, code, *_ in window.ranking.table_rows()]
-    codes = [c for c in order[::3] if c != TAOXI][:5]
+    codes = [c for c in order[::3] if c != rest][:5]
     assert len(codes) == 5
     pictures = (window.events.view.pictures, window.ranking.chart.strips,
                 window.trend.chart.pictures)
