@@ -6,7 +6,8 @@ for a moment, this walks the townships one per timer tick and asks every panel t
 selection of that township would show; the answers land in the per-snapshot query memo (and the
 alert list's cache), and the map works out where its names go, so the selection itself only
 repaints. Any change to the selection pauses the walk; a change of indicator, period or domain
-starts it again, since the answers differ.
+starts it again, since the answers differ. The walk also reads every event once (a period step
+then slices them) and every other indicator's figures (an indicator change then reads nothing).
 
 Only the regions of the level shown (a county's townships, a city's counties), and only when they
 all fit in the memo. From ASYNC_MIN townships on (a province, the country) a change's queries
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from functools import partial
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -34,7 +36,7 @@ class Prewarmer(QObject):
         self._warmers = warmers
         self._lookers: list[Callable[[str], None]] | None = None
         self._panels: list | None = None
-        self._pending: list[str] = []
+        self._pending: list[Callable[[], None]] = []   # the walk's next steps, last first
         self._view: str | None = None
         self._at_view = True      # the level itself is selected, not one of its regions
         self.last_error: str | None = None
@@ -44,7 +46,7 @@ class Prewarmer(QObject):
         ctx.changed.connect(self._on_change)
         ctx.reloaded.connect(self._restart)
         self.fetcher: QueryFetcher | None = None
-        # Below that, the walk's first tick reads every event once (Queries.read_every_event):
+        # Below that, the walk's first step reads every event once (Queries.read_every_event):
         # a period step's event lists and counts are then slices, not queries.
         self._events_read = None   # the Queries they were read for
         if len(ctx.queries.townships) >= ASYNC_MIN:
@@ -79,18 +81,16 @@ class Prewarmer(QObject):
         neighbours) are walked like a county's townships, on the GUI thread: their cards
         painted and where the map's names and outline go, so stepping to one only shows it."""
         if state == self.ctx.state and not self.ctx.waiting:
-            self._pending = list(reversed(regions))
+            self._pending = [partial(self._warm, code) for code in reversed(regions)]
             if self._pending:
                 self._timer.start(0)
 
     def _restart(self) -> None:
-        # The regions of the level shown (a county's townships, a city's counties).
         self._view = self.ctx.view_code
         self._at_view = self.ctx.state.region == self._view
-        townships = self.ctx.hierarchy.children(self._view)
-        self._pending = list(reversed(townships)) if len(townships) <= WARM_LIMIT else []
-        if self.fetcher is not None:
-            self._pending = []   # the query worker reads ahead instead (QueryFetcher)
+        self._pending = []
+        if self.fetcher is None:   # (at scale the query worker reads ahead: QueryFetcher)
+            self._pending = list(reversed(self._walk()))
         if self._pending:
             self._timer.start(QUIET_MS)
         else:
@@ -126,23 +126,37 @@ class Prewarmer(QObject):
             self._panels = found
         return self._panels
 
+    def _walk(self) -> list[Callable[[], None]]:
+        """The walk's steps, one per tick: every event, once per snapshot (a county's ~4,000:
+        30-60 ms); the regions of the level shown (a county's townships, a city's counties);
+        then every other indicator's figures of every place where one read answers them all
+        (Queries.read_indicator): an indicator change then reads nothing (~6 ms each)."""
+        queries, ctx = self.ctx.queries, self.ctx
+        regions = ctx.hierarchy.children(self._view)
+        if len(regions) > WARM_LIMIT:
+            return []
+        steps: list[Callable[[], None]] = []
+        if queries is not self._events_read:
+            steps.append(partial(self._read_events, queries))
+        steps += [partial(self._warm, code) for code in regions]
+        steps += [partial(queries.read_indicator, ind.code) for ind in ctx.visible_indicators()
+                  if ind.code != ctx.state.indicator]
+        return steps
+
+    def _read_events(self, queries) -> None:
+        queries.read_every_event()
+        self._events_read = queries
+
+    def _warm(self, region: str) -> None:
+        for warm in self._warmers + self._looks():
+            warm(region)
+
     def _tick(self) -> None:
         if not self._pending:
             return
-        queries = self.ctx.queries
-        if self.fetcher is None and queries is not self._events_read:
-            # once per snapshot, a tick of its own (a county's ~4,000 events: ~30-60 ms)
-            self._events_read = queries
-            try:
-                queries.read_every_event()
-            except Exception as exc:  # noqa: BLE001 - the panels ask the warehouse instead
-                self.last_error = repr(exc)
-            self._timer.start(0)
-            return
-        region = self._pending.pop()
+        step = self._pending.pop()
         try:
-            for warm in self._warmers + self._looks():
-                warm(region)
+            step()
         except Exception as exc:  # noqa: BLE001 - reading ahead is optional, never fatal
             # e.g. the warehouse closed under a closing window: the selection reads for itself.
             self.last_error = repr(exc)

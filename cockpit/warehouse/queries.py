@@ -900,6 +900,12 @@ class Queries:
         if self._every_event is not None:
             self._every_event_grouped()
 
+    def read_indicator(self, indicator: str) -> None:
+        """Read ahead what a change to `indicator` asks first where one read answers every
+        place (a small warehouse, or read_every_place's): its every-place series (~6 ms)."""
+        if self.small or self.every_place_at_once:
+            self._every_series(indicator)
+
     def _every_figures_of(self, indicators: list[str]) -> _EveryPlace:
         """_every_figures, noted so that any part of these indicators is answered from it."""
         key = tuple(indicators)

@@ -5,7 +5,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -216,17 +216,25 @@ def _glyph(font: QFont, ch: str) -> np.ndarray:
 
 
 def test_idle_read_ahead_leaves_first_selections_nothing_to_query(window, qtbot):
-    """Left alone, the cockpit reads every township ahead; then a first click on any township
-    is answered without the warehouse, and a new indicator starts the read-ahead again."""
+    """Left alone, the cockpit reads every township, every event and every indicator ahead;
+    then a first click on any township, a new indicator and another month are answered
+    without the warehouse, and the new indicator starts the read-ahead again."""
     qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
-    reads = window.ctx.queries.reads
+    q = window.ctx.queries
+    reads = q.reads
     for code in TOWNSHIP_CODES.values():
         window.ctx.select(region=code)
         assert_everywhere(window, code)
-    assert window.ctx.queries.reads == reads
-    other = next(i.code for i in window.ctx.visible_indicators()
-                 if i.code != window.ctx.state.indicator and not i.county_only)
-    window.ctx.select(indicator=other)
+    assert q.reads == reads
+    others = [i for i in window.ctx.visible_indicators()
+              if i.code != window.ctx.state.indicator and not i.county_only]
+    window.ctx.select(indicator=others[-1].code)
+    assert window.trend.title_text.startswith(others[-1].name)
+    assert q.reads == reads, "an indicator change asked the warehouse"
+    earlier = q.months[-7]
+    window.ctx.select(period=earlier)
+    assert window.events.period_window[1] <= earlier.replace(day=28) + timedelta(days=4)
+    assert q.reads == reads, "a month's events were asked of the warehouse"
     assert not window.prewarmer.done
     qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
 
