@@ -262,6 +262,16 @@ def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot, restin
         app.processEvents()
         assert window.events.region_filter == code
     assert [kept.drawn for kept in pictures] == before
+    # and what was drawn ahead is what drawing afresh gives
+    page = window.pages.geometry().translated(window.body.mapTo(window, QPoint(0, 0)))
+    on_screen = _array(app.primaryScreen().grabWindow(window.winId()).toImage().copy(page))
+    for kept in pictures:
+        kept.clear()
+    afresh = _array(window.grab(page).toImage())
+    drawn = [kept.drawn for kept in pictures]
+    assert drawn[0] > before[0] and drawn[2] > before[2]   # (the ranking repaints whole)
+    differ = np.abs(on_screen.astype(int) - afresh.astype(int)).max(axis=2) > 2
+    assert differ.sum() == 0, np.argwhere(differ)[:5]
 
 
 def test_a_selection_paints_the_window_once_and_leaves_what_a_full_repaint_draws(window):
