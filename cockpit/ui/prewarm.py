@@ -46,8 +46,8 @@ class Prewarmer(QObject):
         ctx.changed.connect(self._on_change)
         ctx.reloaded.connect(self._restart)
         self.fetcher: QueryFetcher | None = None
-        # Below that, the walk's first step reads every event once (Queries.read_every_event):
-        # a period step's event lists and counts are then slices, not queries.
+        # Without a query worker (a county), the walk's first step reads every event once
+        # (Queries.read_every_event): a period step's lists and counts are then slices of them.
         self._events_read = None   # the Queries they were read for
         if len(ctx.queries.townships) >= ASYNC_MIN:
             self.fetcher = QueryFetcher(ctx, warmers, self)
