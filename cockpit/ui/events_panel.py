@@ -266,6 +266,11 @@ class _EventsTable(QTableView):
         offset = self.verticalOffset()
         first = max(0, (clip.top() + offset) // height)
         last = min(rows - 1, (clip.bottom() + offset) // height)
+        if offset == 0:
+            # Under the last whole row, the rows' rounding leaves less than a quarter of a row
+            # (fit_whole_rows): left as ground, not the sliver of a row's top (on a wall, 6 px
+            # of the next row's pill read as a cut row).
+            last = min(last, max(0, self.viewport().height() // height - 1))
         if first > last:
             return
         layout = self._row_layout()

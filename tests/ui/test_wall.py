@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -328,6 +329,33 @@ def test_the_events_and_alerts_tables_end_on_a_whole_row(wall, size):
     finally:
         window.resize(1920, 1080)
         settle(window, app)
+
+
+def test_under_the_last_whole_event_row_is_ground_not_a_sliver_of_the_next(demo_db, qtbot):
+    """At 7680x2160 the rows' rounding leaves 6 px under the last whole event row: it showed
+    the top of the next row's status pill (a cut row, from across the room)."""
+    app = _application()
+    warehouse = LiveWarehouse(demo_db)
+    q = warehouse.queries
+    state = replace(initial_state(q), region=TOWNSHIP_CODES["桃溪镇"])
+    window = build_window(warehouse, state, evaluate=False, size=(7680, 2160))
+    qtbot.addWidget(window)
+    try:
+        window.resize(7680, 2160)
+        window.show()
+        grab(window, app)
+        view = window.events.view
+        height, row = view.viewport().height(), view.verticalHeader().defaultSectionSize()
+        assert view.model().rowCount() * row > height and height % row   # a sliver to look at
+        image = view.viewport().grab().toImage()
+        ratio = image.devicePixelRatio()
+        below = {image.pixelColor(round(x * ratio), round(y * ratio)).name()
+                 for x in range(view.viewport().width()) for y in range(height // row * row,
+                                                                         height)}
+        assert below == {theme.PANEL.lower()}, below
+    finally:
+        window.close()
+        warehouse.close()
 
 
 def test_a_laptop_shows_four_alerts_and_four_events(demo_db, qtbot):
