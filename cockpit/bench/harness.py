@@ -492,6 +492,10 @@ def run_bench(db: Path, selections: int = 200, size=(1920, 1080), seed: int = 1,
         "domain_switch": _stats(timed([{"domain": d} for d in
                                        domains * max(1, selections // 25)])),
     })
+    # DESIGN §5: an indicator change and a period step cost at most twice a selection (p95).
+    results["changes_over_selection"] = {
+        name: round(results[name]["p95_ms"] / results["selection"]["p95_ms"], 2)
+        for name in ("indicator_change", "period_step")}
     # The cockpit's own memory, before the benchmark adds a second map panel of its own, and
     # less what the matplotlib peer left behind.
     peer_mb = results["peer_rss_mb"]
@@ -1077,6 +1081,10 @@ def print_table(results: dict) -> None:
                  f"draw() p50 {n['p50']}×，p95 {n['p95']}×")
     print(line + f"（负载 load {'/'.join(f'{x:.2f}' for x in load[0])} → "
           f"{'/'.join(f'{x:.2f}' for x in load[1])}）")
+    c = results.get("changes_over_selection")
+    if c:
+        print(f"切换 / 选择 change/selection p95  指标 indicator {c['indicator_change']}×，"
+              f"月份 period {c['period_step']}×（目标 target ≤ 2×）")
     p = results["paint_passes"]
     print(f"每次选择的绘制 paint per selection  {p['mean']} 遍 passes（最多 {p['max']}），"
           f"{results['paint_events']} 个 paint 事件，绘制面积 {results['painted_window_areas']} 个窗口")

@@ -38,6 +38,11 @@ def test_bench_at_county_scale_writes_every_figure_to_json(tmp_path):
     assert 0 < results["selection_handlers"]["p50_ms"] <= results["selection"]["p50_ms"]
     assert results["paint_passes"]["mean"] >= 1 and results["paint_events"] >= 1
     assert "selection/floor" in run.stdout and "passes" in run.stdout
+    # an indicator change and a period step against the selection (DESIGN §5: at most 2×)
+    ratios = results["changes_over_selection"]
+    assert ratios["indicator_change"] == round(
+        results["indicator_change"]["p95_ms"] / results["selection"]["p95_ms"], 2)
+    assert ratios["period_step"] > 0 and "change/selection" in run.stdout
     if importlib.util.find_spec("matplotlib") is None:
         # the `bench` extra is missing: one line says the peer was skipped
         assert "matplotlib" in run.stderr and "Traceback" not in run.stderr
