@@ -471,6 +471,9 @@ class EventsPanel(Panel):
                 and not self.ctx.hierarchy.has_children(township)):
             return
         _, _, fell_back, counts, events = self._fetch(township)
+        title, _, counts_text, _ = self._titles(region, counts)
+        self.title.prepare(title)
+        self.counts_label.prepare(counts_text)
         columns = height = None   # as shown now
         if self._region_filter is None:
             total = sum(counts.values())
@@ -510,24 +513,29 @@ class EventsPanel(Panel):
             self.view.doItemsLayout()
         self._update_title(state)
 
-    def _update_title(self, state) -> None:
+    def _titles(self, region: str, counts: dict) -> tuple[str, str, str, str]:
+        """The title and the counts beside it, each as shown (rich) and as plain text."""
         t, ctx = self.text, self.ctx
-        name = ctx.region_name(state.region)
-        month = month_label(state.period, ctx.lang)
-        self._title_plain = f"{t['title']} · {name} · {month}"
-        self.title.setText(f"{t['title']} · <span style='color:{theme.HIGHLIGHT}'>{name}</span>"
-                           f" · {month}")
+        name = ctx.region_name(region)
+        month = month_label(ctx.state.period, ctx.lang)
         parts, plain = [], []
         for status in (OVERDUE, OPEN, CLOSED):
-            n = self.counts.get(status, 0)
+            n = counts.get(status, 0)
             label = f"{t['count_label'][status]} {n}"
             plain.append(label)
             color = STATUS_COLORS[status] if n else theme.TEXT_DIM
             weight = "font-weight:600;" if status == OVERDUE and n else ""
             parts.append(f"<span style='color:{color};{weight}'>{label}</span>")
         sep = f"<span style='color:{theme.PANEL_EDGE}'> · </span>"
-        self._counts_plain = " · ".join(plain)
-        self.counts_label.setText(sep.join(parts))
+        return (f"{t['title']} · <span style='color:{theme.HIGHLIGHT}'>{name}</span> · {month}",
+                f"{t['title']} · {name} · {month}", sep.join(parts), " · ".join(plain))
+
+    def _update_title(self, state) -> None:
+        t, ctx = self.text, self.ctx
+        title, self._title_plain, counts, self._counts_plain = self._titles(state.region,
+                                                                             self.counts)
+        self.title.setText(title)
+        self.counts_label.setText(counts)
 
         notes = []
         if self.fell_back and self.period_window:

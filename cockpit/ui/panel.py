@@ -302,6 +302,7 @@ class TitleLabel(QLabel):
         self._tip = ""
         self._static = QStaticText()
         self._statics: dict[tuple, tuple] = {}   # (text, width, alignment) -> laid out, cut
+        self.laid_out = 0   # how many texts were laid out (a statistic, see prepare)
         self.setText(text)
 
     def event(self, event) -> bool:
@@ -358,13 +359,29 @@ class TitleLabel(QLabel):
             self._statics = {}   # laid out in the old font
             self._fit()
 
+    def prepare(self, text: str) -> None:
+        """Lay `text` out ahead (while the cockpit is idle, see prewarm.py), so that setting it
+        later only shows it."""
+        self._laid_out(text)
+
     def _fit(self) -> None:
-        full = self._full
+        static, cut = self._laid_out(self._full)
+        if static is not self._static:
+            self._static = static
+            self.update()
+        tip = self._tip or cut   # a title cut short says itself whole on hover
+        if tip != QLabel.toolTip(self):
+            QLabel.setToolTip(self, tip)
+
+    def _laid_out(self, full: str) -> tuple[QStaticText, str]:
+        """`full` laid out for the label's width and alignment: (what is drawn, the whole
+        title as plain text when that is cut short, else "")."""
         width = max(1, self.contentsRect().width() - max(0, self.indent()))
         align = self.alignment() & Qt.AlignmentFlag.AlignHorizontal_Mask
         found = self._statics.get((full, width, align))
         if found is None:
             # Laying a rich title out costs ~0.5 ms; a selection brings back titles seen before.
+            self.laid_out += 1
             if len(self._statics) > 48:
                 self._statics.clear()
             plain = _plain_text(full) if "<" in full else full
@@ -386,13 +403,7 @@ class TitleLabel(QLabel):
             # place every later repaint draws it.
             static.prepare(QTransform(), self.font())
             found = self._statics[full, width, align] = (static, plain if shown != full else "")
-        static, cut = found
-        if static is not self._static:
-            self._static = static
-            self.update()
-        tip = self._tip or cut   # a title cut short says itself whole on hover
-        if tip != QLabel.toolTip(self):
-            QLabel.setToolTip(self, tip)
+        return found
 
     def paintEvent(self, event) -> None:
         # Opaque, so Qt paints no background: the panel's ground, then the style sheet's
@@ -437,17 +448,26 @@ class CountsLabel(TitleLabel):
         """The width the current text needs, in pixels."""
         return self._measure()
 
-    def _measure(self) -> int:
-        text = self.text()
+    def prepare(self, text: str) -> None:
+        super().prepare(text)
+        self._width_of(text)
+
+    def _width_of(self, text: str) -> int:
         if self._widths is None:
             self._widths = {}
         width = self._widths.get(text)
         if width is None:
+            if len(self._widths) > 512:
+                self._widths.clear()
             document = QTextDocument()
             document.setDocumentMargin(0)
             document.setDefaultFont(self.font())
             document.setHtml(text)
             width = self._widths[text] = math.ceil(document.idealWidth()) + self._pad
+        return width
+
+    def _measure(self) -> int:
+        width = self._width_of(self.text())
         if width > self._widest:   # wider than ever: once, the panel makes room
             self._widest = width
             self.updateGeometry()

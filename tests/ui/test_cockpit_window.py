@@ -256,12 +256,15 @@ def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot, restin
     pictures = (window.events.view.pictures, window.ranking.chart.strips,
                 window.trend.chart.pictures)
     before = [kept.drawn for kept in pictures]
+    titles = (window.events.title, window.events.counts_label)
+    laid_out = [title.laid_out for title in titles]
     for code in codes:
         window.ctx.select(region=code)
         app.sendPostedEvents()
         app.processEvents()
         assert window.events.region_filter == code
     assert [kept.drawn for kept in pictures] == before
+    assert [title.laid_out for title in titles] == laid_out   # the events' title and counts
     # and what was drawn ahead is what drawing afresh gives
     page = window.pages.geometry().translated(window.body.mapTo(window, QPoint(0, 0)))
     on_screen = _array(app.primaryScreen().grabWindow(window.winId()).toImage().copy(page))
