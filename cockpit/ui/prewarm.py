@@ -16,6 +16,7 @@ all fit in the memo. From ASYNC_MIN townships on (a province, the country) a cha
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import replace
 from functools import partial
 from typing import Callable
@@ -48,7 +49,9 @@ class Prewarmer(QObject):
         self.fetcher: QueryFetcher | None = None
         # Without a query worker (a county), the walk's first step reads every event once
         # (Queries.read_every_event): a period step's lists and counts are then slices of them.
-        self._events_read = None   # the Queries they were read for
+        # the Queries they were read for, weakly: a wall turning pages without a pause never
+        # walks, and a snapshot long replaced (its memo up to 192 MB) must not stay for it
+        self._events_read: weakref.ref | None = None
         if len(ctx.queries.townships) >= ASYNC_MIN:
             self.fetcher = QueryFetcher(ctx, warmers, self)
             self.fetcher.neighbours_read.connect(self.draw_ahead)
@@ -136,7 +139,7 @@ class Prewarmer(QObject):
         if len(regions) > WARM_LIMIT:
             return []
         steps: list[Callable[[], None]] = []
-        if queries is not self._events_read:
+        if self._events_read is None or self._events_read() is not queries:
             steps.append(partial(self._read_events, queries))
         steps += [partial(self._warm, code) for code in regions]
         steps += [partial(queries.read_indicator, ind.code) for ind in ctx.visible_indicators()
@@ -145,7 +148,7 @@ class Prewarmer(QObject):
 
     def _read_events(self, queries) -> None:
         queries.read_every_event()
-        self._events_read = queries
+        self._events_read = weakref.ref(queries)
 
     def _warm(self, region: str) -> None:
         for warm in self._warmers + self._looks():
