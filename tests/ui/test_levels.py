@@ -272,6 +272,38 @@ def test_at_scale_once_the_window_is_up_a_first_selection_reads_nothing(city_db,
         assert ctx.region_name(township) in win.kpis.title_text()
 
 
+def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
+        city_db, qtbot, monkeypatch):
+    # The query worker reads a change's figures while a second thread prepares the map's new
+    # level (its outlines, its names): the cards' figures are asked for with that under way.
+    import threading
+
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx, q = win.ctx, warehouse.queries
+        qtbot.waitExposed(win)
+        qtbot.wait(200)
+        qtbot.waitUntil(lambda: win.prewarmer.done, timeout=30_000)
+        preparing, seen = threading.Event(), {}
+
+        def prepare(state):
+            seen["prepared in"] = threading.current_thread().name
+            preparing.set()
+        ctx.preparers.append(prepare)
+        kpis = q.kpis
+
+        def kpis_when_preparing(*args, **kwargs):
+            seen.setdefault("alongside", preparing.wait(5))   # (the first time asked)
+            seen.setdefault("read in", threading.current_thread().name)
+            return kpis(*args, **kwargs)
+        monkeypatch.setattr(q, "kpis", kpis_when_preparing)
+        township = ctx.hierarchy.children(YIWU)[4]
+        ctx.select(region=township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert seen["alongside"] and seen["prepared in"] != seen["read in"]
+        assert win.map.view_code == YIWU and win.map.highlighted_region == township
+        assert ctx.region_name(township) in win.kpis.title_text()
+
+
 def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtbot,
                                                                     monkeypatch):
     # While the user pauses, every level's outlines and names are prepared (the query worker)
