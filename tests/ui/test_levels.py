@@ -304,6 +304,34 @@ def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
         assert ctx.region_name(township) in win.kpis.title_text()
 
 
+def test_at_scale_after_a_rest_another_countys_classes_are_already_worked_out(
+        city_db, qtbot, monkeypatch):
+    # While the user pauses, the query worker works out the map's classes of every level for
+    # the indicator and month shown: a first visit to another county only looks them up.
+    import threading
+
+    from cockpit.core.classes import classify
+    from cockpit.ui.map import panel as map_panel
+
+    classified_in = []
+    monkeypatch.setattr(map_panel, "classify", lambda *args, **kwargs: (
+        classified_in.append(threading.current_thread().name), classify(*args, **kwargs))[1])
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx, q = win.ctx, warehouse.queries
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        assert classified_in
+        classified_in.clear()
+        township = ctx.hierarchy.children(YIWU)[5]
+        ctx.select(region=township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert win.map.view_code == YIWU and classified_in == []
+        values = q.child_values(YIWU, ctx.state.indicator, ctx.state.period).values
+        expected = classify(values, ctx.indicator().polarity)
+        assert win.map.legend_entries[:len(expected.labels)] == \
+            list(zip(expected.labels, expected.colors))[::-1]
+
+
 def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtbot,
                                                                     monkeypatch):
     # While the user pauses, every level's outlines and names are prepared (the query worker)
