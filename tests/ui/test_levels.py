@@ -365,6 +365,33 @@ def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtb
             <= map_panel.MapPanel.SCENE_LEVELS
 
 
+def test_at_scale_the_outlines_of_the_levels_drawn_ahead_are_made_by_the_query_worker(
+        city_db, qtbot, monkeypatch):
+    # The query worker makes each county's township outlines (paths) as it prepares the
+    # level; the GUI thread, drawing the level ahead, only makes its items from them.
+    import threading
+
+    from cockpit.ui.map import items as map_items
+
+    made_in = []
+    to_path = map_items.rings_to_path
+    monkeypatch.setattr(map_items, "rings_to_path", lambda rings: (
+        made_in.append(threading.current_thread().name), to_path(rings))[1])
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx = win.ctx
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        counties = ctx.hierarchy.children(CITY_CODE)
+        townships = sum(len(ctx.hierarchy.children(c)) for c in counties)
+        # (the city's own level, its counties, is drawn as the window opens)
+        assert made_in.count(threading.main_thread().name) <= len(counties) < townships
+        yiwu_township = ctx.hierarchy.children(YIWU)[2]
+        ctx.select(region=yiwu_township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert win.map.view_code == YIWU and win.map.highlighted_region == yiwu_township
+        assert set(win.map.colors) == set(ctx.hierarchy.children(YIWU))
+
+
 def test_at_scale_after_a_rest_a_ranking_neighbours_outline_and_cards_are_drawn_ahead(
         city_db, qtbot, monkeypatch):
     from cockpit.ui.kpi_panel import KpiCard
