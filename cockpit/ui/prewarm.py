@@ -268,17 +268,10 @@ class QueryFetcher(QObject):
 
     def read_once(self) -> None:
         """Read what every later change needs (the event index of a large warehouse: ~0.7 s
-        once, else paid by the first selection), unless a change is on its way; and, where
-        the warehouse allows (a province), every place's figures for the indicator and cards
-        shown, so that the first selections after start-up ask the warehouse nothing either
-        (else read only once a change has been shown and the user paused: a province's
-        selections without a pause waited 10 / 54 ms p50 / p95 for the worker, now 4.5 / 5.6)."""
-        state, q = self.ctx.state, self.ctx.queries
-        cards = [i.code for i in self.ctx.domain_indicators(state.domain)]
+        once, else paid by the first selection), unless a change is on its way."""
         with self._wake:
             if self._request is None and not self._ahead:
-                self._ahead = [q.prepare, lambda: q.read_every_place(state.indicator, cards),
-                               *self._idle_jobs()]
+                self._ahead = [self.ctx.queries.prepare, *self._idle_jobs()]
                 self._wake.notify()
 
     def _idle_jobs(self) -> list[Callable[[], None]]:

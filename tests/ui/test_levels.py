@@ -253,25 +253,6 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
                               equal_nan=True)
 
 
-def test_at_scale_once_the_window_is_up_a_first_selection_reads_nothing(city_db, qtbot,
-                                                                       monkeypatch):
-    # Right after start-up, before any change was shown, the query worker reads every place's
-    # figures for what is shown: a first selection anywhere (no pause after a change) finds
-    # its answers, as one after a rest does.
-    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
-        ctx, q = win.ctx, warehouse.queries
-        qtbot.waitExposed(win)
-        qtbot.wait(200)   # the first paint, and what the worker is given after it
-        qtbot.waitUntil(lambda: win.prewarmer.done, timeout=30_000)
-        reads = q.reads
-        township = ctx.hierarchy.children(YIWU)[1]
-        ctx.select(region=township)
-        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
-        assert q.reads == reads
-        assert win.map.highlighted_region == township == win.ranking.highlighted_region
-        assert ctx.region_name(township) in win.kpis.title_text()
-
-
 def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
         city_db, qtbot, monkeypatch):
     # The query worker reads a change's figures while a second thread prepares the map's new
