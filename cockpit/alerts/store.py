@@ -542,13 +542,18 @@ class AlertStore:
         """Alerts, most severe and newest first; `status` one status or several, `region` a
         code or a name, `regions` any of several codes (a county and its townships); alerts
         about `hidden` indicators left out; the first `limit` only."""
+        with self._connect() as con:
+            return self._list(con, status, region, severity, scope, open_only, limit, hidden,
+                              regions)
+
+    def _list(self, con, status, region, severity, scope, open_only, limit, hidden,
+              regions) -> list[AlertRecord]:
         where, params = self._where(status, region, severity, scope, open_only, hidden, regions)
         sql = "SELECT * FROM alerts" + where + _MOST_SEVERE_FIRST
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        with self._connect() as con:
-            return [self._record(r) for r in con.execute(sql, params).fetchall()]
+        return [self._record(r) for r in con.execute(sql, params).fetchall()]
 
     def count(self, status: str | Iterable[str] | None = None, region: str | None = None,
               severity: str | None = None, scope: str | None = None, open_only: bool = False,
@@ -562,13 +567,27 @@ class AlertStore:
                            hidden: Iterable[str] = (), regions: Iterable[str] | None = None
                            ) -> dict[str, int]:
         """Open alerts (新预警, 已签收, 处置中) by severity, 红 / 橙 / 黄 always present."""
-        where, params = self._where(None, region, None, scope, True, hidden, regions)
         with self._connect() as con:
-            rows = con.execute("SELECT severity, count(*) FROM alerts" + where
-                               + " GROUP BY severity", params).fetchall()
+            return self._counts_by_severity(con, region, scope, hidden, regions)
+
+    def _counts_by_severity(self, con, region, scope, hidden, regions) -> dict[str, int]:
+        where, params = self._where(None, region, None, scope, True, hidden, regions)
+        rows = con.execute("SELECT severity, count(*) FROM alerts" + where
+                           + " GROUP BY severity", params).fetchall()
         counts = {s: 0 for s in SEVERITIES}
         counts.update({r[0]: r[1] for r in rows})
         return counts
+
+    def list_and_counts(self, status: str | Iterable[str] | None = None,
+                        limit: int | None = None, scope: str | None = None,
+                        hidden: Iterable[str] = (), regions: Iterable[str] | None = None
+                        ) -> tuple[list[AlertRecord], dict[str, int]]:
+        """`list(...)` and `counts_by_severity(...)` of the same places, read through one
+        connection (what an alert panel shows for a place: opening a connection cost about
+        as much as each read, ~0.7 ms here)."""
+        with self._connect() as con:
+            return (self._list(con, status, None, None, scope, False, limit, hidden, regions),
+                    self._counts_by_severity(con, None, scope, hidden, regions))
 
     def counts_by_region(self, scope: str | None = None,
                          hidden: Iterable[str] = ()) -> dict[str, dict[str, int]]:
@@ -976,6 +995,12 @@ class AlertService:
         return self.store.list(status=status, region=region, severity=severity,
                                open_only=open_only, scope=self.scope, hidden=self.hidden,
                                regions=regions, limit=limit)
+
+    def list_and_counts(self, status=None, regions=None, limit: int | None = None
+                        ) -> tuple[list[AlertRecord], dict[str, int]]:
+        """`list(status, regions, limit)` and `counts_by_severity(regions)` in one read."""
+        return self.store.list_and_counts(status=status, limit=limit, scope=self.scope,
+                                          hidden=self.hidden, regions=regions)
 
     def count(self, status=None, region: str | None = None, regions=None) -> int:
         return self.store.count(status=status, region=region, scope=self.scope,

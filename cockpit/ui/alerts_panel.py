@@ -389,8 +389,10 @@ class AlertsPanel(Panel):
         # A county of a city warehouse: its own alerts and every township's in it. Codes as an
         # IN list, which the store finds through its (scope, region) index.
         place = {} if region is None else {"regions": self._under(region)}
-        alerts = service.list(status=statuses, limit=self.ROW_LIMIT, **place)
-        counts = service.counts_by_severity(**place)
+        # (both through one connection to the store: at a province the query worker reads
+        # them for every selection, ~3 ms of its ~6 with a connection each)
+        alerts, counts = service.list_and_counts(status=statuses, limit=self.ROW_LIMIT,
+                                                 **place)
         # Open alerts are what the counts count: their sum is the total (the country's count
         # was another ~45 ms scan).
         total = (len(alerts) if len(alerts) < self.ROW_LIMIT else

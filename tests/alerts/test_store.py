@@ -221,6 +221,25 @@ def test_lists_page_and_count_in_the_store_and_take_several_regions_at_once(stor
     assert store.list(regions=[]) == [] and store.count(regions=[]) == 0
 
 
+def test_a_place_s_list_and_its_counts_read_together_are_what_each_read_gives(store):
+    towns = ["990001", "990002", "990003", "990003"]
+    alerts = [make_alert(region=r, period=p, severity=s) for r, p, s in
+              zip(towns, (DEC, DEC, DEC, NOV), ("黄", "红", "橙", "橙"))]
+    store.sync(Evaluation(1, SCOPE, DEC, alerts, {RULE: {INDICATOR: NOV}}))
+    store.ack(alerts[3].id, by="张三")
+    store.close(alerts[3].id, by="张三", note="已处理")   # listed, not counted (not open)
+    county = ["990002", "990003"]
+    for status, regions, limit in ((None, county, None), ("已办结", county, None),
+                                   (None, None, 2), (None, [], None)):
+        listed, counts = store.list_and_counts(status=status, regions=regions, limit=limit)
+        assert [a.id for a in listed] == [a.id for a in store.list(status=status,
+                                                                     regions=regions,
+                                                                     limit=limit)]
+        assert counts == store.counts_by_severity(regions=regions)
+    listed, counts = store.list_and_counts(regions=county)
+    assert len(listed) == 3 and counts == {"红": 1, "橙": 1, "黄": 0}
+
+
 def test_a_township_s_alerts_are_found_through_an_index_not_a_scan(store):
     store.sync(Evaluation(1, SCOPE, DEC, [make_alert()], {RULE: {INDICATOR: DEC}}))
     with sqlite3.connect(store.path) as con:

@@ -253,6 +253,66 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
                               equal_nan=True)
 
 
+def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
+        city_db, qtbot, monkeypatch):
+    # The query worker reads a change's figures while a second thread prepares the map's new
+    # level (its outlines, its names): the cards' figures are asked for with that under way.
+    import threading
+
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx, q = win.ctx, warehouse.queries
+        qtbot.waitExposed(win)
+        qtbot.wait(200)
+        qtbot.waitUntil(lambda: win.prewarmer.done, timeout=30_000)
+        preparing, seen = threading.Event(), {}
+
+        def prepare(state):
+            seen["prepared in"] = threading.current_thread().name
+            preparing.set()
+        ctx.preparers.append(prepare)
+        kpis = q.kpis
+
+        def kpis_when_preparing(*args, **kwargs):
+            seen.setdefault("alongside", preparing.wait(5))   # (the first time asked)
+            seen.setdefault("read in", threading.current_thread().name)
+            return kpis(*args, **kwargs)
+        monkeypatch.setattr(q, "kpis", kpis_when_preparing)
+        township = ctx.hierarchy.children(YIWU)[4]
+        ctx.select(region=township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert seen["alongside"] and seen["prepared in"] != seen["read in"]
+        assert win.map.view_code == YIWU and win.map.highlighted_region == township
+        assert ctx.region_name(township) in win.kpis.title_text()
+
+
+def test_at_scale_after_a_rest_another_countys_classes_are_already_worked_out(
+        city_db, qtbot, monkeypatch):
+    # While the user pauses, the query worker works out the map's classes of every level for
+    # the indicator and month shown: a first visit to another county only looks them up.
+    import threading
+
+    from cockpit.core.classes import classify
+    from cockpit.ui.map import panel as map_panel
+
+    classified_in = []
+    monkeypatch.setattr(map_panel, "classify", lambda *args, **kwargs: (
+        classified_in.append(threading.current_thread().name), classify(*args, **kwargs))[1])
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx, q = win.ctx, warehouse.queries
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        assert classified_in
+        classified_in.clear()
+        township = ctx.hierarchy.children(YIWU)[5]
+        ctx.select(region=township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert win.map.view_code == YIWU and classified_in == []
+        values = q.child_values(YIWU, ctx.state.indicator, ctx.state.period).values
+        expected = classify(values, ctx.indicator().polarity)
+        assert win.map.legend_entries[:len(expected.labels)] == \
+            list(zip(expected.labels, expected.colors))[::-1]
+
+
 def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtbot,
                                                                     monkeypatch):
     # While the user pauses, every level's outlines and names are prepared (the query worker)
@@ -284,6 +344,33 @@ def test_at_scale_after_a_rest_another_countys_map_is_already_drawn(city_db, qtb
         # the levels not shown wait outside the scene, which keeps the map's repaint cheap
         assert sum(isinstance(item, Counted) for item in scene.items()) \
             <= map_panel.MapPanel.SCENE_LEVELS
+
+
+def test_at_scale_the_outlines_of_the_levels_drawn_ahead_are_made_by_the_query_worker(
+        city_db, qtbot, monkeypatch):
+    # The query worker makes each county's township outlines (paths) as it prepares the
+    # level; the GUI thread, drawing the level ahead, only makes its items from them.
+    import threading
+
+    from cockpit.ui.map import items as map_items
+
+    made_in = []
+    to_path = map_items.rings_to_path
+    monkeypatch.setattr(map_items, "rings_to_path", lambda rings: (
+        made_in.append(threading.current_thread().name), to_path(rings))[1])
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx = win.ctx
+        ctx.select(region=WUYI)
+        qtbot.waitUntil(lambda: not ctx.waiting and win.prewarmer.done, timeout=30_000)
+        counties = ctx.hierarchy.children(CITY_CODE)
+        townships = sum(len(ctx.hierarchy.children(c)) for c in counties)
+        # (the city's own level, its counties, is drawn as the window opens)
+        assert made_in.count(threading.main_thread().name) <= len(counties) < townships
+        yiwu_township = ctx.hierarchy.children(YIWU)[2]
+        ctx.select(region=yiwu_township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert win.map.view_code == YIWU and win.map.highlighted_region == yiwu_township
+        assert set(win.map.colors) == set(ctx.hierarchy.children(YIWU))
 
 
 def test_at_scale_after_a_rest_a_ranking_neighbours_outline_and_cards_are_drawn_ahead(

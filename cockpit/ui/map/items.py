@@ -44,6 +44,25 @@ def rings_to_path(rings: Rings) -> QPainterPath:
     return path
 
 
+class VectorGeometry:
+    """What ChoroplethItem draws a level of few townships from (their paths, borders, bounds
+    and typical size), made from their rings in any thread: the query worker makes it for a
+    level it prepares, so a first visit does not build the paths on the GUI thread."""
+
+    def __init__(self, rings_by_code: Mapping[str, Rings]):
+        self.codes = list(rings_by_code)
+        self.paths = {code: rings_to_path(rings) for code, rings in rings_by_code.items()}
+        self.borders = QPainterPath()
+        self.bounds = QRectF()
+        sizes = []
+        for path in self.paths.values():
+            self.borders.addPath(path)
+            rect = path.boundingRect()
+            self.bounds = self.bounds.united(rect)
+            sizes.append(math.sqrt(rect.width() * rect.height()))
+        self.typical_size = float(np.median(sizes)) if sizes else 0.0
+
+
 def _argb(color: str | QColor) -> int:
     """Opaque 0xAARRGGBB (premultiplied and straight are the same when opaque)."""
     return QColor(color).rgba() | 0xFF000000
@@ -99,8 +118,11 @@ class ChoroplethItem(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- geometry ------------------------------------------------------------------------------
-    def set_geometry(self, rings_by_code: Mapping[str, Rings]) -> None:
-        codes = list(rings_by_code)
+    def set_geometry(self, rings_by_code: Mapping[str, Rings] | None,
+                     prepared: VectorGeometry | None = None) -> None:
+        """The townships' outlines (`prepared`, when given, made from the same rings
+        ahead: fewer than RASTER_MIN townships)."""
+        codes = list(rings_by_code) if prepared is None else prepared.codes
         self._codes = codes
         self._row = {code: i for i, code in enumerate(codes)}
         self._raster = len(codes) >= self.RASTER_MIN
@@ -134,21 +156,17 @@ class ChoroplethItem(QGraphicsItem):
                 bounds = QRectF(QPointF(x0, -y1), QPointF(x1, -y0))
             self.setCacheMode(QGraphicsItem.CacheMode.NoCache)   # the raster is the cache
         else:
-            paths = {code: rings_to_path(rings) for code, rings in rings_by_code.items()}
-            borders = QPainterPath()
-            for path in paths.values():
-                borders.addPath(path)
-                rect = path.boundingRect()
-                bounds = bounds.united(rect)
-                sizes.append(math.sqrt(rect.width() * rect.height()))
-            self._paths = paths
-            self._borders = borders
+            geometry = prepared if prepared is not None else VectorGeometry(rings_by_code)
+            self._paths = geometry.paths
+            self._borders = geometry.borders
             self._shapes = []
+            bounds = geometry.bounds
             self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         if bounds != self._bounds:
             self.prepareGeometryChange()
             self._bounds = bounds
-        self._typical_size = float(np.median(sizes)) if sizes else 0.0
+        self._typical_size = (geometry.typical_size if not self._raster else
+                              float(np.median(sizes)) if len(sizes) else 0.0)
         self._groups = None
         self._bake_key = None
         self._ids = self._edges = None

@@ -35,7 +35,7 @@ from ..context import CockpitContext
 from ..lateness import lateness, period_html
 from ..panel import Panel, TitleLabel
 from .items import (EVENT_STATUS_COLORS, EVENT_STATUS_ORDER, AlertBadge, ChoroplethItem,
-                    EventPointsItem, HighlightItem, TownshipLabel, _argb,
+                    EventPointsItem, HighlightItem, TownshipLabel, VectorGeometry, _argb,
                     label_sprite, scene_point, short_name)
 from .overlays import MapLegend, _CornerNote, _HoverCard, _LegendContent
 
@@ -43,8 +43,36 @@ LABEL_LIMIT = 300             # beyond this many townships names would only be c
 EVENT_STATUS_EN = {"已超期": "Overdue", "处置中": "In progress", "已办结": "Closed"}
 
 
-def _area(rect: QRectF) -> float:
-    return rect.width() * rect.height() if rect.isValid() else 0.0
+def _label_points(queries, index: RegionIndex) -> tuple[list, dict[str, tuple[float, float]]]:
+    """The level's regions (those the warehouse knows) and where each one's name goes, km."""
+    by_code = queries.region_by_code
+    children = [by_code[c] for c in index.codes if c in by_code]
+    # Label points are usually inside their region: check them all at once, and look for a
+    # point on the surface only for the few that are not.
+    lon = np.array([np.nan if r.label_lon is None else r.label_lon for r in children])
+    lat = np.array([np.nan if r.label_lat is None else r.label_lat for r in children])
+    xs, ys = index.project(lon, lat)
+    xs, ys = np.atleast_1d(xs), np.atleast_1d(ys)
+    found = index.locate_many(np.nan_to_num(xs), np.nan_to_num(ys))
+    anchors = {}
+    for region, x, y, hit in zip(children, xs.tolist(), ys.tolist(), found):
+        if hit == region.code and math.isfinite(x) and math.isfinite(y):
+            anchors[region.code] = (x, y)
+        else:
+            anchors[region.code] = index.inner_point(region.code)
+    return children, anchors
+
+
+def _overlap(rect: tuple, others: list[tuple]) -> float:
+    """The area `rect` shares with each of `others`, summed (each (left, top, right, bottom))."""
+    left, top, right, bottom = rect
+    total = 0.0
+    for l2, t2, r2, b2 in others:
+        if left < r2 and l2 < right and top < b2 and t2 < bottom:
+            x = max(left, l2)
+            y = max(top, t2)
+            total += (min(right, r2) - x) * (min(bottom, b2) - y)
+    return total
 
 
 class MapView(QGraphicsView):
@@ -210,7 +238,8 @@ class MapPanel(Panel):
         # (~0.3 s of the country's first paint); the badges shown stay until the answer is in.
         self._badge_reader = (BackgroundReader("alert-badges", self)
                               if len(ctx.queries.townships) >= prewarm.ASYNC_MIN else None)
-        self._prepared: dict[str, tuple] = {}   # view → (queries, index) from the query worker
+        # view → (queries, index, outlines, label points) from the query worker (_prepare_view)
+        self._prepared: dict[str, tuple] = {}
         self._prepared_lock = threading.Lock()
         self._to_build: list[str] = []   # prepared levels to draw ahead (_build_ahead)
         self._every_view: tuple | None = None   # (queries, every level, if few enough)
@@ -220,6 +249,10 @@ class MapPanel(Panel):
         self._view_prepared.connect(self._on_view_prepared, Qt.ConnectionType.QueuedConnection)
         ctx.preparers.append(self._prepare)
         ctx.idle_jobs.append(self._levels_to_prepare)
+        ctx.idle_jobs.append(self._classes_to_prepare)
+        # The classes of a level's figures (see _classes_of): id of the figures' answer →
+        # (that answer, the polarity, its classes)
+        self._classes_kept: dict[int, tuple] = {}
 
         self._title = TitleLabel(parent=self)
         self._title_plain = ""
@@ -400,7 +433,7 @@ class MapPanel(Panel):
         self._indicator = indicator
         values = np.asarray(tv.values, dtype=float)
         self._values_all = values
-        classes = classify(values, indicator.polarity)
+        classes = self._classes_of(tv, indicator.polarity)
         self._figures = _Figures(tv.regions, values, tv.prev_values, tv.yoy_values,
                                  indicator.polarity)
         # Vectorised: class of every value, then one colour per drawn township row.
@@ -432,6 +465,41 @@ class MapPanel(Panel):
         if self._hovered is not None and self._card.isVisible():
             self._card.setText(self.hover_text(self._hovered))
             self._card.adjustSize()
+
+    CLASSES_KEPT = 1024   # levels' classes kept (a province's 102 levels at a few months)
+
+    def _classes_of(self, tv, polarity: str) -> Classes:
+        """The classes of one level's figures (`tv`, a child_values answer), worked out once
+        per answer: the query worker does it ahead for every level of a province when idle
+        (_classes_to_prepare), ~0.8 ms of each first visit to a county on the GUI thread."""
+        kept = self._classes_kept
+        found = kept.get(id(tv))
+        if found is not None and found[0] is tv and found[1] == polarity:
+            return found[2]
+        classes = classify(np.asarray(tv.values, dtype=float), polarity)
+        if len(kept) >= self.CLASSES_KEPT:
+            kept.clear()
+        kept[id(tv)] = (tv, polarity, classes)
+        return classes
+
+    def _classes_to_prepare(self) -> list:
+        """(For the query worker, when idle:) the classes of every level's figures for the
+        indicator and month shown, a few levels a job, where every place's figures are read
+        at once (a province: then a level's figures are a look-up, not a query)."""
+        queries, state = self.ctx.queries, self.ctx.state
+        indicator = queries.indicator_by_code.get(state.indicator)
+        if indicator is None or not queries.every_place_at_once or not self.isVisible():
+            return []
+        if self._every_view is None or self._every_view[0] is not queries:
+            self._levels_to_prepare()   # (finds every level, once per snapshot)
+        views = self._every_view[1] if self._every_view is not None else []
+
+        def classify_levels(part: list[str]) -> None:
+            for view in part:
+                self._classes_of(queries.child_values(view, indicator.code, state.period),
+                                 indicator.polarity)
+        return [lambda part=views[k:k + 8]: classify_levels(part)
+                for k in range(0, len(views), 8)]
 
     def _rows_of(self, regions: np.ndarray) -> np.ndarray:
         """Choropleth row of each region code (-1 where not drawn): one dict lookup per code
@@ -499,8 +567,12 @@ class MapPanel(Panel):
             return
         queries = self.ctx.queries
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
-        with self._prepared_lock:
-            self._prepared[view] = (queries, index)   # (a reload may come in between)
+        # The outlines' paths and the names' points too (~1.3 ms of a first visit to one of
+        # the country's counties, on the GUI thread, which now only makes the items)
+        outlines = (VectorGeometry({code: index.rings(code) for code in index.codes})
+                    if len(index.codes) < ChoroplethItem.RASTER_MIN else None)
+        with self._prepared_lock:   # (a reload may come in between)
+            self._prepared[view] = (queries, index, outlines, _label_points(queries, index))
             while len(self._prepared) > self.PREPARED:
                 self._prepared.pop(next(iter(self._prepared)))
         # The names' pictures too (outlines and halos filled, ~1 ms each, kept by text and
@@ -561,27 +633,18 @@ class MapPanel(Panel):
     def _build_level(self, view: str) -> _Level:
         """Index, outlines and names of the children of `view` (not in the scene yet)."""
         with self._prepared_lock:   # (kept: the level may be dropped and drawn again)
-            queries, index = self._prepared.get(view, (None, None))
+            queries, index, outlines, points = self._prepared.get(view, (None,) * 4)
         if index is None or queries is not self.ctx.queries:
-            index = RegionIndex.from_wkb(self.ctx.queries.child_geometries_wkb(view))
+            queries = self.ctx.queries
+            index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
+            outlines, points = None, _label_points(queries, index)
         choropleth = ChoroplethItem()
         choropleth.setZValue(0)
-        choropleth.set_geometry({code: index.rings(code) for code in index.codes})
-        by_code = self.ctx.queries.region_by_code
-        children = [by_code[c] for c in index.codes if c in by_code]
-        # Label points are usually inside their region: check them all at once, and look for a
-        # point on the surface only for the few that are not.
-        lon = np.array([np.nan if r.label_lon is None else r.label_lon for r in children])
-        lat = np.array([np.nan if r.label_lat is None else r.label_lat for r in children])
-        xs, ys = index.project(lon, lat)
-        xs, ys = np.atleast_1d(xs), np.atleast_1d(ys)
-        found = index.locate_many(np.nan_to_num(xs), np.nan_to_num(ys))
-        anchors = {}
-        for region, x, y, hit in zip(children, xs.tolist(), ys.tolist(), found):
-            if hit == region.code and math.isfinite(x) and math.isfinite(y):
-                anchors[region.code] = (x, y)
-            else:
-                anchors[region.code] = index.inner_point(region.code)
+        if outlines is not None:
+            choropleth.set_geometry(None, outlines)
+        else:
+            choropleth.set_geometry({code: index.rings(code) for code in index.codes})
+        children, anchors = points
         labels = {}
         if len(children) <= LABEL_LIMIT:
             for region in children:
@@ -835,7 +898,9 @@ class MapPanel(Panel):
         px = self._label_px
         small = max(9, round(px * 0.85))
         metrics: dict[tuple[int, bool], QFontMetricsF] = {}
-        placed: list[QRectF] = []
+        # (left, top, right, bottom) of each name placed: overlaps summed in floats, as
+        # QRectF.intersected gives them, without a QRectF made per pair (~12,000 a county)
+        placed: list[tuple[float, float, float, float]] = []
         plan: list[tuple[str, str, int, QPointF]] = []
         order = sorted(self._labels, key=lambda c: (c != highlighted, -self._areas[c]))
         for code in order:
@@ -852,10 +917,12 @@ class MapPanel(Panel):
                     metrics[key] = QFontMetricsF(theme.font(size, bold=selected))
                 fm = metrics[key]
                 w, h = fm.horizontalAdvance(text) + size * 0.4, fm.height()
+                ax, ay = anchor.x(), anchor.y()
                 for dx, dy in ((0, 0), (0, -0.75 * h), (0, 0.75 * h),
                                (-0.4 * w, 0), (0.4 * w, 0)):
-                    rect = QRectF(anchor.x() + dx - w / 2, anchor.y() + dy - h / 2, w, h)
-                    overlap = sum(_area(rect.intersected(other)) for other in placed)
+                    left, top = ax + dx - w / 2, ay + dy - h / 2
+                    rect = (left, top, left + w, top + h)
+                    overlap = _overlap(rect, placed)
                     if overlap >= best_overlap:
                         continue
                     offset = QPointF(dx, dy)
@@ -983,6 +1050,8 @@ class MapPanel(Panel):
             self.ctx.preparers.remove(self._prepare)
         if self._levels_to_prepare in self.ctx.idle_jobs:
             self.ctx.idle_jobs.remove(self._levels_to_prepare)
+        if self._classes_to_prepare in self.ctx.idle_jobs:
+            self.ctx.idle_jobs.remove(self._classes_to_prepare)
         super().closeEvent(event)
 
     def showEvent(self, event) -> None:
