@@ -895,7 +895,8 @@ class Queries:
     def read_every_event(self) -> None:
         """Keep every event, by place, where they are few (EVERY_EVENT_MAX): a county's or a
         province's lists and counts of any window are then slices, not two or three queries of
-        2-4 ms a period step. (A county's ~4,000 take 50-100 ms: read off the GUI thread.)"""
+        2-4 ms a period step. (A county's ~4,000 take 30-100 ms: read while the cockpit is
+        idle, see prewarm.py.)"""
         self._read_every_event()
         if self._every_event is not None:
             self._every_event_grouped()
