@@ -183,7 +183,7 @@ class TrendChart(QWidget):
         self.county: _Line | None = None
         self.band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # x, lo, hi
         self.target: float | None = None
-        self.county_version: tuple = ()    # what the county layer shows (see _county_layer)
+        self.county_shown: tuple = ()      # what the county layer shows (see _county_layer)
         self.marker: tuple[int, str] | None = None   # grid index, period tag
         self.hover: int | None = None
         self.legend: list[tuple[str, str, str]] = []  # (kind, colour, text)
@@ -288,7 +288,7 @@ class TrendChart(QWidget):
                       or self.target is not None)
         ground = (self.width(), self.height(), self.devicePixelRatioF(), self.font_px,
                   self.lang, self.x_range, self.dual, self.county_range, self.y_range,
-                  has_county and self.county_version)
+                  has_county and self.county_shown)
         line = self.township
 
         def draw_chart(q: QPainter) -> None:
@@ -311,15 +311,15 @@ class TrendChart(QWidget):
         `line` on these axes (x, y and county ranges) over this county layer (what it shows,
         the county's line, band and target: TrendPanel._county_layer)."""
         kept = (self.township, self.x_range, self.y_range, self.county_range, self.dual,
-                self.county_version, self.county, self.band, self.target)
+                self.county_shown, self.county, self.band, self.target)
         self.township, (self.x_range, self.y_range, self.county_range) = line, ranges
         self.dual = dual
-        self.county_version, self.county, self.band, self.target = county_layer
+        self.county_shown, self.county, self.band, self.target = county_layer
         try:
             self._chart_picture()
         finally:
             (self.township, self.x_range, self.y_range, self.county_range, self.dual,
-             self.county_version, self.county, self.band, self.target) = kept
+             self.county_shown, self.county, self.band, self.target) = kept
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -742,8 +742,8 @@ class TrendPanel(Panel):
         # Stepping from township to township changes only the township's line: the county's
         # layer is drawn again only when what it shows changes.
         layer = self._county_layer(county, ind, show_township, band, x, county_y)
-        if layer[0] != chart.county_version:
-            chart.county_version, chart.county, chart.band, chart.target = layer
+        if layer[0] != chart.county_shown:
+            chart.county_shown, chart.county, chart.band, chart.target = layer
         self._band = band
 
         target = ind.target_value
