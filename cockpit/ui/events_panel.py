@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QCursor, QFontMetrics, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QLabel, QTableView,
+from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QHeaderView, QTableView,
                                QVBoxLayout, QWidget)
 
 from ..core import i18n
@@ -385,8 +385,10 @@ class EventsPanel(Panel):
         # flush with the panel's right edge: no room kept beside it, the title needs it
         self.counts_label = CountsLabel("eventCounts", self, pad=0)
         self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.note = QLabel(self)
-        self.note.setObjectName("dim")  # theme.qss: secondary text, scaled with the window
+        # theme.qss: secondary text, scaled with the window. A title's label: a month's new
+        # note ("共 215 件，显示最近 200 件") does not lay the window out again; cut short
+        # where the panel is narrow, it says itself whole on hover.
+        self.note = TitleLabel(parent=self, object_name="dim")
         self.note.hide()
 
         self.model = _EventsModel(ctx.lang, self)

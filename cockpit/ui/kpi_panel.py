@@ -272,7 +272,8 @@ class KpiCard(QWidget):
         if d is None:
             return self._chrome(selected)
         ratio = self.devicePixelRatioF()
-        key = (d.indicator.code, d.county_figure, d.whole, room, selected, self.width(),
+        # (the county's name only where the tag shows it: a province's counties share frames)
+        key = (d.indicator.code, d.county_figure and d.whole, room, selected, self.width(),
                self.height(), ratio, self.scale, self.lang, theme.text_floor())
         frame = _frames.get(key)
         if frame is not None:

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider
 
 from ..core import formatting as fmt
 from .context import CockpitContext
-from .panel import Panel, signals_blocked
+from .panel import Panel, SteadyLabel, signals_blocked
 
 _TEXT = {"zh_CN": {"play": "播放", "pause": "暂停", "period": "时间"},
          "en": {"play": "Play", "pause": "Pause", "period": "Period"}}
@@ -29,7 +29,8 @@ class PeriodBar(Panel):
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="periodSlider")
         self.slider.setPageStep(12)
         self.slider.valueChanged.connect(self._on_slider)
-        self.current_label = QLabel(objectName="periodLabel")
+        # a new month, no new layout of the window (SteadyLabel)
+        self.current_label = SteadyLabel(objectName="periodLabel")
         self.current_label.setMinimumWidth(110)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 2, 12, 2)

@@ -25,7 +25,7 @@ from ..core.ranking import best_first, ranks
 from . import theme
 from .context import CockpitContext
 from .lateness import period_html
-from .panel import Panel, Pictures, TitleLabel
+from .panel import Panel, Pictures, SteadyLabel, TitleLabel
 
 _TEXT = {
     "zh_CN": {
@@ -561,7 +561,8 @@ class RankingPanel(Panel):
         self._title = TitleLabel(parent=self)
         self._title.setFont(theme.font(17, True))
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._subtitle = QLabel(self)
+        # the month and the polarity: a new month's text does not lay the window out again
+        self._subtitle = SteadyLabel(self)
         self._subtitle.setFont(theme.font(12))
         self._subtitle.setStyleSheet(f"color: {theme.TEXT_DIM};")
         header.addWidget(self._title, 1)

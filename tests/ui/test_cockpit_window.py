@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from cockpit.core import formatting as fmt
 from cockpit.ui import theme
 from cockpit.ui.app import LiveWarehouse, _application, build_window, grab, initial_state
 from cockpit.warehouse.demo import TOWNSHIP_CODES
@@ -302,6 +303,48 @@ def test_a_selection_paints_the_window_once_and_leaves_what_a_full_repaint_draws
     repainted = _array(window.grab(page).toImage())
     differ = np.abs(on_screen.astype(int) - repainted.astype(int)).max(axis=2) > 2
     assert differ.sum() == 0, np.argwhere(differ)[:5]
+
+
+def test_stepping_through_the_months_does_not_lay_the_window_out_again(window):
+    """A month's new texts (the period bar's month, the ranking's period, the events' note)
+    fit the room their labels keep: once the widest has been shown, a month step asks no
+    layout of the window (a relayout reaches every panel's geometry), unless the events'
+    note comes or goes (the list is a line shorter or longer)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    app = _application()
+    months = window.ctx.queries.months[-12:]
+    for month in months:   # the labels meet their widest texts
+        window.ctx.select(record=False, period=month)
+    grab(window, app)
+    requests, notes = [], []
+
+    class Filter(QObject):
+        def eventFilter(self, obj, event):   # noqa: N802 — Qt's name
+            if event.type() == QEvent.Type.LayoutRequest and obj is window:
+                requests.append(window.ctx.state.period)
+            return False
+    seen = Filter()
+    app.installEventFilter(seen)
+    try:
+        for month in months:
+            shown = window.events.note.isVisible()
+            window.ctx.select(record=False, period=month)
+            app.sendPostedEvents()
+            app.processEvents()
+            if window.events.note.isVisible() != shown:
+                notes.append(month)
+    finally:
+        app.removeEventFilter(seen)
+    assert len(notes) < len(months) and requests == notes
+    # and every month's texts are shown where they were
+    assert window.period_bar.current_label.text() == fmt.month_label(months[-1], "zh_CN")
+    for month in months:
+        window.ctx.select(record=False, period=month)
+        note = window.events.note
+        total = sum(window.events.counts.values())
+        if total > window.events.model.rowCount():
+            assert note.isVisible() and f"共 {total} 件" in note.text()
 
 
 class _PaintsSeen:
