@@ -125,6 +125,26 @@ def test_rings_keep_holes_and_parts_in_the_km_frame(index):
     assert len(parts) == 2 and all(not interiors for _, interiors in parts)
 
 
+def test_drawn_outlines_drop_the_points_a_fitted_map_cannot_show():
+    """A boundary as GIS software writes it (a point every few metres) is drawn from far fewer
+    points, none further than 1/4000 of the level's extent from the true line; a part too
+    small to keep a shape keeps its own outline; hit-testing keeps the full one."""
+    t = np.linspace(0, 2 * np.pi, 20_000, endpoint=False)
+    wiggly = Polygon(np.c_[LON0 + 0.3 * np.cos(t) * (1 + 0.002 * np.sin(400 * t)),
+                           LAT0 + 0.3 * np.sin(t)])
+    speck = box(LON0 + 0.5, LAT0, LON0 + 0.5 + 1e-6, LAT0 + 1e-6)   # ~0.1 m across
+    index = RegionIndex({"county": wiggly, "speck": speck})
+    drawn = index.drawn_rings()
+    (exterior, interiors), = drawn["county"]
+    assert len(exterior) < len(index.rings("county")[0][0]) / 10 and not interiors
+    xmin, ymin, xmax, ymax = index.bounds
+    tolerance = max(xmax - xmin, ymax - ymin) / 4000
+    true_line = index.geometry("county").exterior
+    assert shapely.hausdorff_distance(shapely.LineString(exterior), true_line) <= tolerance * 1.01
+    assert [len(e) for e, _ in drawn["speck"]] == [len(e) for e, _ in index.rings("speck")]
+    assert index.locate(*index.project(LON0 + 0.5 + 5e-7, LAT0 + 5e-7)) == "speck"
+
+
 def test_non_polygonal_and_empty_geometries_are_left_out():
     index = RegionIndex({"ring": RING, "point": shapely.Point(LON0, LAT0),
                          "empty": Polygon()})

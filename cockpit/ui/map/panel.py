@@ -569,7 +569,7 @@ class MapPanel(Panel):
         index = RegionIndex.from_wkb(queries.child_geometries_wkb(view))
         # The outlines' paths and the names' points too (~1.3 ms of a first visit to one of
         # the country's counties, on the GUI thread, which now only makes the items)
-        outlines = (VectorGeometry({code: index.rings(code) for code in index.codes})
+        outlines = (VectorGeometry(index.drawn_rings())
                     if len(index.codes) < ChoroplethItem.RASTER_MIN else None)
         with self._prepared_lock:   # (a reload may come in between)
             self._prepared[view] = (queries, index, outlines, _label_points(queries, index))
@@ -643,7 +643,7 @@ class MapPanel(Panel):
         if outlines is not None:
             choropleth.set_geometry(None, outlines)
         else:
-            choropleth.set_geometry({code: index.rings(code) for code in index.codes})
+            choropleth.set_geometry(index.drawn_rings())
         children, anchors = points
         labels = {}
         if len(children) <= LABEL_LIMIT:
