@@ -298,10 +298,12 @@ class QueryFetcher(QObject):
 
     def read_once(self) -> None:
         """Read what every later change needs (the event index of a large warehouse: ~0.7 s
-        once, else paid by the first selection), unless a change is on its way."""
+        once, else paid by the first selection; every indicator's periods), unless a change
+        is on its way."""
         with self._wake:
             if self._request is None and not self._ahead:
-                self._ahead = [self.ctx.queries.prepare, *self._idle_jobs()]
+                queries = self.ctx.queries
+                self._ahead = [queries.prepare, queries.read_every_period, *self._idle_jobs()]
                 self._wake.notify()
 
     def _idle_jobs(self) -> list[Callable[[], None]]:

@@ -96,3 +96,23 @@ def test_a_small_warehouse_asks_nothing_more_once_an_indicator_is_read(pair):
     reads = database.reads
     database.township_values(code, months[-2])
     assert database.reads > reads   # (the database path does read: the count means something)
+
+
+def test_every_indicators_periods_read_at_once_answer_as_each_asked_alone(pair):
+    """A large warehouse reads which periods every indicator has in one pass when idle
+    (Queries.read_every_period); an indicator's months are then looked up, asking nothing,
+    and agree with asking for each indicator alone."""
+    _, database = pair
+    at_once = Queries(database.snapshot)
+    at_once.SMALL_ROWS = -1
+    at_once.read_every_period()
+    asked = [date(2019, 6, 1), database.months[0], database.months[len(database.months) // 2],
+             database.months[-1], date(2030, 1, 1)]
+
+    def no_query():
+        raise AssertionError("asked the warehouse")
+    at_once._cur = no_query
+    for code in [i.code for i in database.indicators] + ["no_such_indicator"]:
+        for month in asked:
+            assert at_once.effective_period(code, month) == \
+                database.effective_period(code, month), (code, month)
