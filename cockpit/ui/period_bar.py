@@ -29,9 +29,8 @@ class PeriodBar(Panel):
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="periodSlider")
         self.slider.setPageStep(12)
         self.slider.valueChanged.connect(self._on_slider)
-        # a new month, no new layout of the window (SteadyLabel)
+        # a new month, no new layout of the window: it keeps the widest room a month needed
         self.current_label = SteadyLabel(objectName="periodLabel")
-        self.current_label.setMinimumWidth(110)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 2, 12, 2)
         layout.addWidget(self.play_button)
