@@ -38,6 +38,7 @@ _TEXT = {
         "count_label": {OVERDUE: "超期", OPEN: "处置中", CLOSED: "已办结"},
         "empty": "本期无事件记录",
         "fallback": "本月无事件，显示截至{day}的近{n}天",
+        "fallback_empty": "本月及截至{day}的近{n}天均无事件",
         "limited": "共 {total} 件，显示最近 {shown} 件",
         "reported": "上报", "deadline": "时限", "closed": "办结", "not_closed": "未办结",
         "id": "编号",
@@ -49,6 +50,7 @@ _TEXT = {
         "count_label": {OVERDUE: "overdue", OPEN: "open", CLOSED: "closed"},
         "empty": "No events in this period",
         "fallback": "No events this month: {n} days up to {day}",
+        "fallback_empty": "No events this month, nor in the {n} days up to {day}",
         "limited": "{total} events, latest {shown} shown",
         "reported": "Reported", "deadline": "Deadline", "closed": "Closed",
         "not_closed": "not closed", "id": "ID",
@@ -540,13 +542,15 @@ class EventsPanel(Panel):
         self.counts_label.setText(counts)
 
         notes = []
-        if self.fell_back and self.period_window:
-            last = self.period_window[1] - timedelta(days=1)
-            notes.append(t["fallback"].format(day=format_day(last, ctx.lang), n=FALLBACK_DAYS))
         total = sum(self.counts.values())
-        if total == 0:
+        if self.fell_back and self.period_window:
+            # (nothing in the month, nor in the days before it: one sentence says both)
+            last = self.period_window[1] - timedelta(days=1)
+            notes.append(t["fallback" if total else "fallback_empty"].format(
+                day=format_day(last, ctx.lang), n=FALLBACK_DAYS))
+        elif total == 0:
             notes.append(t["empty"])
-        elif total > self.model.rowCount():
+        if total > self.model.rowCount():
             notes.append(t["limited"].format(total=total, shown=self.model.rowCount()))
         self.note.setText("　".join(notes))
         self.note.setVisible(bool(notes))

@@ -5,7 +5,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from PySide6.QtCore import SIGNAL, Qt
@@ -184,6 +184,25 @@ def test_quiet_month_falls_back_to_the_latest_thirty_days(queries, make_ctx, wid
     assert set(panel.row_regions()) == {quiet}
     start, end = panel.period_window
     assert (end - start).days == 30 and end <= next_month(month)
+
+
+def test_a_month_without_events_even_in_the_days_before_says_so_in_one_sentence(
+        queries, make_ctx, widgets):
+    """Nothing in the month and nothing in the thirty days the list falls back to: one note
+    says both, rather than "showing the last 30 days" followed by "no events"."""
+    town = _code(queries, "桃溪镇")
+    month = queries.months[0]   # the demo's events begin later than its figures
+    ctx = make_ctx(region=town, period=month)
+    panel = widgets(EventsPanel(ctx))
+    assert panel.fell_back and panel.row_count() == 0 and not any(panel.counts.values())
+    last = panel.period_window[1] - timedelta(days=1)
+    assert panel.note.text() == f"本月及截至{last.month}月{last.day}日的近30天均无事件"
+    # a quiet month whose thirty days have events keeps saying what it shows
+    quiet = _code(queries, "坦洪乡")
+    ctx = make_ctx(region=quiet, period=date(2024, 2, 1))
+    panel = widgets(EventsPanel(ctx))
+    assert panel.fell_back and panel.row_count() > 0
+    assert panel.note.text().startswith("本月无事件，显示截至") and "均无事件" not in panel.note.text()
 
 
 def test_events_panel_speaks_english(queries, make_ctx, widgets):
