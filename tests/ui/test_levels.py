@@ -253,6 +253,24 @@ def test_at_scale_after_a_rest_a_township_anywhere_is_shown_without_reading_the_
                               equal_nan=True)
 
 
+def test_at_scale_the_first_selection_after_start_up_reads_nothing(city_db, qtbot, monkeypatch):
+    # Once the window is up, the idle query worker reads every place's figures, events and
+    # outlines: a province's first selections no longer each read their township's events
+    # (an empty month's fallback window: 40-90 ms of one selection in twenty).
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx, q = win.ctx, warehouse.queries
+        qtbot.waitExposed(win)
+        qtbot.wait(200)
+        qtbot.waitUntil(lambda: win.prewarmer.done, timeout=30_000)
+        reads = q.reads
+        township = ctx.hierarchy.children(YIWU)[2]
+        ctx.select(region=township)
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert q.reads == reads
+        assert win.map.highlighted_region == township == win.ranking.highlighted_region
+        assert ctx.region_name(township) in win.events.title_text()
+
+
 def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
         city_db, qtbot, monkeypatch):
     # The query worker reads a change's figures while a second thread prepares the map's new
