@@ -156,6 +156,11 @@ class Prewarmer(QObject):
             warm(region)
 
     def _tick(self) -> None:
+        if self.ctx.waiting:
+            # A new selection's answers are being fetched: the steps drew ahead around the one
+            # shown before (the answer's change restarts the walk). Run on, each step (~15 ms
+            # at a province's size) delayed the answer: a fifth of a selection's wait.
+            self._pending = []
         if not self._pending:
             return
         step = self._pending.pop()

@@ -271,6 +271,36 @@ def test_at_scale_the_first_selection_after_start_up_reads_nothing(city_db, qtbo
         assert ctx.region_name(township) in win.events.title_text()
 
 
+def test_at_scale_drawing_ahead_stops_while_a_new_selections_answers_are_fetched(
+        city_db, qtbot, monkeypatch):
+    # The ranking's neighbours of the township shown are drawn ahead on the GUI thread, one
+    # step per event-loop turn: a click on another township stops that walk at once rather
+    # than making its answer wait behind the steps left.
+    import time
+
+    from cockpit.ui.ranking_panel import RankingPanel
+
+    drawn = []
+    warm_look = RankingPanel.warm_look
+    with _as_a_province(city_db, qtbot, monkeypatch) as (win, warehouse):
+        ctx, q = win.ctx, warehouse.queries
+        monkeypatch.setattr(RankingPanel, "warm_look", lambda panel, region: (
+            drawn.append((region, ctx.waiting)), warm_look(panel, region))[1])
+        towns = ctx.hierarchy.children(WUYI)
+        ctx.select(region=towns[0])
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        qtbot.waitUntil(lambda: win.prewarmer.done, timeout=30_000)
+        kpis = q.kpis
+        monkeypatch.setattr(q, "kpis", lambda *args, **kwargs: (
+            time.sleep(0.05), kpis(*args, **kwargs))[1])   # a slower warehouse
+        drawn.clear()
+        win.prewarmer.draw_ahead(ctx.state, towns[1:5])
+        ctx.select(region=ctx.hierarchy.children(YIWU)[1])
+        qtbot.waitUntil(lambda: not ctx.waiting, timeout=30_000)
+        assert not [region for region, waiting in drawn if waiting]
+        assert win.map.highlighted_region == ctx.hierarchy.children(YIWU)[1]
+
+
 def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
         city_db, qtbot, monkeypatch):
     # The query worker reads a change's figures while a second thread prepares the map's new
