@@ -309,17 +309,18 @@ class QueryFetcher(QObject):
             if self._request is None and not self._ahead:
                 queries = self.ctx.queries
                 self._ahead = [queries.prepare, queries.read_every_period,
-                               self._every_place(self.ctx.state), *self._idle_jobs()]
+                               *self._every_place(self.ctx.state), *self._idle_jobs()]
                 self._wake.notify()
 
-    def _every_place(self, state) -> Callable[[], None]:
+    def _every_place(self, state) -> list[Callable[[], None]]:
         """Every place's figures of `state`'s indicator and cards, its events and outlines
-        (where the warehouse allows, Queries.every_place_at_once: a province's ~0.4 s): any
-        township's selection then asks the warehouse nothing. Read at start-up too: until
-        then a province's first selections each read their township's events (an empty month
-        falls back to another window: 40-90 ms of a selection in twenty)."""
-        q, cards = self.ctx.queries, [i.code for i in self.ctx.domain_indicators(state.domain)]
-        return partial(q.read_every_place, state.indicator, cards)
+        (where the warehouse allows, Queries.every_place_at_once: a province's ~0.4 s, in
+        steps, so a click waits for one step at most): any township's selection then asks
+        the warehouse nothing. Read at start-up too: until then a province's first selections
+        each read their township's events (an empty month falls back to another window: 40-90
+        ms of a selection in twenty)."""
+        cards = [i.code for i in self.ctx.domain_indicators(state.domain)]
+        return self.ctx.queries.every_place_steps(state.indicator, cards)
 
     def _idle_jobs(self) -> list[Callable[[], None]]:
         return [job for jobs in self.ctx.idle_jobs for job in jobs()]
@@ -385,7 +386,7 @@ class QueryFetcher(QObject):
         state, ctx = self._shown, self.ctx
         if state is None or state != ctx.state:
             return
-        ahead = [self._every_place(state)]
+        ahead = self._every_place(state)
         # The panels' warmers read the shown selection: right for another region (same
         # indicator and month), not for another month.
         regions = neighbours(ctx, state)

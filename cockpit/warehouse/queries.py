@@ -17,8 +17,9 @@ from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, fields
 from datetime import date
-from functools import cached_property, wraps
+from functools import cached_property, partial, wraps
 from itertools import islice, repeat
+from typing import Callable
 
 import numpy as np
 
@@ -887,14 +888,22 @@ class Queries:
         cards'), the outlines and the events; the queries of a selection, a period step or a
         playback answer from them while they are kept. Does nothing where
         every_place_at_once is False."""
+        for step in self.every_place_steps(indicator, indicators):
+            step()
+
+    def every_place_steps(self, indicator: str, indicators: list[str]
+                          ) -> list[Callable[[], None]]:
+        """read_every_place in steps of at most ~0.2 s each (a province's events, then its
+        outlines, provenance, the indicator's series and the cards' figures), for a reader
+        that checks between them whether a change is waiting; none where every_place_at_once
+        is False."""
         if not self.every_place_at_once:
-            return
-        self.read_every_event()
-        self._read_every_child_geometry()
-        self._read_every_provenance()
-        self._every_series(indicator)
+            return []
+        steps = [self.read_every_event, self._read_every_child_geometry,
+                 self._read_every_provenance, partial(self._every_series, indicator)]
         if indicators:
-            self._every_figures_of(indicators)
+            steps.append(partial(self._every_figures_of, list(indicators)))
+        return steps
 
     def read_every_event(self) -> None:
         """Keep every event, by place, where they are few (EVERY_EVENT_MAX): a county's or a
