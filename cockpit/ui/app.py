@@ -567,7 +567,19 @@ def settle(window, app) -> None:
         app.processEvents()
 
 
-def grab(window, app):
-    """Settle, then grab the window."""
+def grab(window, app, wait_s: float = 60.0):
+    """Settle, wait for what the window still reads off the GUI thread (at scale a change's
+    answers, the alert list and the map's badges: a picture said 正在读取… over an empty alert
+    list), then grab the window. After `wait_s` it is grabbed as it is."""
+    from .background import BackgroundReader
+
+    settle(window, app)
+    readers = window.findChildren(BackgroundReader)
+    ctx = getattr(window, "ctx", None)
+    deadline = time.monotonic() + wait_s
+    while (getattr(ctx, "waiting", False) or any(r.busy for r in readers)) \
+            and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
     settle(window, app)
     return window.grab().toImage()

@@ -61,6 +61,12 @@ class BackgroundReader(QObject):
         with self._wake:
             return key in self._asked
 
+    @property
+    def busy(self) -> bool:
+        """Some answer is still to come."""
+        with self._wake:
+            return bool(self._asked)
+
     def _run(self) -> None:
         while True:
             with self._wake:

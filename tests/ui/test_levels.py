@@ -301,6 +301,24 @@ def test_at_scale_drawing_ahead_stops_while_a_new_selections_answers_are_fetched
         assert win.map.highlighted_region == ctx.hierarchy.children(YIWU)[1]
 
 
+def test_at_scale_a_picture_of_the_window_waits_for_the_alerts_read_off_the_gui_thread(
+        demo_db, qtbot, monkeypatch):
+    # `cockpit snapshot` (and the wall's previews) of a province saved 正在读取… over an empty
+    # alert list: the list is read on a worker there, after the first frame.
+    from PySide6.QtWidgets import QApplication
+
+    from cockpit.ui.app import grab
+
+    with _as_a_province(demo_db, qtbot, monkeypatch) as (win, warehouse):
+        win.ctx.alerts.evaluate(warehouse.snapshot)
+        win.ctx.alerts_changed.emit()
+        assert win.alerts.reading
+        image = grab(win, QApplication.instance())
+        assert not win.alerts.reading
+        assert win.alerts.table.rowCount() > 0
+        assert image.width() == win.width()
+
+
 def test_at_scale_a_new_levels_outlines_are_prepared_while_its_figures_are_read(
         city_db, qtbot, monkeypatch):
     # The query worker reads a change's figures while a second thread prepares the map's new
