@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTabBar, QVBoxLayout)
 
@@ -36,6 +37,63 @@ def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
+class ShrinkingLabel(QLabel):
+    """A one-line plain-text label as wide as its text where the row has room, and cut short
+    with "…" (the whole text its tooltip) where it has not. The window's title was a QLabel
+    as wide as its whole text: a province's title beside a four-level breadcrumb made the
+    window 1,965 px wide on a 1920 screen (and ~1,560 on a 1366 laptop), its clock off the
+    edge."""
+
+    KEEP = 4   # characters shown at the least, before the "…"
+
+    def __init__(self, text: str = "", objectName: str = ""):   # noqa: N803 — Qt's name
+        super().__init__(text, objectName=objectName)
+        self._cut = False
+
+    def minimumSizeHint(self) -> QSize:   # noqa: N802 — Qt's name
+        hint = super().minimumSizeHint()
+        margins = self.contentsMargins()
+        least = self.fontMetrics().horizontalAdvance(self.text()[:self.KEEP] + "…") \
+            + margins.left() + margins.right()
+        return QSize(min(hint.width(), least), hint.height())
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit_tip()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_tip()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        self._fit_tip()
+
+    def _fit_tip(self) -> None:
+        cut = self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+        if cut != self._cut or (cut and self.toolTip() != self.text()):
+            self._cut = cut
+            self.setToolTip(self.text() if cut else "")
+
+    @property
+    def cut(self) -> bool:
+        """The text is shown cut short."""
+        return self._cut
+
+    def paintEvent(self, event) -> None:
+        if not self._cut:
+            super().paintEvent(event)
+            return
+        rect = self.contentsRect()
+        p = QPainter(self)
+        p.setFont(self.font())
+        p.setPen(self.palette().color(self.foregroundRole()))
+        p.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
+                   self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                                 rect.width()))
+        p.end()
+
+
 class Header(Panel):
     # Every field: back/forward follow any recorded change.
     fields = frozenset(FIELDS)
@@ -50,7 +108,7 @@ class Header(Panel):
         self._clock = clock
         t = self.t
 
-        self.title = QLabel(objectName="headerTitle")
+        self.title = ShrinkingLabel(objectName="headerTitle")
         self.breadcrumb = SteadyLabel(objectName="breadcrumb")
         self.breadcrumb.setTextFormat(Qt.TextFormat.RichText)
         self.breadcrumb.linkActivated.connect(self._on_breadcrumb)

@@ -135,6 +135,29 @@ def test_alerts_and_events_roll_up_to_the_level_shown(window):
     assert WUYI in badges and set(badges) <= set(hierarchy.children(CITY_CODE))
 
 
+def test_a_long_title_beside_a_deep_breadcrumb_is_cut_short_not_the_window_widened(window, qtbot):
+    # A province's title (浙江省城市大脑 · 数字驾驶舱（全省规模演示）) beside a township's four-level
+    # breadcrumb made the window 1,965 px wide on a 1920 screen, ~1,560 on a 1366 laptop.
+    title = window.header.title
+    whole = "浙江省城市大脑 · 数字驾驶舱（全省规模演示）"
+    township = window.ctx.hierarchy.children(YIWU)[0]
+    try:
+        title.setText(whole)
+        window.ctx.select(region=township)
+        window.resize(1366, 768)   # (the type follows the window's size a moment later)
+        qtbot.waitUntil(lambda: window.minimumSizeHint().width() <= 1366)
+        window.resize(1366, 768)
+        qtbot.waitUntil(lambda: window.width() == 1366)
+        assert window.header.plain_breadcrumb().endswith(window.ctx.region_name(township))
+        assert title.cut and title.toolTip() == whole and title.text() == whole
+        window.resize(1920, 1080)
+        qtbot.waitUntil(lambda: window.width() == 1920)
+        assert not title.cut and title.toolTip() == ""
+    finally:
+        title.setText("金华市城市大脑 · 数字驾驶舱")
+        window.resize(1920, 1080)
+
+
 def test_a_county_of_the_city_ranks_among_the_counties_in_its_detail_page(window):
     window.ctx.select(region=YIWU)
     q = window.ctx.queries
