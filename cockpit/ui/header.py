@@ -45,10 +45,7 @@ class ShrinkingLabel(QLabel):
     edge."""
 
     KEEP = 4   # characters shown at the least, before the "…"
-
-    def __init__(self, text: str = "", objectName: str = ""):   # noqa: N803 — Qt's name
-        super().__init__(text, objectName=objectName)
-        self._cut = False
+    _cut = False
 
     def minimumSizeHint(self) -> QSize:   # noqa: N802 — Qt's name
         hint = super().minimumSizeHint()
