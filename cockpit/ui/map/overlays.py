@@ -29,6 +29,8 @@ class MapLegend(QWidget):
         self._px = 13
 
     def set_content(self, content: _LegendContent) -> None:
+        if content == self._content:
+            return   # (a month with the same classes: neither it nor the map under it repaints)
         self._content = content
         self.adjustSize()
         self.update()
