@@ -37,7 +37,7 @@ class Prewarmer(QObject):
         self.ctx = ctx
         self._warmers = warmers
         self._lookers: list[Callable[[str], None]] | None = None
-        self._panels: list | None = None
+        self._panels: dict[str, list] = {}   # method -> the window's panels that have it
         self._pending: list[Callable[[], None]] = []   # the walk's next steps, last first
         self._view: str | None = None
         self._at_view = True      # the level itself is selected, not one of its regions
@@ -117,22 +117,27 @@ class Prewarmer(QObject):
         return self._lookers
 
     def _looks_panels(self) -> list:
-        """The window's panels that prepare on the GUI thread what they draw (found once the
-        window has them)."""
-        if self._panels is None:
+        """The window's panels that prepare on the GUI thread what they draw."""
+        return self._panels_with("warm_look")
+
+    def _panels_with(self, method: str) -> list:
+        """The window's panels that have `method` (found once the window has them)."""
+        found = self._panels.get(method)
+        if found is None:
             from .panel import Panel
 
             window = self.parent()
             found = [panel for panel in (window.findChildren(Panel) if window is not None
-                                         else []) if hasattr(panel, "warm_look")]
+                                         else []) if hasattr(panel, method)]
             if not found:
                 return []
-            self._panels = found
-        return self._panels
+            self._panels[method] = found
+        return found
 
     def _walk(self) -> list[Callable[[], None]]:
         """The walk's steps, one per tick: every event, once per snapshot (a county's ~4,000:
-        30-60 ms); the regions of the level shown (a county's townships, a city's counties);
+        30-60 ms); the selected place's cards in the months either side of the one shown; the
+        regions of the level shown (a county's townships, a city's counties);
         then every other indicator's figures of every place where one read answers them all
         (Queries.read_indicator): an indicator change then reads nothing (~6 ms each)."""
         queries, ctx = self.ctx.queries, self.ctx
@@ -142,10 +147,25 @@ class Prewarmer(QObject):
         steps: list[Callable[[], None]] = []
         if self._events_read is None or self._events_read() is not queries:
             steps.append(partial(self._read_events, queries))
+        # the months either side first: playback steps every 0.9 s, the townships take longer
+        steps += [partial(self._warm_month, month) for month in self._near_months()]
         steps += [partial(self._warm, code) for code in regions]
         steps += [partial(queries.read_indicator, ind.code) for ind in ctx.visible_indicators()
                   if ind.code != ctx.state.indicator]
         return steps
+
+    def _near_months(self) -> list:
+        """The months a step from the one shown goes to: the next (playback, ▶), the one
+        before."""
+        months, now = self.ctx.queries.months, self.ctx.state.period
+        if now not in months:
+            return []
+        k = months.index(now)
+        return [months[i] for i in (k + 1, k - 1) if 0 <= i < len(months)]
+
+    def _warm_month(self, month) -> None:
+        for panel in self._panels_with("warm_month"):
+            panel.warm_month(month)
 
     def _read_events(self, queries) -> None:
         queries.read_every_event()

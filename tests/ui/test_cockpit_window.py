@@ -278,6 +278,31 @@ def test_idle_read_ahead_draws_what_a_first_click_repaints(window, qtbot, restin
     assert differ.sum() == 0, np.argwhere(differ)[:5]
 
 
+def test_idle_read_ahead_paints_the_cards_of_the_months_either_side(window, qtbot, monkeypatch):
+    """Resting, the cockpit also paints the selected place's cards for the next month and the
+    one before: a step with ▶ (or playback) or ◀ copies them rather than drawing six cards."""
+    from cockpit.ui.kpi_panel import KpiCard
+
+    app = _application()
+    months = window.ctx.queries.months
+    window.ctx.select(region=TAOXI, period=months[-3])
+    grab(window, app)
+    qtbot.waitUntil(lambda: window.prewarmer.done, timeout=20000)
+    painted = []
+    paint_figures = KpiCard._paint_figures
+    monkeypatch.setattr(KpiCard, "_paint_figures", lambda card, *args: (
+        painted.append(card.indicator_code), paint_figures(card, *args))[1])
+    for month in (months[-2], months[-3], months[-4]):   # ▶, then ◀ twice
+        window.ctx.select(period=month)
+        app.sendPostedEvents()
+        app.processEvents()
+        card = window.kpis.cards[0]
+        assert card.data.period <= month and card.isVisible()
+        figure = window.ctx.queries.kpis(TAOXI, [card.indicator_code], month)
+        assert card.data.value == figure[card.indicator_code].value
+    assert painted == []
+
+
 def test_a_selection_paints_the_window_once_and_leaves_what_a_full_repaint_draws(window):
     """One backing-store pass per selection (the scenes, tables and layouts no longer add
     passes of their own), and the partial repaints (two ranking rows, cached pills and axes)
