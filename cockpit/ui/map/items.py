@@ -376,6 +376,11 @@ class HighlightItem(QGraphicsItem):
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             self._pens.append(pen)
         self._pixels = widths[0][0] / 2 + 1
+        # One thin line (the hover's): 1-px lines side by side (theme.draw_line), as a 1.5 px
+        # antialiased pen is stroked by filling its outline: a county's outline at the
+        # province's top level took 8.2 ms p50 the first time, this way 1.6.
+        self._thin = (theme.color(color, widths[0][1]), width) if not glow and width <= 2 \
+            else None
         self._sprites: dict[tuple, QPixmap] = {}
         self._sprite_bytes = 0
         # The sprites are keyed by the path's id: holding the paths keeps those ids unique.
@@ -462,6 +467,15 @@ class HighlightItem(QGraphicsItem):
         return len(self._sprites)
 
     def _stroke(self, painter: QPainter, path: QPainterPath) -> None:
+        if self._thin is not None:
+            colour, width = self._thin
+            transform = painter.worldTransform()
+            painter.save()
+            painter.resetTransform()
+            for polygon in path.toSubpathPolygons(transform):
+                theme.draw_line(painter, polygon, colour, width)
+            painter.restore()
+            return
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for pen in self._pens:
             painter.setPen(pen)
