@@ -538,19 +538,19 @@ class KpiPanel(Panel):
         The query worker of large warehouses calls this too: off the GUI thread it only fetches,
         since pixmaps are painted on the GUI thread alone."""
         cards = self._card_data(region)
-        if QThread.currentThread() is not self.thread():
-            return
-        for card, (data, selected) in zip(self._cards, cards):
-            card.render_ahead(data, selected)
+        if QThread.currentThread() is self.thread():
+            self._render_ahead(cards)
 
     def warm_month(self, month: date) -> None:
         """Paint the selected place's cards for `month` ahead (the months either side of the
         one shown: playback's next, a step back), while the cockpit is idle (see prewarm.py):
         a month step then copies them (six cards drawn afresh: ~9 ms of a county's ~28)."""
         if self.isVisible():
-            for card, (data, selected) in zip(self._cards,
-                                              self._card_data(self.ctx.state.region, month)):
-                card.render_ahead(data, selected)
+            self._render_ahead(self._card_data(self.ctx.state.region, month))
+
+    def _render_ahead(self, cards: list[tuple[CardData, bool]]) -> None:
+        for card, (data, selected) in zip(self._cards, cards):
+            card.render_ahead(data, selected)
 
     def _card_data(self, region: str, period: date | None = None
                    ) -> list[tuple[CardData, bool]]:
