@@ -27,11 +27,14 @@ class MapLegend(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._content = _LegendContent()
         self._px = 13
+        # measured once per content and type size (a new level asked it 3 times)
+        self._hint: tuple[tuple, QSize] | None = None
 
     def set_content(self, content: _LegendContent) -> None:
         if content == self._content:
             return   # (a month with the same classes: neither it nor the map under it repaints)
         self._content = content
+        self._hint = None
         self.adjustSize()
         self.update()
 
@@ -52,6 +55,12 @@ class MapLegend(QWidget):
         return rows
 
     def sizeHint(self) -> QSize:
+        key = (self._px, theme.text_floor())
+        if self._hint is None or self._hint[0] != key:
+            self._hint = (key, self._measure())
+        return QSize(self._hint[1])
+
+    def _measure(self) -> QSize:
         fm = QFontMetricsF(theme.font(self._px))
         line = round(self._px * 1.55)
         pad = round(self._px * 0.7)
