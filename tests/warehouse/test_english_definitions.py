@@ -3,22 +3,14 @@ and imports; a warehouse built before the column existed still opens, shows the 
 definition, and gains the column with its next import."""
 from __future__ import annotations
 
-import csv
 import re
-import shutil
-
-import duckdb
-import pytest
 
 from cockpit.core.catalogue import DEMO_CATALOGUE
 from cockpit.warehouse.publish import import_files
 from cockpit.warehouse.queries import Queries
-from cockpit.warehouse.store import SnapshotStore, open_current
+from cockpit.warehouse.store import open_current
 
 CJK = re.compile(r"[\u3400-\u9fff]")
-CATALOGUE_ROW = ["eco_industry_va", "规上工业增加值", "经济运行", "亿元", "越高越好", "月度", "合计",
-                 "县统计局", "规上工业增加值（现价）", "Value added of large industry, current prices"]
-HEADER = ["代码", "名称", "领域", "单位", "方向", "频度", "汇总方式", "牵头单位", "口径", "英文口径"]
 
 
 def _queries(db):
@@ -44,19 +36,6 @@ def test_the_demo_warehouse_reads_back_both_definitions_and_english_departments(
         snap.close()
 
 
-@pytest.fixture
-def old_warehouse(demo_db, tmp_path):
-    """The demo as a version without definition_en (or city_name_en) would have built it."""
-    db = tmp_path / "old"
-    shutil.copytree(demo_db, db, ignore=shutil.ignore_patterns("leases", "*.lock"))
-    store = SnapshotStore(db)
-    con = duckdb.connect(str(store.snapshot_path(store.current())))
-    con.execute("ALTER TABLE indicators DROP COLUMN definition_en")
-    con.execute("DELETE FROM meta WHERE key = 'city_name_en'")
-    con.close()
-    return db
-
-
 def test_a_warehouse_from_before_english_definitions_opens_and_says_them_in_chinese(
         old_warehouse):
     snap, q = _queries(old_warehouse)
@@ -71,15 +50,13 @@ def test_a_warehouse_from_before_english_definitions_opens_and_says_them_in_chin
 
 
 def test_its_next_import_adds_the_column_and_a_catalogue_sets_english_definitions(
-        old_warehouse, tmp_path):
-    catalogue = tmp_path / "指标目录.csv"
-    with open(catalogue, "w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows([HEADER, CATALOGUE_ROW])
+        old_warehouse, english_catalogue):
+    catalogue, english = english_catalogue
     result = import_files([catalogue], old_warehouse)
     assert result.published, result.report.problems
     snap, q = _queries(old_warehouse)
     try:
-        assert q.indicator_by_code["eco_industry_va"].definition_in("en") == CATALOGUE_ROW[-1]
+        assert q.indicator_by_code["eco_industry_va"].definition_in("en") == english
         assert q.indicator_by_code["env_pm25"].definition_en == ""   # not in the file
         assert len(q.indicators) == 61
     finally:
