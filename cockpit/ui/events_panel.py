@@ -41,7 +41,7 @@ _TEXT = {
         "fallback_empty": "本月及截至{day}的近{n}天均无事件",
         "limited": "共 {total} 件，显示最近 {shown} 件",
         "reported": "上报", "deadline": "时限", "closed": "办结", "not_closed": "未办结",
-        "id": "编号", "colon": "：", "gap": "　",
+        "id": "编号", "colon": "：", "gap": "　", "notes_sep": "　",
     },
     "en": {
         "title": "Events",
@@ -54,6 +54,7 @@ _TEXT = {
         "limited": "{total} events, latest {shown} shown",
         "reported": "Reported", "deadline": "Deadline", "closed": "Closed",
         "not_closed": "not closed", "id": "ID", "colon": ": ", "gap": "&nbsp;&nbsp;&nbsp;",
+        "notes_sep": "  ",
         "as_filed": "Report as filed",
     },
 }
@@ -577,7 +578,7 @@ class EventsPanel(Panel):
             notes.append(t["empty"])
         if total > self.model.rowCount():
             notes.append(t["limited"].format(total=total, shown=self.model.rowCount()))
-        self.note.setText("　".join(notes))
+        self.note.setText(t["notes_sep"].join(notes))
         self.note.setVisible(bool(notes))
         self._fit_header()
 
