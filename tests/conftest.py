@@ -55,6 +55,42 @@ def later_demo_db(tmp_path_factory):
     return path
 
 
+@pytest.fixture
+def old_warehouse(demo_db, tmp_path):
+    """The demo as a version without indicators' definition_en (and meta city_name_en) built it:
+    a warehouse made before English definitions."""
+    import shutil
+
+    import duckdb
+
+    from cockpit.warehouse.store import SnapshotStore
+
+    db = tmp_path / "old"
+    shutil.copytree(demo_db, db, ignore=shutil.ignore_patterns("leases", "*.lock"))
+    store = SnapshotStore(db)
+    con = duckdb.connect(str(store.snapshot_path(store.current())))
+    con.execute("ALTER TABLE indicators DROP COLUMN definition_en")
+    con.execute("DELETE FROM meta WHERE key = 'city_name_en'")
+    con.close()
+    return db
+
+
+@pytest.fixture
+def english_catalogue(tmp_path):
+    """(a catalogue file changing eco_industry_va and giving its English definition, the
+    English definition)."""
+    import csv
+
+    english = "Value added of large industry, current prices"
+    path = tmp_path / "指标目录.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([
+            ["代码", "名称", "领域", "单位", "方向", "频度", "汇总方式", "牵头单位", "口径", "英文口径"],
+            ["eco_industry_va", "规上工业增加值", "经济运行", "亿元", "越高越好", "月度", "合计",
+             "县统计局", "规上工业增加值（现价）", english]])
+    return path, english
+
+
 def run_cockpit(*args, env: dict | None = None) -> subprocess.CompletedProcess:
     """`cockpit ARGS` run in this process, as the command line would run it: exit status, stdout
     and stderr (a process of its own costs 1-2 s of imports; keep one such test per command)."""

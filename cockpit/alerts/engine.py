@@ -15,7 +15,7 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, partial
 
 from ..core.catalogue import Indicator
 from ..core.formatting import format_value, is_missing, period_label
@@ -472,6 +472,7 @@ class _Context:
         self.county = q.county
         self.region_names = {r.code: r.name for r in q.regions}
         self.region_names_en = {r.code: r.name_en or r.name for r in q.regions}
+        self.department_en = partial(q.department, lang="en")
         self.indicators = q.indicator_by_code
         self.as_of = as_of or q.as_of
         self.warnings: list[str] = []
@@ -717,7 +718,7 @@ def _missing(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
         peers_en = (f"all {others} other townships have reported" if others >= towns - 1
                     else f"{others} townships have reported")
         message_en = (f"{ctx.subject_en(region, indicator)}: {when_en}; {peers_en} "
-                      f"(source: {ind.department})")
+                      f"(source: {ctx.department_en(ind.department)})")
         alerts.append(ctx.alert(
             rule, region, indicator, first, severity=_escalated(rule, periods),
             observed=None, expected=others, limit=None, measure=periods, message=message,
@@ -738,7 +739,7 @@ def _overdue(ctx: _Context, rule: Rule, codes: list[str]):
                       f"{period_label(last, frequency, 'en')}; reported "
                       f"{FREQUENCY['en'][frequency]}, it should have reached "
                       f"{period_label(expected, frequency, 'en')}: {periods} periods overdue "
-                      f"(source: {department})")
+                      f"(source: {ctx.department_en(department)})")
         alerts.append(ctx.alert(
             rule, county, indicator, first_overdue, severity=_escalated(rule, periods),
             observed=None, expected=None, limit=None, measure=periods, message=message,

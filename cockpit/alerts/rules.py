@@ -1,9 +1,10 @@
 """Alert rules: read from a TOML file with tomllib, checked field by field, never evaluated as code.
 
 A rules file is a list of ``[[rule]]`` tables. Every rule has an ``id``, a ``kind`` and a
-``severity`` (红 / 橙 / 黄, or critical / major / minor); the other fields depend on the kind and are
-listed in ``KIND_FIELDS``. A value that is wrong is reported as one line naming the file, the line,
-the rule and the field, for example::
+``severity`` (红 / 橙 / 黄, or critical / major / minor); ``name`` and ``name_en`` (its English, for
+``--lang en``) are optional; the other fields depend on the kind and are listed in ``KIND_FIELDS``.
+A value that is wrong is reported as one line naming the file, the line, the rule and the field,
+for example::
 
     alert_rules.toml 第 14 行：规则 “change.rates_mom” 的字段 points 应为数字，而不是 “abc”
 """
@@ -37,8 +38,8 @@ DIRECTIONS = ("worse", "better", "up", "down", "any")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 
 # Fields every rule may have.
-COMMON_FIELDS = ("id", "name", "kind", "severity", "enabled", "description", "indicators",
-                 "exclude", "level", "lookback", "escalate")
+COMMON_FIELDS = ("id", "name", "name_en", "kind", "severity", "enabled", "description",
+                 "indicators", "exclude", "level", "lookback", "escalate")
 # Fields each kind adds (anything else in a rule is a mistake, most often a typo).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "threshold": ("above", "below", "line"),
@@ -79,6 +80,7 @@ class Rule:
     kind: str
     severity: str                      # 红 / 橙 / 黄: the severity when the rule just fires
     name: str = ""
+    name_en: str = ""                  # the name in English (--lang en); optional
     description: str = ""
     enabled: bool = True
     indicators: tuple[str, ...] | None = None   # None: every indicator
@@ -199,6 +201,7 @@ def _check_rule(table: Any, index: int, locate) -> Rule:
             c.fail(key, f"不是 {kind} 规则的字段（可用字段：{', '.join(sorted(allowed))}）")
     params: dict[str, Any] = {}
     name = c.text("name") if c.has("name") else ""
+    name_en = c.text("name_en") if c.has("name_en") else ""
     description = c.text("description") if c.has("description") else ""
     enabled = True
     if c.has("enabled"):
@@ -286,9 +289,10 @@ def _check_rule(table: Any, index: int, locate) -> Rule:
         for key in ("sources", "categories"):
             if c.has(key):
                 params[key] = c.codes(key)
-    return Rule(id=rule_id, kind=kind, severity=severity, name=name, description=description,
-                enabled=enabled, indicators=indicators, exclude=exclude, level=level,
-                lookback=lookback, escalate=tuple(escalate), params=params)
+    return Rule(id=rule_id, kind=kind, severity=severity, name=name, name_en=name_en,
+                description=description, enabled=enabled, indicators=indicators,
+                exclude=exclude, level=level, lookback=lookback, escalate=tuple(escalate),
+                params=params)
 
 
 def _locator(file_label: str, text: str):

@@ -944,11 +944,38 @@ class AlertService:
         # The warehouse's root region, when the caller has the warehouse open already (else
         # read from the current snapshot on first use).
         self._scope: str | None = scope
+        self._names_en: tuple[tuple, dict[str, str]] = ((), {})
 
     def rules(self):
         from .rules import load_rules
 
         return load_rules(self.rules_path)
+
+    def rule_name(self, alert: AlertRecord, lang: str | None) -> str:
+        """The name of the rule that raised `alert`, in `lang`. The store keeps the name it was
+        raised under (Chinese); its English is the rules file's name_en, looked up by rule id:
+        a rule without one, or gone from the file, keeps its name as written."""
+        if lang != "en":
+            return alert.rule_name
+        return self._rule_names_en().get(alert.rule_id) or alert.rule_name
+
+    def _rule_names_en(self) -> dict[str, str]:
+        """name_en by rule id, read again when the rules file changes."""
+        from .rules import RuleError, active_rules_path, load_rules
+
+        path = self.rules_path or active_rules_path()
+        try:
+            stat = path.stat()
+            key = (str(path), stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            return {}
+        if key != self._names_en[0]:
+            try:
+                names = {r.id: r.name_en for r in load_rules(path) if r.name_en}
+            except RuleError:   # (said where rules are evaluated; here a name falls back)
+                names = {}
+            self._names_en = (key, names)
+        return self._names_en[1]
 
     def evaluate(self, snapshot=None, replaced: bool = False) -> SyncResult:
         """Evaluate the rules on a snapshot (default: the warehouse's current one) and apply

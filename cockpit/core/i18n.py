@@ -95,3 +95,105 @@ def event_source(word: str, lang: str | None) -> str:
 
 def event_category(word: str, lang: str | None) -> str:
     return _word(EVENT_CATEGORY_EN, word, lang)
+
+
+# --- departments -----------------------------------------------------------------------------
+# A source department (牵头单位) is data, written in a few regular forms: an optional level (县,
+# 市, 区, 省) or place name, then the department itself (统计局), perhaps a branch (金华市生态环境局
+# 武义分局), perhaps the grid company (国网武义县供电公司). English readers get those parts
+# translated, place names as the warehouse's regions spell them. A name that is not made of
+# known parts is shown as written: a wrong department is worse than a Chinese one.
+DEPARTMENT_LEVELS_EN = {"省": "Provincial", "市": "Municipal", "县": "County", "区": "District"}
+DEPARTMENTS_EN = {
+    "统计局": "Statistics Bureau",
+    "发展和改革局": "Development and Reform Bureau", "发展改革局": "Development and Reform Bureau",
+    "经济商务局": "Economy and Commerce Bureau",
+    "经济和信息化局": "Economy and Information Technology Bureau",
+    "商务局": "Commerce Bureau",
+    "市场监督管理局": "Administration for Market Regulation",
+    "综合行政执法局": "Comprehensive Law Enforcement Bureau",
+    "生态环境局": "Ecology and Environment Bureau",
+    "社会治理中心": "Social Governance Centre",
+    "应急管理局": "Emergency Management Bureau",
+    "信访局": "Letters and Visits Bureau",
+    "公安局": "Public Security Bureau",
+    "行政服务中心": "Administrative Service Centre",
+    "政务服务中心": "Government Service Centre",
+    "卫生健康局": "Health Bureau",
+    "民政局": "Civil Affairs Bureau",
+    "文化和广电旅游体育局": "Culture, Radio, Television, Tourism and Sports Bureau",
+    "文化和旅游局": "Culture and Tourism Bureau",
+    "大数据发展中心": "Big Data Development Centre",
+    "大数据发展管理局": "Big Data Development Bureau",
+    "数据资源管理局": "Data Resources Bureau",
+    "财政局": "Finance Bureau",
+    "税务局": "Taxation Bureau",
+    "供电公司": "Power Supply Company",
+    "政府办公室": "Government Office",
+    "人民政府办公室": "People's Government Office",
+    "人民政府": "People's Government",
+    "农业农村局": "Agriculture and Rural Affairs Bureau",
+    "自然资源和规划局": "Natural Resources and Planning Bureau",
+    "自然资源局": "Natural Resources Bureau",
+    "教育局": "Education Bureau",
+    "人力资源和社会保障局": "Human Resources and Social Security Bureau",
+    "住房和城乡建设局": "Housing and Urban-Rural Development Bureau",
+    "交通运输局": "Transport Bureau",
+    "水利局": "Water Resources Bureau",
+    "司法局": "Justice Bureau",
+    "科学技术局": "Science and Technology Bureau", "科技局": "Science and Technology Bureau",
+    "审计局": "Audit Bureau",
+    "退役军人事务局": "Veterans Affairs Bureau",
+    "医疗保障局": "Healthcare Security Bureau",
+    "林业局": "Forestry Bureau",
+    "气象局": "Meteorological Bureau",
+    "消防救援大队": "Fire and Rescue Brigade",
+    "融媒体中心": "Media Centre",
+}
+_DEPARTMENT_CORES = sorted(DEPARTMENTS_EN, key=len, reverse=True)   # longest match first
+# A place's level as a department's name may drop it (武义 for 武义县), and its English word.
+_PLACE_SUFFIXES = (("自治县", " Autonomous County"), ("县", " County"), ("区", " District"),
+                   ("市", " City"), ("旗", " Banner"))
+
+
+def place_names(regions) -> dict[str, str]:
+    """Chinese place names → English, from (name, name_en) pairs: each full name, and a county's
+    or city's name without its level (武义 → Wuyi, as 金华市生态环境局武义分局 writes it)."""
+    out: dict[str, str] = {}
+    for name, name_en in regions:
+        if not name or not name_en:
+            continue
+        out[name] = name_en
+        for suffix, suffix_en in _PLACE_SUFFIXES:
+            if name.endswith(suffix) and len(name) > len(suffix) + 1:
+                out.setdefault(name[:-len(suffix)], name_en.removesuffix(suffix_en))
+                break
+    return out
+
+
+def department(name: str | None, lang: str | None, places=None) -> str:
+    """A department's name in `lang` (see above); `places`: Chinese → English place names."""
+    if not name or lang_of(lang) != "en":
+        return name or ""
+    return _department_en(name.strip(), places or {}) or name
+
+
+def _department_en(name: str, places) -> str | None:
+    if name.startswith("国网"):            # State Grid's local company
+        rest = _department_en(name[2:], places)
+        return f"State Grid {rest}" if rest else None
+    if name.endswith("分局"):
+        parent, _, branch = name[:-2].rpartition("局")
+        if parent:                        # 金华市生态环境局武义分局
+            parent_en, branch_en = _department_en(parent + "局", places), places.get(branch)
+            return f"{parent_en}, {branch_en} Branch" if parent_en and branch_en else None
+        whole = _department_en(branch + "局", places)   # 龙游生态环境分局
+        return whole[:-len("Bureau")] + "Branch" if whole and whole.endswith("Bureau") else None
+    core = next((c for c in _DEPARTMENT_CORES if name.endswith(c)), None)
+    if core is None:
+        return None
+    head = name[:-len(core)]
+    head_en = "" if not head else DEPARTMENT_LEVELS_EN.get(head) or places.get(head)
+    if head_en is None:
+        return None
+    return f"{head_en} {DEPARTMENTS_EN[core]}".strip()

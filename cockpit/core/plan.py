@@ -10,6 +10,7 @@ Nothing here touches the warehouse or Qt: callers pass each indicator's series.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -62,6 +63,33 @@ def plan_name(target_year: int) -> str:
     if (target_year - 1955) % 5 or number < 1:
         return f"至{target_year}年规划"
     return f"{_chinese_number(number)}五"
+
+
+_FIVE_YEAR = re.compile(r"^([一二三四五六七八九]?十?[一二三四五六七八九]?)五$")
+_TO_YEAR = re.compile(r"^至(\d{4})年规划$")
+
+
+def plan_name_en(name: str) -> str:
+    """A plan's name in English: 十四五 → 14th Five-Year Plan, 至2035年规划 → Plan to 2035;
+    any other name (a plan a targets file calls something else) as written."""
+    if found := _FIVE_YEAR.match(name):
+        n = _from_chinese_number(found.group(1))
+        if n:
+            suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+            return f"{n}{suffix} Five-Year Plan"
+    if found := _TO_YEAR.match(name):
+        return f"Plan to {found.group(1)}"
+    return name
+
+
+def _from_chinese_number(text: str) -> int | None:
+    digits = "〇一二三四五六七八九"
+    if not text or text.count("十") > 1:
+        return None
+    if "十" not in text:
+        return digits.index(text) if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    return (digits.index(tens) if tens else 1) * 10 + (digits.index(ones) if ones else 0)
 
 
 def _chinese_number(n: int) -> str:
@@ -444,18 +472,19 @@ def describe(a: Assessment, lang: str = "zh_CN") -> dict[str, str]:
     from .formatting import format_value
 
     ind, en = a.indicator, lang == "en"
-    baseline = format_value(a.baseline, ind) if a.baseline is not None else "—"
+    baseline = format_value(a.baseline, ind, lang) if a.baseline is not None else "—"
     return {
         "indicator": (ind.name_en or ind.name) if en else ind.name,
         "baseline": baseline,
         "baseline_year": str(a.target.baseline_year or "—"),
-        "latest": format_value(a.latest.value, ind) if a.latest else "—",
+        "latest": format_value(a.latest.value, ind, lang) if a.latest else "—",
         "latest_when": figure_when(a.latest, ind, lang),
-        "target": format_value(a.target.target_value, ind),
+        "target": format_value(a.target.target_value, ind, lang),
         "target_year": str(a.target.target_year),
         "attainment": attainment_text(a.attainment, a.status == MET),
         "status": a.status_word(lang),
         "mark": STATUS_MARKS.get(a.status, "—"),
-        "projection": format_value(a.projection, ind) if a.projection is not None else "—",
+        "projection": (format_value(a.projection, ind, lang) if a.projection is not None
+                       else "—"),
         "basis": BASIS_WORDS[annual_basis(ind)][1 if en else 0],
     }

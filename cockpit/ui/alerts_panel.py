@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog,
                                QTableWidgetItem, QVBoxLayout)
 
 from ..alerts.store import (ACKED, CLEARED, CLOSED, IGNORED, IN_PROGRESS, NEW, OPEN_STATUSES,
-                            AlertRecord, AlertStateError)
+                            SYSTEM_ACTOR, AlertRecord, AlertStateError)
 from ..core.formatting import period_label
 from ..core.i18n import alert_status, pick, severity
 from . import prewarm, theme
@@ -70,6 +70,10 @@ def _reverse(period: str) -> str:
 ACTION_EN = {"raise": "Raised", "reopen": "Raised again", "auto_clear": "Cleared",
              "escalate": "Escalated", "ack": "Acknowledged", "assign": "Assigned",
              "close": "Closed", "ignore": "Ignored", "ignore_expired": "Ignore expired"}
+# A history entry's details (the store's keys) and who acted when no one did, in English.
+DETAIL_EN = {"severity": "Severity", "from_severity": "Was", "department": "Department",
+             "deadline": "Deadline", "note": "Note", "until": "Until", "reason": "Reason"}
+SYSTEM_EN = "System"
 
 
 def button_texts(box: QDialogButtonBox, t: dict) -> None:
@@ -90,13 +94,13 @@ class AlertActionDialog(QDialog):
     """Who acts, and the details the action needs (department and deadline, a note, a reason)."""
 
     def __init__(self, action: str, alert: AlertRecord, operator: str, department: str,
-                 lang: str = "zh_CN", parent=None):
+                 place: str, lang: str = "zh_CN", parent=None):
         super().__init__(parent)
         # One per request, gone when closed: a wall opens these for months.
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         t = pick(_TEXT, lang)
         self.action = action
-        self.setWindowTitle(f"{t[action]} · {alert.region_name}")
+        self.setWindowTitle(f"{t[action]} · {place}")
         form = QFormLayout(self)
         message = QLabel(alert_message(alert, lang), wordWrap=True)
         message.setMaximumWidth(520)
@@ -176,18 +180,26 @@ class HistoryDialog(QDialog):
         close.rejected.connect(self.close)
         layout.addWidget(close)
 
-    def show_alert(self, alert: AlertRecord, entries) -> None:
-        self.setWindowTitle(f"{self._texts['history']} · {alert.region_name}")
+    def show_alert(self, alert: AlertRecord, entries, place: str) -> None:
+        self.setWindowTitle(f"{self._texts['history']} · {place}")
         lang = self._lang
         self.message.setText(alert_message(alert, lang))
         self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
-            detail = "；".join(f"{k}：{v}" for k, v in (e.detail or {}).items()
-                              if k not in ("message", "message_en"))
+            details = [(k, v) for k, v in (e.detail or {}).items()
+                       if k not in ("message", "message_en")]
+            actor = e.actor
+            if lang == "en":
+                detail = "; ".join(f"{DETAIL_EN.get(k, k)}: "
+                                   f"{severity(v, lang) if k.endswith('severity') else v}"
+                                   for k, v in details)
+                actor = SYSTEM_EN if actor == SYSTEM_ACTOR else actor
+            else:
+                detail = "；".join(f"{k}：{v}" for k, v in details)
             action = ACTION_EN.get(e.action, e.action_label) if lang == "en" else e.action_label
             moved = (f"{alert_status(e.from_status, lang) or '—'} → "
                      f"{alert_status(e.to_status, lang)}")
-            for col, text in enumerate([e.at.replace("T", " ")[:19], e.actor, action, moved,
+            for col, text in enumerate([e.at.replace("T", " ")[:19], actor, action, moved,
                                         detail]):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -495,19 +507,11 @@ class AlertsPanel(Panel):
             return
         self._filled = shown
         table.setRowCount(len(self._alerts))
-        ctx, lang = self.ctx, self.ctx.lang
-        indicators, regions = ctx.queries.indicator_by_code, ctx.queries.region_by_code
         for row, alert in enumerate(self._alerts):
-            status = alert_status(alert.status, lang) + (f" · {t['overdue']}" if alert.overdue
-                                                         else "")
-            ind = indicators.get(alert.indicator) if alert.indicator else None
-            period = (period_label(alert.period_date, ind.frequency if ind else "month", lang)
-                      if lang == "en" else alert.period_label)
-            cells = [f"● {severity(alert.severity, lang)}", period,
-                     ctx.region_name(alert.region) if alert.region in regions
-                     else alert.region_name,
-                     ctx.tr_name(ind) if ind else (alert.indicator_name or t["events"]),
-                     alert_message(alert, lang), status]
+            texts = self.alert_texts(alert)
+            status = texts["status"] + (f" · {t['overdue']}" if alert.overdue else "")
+            cells = [f"● {texts['severity']}", texts["period"], texts["place"],
+                     texts["indicator"], texts["message"], status]
             tip = self._tooltip(alert)   # one per row, not per cell
             for col, text in enumerate(cells):
                 item = _SortableItem(text)
@@ -534,6 +538,19 @@ class AlertsPanel(Panel):
             self.message.setText(t["none"])
         elif self.message.text() == t["none"]:
             self.message.setText("")
+
+    def alert_texts(self, alert: AlertRecord) -> dict[str, str]:
+        """An alert's words as the list shows them (and the Excel export writes them)."""
+        ctx, lang = self.ctx, self.ctx.lang
+        ind = ctx.queries.indicator_by_code.get(alert.indicator) if alert.indicator else None
+        period = (period_label(alert.period_date, ind.frequency if ind else "month", lang)
+                  if lang == "en" else alert.period_label)
+        return {"severity": severity(alert.severity, lang), "period": period,
+                "place": self._place(alert),
+                "indicator": ctx.tr_name(ind) if ind else (alert.indicator_name
+                                                           or self._t["events"]),
+                "message": alert_message(alert, lang),
+                "status": alert_status(alert.status, lang)}
 
     def _on_sort_change(self, column: int, order) -> None:
         self.table.sortItems(column, order)
@@ -585,7 +602,8 @@ class AlertsPanel(Panel):
         status = t["tip_status"].format(status=alert_status(alert.status, lang))
         if alert.acked_by:
             status += t["tip_acked"].format(by=alert.acked_by, at=alert.acked_at)
-        lines = [f"<b>{alert.rule_name}</b>{t['paren'].format(x=severity(alert.severity, lang))}",
+        name = self.ctx.alerts.rule_name(alert, lang) if self.ctx.alerts else alert.rule_name
+        lines = [f"<b>{name}</b>{t['paren'].format(x=severity(alert.severity, lang))}",
                  alert_message(alert, lang), status]
         if alert.department:
             lines.append(t["tip_assigned"].format(department=alert.department,
@@ -648,14 +666,16 @@ class AlertsPanel(Panel):
         if not self.buttons[action].isEnabled():
             return
         department = ""
-        if alert.indicator in self.ctx.queries.indicator_by_code:
-            department = self.ctx.queries.indicator_by_code[alert.indicator].department
+        queries = self.ctx.queries
+        if alert.indicator in queries.indicator_by_code:
+            department = queries.department(queries.indicator_by_code[alert.indicator].department,
+                                            self.ctx.lang)
         if self.action_dialog is not None:
             self.action_dialog.close()
         # Not exec(): a nested event loop under a wall that keeps turning pages and reloading
         # snapshots; the dialog is window-modal and acts when accepted.
-        dialog = self.action_dialog = AlertActionDialog(action, alert, self.operator,
-                                                        department, self.ctx.lang, self)
+        dialog = self.action_dialog = AlertActionDialog(
+            action, alert, self.operator, department, self._place(alert), self.ctx.lang, self)
         dialog.accepted.connect(lambda: self.perform(action, alert.id, **dialog.values()))
         # Back to the list afterwards, so the next letter (D after A) acts on the same alert.
         dialog.finished.connect(self._refocus)
@@ -689,8 +709,8 @@ class AlertsPanel(Panel):
         if values.get("by"):
             self.operator = values["by"]
             self.ctx.operator = values["by"]
-        self.message.setText(self._t["done"].format(action=self._t[action],
-                                                    subject=record.message[:40]))
+        self.message.setText(self._t["done"].format(
+            action=self._t[action], subject=alert_message(record, self.ctx.lang)[:40]))
         self.acted.emit(action, alert_id)
         self.ctx.alerts_changed.emit()
         return True
@@ -704,6 +724,11 @@ class AlertsPanel(Panel):
             return
         if self.history_dialog is None:
             self.history_dialog = HistoryDialog(self._t, self.ctx.lang, self)
-        self.history_dialog.show_alert(alert, entries)
+        self.history_dialog.show_alert(alert, entries, self._place(alert))
+
+    def _place(self, alert: AlertRecord) -> str:
+        """The alert's place as the window names places (the store keeps its Chinese name)."""
+        known = alert.region in self.ctx.queries.region_by_code
+        return self.ctx.region_name(alert.region) if known else alert.region_name
 
 

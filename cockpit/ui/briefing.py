@@ -31,9 +31,11 @@ from ..core.catalogue import DOMAINS, Indicator
 from ..core.levels import derived_label
 from ..core.formatting import (change, format_change, format_value, month_label, period_label,
                                target_progress, trend_verdict, value_parts)
+from ..core.i18n import event_category, plural
 from ..warehouse import plans
 from ..warehouse.queries import Queries
 from . import theme
+from .alert_ticker import alert_message
 from .detail_view import progress_text, rank_class
 from .events_panel import CLOSED, OPEN, OVERDUE, event_window
 
@@ -99,7 +101,7 @@ _T = {
         "events_fallback": "none this month; {n} days to {day}",
         "categories": "Top categories: {items}", "no_events": "No events in this period",
         "gaps": "Data gaps", "gaps_missing": "Not reported this period: {items}",
-        "gaps_late": "Late departments: {items}", "late_item": "{name} ({n} months)",
+        "gaps_late": "Late departments: {items}", "late_item": "{name} ({n} month{s})",
         "no_gaps": "All data reported on time",
         "plan": "Plan targets · {plan}", "plan_counts": "{items} (of {n})",
         "plan_item": "{name} {latest} / target {target} ({share} of the way)",
@@ -311,15 +313,15 @@ class BriefingBuilder:
         yoy = source["yoy_value"] if source else None
         period = source["period"] if source else None
         progress = target_progress(value, ind)
-        number, unit = value_parts(value, ind)
+        number, unit = value_parts(value, ind, lang)
         mark = ""
         report = shared["plan"]
         if is_county and report is not None:
             a = report.get(ind.code)
             if a is not None and a.status:
                 mark = f"{core_plan.STATUS_MARKS[a.status]} {a.status_word(lang)}"
-        return BriefRow(ind.code, self._name(ind), format_value(value, ind), number, unit,
-                        format_value(county["value"] if county else None, ind), rank,
+        return BriefRow(ind.code, self._name(ind), format_value(value, ind, lang), number, unit,
+                        format_value(county["value"] if county else None, ind, lang), rank,
                         format_change(value, yoy, ind, lang),
                         "—" if progress is None else progress_text(progress), progress,
                         period_label(period, ind.frequency, lang), mark)
@@ -344,7 +346,7 @@ class BriefingBuilder:
         def item(entry):
             _, rank, ind, own = entry
             return t["rank_item"].format(name=self._name(ind), rank=rank, of=own["rank_of"],
-                                         value=format_value(own["value"], ind))
+                                         value=format_value(own["value"], ind, self.lang))
         best = sorted(ranked, key=lambda e: (e[0], e[1]))[:3]
         worst = sorted(ranked, key=lambda e: (-e[0], -e[1]))[:3]
         summary = t["summary"].format(n=peers, top=top, bottom=bottom)
@@ -369,7 +371,7 @@ class BriefingBuilder:
             return t["yoy_item"].format(name=self._name(ind),
                                         change=format_change(row["value"], row["yoy_value"], ind,
                                                              lang),
-                                        value=format_value(row["value"], ind))
+                                        value=format_value(row["value"], ind, lang))
         best = [m for m in sorted(moves, key=lambda m: -m[0]) if m[0] > 0][:3]
         worst = [m for m in sorted(moves, key=lambda m: m[0]) if m[0] < 0][:3]
         return [item(m) for m in best], [item(m) for m in worst], ""
@@ -396,7 +398,7 @@ class BriefingBuilder:
                 status += f" · {t['overdue']}"
             deadline = t["deadline"].format(d=a.deadline) if a.deadline else t["no_deadline"]
             out.append((t["severity"].get(a.severity, a.severity),
-                        f"{what}：{a.message}" if not en else f"{what}: {a.message}",
+                        f"{what}：{a.message}" if not en else f"{what}: {alert_message(a, 'en')}",
                         f"{status} · {deadline}"))
         return out, max(0, len(records) - ALERT_ROWS)
 
@@ -416,7 +418,7 @@ class BriefingBuilder:
                                        open=counts.get(OPEN, 0), closed=counts.get(CLOSED, 0))
         categories = q.event_categories(filter_region, start, end)
         sep = ", " if en else "、"
-        items = sep.join(f"{c} {n}" for c, n in categories)
+        items = sep.join(f"{event_category(c, self.lang)} {n}" for c, n in categories)
         return [line, t["categories"].format(items=items)] if items else [line]
 
     def _gaps(self, region, is_county, visible, profile, county_profile, shared) -> list[str]:
@@ -451,7 +453,8 @@ class BriefingBuilder:
         if missing:
             lines.append(t["gaps_missing"].format(items=sep.join(missing)))
         if late:
-            items = sep.join(t["late_item"].format(name=d, n=n)
+            items = sep.join(t["late_item"].format(name=self.q.department(d, self.lang), n=n,
+                                                   s=plural(n))
                              for d, n in sorted(late.items(), key=lambda kv: -kv[1]))
             lines.append(t["gaps_late"].format(items=items))
         return lines or [t["no_gaps"]]

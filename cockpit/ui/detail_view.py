@@ -55,6 +55,7 @@ _TEXT = {
         "tip_stale": "本期未报送，显示最近一期（{period}）的数值，排名不参与本期比较",
         "tip_internal": "内部指标（公开演示模式下隐藏）",
         "no_target": "—", "target_year": "{year}年 ",
+        "colon": "：", "gap": "　", "facts_sep": "　·　",
     },
     "en": {
         "headers": ("Indicator", "Value", "County", "Rank", "YoY", "Target",
@@ -72,6 +73,7 @@ _TEXT = {
         "tip_stale": "Not reported this period: latest value ({period}) shown, not ranked",
         "tip_internal": "Internal indicator (hidden in public mode)",
         "no_target": "—", "target_year": "{year}: ",
+        "colon": ": ", "gap": "&nbsp;&nbsp;&nbsp;", "facts_sep": "  ·  ",
     },
 }
 
@@ -463,7 +465,8 @@ class TownshipDetail(Panel):
         legend.setTextFormat(Qt.TextFormat.RichText)
         legend.setText(
             f"<span style='color:{theme.TEXT_DIM}'>{self.text['rank_legend']}</span>"
-            f"<span style='color:{theme.GOOD}'>■ {self.text['legend_top']}</span>　"
+            f"<span style='color:{theme.GOOD}'>■ {self.text['legend_top']}</span>"
+            f"{self.text['gap']}"
             f"<span style='color:{theme.BAD}'>■ {self.text['legend_bottom']}</span>")
         self.model = _ProfileModel(ctx.lang, self)
         self.view = figure_table(table_panel, "profileTable", _TABLE_STYLE, self.model,
@@ -680,17 +683,19 @@ class TownshipDetail(Panel):
     def _tooltip(self, ind: Indicator, period, is_county: bool, stale: bool,
                  provenance: str = "") -> str:
         t, lang = self.text, self.ctx.lang
+        colon = t["colon"]
         lines = [f"<b>{self.ctx.tr_name(ind)}</b>"]
-        lines.append(f"{t['tip_period']}：{period_label(period, ind.frequency, lang)}　"
-                     f"{t['tip_unit']}：{i18n.unit(ind.unit, self.ctx.lang) or '—'}")
+        lines.append(f"{t['tip_period']}{colon}{period_label(period, ind.frequency, lang)}"
+                     f"{t['gap']}{t['tip_unit']}{colon}{i18n.unit(ind.unit, lang) or '—'}")
         if provenance:
             lines.append(f"<span style='color:{theme.ACCENT}'>{provenance}</span>")
-        lines.append(f"{t['tip_department']}：{ind.department}")
-        lines.append(f"{t['tip_definition']}：{ind.definition}")
+        lines.append(f"{t['tip_department']}{colon}"
+                     f"{self.ctx.queries.department(ind.department, lang)}")
+        lines.append(f"{t['tip_definition']}{colon}{ind.definition_in(lang)}")
         if ind.target_value is not None:
             year = t["target_year"].format(year=ind.target_year) if ind.target_year else ""
-            lines.append(f"{t['tip_target']}：{year}"
-                         f"{format_value(ind.target_value, ind, self.ctx.lang)}")
+            lines.append(f"{t['tip_target']}{colon}{year}"
+                         f"{format_value(ind.target_value, ind, lang)}")
         if ind.county_only and not is_county:
             lines.append(f"<span style='color:{theme.TEXT_DIM}'>{t['tip_county_only']}</span>")
         if stale:
@@ -716,7 +721,7 @@ class TownshipDetail(Panel):
         self.name_label.setText(name)
         self.kind_label.setText(kind)
         self.kind_label.setVisible(bool(kind))
-        self.facts_label.setText("　·　".join(facts))
+        self.facts_label.setText(t["facts_sep"].join(facts))
         self._header_plain = " · ".join([name, kind] + facts)
         self.county_button.setEnabled(not is_county)
         whole = ctx.whole_word(self._reference())

@@ -41,7 +41,7 @@ _TEXT = {
         "fallback_empty": "本月及截至{day}的近{n}天均无事件",
         "limited": "共 {total} 件，显示最近 {shown} 件",
         "reported": "上报", "deadline": "时限", "closed": "办结", "not_closed": "未办结",
-        "id": "编号",
+        "id": "编号", "colon": "：", "gap": "　", "notes_sep": "　",
     },
     "en": {
         "title": "Events",
@@ -53,13 +53,23 @@ _TEXT = {
         "fallback_empty": "No events this month, nor in the {n} days up to {day}",
         "limited": "{total} events, latest {shown} shown",
         "reported": "Reported", "deadline": "Deadline", "closed": "Closed",
-        "not_closed": "not closed", "id": "ID",
+        "not_closed": "not closed", "id": "ID", "colon": ": ", "gap": "&nbsp;&nbsp;&nbsp;",
+        "notes_sep": "  ",
+        "as_filed": "Report as filed",
     },
 }
 
 
 def _text(lang: str) -> dict:
     return _TEXT["en" if lang == "en" else "zh_CN"]
+
+
+def summary_text(texts: tuple[str, ...], category_shown: bool, lang: str) -> str:
+    """The summary column as shown. A report's words are its own (Chinese, as filed): English
+    rows say first what kind of report it is, unless the category column beside says it."""
+    if lang != "en" or category_shown:
+        return texts[SUMMARY]
+    return f"{texts[CATEGORY]} — {texts[SUMMARY]}"
 
 
 def next_month(d: date) -> date:
@@ -100,9 +110,11 @@ def event_window(queries, region: str | None,
 class _EventsModel(QAbstractTableModel):
     """Read-only rows of event records and their tooltips (the view paints their colours)."""
 
-    def __init__(self, lang: str, parent=None):
+    def __init__(self, lang: str, place_name, parent=None):
         super().__init__(parent)
         self.lang = lang
+        self.place_name = place_name     # region code → its name in the UI's language
+        self.category_shown = True       # whether the view shows the category column
         self.text = _text(lang)
         self.events: list[dict] = []
         self._cells: list[tuple[str, ...]] = []
@@ -153,6 +165,8 @@ class _EventsModel(QAbstractTableModel):
         summary, name = e["summary"], e["region_name"]
         if summary.startswith(name) and len(summary) > len(name):
             summary = summary[len(name):]
+        if self.lang == "en":
+            name = self.place_name(e["region"])
         return (format_time(e["reported_at"], self.lang), name,
                 i18n.event_source(e["source"], self.lang),
                 i18n.event_category(e["category"], self.lang), summary,
@@ -163,18 +177,25 @@ class _EventsModel(QAbstractTableModel):
 
     def tooltip(self, row: int) -> str:
         if self._tips[row] is None:
-            e, t = self.events[row], self.text
+            e, t, cells = self.events[row], self.text, self._cells[row]
             closed = (format_time(e["closed_at"], self.lang) if e["closed_at"]
                       else t["not_closed"])
             status = t["status"].get(e["status"], e["status"])
             color = STATUS_COLORS.get(e["status"], theme.TEXT)
+            colon, gap = t["colon"], t["gap"]
+            if self.lang == "en":   # the report's words under a line that says what it is
+                head = f"<b>{cells[CATEGORY]}</b><br>{cells[REGION]} · {cells[SOURCE]}"
+                report = f"<br>{t['as_filed']}{colon}{e['summary']}"
+            else:
+                head = (f"<b>{e['summary']}</b><br>"
+                        f"{e['region_name']} · {cells[SOURCE]} · {e['category']}")
+                report = ""
             self._tips[row] = (
-                f"<b>{e['summary']}</b><br>"
-                f"{e['region_name']} · {self._cells[row][SOURCE]} · {e['category']}<br>"
-                f"{t['reported']}：{format_time(e['reported_at'], self.lang)}　"
-                f"{t['deadline']}：{format_time(e['deadline_at'], self.lang)}　"
-                f"{t['closed']}：{closed}<br>"
-                f"<span style='color:{color}'>{status}</span>　"
+                f"{head}<br>"
+                f"{t['reported']}{colon}{format_time(e['reported_at'], self.lang)}{gap}"
+                f"{t['deadline']}{colon}{format_time(e['deadline_at'], self.lang)}{gap}"
+                f"{t['closed']}{colon}{closed}{report}<br>"
+                f"<span style='color:{color}'>{status}</span>{gap}"
                 f"<span style='color:{theme.TEXT_DIM}'>{t['id']} {e['id']}</span>")
         return self._tips[row]
 
@@ -203,6 +224,8 @@ class _EventsModel(QAbstractTableModel):
             return None
         row, col = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if col == SUMMARY:
+                return summary_text(self._cells[row], self.category_shown, self.lang)
             return self._cells[row][col]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(row)
@@ -312,6 +335,9 @@ class _EventsTable(QTableView):
     def _picture(self, texts: tuple[str, ...], status: str, state: int, layout) -> QPixmap:
         columns, width, height, ratio, font = layout
         key = (texts, status, state, columns, width, height, ratio, font.key())
+        lang = self.model().lang
+        if lang == "en" and not any(col == CATEGORY for col, _, _ in columns):
+            texts = texts[:SUMMARY] + (summary_text(texts, False, lang),) + texts[SUMMARY + 1:]
         return self.pictures.get(key, lambda: self._draw_row(texts, status, state, *layout))
 
     def _draw_row(self, texts, status, state, columns, width, height, ratio, font) -> QPixmap:
@@ -393,7 +419,7 @@ class EventsPanel(Panel):
         self.note = TitleLabel(parent=self, object_name="dim")
         self.note.hide()
 
-        self.model = _EventsModel(ctx.lang, self)
+        self.model = _EventsModel(ctx.lang, ctx.region_name, self)
         self.view = _EventsTable(self.model, self)
         self.view.setObjectName("eventsTable")
         self.view.setStyleSheet(_TABLE_STYLE)
@@ -552,7 +578,7 @@ class EventsPanel(Panel):
             notes.append(t["empty"])
         if total > self.model.rowCount():
             notes.append(t["limited"].format(total=total, shown=self.model.rowCount()))
-        self.note.setText("　".join(notes))
+        self.note.setText(t["notes_sep"].join(notes))
         self.note.setVisible(bool(notes))
         self._fit_header()
 
@@ -580,7 +606,8 @@ class EventsPanel(Panel):
             TIME: fit("12月28日 14:05", "Dec 28 14:05", headers[TIME]),
             REGION: fit("柳城畲族镇", "Liucheng She", headers[REGION]),
             SOURCE: fit("基层治理四平台", "12345 hotline", headers[SOURCE]),
-            CATEGORY: fit("企业消防安全隐患", headers[CATEGORY]),
+            CATEGORY: fit("企业消防安全隐患", headers[CATEGORY],
+                          *(i18n.EVENT_CATEGORY_EN.values() if self.ctx.lang == "en" else ())),
             STATUS: fit("已超期", "Overdue", headers[STATUS]) + 16,
             SUMMARY: fit("企业灭火器过期、疏散通道"),
         }
@@ -595,6 +622,7 @@ class EventsPanel(Panel):
         fit_whole_rows(self.view)
         self.view.setColumnHidden(SOURCE, not show_source)
         self.view.setColumnHidden(CATEGORY, not show_category)
+        self.model.category_shown = show_category
 
     def _fitted(self, one_place: bool) -> tuple[dict[int, int], bool, bool]:
         """The columns' widths, whether 来源 and 类别 show, for one place's list (no place

@@ -13,10 +13,46 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QFileDialo
                                QHeaderView, QLabel, QListWidget, QProgressBar, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from ..core.i18n import pick, plural
 from . import theme
 
-FILE_FILTER = ("部门数据与边界 (*.csv *.txt *.xlsx *.xlsm *.xls *.xlsb *.ods *.et *.parquet *.geojson"
-               " *.json *.shp *.gpkg *.kml *.kmz *.tab *.mif);;所有文件 (*)")
+PATTERNS = ("*.csv *.txt *.xlsx *.xlsm *.xls *.xlsb *.ods *.et *.parquet *.geojson *.json *.shp"
+            " *.gpkg *.kml *.kmz *.tab *.mif")
+# The dialog's own words. What the checks find (problems, their places, the import's summary)
+# is written by the importer, in Chinese.
+_TEXT = {
+    "zh_CN": {"title": "导入部门数据", "choose": "选择文件…", "clear": "清空", "validate": "校验",
+              "import": "导入", "replace": "用本次文件替换这些指标的全部已有数据（而不是合并）",
+              "hint": "选择 CSV、XLSX、Parquet 数据文件，或 GeoJSON / Shapefile 乡镇边界。",
+              "headers": ["级别", "位置", "所见值", "应为", "说明", "行数"],
+              "choose_title": "选择要导入的文件",
+              "filter": f"部门数据与边界 ({PATTERNS});;所有文件 (*)",
+              "validating": "正在校验…", "importing": "正在导入…",
+              "errors": "发现 {errors} 处错误、{warnings} 处提醒：请修改文件后重新校验，数据仓库未作任何改动。",
+              "passed": "校验通过：新增 {new:,} 条、更新 {updated:,} 条{warnings}。",
+              "passed_warnings": "，{n} 处提醒（不影响导入）",
+              "severity": {"error": "错误", "warning": "提醒", "note": "说明"},
+              "imported": "已导入并发布新快照：{summary}。驾驶舱将自动切换到新数据。",
+              "failed": "未能完成：{message}。数据仓库保持不变。"},
+    "en": {"title": "Import departments' data", "choose": "Choose files…", "clear": "Clear",
+           "validate": "Validate", "import": "Import",
+           "replace": "Replace all existing data of these indicators with these files "
+                      "(instead of merging)",
+           "hint": "Choose CSV, XLSX or Parquet data files, or GeoJSON / Shapefile township "
+                   "boundaries.",
+           "headers": ["Level", "Where", "Found", "Expected", "Problem", "Rows"],
+           "choose_title": "Choose files to import",
+           "filter": f"Departments' data and boundaries ({PATTERNS});;All files (*)",
+           "validating": "Validating…", "importing": "Importing…",
+           "errors": "{errors} error{s}, {warnings} warning{ws}: correct the files and validate "
+                     "again; the warehouse is unchanged.",
+           "passed": "Valid: {new:,} new and {updated:,} updated figures{warnings}.",
+           "passed_warnings": ", {n} warning{s} (the import can go ahead)",
+           "severity": {"error": "Error", "warning": "Warning", "note": "Note"},
+           "imported": "Imported and published as a new snapshot: {summary}. The cockpit "
+                       "switches to the new data by itself.",
+           "failed": "Not done: {message}. The warehouse is unchanged."},
+}
 
 
 class _Worker(QObject):
@@ -37,10 +73,11 @@ class _Worker(QObject):
 
 
 class ImportDialog(QDialog):
-    def __init__(self, db_dir: Path | str, parent=None):
+    def __init__(self, db_dir: Path | str, parent=None, lang: str = "zh_CN"):
         super().__init__(parent)
+        self.t = t = pick(_TEXT, lang)
         self.setObjectName("importDialog")
-        self.setWindowTitle("导入部门数据")
+        self.setWindowTitle(t["title"])
         self.resize(980, 620)
         self.db_dir = Path(db_dir)
         self.report = None
@@ -49,23 +86,22 @@ class ImportDialog(QDialog):
 
         self.files = QListWidget()
         self.files.setMaximumHeight(110)
-        add = QPushButton("选择文件…")
+        add = QPushButton(t["choose"])
         add.clicked.connect(self._choose)
-        clear = QPushButton("清空")
+        clear = QPushButton(t["clear"])
         clear.clicked.connect(self._clear)
-        self.validate_button = QPushButton("校验")
+        self.validate_button = QPushButton(t["validate"])
         self.validate_button.clicked.connect(self.validate)
-        self.import_button = QPushButton("导入")
+        self.import_button = QPushButton(t["import"])
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.start_import)
-        self.replace = QCheckBox("用本次文件替换这些指标的全部已有数据（而不是合并）")
-        self.summary = QLabel("选择 CSV、XLSX、Parquet 数据文件，或 GeoJSON / Shapefile 乡镇边界。",
-                              wordWrap=True)
+        self.replace = QCheckBox(t["replace"])
+        self.summary = QLabel(t["hint"], wordWrap=True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.hide()
         self.problems = QTableWidget(0, 6)
-        self.problems.setHorizontalHeaderLabels(["级别", "位置", "所见值", "应为", "说明", "行数"])
+        self.problems.setHorizontalHeaderLabels(t["headers"])
         self.problems.verticalHeader().hide()
         self.problems.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.problems.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -104,7 +140,8 @@ class ImportDialog(QDialog):
         return [self.files.item(i).text() for i in range(self.files.count())]
 
     def _choose(self) -> None:
-        chosen, _ = QFileDialog.getOpenFileNames(self, "选择要导入的文件", "", FILE_FILTER)
+        chosen, _ = QFileDialog.getOpenFileNames(self, self.t["choose_title"], "",
+                                                 self.t["filter"])
         self.add_files(chosen)
 
     def _clear(self) -> None:
@@ -122,29 +159,30 @@ class ImportDialog(QDialog):
         paths = self.paths()
         if not paths or self.busy:
             return
-        self._start("正在校验…", lambda progress: validate_files(paths, self.db_dir,
-                                                              progress=progress),
-                    self._on_validated)
+        self._start(self.t["validating"], lambda progress: validate_files(
+            paths, self.db_dir, progress=progress), self._on_validated)
 
     def _on_validated(self, report) -> None:
         self._stop()
         self.report = report
         self._show_problems(report.problems)
+        t = self.t
         errors, warnings = report.error_count, report.warning_count
         if errors:
-            self.summary.setText(f"发现 {errors} 处错误、{warnings} 处提醒：请修改文件后重新校验，"
-                                 "数据仓库未作任何改动。")
+            self.summary.setText(t["errors"].format(errors=errors, warnings=warnings,
+                                                    s=plural(errors), ws=plural(warnings)))
         else:
-            self.summary.setText(
-                f"校验通过：新增 {report.new_observations:,} 条、更新 {report.updated_observations:,} 条"
-                + (f"，{warnings} 处提醒（不影响导入）" if warnings else "") + "。")
+            self.summary.setText(t["passed"].format(
+                new=report.new_observations, updated=report.updated_observations,
+                warnings=t["passed_warnings"].format(n=warnings, s=plural(warnings))
+                if warnings else ""))
         self.import_button.setEnabled(not errors and report.batch is not None)
 
     def _show_problems(self, problems) -> None:
         table = self.problems
         table.setRowCount(len(problems))
         for row, p in enumerate(problems):
-            cells = [{"error": "错误", "warning": "提醒"}.get(p.severity, "说明"), p.location(),
+            cells = [self.t["severity"].get(p.severity, self.t["severity"]["note"]), p.location(),
                      p.value or "", p.expected or "", p.message, str(p.count)]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -164,7 +202,7 @@ class ImportDialog(QDialog):
         if self.report is None or self.busy:
             return
         paths, report, replace = self.paths(), self.report, self.replace.isChecked()
-        self._start("正在导入…", lambda progress: import_files(
+        self._start(self.t["importing"], lambda progress: import_files(
             paths, self.db_dir, progress=progress, replace=replace, report=report),
             self._on_imported)
 
@@ -173,7 +211,7 @@ class ImportDialog(QDialog):
         self.result = result
         self.import_button.setEnabled(False)
         if result.published:
-            self.summary.setText(f"已导入并发布新快照：{result.summary()}。驾驶舱将自动切换到新数据。")
+            self.summary.setText(self.t["imported"].format(summary=result.summary()))
         else:
             self._show_problems(result.report.problems)
             self.summary.setText(result.summary())
@@ -200,7 +238,7 @@ class ImportDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         self._stop()
-        self.summary.setText(f"未能完成：{message}。数据仓库保持不变。")
+        self.summary.setText(self.t["failed"].format(message=message))
 
     def reject(self) -> None:
         if not self.busy:  # an import in flight finishes (atomically) before the dialog closes

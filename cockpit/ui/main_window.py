@@ -280,7 +280,8 @@ class CockpitWindow(QMainWindow):
         from .import_dialog import ImportDialog
 
         if self.import_dialog is None:
-            dialog = self.import_dialog = ImportDialog(self.ctx.queries.snapshot.warehouse, self)
+            dialog = self.import_dialog = ImportDialog(self.ctx.queries.snapshot.warehouse, self,
+                                                       self.ctx.lang)
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.destroyed.connect(self._forget_import_dialog)
         self.import_dialog.show()

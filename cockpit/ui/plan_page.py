@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
                                QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
                                QVBoxLayout, QWidget)
 
+from ..core import i18n
 from ..core import plan as core
 from ..core.formatting import format_difference, format_value, month_label, number
 from ..warehouse import plans
@@ -45,7 +46,7 @@ _TEXT = {
         "method": "预测方法：{method}。",
         "derived": "据 {year} 年数据推算（{basis}）",
         "tip_latest": "{when}，{basis}",
-        "summary": "{mark} {word} {n}",
+        "summary": "{mark} {word} {n}", "sep": "　·　",
     },
     "en": {
         "title": "Plan targets", "close": "Back to cockpit",
@@ -66,7 +67,7 @@ _TEXT = {
         "method": "Projection: {method}.",
         "derived": "From {year} data ({basis})",
         "tip_latest": "{when}, {basis}",
-        "summary": "{mark} {word} {n}",
+        "summary": "{mark} {word} {n}", "sep": "  ·  ",
     },
 }
 
@@ -235,10 +236,11 @@ def paint_trajectory(p: QPainter, rect: QRectF, a: core.Assessment | None,
 
     # Labels at the right end: target and projection, kept apart.
     p.setFont(_font(px * 0.95))
-    target_label = f"{t['target']} {format_value(target.target_value, ind)}"
+    target_label = f"{t['target']} {format_value(target.target_value, ind, lang)}"
     labels = [(tyv, target_label, palette.target)]
     if a.projection is not None:
-        labels.append((Y(a.projection), f"{t['projection']} {format_value(a.projection, ind)}",
+        labels.append((Y(a.projection),
+                       f"{t['projection']} {format_value(a.projection, ind, lang)}",
                        palette.projection))
     labels.sort()
     # Centred on their points, left of them, pushed apart so they never overlap.
@@ -379,7 +381,7 @@ def township_rows(queries, assessment: core.Assessment | None, lang: str = "zh_C
         region = by_code.get(c.region)
         name = (region.name_en or region.name) if region and lang == "en" else \
             (region.name if region else c.region)
-        out.append(TownshipRow(k, c.region, name, format_value(c.latest, ind), c.pull,
+        out.append(TownshipRow(k, c.region, name, format_value(c.latest, ind, lang), c.pull,
                                format_difference(c.pull, ind, lang), c.latest))
     return out
 
@@ -560,7 +562,7 @@ class _PlanModel(QAbstractTableModel):
         if a.baseline_derived:
             lines.append(t["derived"].format(year=a.target.baseline_year, basis=texts["basis"]))
         if a.target.source:
-            lines.append(a.target.source)
+            lines.append(plans.source_in(a.target.source, self.lang))
         lines.append(core.projection_method(a.indicator, self.lang))
         return "<br>".join(lines)
 
@@ -819,9 +821,10 @@ class PlanPage(Panel):
         else:
             stage = t["running"].format(year=plan.target_year)
         self.source_label.setText(
-            "　·　".join([t["source"].format(source=plan.source_text(lang=ctx.lang)),
-                         t["as_of"].format(month=month_label(month, ctx.lang)), stage]))
-        self.source_label.setToolTip("\n".join(plan.sources))
+            t["sep"].join([t["source"].format(source=plan.source_text(lang=ctx.lang)),
+                           t["as_of"].format(month=month_label(month, ctx.lang)), stage]))
+        self.source_label.setToolTip("\n".join(plans.source_in(s, ctx.lang)
+                                               for s in plan.sources))
         counts = report.counts()
         parts = []
         for status in core.STATUSES:
@@ -855,7 +858,7 @@ class PlanPage(Panel):
             self.view.scrollTo(self.model.index(row, 0))
         name = self.ctx.tr_name(a.indicator) if a else ""
         unit = f"（{a.indicator.unit}）" if a and self.ctx.lang != "en" else \
-            (f" ({a.indicator.unit})" if a else "")
+            (f" ({i18n.unit(a.indicator.unit, 'en')})" if a and a.indicator.unit else "")
         self.chart_title.setText(f"{t['trajectory']} · {name}{unit}" if a else t["trajectory"])
         self.chart.set_assessment(a)
         self.towns_title.setText(f"{t['townships']} · {name}" if a else t["townships"])

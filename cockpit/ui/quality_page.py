@@ -203,13 +203,16 @@ class QualityPage(Panel):
         table.setRowCount(len(report.departments))
         for row, d in enumerate(report.departments):
             t = self.t
-            cells = [d.department, str(d.indicators), d.completeness_label,
+            cells = [self.ctx.queries.department(d.department, self.ctx.lang),
+                     str(d.indicators), d.completeness_label,
                      str(d.late_indicators),
                      t["on_time"] if not d.months_late
                      else t["months"].format(n=d.months_late, s=i18n.plural(d.months_late)),
                      fmt.month_label(d.last_period, self.ctx.lang) if d.last_period else "—"]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                if col == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, d.department)   # (as filtered)
                 if col == 2:
                     item.setForeground(QColor(_completeness_color(d.completeness)))
                 if col == 4 and d.months_late:
@@ -226,7 +229,8 @@ class QualityPage(Panel):
         name_of = lambda name: by_name.get(name, name)   # noqa: E731
         for row, i in enumerate(indicators):
             ind = self.ctx.queries.indicator_by_code.get(i.code)
-            cells = [self.ctx.tr_name(ind) if ind else i.name, i.department,
+            cells = [self.ctx.tr_name(ind) if ind else i.name,
+                     self.ctx.queries.department(i.department, lang),
                      FREQUENCY[i18n.lang_of(lang)].get(i.frequency, i.frequency),
                      i.completeness_label, i.timeliness_text(lang, name_of),
                      fmt.period_label(i.last_period, i.frequency, lang)]
@@ -246,7 +250,7 @@ class QualityPage(Panel):
         if not rows or self.report is None:
             self._fill_indicators(self.report.indicators if self.report else [])
             return
-        name = self.departments.item(rows[0].row(), 0).text()
+        name = self.departments.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
         self._fill_indicators([i for i in self.report.indicators if i.department == name])
 
     # public state for tests

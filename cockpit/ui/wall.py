@@ -28,14 +28,18 @@ _TEXT = {
               "alerts": "预警中心", "detail": "乡镇详情", "plan": "规划目标",
               "exit_confirm": "再按一次 {keys} 退出大屏模式（{s} 秒内有效）",
               "no_close": "大屏模式不能直接关闭：连按两次 {keys} 退出",
-              "failed": "轮播出错：{e}"},
+              "failed": "轮播出错：{e}",
+              "status": "{now}：{current}　　{next}：{upcoming}（{due}）",
+              "focus_status": "{current} · {back} · {next}：{upcoming}", "position": "（{k}/{n}）"},
     "en": {"now": "Now", "next": "Next", "in": "in {s} s", "paused": "Rotation paused (operator)",
            "resume": "resumes after {s} s idle", "alert": "Critical alert",
            "back": "back to the rotation in {s} s", "alerts": "Alert centre",
            "detail": "Township details", "plan": "Plan targets",
            "exit_confirm": "Press {keys} again to leave wall mode (within {s} s)",
            "no_close": "Wall mode cannot be closed directly: press {keys} twice",
-           "failed": "Rotation failed: {e}"},
+           "failed": "Rotation failed: {e}",
+           "status": "{now}: {current}    {next}: {upcoming} ({due})",
+           "focus_status": "{current} · {back} · {next}: {upcoming}", "position": " ({k}/{n})"},
 }
 
 EXIT_KEYS = "Ctrl+Shift+Q"
@@ -312,7 +316,7 @@ class WallController(QObject):
             if step.region and step.region != ctx.county_code:
                 where = ctx.region_name(step.region)
                 if step.position:
-                    where += f"（{step.position[0]}/{step.position[1]}）"
+                    where += t["position"].format(k=step.position[0], n=step.position[1])
                 label = f"{where} · {domain}"
             else:
                 label = domain
@@ -327,10 +331,12 @@ class WallController(QObject):
         if c.paused:
             return f"{t['paused']} · {t['resume'].format(s=seconds)}"
         if c.in_alert_focus:
-            return (f"{self.describe(c.current)} · {t['back'].format(s=seconds)} · "
-                    f"{t['next']}：{self.describe(c.upcoming())}")
-        return (f"{t['now']}：{self.describe(c.current)}　　{t['next']}："
-                f"{self.describe(c.upcoming())}（{t['in'].format(s=seconds)}）")
+            return t["focus_status"].format(current=self.describe(c.current),
+                                            back=t["back"].format(s=seconds), next=t["next"],
+                                            upcoming=self.describe(c.upcoming()))
+        return t["status"].format(now=t["now"], current=self.describe(c.current), next=t["next"],
+                                  upcoming=self.describe(c.upcoming()),
+                                  due=t["in"].format(s=seconds))
 
     def _update_progress(self, now: float) -> None:
         c = self.carousel

@@ -195,7 +195,7 @@ def _regions(wuyi: pa.Table, outlines: dict, towns: list[_Town]) -> pa.Table:
 
     wuyi_rows = wuyi.to_pylist()
     wuyi_population = next(r["population"] for r in wuyi_rows if r["level"] == "county")
-    add(CITY_CODE, CITY_NAME, "Jinhua", "city", "市", None, city_outline,
+    add(CITY_CODE, CITY_NAME, demo.CITY_NAME_EN, "city", "市", None, city_outline,
         sum(populations.values()) + wuyi_population, 0, False)
     order = 1
     for code, (name, _, _) in COUNTIES.items():

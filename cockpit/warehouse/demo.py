@@ -37,6 +37,7 @@ from .store import Manifest, SnapshotStore
 COUNTY_CODE = "330723"
 COUNTY_NAME = "武义县"
 CITY_NAME = "金华市"
+CITY_NAME_EN = "Jinhua"      # (the city is not a region of the county's warehouse: meta)
 FIRST_MONTH = date(2020, 1, 1)
 PLAN_MONTHS = 72              # 2020-01 … PLAN_END (2025-12)
 LATER_NOISE_BOUND = 1.5       # σ; see _Generator.later
@@ -783,6 +784,7 @@ def write_warehouse(con, seed: int, data_dir: Path, end: date = PLAN_END, fixed:
         "county_code": COUNTY_CODE,
         "county_name": COUNTY_NAME,
         "city_name": CITY_NAME,
+        "city_name_en": CITY_NAME_EN,
         "title": f"{COUNTY_NAME}城市大脑 · 数字驾驶舱",
         "as_of": month_key(end),
         "source": "demo",

@@ -31,7 +31,7 @@ class Plan:
     def source_text(self, limit: int = 2, lang: str = "zh_CN") -> str:
         """The source documents, the first `limit` named: 《…》、《…》等 4 份文件."""
         if lang == "en" and not self.from_file:
-            return CATALOGUE_SOURCE_EN if self.sources == (CATALOGUE_SOURCE,) \
+            return source_in(self.sources[0], lang) if len(self.sources) == 1 \
                 else "Indicator catalogue"
         shown = "、".join(self.sources[:limit])
         rest = len(self.sources) - limit
@@ -48,12 +48,29 @@ class Plan:
         years = [t.baseline_year for t in self.targets.values() if t.baseline_year]
         return min(years) if years else None
 
+    def name_in(self, lang: str | None) -> str:
+        """十四五, or in English 14th Five-Year Plan."""
+        return core.plan_name_en(self.name) if lang == "en" else self.name
+
     def label(self, lang: str = "zh_CN") -> str:
         """十四五（2021—2025年）"""
         start = (self.baseline_year + 1) if self.baseline_year else None
         if lang == "en":
-            return f"{self.name} ({start}–{self.target_year})" if start else self.name
+            name = self.name_in(lang)
+            return f"{name} ({start}–{self.target_year})" if start else name
         return f"{self.name}（{start}—{self.target_year}年）" if start else self.name
+
+
+def source_in(source: str, lang: str | None) -> str:
+    """A target's source in `lang`: the catalogue's in English; a plan document's title (data)
+    as written."""
+    if lang != "en":
+        return source
+    if source == CATALOGUE_SOURCE:
+        return CATALOGUE_SOURCE_EN
+    if source.startswith("指标目录（") and source.endswith("）"):   # a county's own catalogue
+        return f"Indicator catalogue ({source[5:-1]})"
+    return source
 
 
 def _catalogue_source(queries: Queries) -> str:

@@ -232,9 +232,11 @@ def _copy_tables(con) -> None:
 
 
 def _has_table(con, name: str) -> bool:
+    # fetchall, not fetchone: DuckDB 2 refuses to register a table (a catalogue import's next
+    # step) on a connection whose last result was not read to its end.
     return con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'cur' AND schema_name = 'main'"
-        " AND table_name = ?", [name]).fetchone()[0] > 0
+        " AND table_name = ?", [name]).fetchall()[0][0] > 0
 
 
 def _write_observations(con, batch: ImportBatch, replace: bool) -> None:

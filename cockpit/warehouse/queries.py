@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core import i18n
 from ..core.catalogue import Indicator
 from ..core.levels import Hierarchy
 from ..core.plan import Target
@@ -310,6 +311,20 @@ class Queries:
     @cached_property
     def region_by_code(self) -> dict[str, Region]:
         return {r.code: r for r in self.regions}
+
+    @cached_property
+    def _place_names_en(self) -> dict[str, str]:
+        """Chinese place names → English: the regions', and the city above a county warehouse
+        (meta city_name / city_name_en), as departments' names use them."""
+        meta = self.meta
+        pairs = [(r.name, r.name_en) for r in self.regions]
+        return i18n.place_names(pairs + [(meta.get("city_name"), meta.get("city_name_en"))])
+
+    def department(self, name: str | None, lang: str | None) -> str:
+        """A source department's name in `lang` (i18n.department), with this warehouse's places."""
+        if i18n.lang_of(lang) != "en":
+            return name or ""
+        return i18n.department(name, lang, self._place_names_en)
 
     @cached_property
     def county(self) -> Region:

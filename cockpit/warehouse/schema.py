@@ -41,6 +41,7 @@ CREATE TABLE indicators (
     aggregation    VARCHAR NOT NULL CHECK (aggregation IN ('sum', 'mean', 'pop_mean', 'county_only')),
     department     VARCHAR NOT NULL,
     definition     VARCHAR NOT NULL,
+    definition_en  VARCHAR NOT NULL DEFAULT '',   -- (added later: older snapshots lack it)
     sensitivity    VARCHAR NOT NULL CHECK (sensitivity IN ('public', 'internal')),
     baseline_value DOUBLE,
     baseline_year  INTEGER,

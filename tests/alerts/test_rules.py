@@ -30,6 +30,38 @@ def test_bundled_default_rules_load_and_cover_every_kind():
     assert all(r.severity in ("红", "橙", "黄") for r in rules)
 
 
+def test_every_bundled_rule_has_an_english_name():
+    rules = load_rules(default_rules_path())
+    assert all(r.name and r.name_en and r.name_en.isascii() for r in rules)
+
+
+def test_a_rule_may_have_an_english_name_and_a_file_without_any_still_loads():
+    [rule] = parse_rules(GOOD)
+    assert rule.name_en == ""                      # (rules files written before name_en)
+    [rule] = parse_rules(GOOD + 'name_en = "Event resolution rate below the alert line"\n')
+    assert rule.name_en == "Event resolution rate below the alert line"
+    error = error_of(GOOD + "name_en = 3\n")
+    assert error.field == "name_en" and "t.closed" in str(error)
+
+
+def test_the_service_names_an_alerts_rule_in_english_by_its_id(tmp_path):
+    from types import SimpleNamespace
+
+    from cockpit.alerts.store import AlertService
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(GOOD + 'name_en = "Resolution below the line"\n', encoding="utf-8")
+    service = AlertService(tmp_path / "wh", state_path=tmp_path / "ops.sqlite",
+                           rules_path=rules, lazy=True)
+    alert = SimpleNamespace(rule_id="t.closed", rule_name="事件处置完成率低于预警线")
+    assert service.rule_name(alert, "en") == "Resolution below the line"
+    assert service.rule_name(alert, "zh_CN") == "事件处置完成率低于预警线"
+    gone = SimpleNamespace(rule_id="t.removed", rule_name="已删除的规则")
+    assert service.rule_name(gone, "en") == "已删除的规则"     # as raised, not made up
+    rules.write_text(GOOD, encoding="utf-8")                   # the file changes: read again
+    assert service.rule_name(alert, "en") == "事件处置完成率低于预警线"
+
+
 def test_a_user_rules_file_in_cockpit_home_replaces_the_bundled_one(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()

@@ -73,6 +73,15 @@ def test_five_year_plans_are_named_by_their_last_year():
     assert plan.plan_name(2027) == "至2027年规划"
 
 
+def test_a_plans_name_in_english_is_its_number_or_as_written():
+    assert plan.plan_name_en("十四五") == "14th Five-Year Plan"
+    assert [plan.plan_name_en(plan.plan_name(y)) for y in (1960, 1970, 2005, 2030, 2055)] == \
+        ["1st Five-Year Plan", "3rd Five-Year Plan", "10th Five-Year Plan",
+         "15th Five-Year Plan", "20th Five-Year Plan"]
+    assert plan.plan_name_en("至2027年规划") == "Plan to 2027"
+    assert plan.plan_name_en("乡村振兴规划") == "乡村振兴规划"   # a name of a file's own
+
+
 def rate_series(start: float, per_year: float, first=date(2020, 1, 1), n=72):
     periods = months(first, n)
     t = np.arange(n) / 12.0

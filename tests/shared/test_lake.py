@@ -46,6 +46,30 @@ def test_a_file_catalog_lake_answers_info_and_takes_an_import(demo_db, tmp_path,
         snap.close()
 
 
+def test_a_lake_from_before_english_definitions_reads_and_takes_a_catalogue_with_them(
+        old_warehouse, english_catalogue, tmp_path, lake_extensions):
+    from cockpit.warehouse.publish import import_files
+    from cockpit.warehouse.queries import Queries
+
+    catalogue, english = english_catalogue
+    location = f"ducklake:{tmp_path / 'lake' / 'catalog.ducklake'}"
+    export_folder(old_warehouse, location, data_path=str(tmp_path / "lake" / "data"))
+    snap = open_current(location)
+    try:
+        pm25 = Queries(snap).indicator_by_code["env_pm25"]
+        assert pm25.definition_en == "" and pm25.definition_in("en") == pm25.definition
+    finally:
+        snap.close()
+    assert import_files([catalogue], location).published
+    snap = open_current(location)
+    try:
+        q = Queries(snap)
+        assert q.indicator_by_code["eco_industry_va"].definition_in("en") == english
+        assert q.indicator_by_code["env_pm25"].definition_en == ""
+    finally:
+        snap.close()
+
+
 def test_a_new_lake_without_a_data_folder_and_a_bad_location_are_one_line_each(demo_db,
                                                                               tmp_path):
     for args, says in ((["--to", f"ducklake:{tmp_path / 'new.ducklake'}"], "--data-path"),

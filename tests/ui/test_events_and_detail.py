@@ -214,6 +214,33 @@ def test_events_panel_speaks_english(queries, make_ctx, widgets):
     assert panel.title_text() == "Events · Taoxi · Dec 2025"
 
 
+def test_english_events_name_their_place_and_category_in_english_and_keep_the_report(
+        queries, make_ctx, widgets):
+    ctx = make_ctx(lang="en")
+    panel = widgets(EventsPanel(ctx))
+    panel.resize(480, 400)                 # too narrow for the category column
+    row, event = 0, panel.row_events()[0]
+    texts = panel.row_texts(row)
+    assert texts["region"] == ctx.region_name(event["region"]) and texts["region"].isascii()
+    model = panel.model
+    assert panel.view.isColumnHidden(3)
+    assert model.data(model.index(row, 4)) == f"{texts['category']} — {texts['summary']}"
+    tip = model.tooltip(row)
+    assert tip.startswith(f"<b>{texts['category']}</b><br>{texts['region']} · ")
+    assert f"Report as filed: {event['summary']}" in tip and "：" not in tip
+
+
+def test_chinese_events_show_the_report_alone_as_before(queries, make_ctx, widgets):
+    ctx = make_ctx()
+    panel = widgets(EventsPanel(ctx))
+    panel.resize(480, 400)
+    event, texts = panel.row_events()[0], panel.row_texts(0)
+    model = panel.model
+    assert panel.view.isColumnHidden(3) and model.data(model.index(0, 4)) == texts["summary"]
+    assert model.tooltip(0).startswith(f"<b>{event['summary']}</b><br>{event['region_name']} · ")
+    assert f"{event['category']}<br>上报：" in model.tooltip(0)
+
+
 def test_events_panel_disconnects_on_close(queries, make_ctx, widgets):
     ctx = make_ctx()
     before = ctx.receivers(CHANGED)

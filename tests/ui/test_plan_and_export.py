@@ -292,7 +292,7 @@ def test_public_mode_leaves_internal_indicators_out_of_every_export(fresh, tmp_p
 def test_the_county_briefing_has_the_plan_summary_and_the_townships_ranking(fresh, tmp_path):
     q = fresh.ctx.queries
     briefing = BriefingBuilder(q, fresh.ctx.alerts, lang="en").build(q.county.code, END_2025)
-    assert briefing.plan_lines[0].startswith("Plan targets · 十四五")
+    assert briefing.plan_lines[0] == "Plan targets · 14th Five-Year Plan (2021–2025)"
     assert "√ Met 17" in briefing.plan_lines[1] and len(briefing.ranking) == 18
     text = pdf_text(write_pdf(briefing, q, tmp_path / "county.pdf"))
     assert "Wuyi County briefing" in text and "Economy" in text and "Dec 2025" in text

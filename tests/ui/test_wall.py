@@ -70,11 +70,11 @@ class Clock:
         return self.now
 
 
-def _wall(warehouse, public=False, evaluate=True, text=PLAYLIST):
+def _wall(warehouse, public=False, evaluate=True, text=PLAYLIST, lang="zh_CN"):
     """A wall window on a made-up clock (alerts evaluated first unless told not to)."""
     q = warehouse.queries
     window = build_window(warehouse, initial_state(q, public), public_mode=public,
-                          evaluate=False)
+                          evaluate=False, lang=lang)
     if evaluate:
         window.ctx.alerts.evaluate(warehouse.snapshot)
     clock = Clock()
@@ -176,6 +176,21 @@ def test_the_kiosk_needs_the_exit_chord_twice(wall, qtbot):
     clock.now += controller.EXIT_WINDOW_S + 1                # too late: the chord starts over
     qtbot.keyClick(window, Qt.Key.Key_Q, mods)
     assert window.isVisible() and not controller.exiting
+
+
+def test_an_english_wall_says_what_is_on_and_what_comes_next_in_english(demo_db):
+    _application()
+    warehouse = LiveWarehouse(demo_db)
+    window, controller, clock = _wall(warehouse, evaluate=False, lang="en")
+    try:
+        controller.jump(1)                     # the townships page: the first of three
+        text = controller.status_text()
+        assert text.startswith("Now: ") and " (1/3) · Social governance" in text
+        assert "    Next: " in text and text.endswith(" (in 5 s)")
+        assert not any("\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text)
+    finally:
+        _close(window)
+        warehouse.close()
 
 
 def test_a_new_red_alert_interrupts_the_rotation_then_it_goes_on(demo_db, qtbot):

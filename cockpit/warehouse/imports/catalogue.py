@@ -26,7 +26,8 @@ from .text import cell_text, normalise
 _KIND = "指标目录"
 NAMES = {"code": "代码", "name": "名称", "name_en": "英文名称", "domain": "领域", "unit": "单位",
          "polarity": "方向", "frequency": "频度", "aggregation": "汇总方式",
-         "department": "牵头单位", "definition": "口径", "sensitivity": "敏感度",
+         "department": "牵头单位", "definition": "口径", "definition_en": "英文口径",
+         "sensitivity": "敏感度",
          "baseline_value": "基期值", "baseline_year": "基期年份", "target_value": "目标值",
          "target_year": "目标年份", "decimals": "小数位", "headline": "核心指标",
          "annual": "年度口径"}
@@ -225,7 +226,8 @@ def _row(table: _Table, number: int, cells: list, problems: list[Problem]) -> In
         code=code, name=name, name_en=table.cell(cells, "name_en"), domain=chosen["domain"],
         unit=unit, polarity=chosen["polarity"], frequency=chosen["frequency"],
         aggregation=chosen["aggregation"], department=table.cell(cells, "department"),
-        definition=table.cell(cells, "definition"), sensitivity=chosen["sensitivity"],
+        definition=table.cell(cells, "definition"),
+        definition_en=table.cell(cells, "definition_en"), sensitivity=chosen["sensitivity"],
         baseline_value=numbers["baseline_value"], baseline_year=years["baseline_year"],
         target_value=numbers["target_value"], target_year=years["target_year"],
         decimals=decimals,

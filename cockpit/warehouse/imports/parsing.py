@@ -664,6 +664,8 @@ CATALOGUE_ROLES = {
     "aggregation": synonyms("汇总方式", "汇总", "汇总规则", "乡镇汇总", "汇总口径", "aggregation"),
     "department": synonyms("牵头单位", "来源部门", "责任单位", "数据来源", "责任部门", "department"),
     "definition": synonyms("口径", "指标口径", "定义", "指标解释", "统计口径", "definition"),
+    "definition_en": synonyms("英文口径", "口径（英文）", "口径(英文)", "definition_en",
+                              "english definition"),
     "sensitivity": synonyms("敏感度", "公开属性", "是否公开", "密级", "sensitivity"),
     "baseline_value": synonyms("基期值", "基期数", "baseline_value", "baseline"),
     "baseline_year": synonyms("基期年份", "基期年", "baseline_year"),
