@@ -50,6 +50,7 @@ class CardData:
     late_note: str = ""      # why it is coloured, for the tooltip
     provenance: str = ""     # 由乡镇汇总（18/18） when the figure was derived
     whole: str = "全县"      # what the county's own figure is called at this level
+    department: str = ""     # the source department, as the UI's language names it
 
 
 _chrome_cache: dict[tuple, QPixmap] = {}
@@ -194,8 +195,8 @@ class KpiCard(QWidget):
         ind = d.indicator
         rows = [
             (t["unit"], i18n.unit(ind.unit, self.lang) or "—"),
-            (t["dept"], ind.department),
-            (t["def"], ind.definition),
+            (t["dept"], d.department or ind.department),
+            (t["def"], ind.definition_in(self.lang)),
             (t["freq_label"], t["freq"][ind.frequency]),
             (t["period"], fmt.period_label(d.period, ind.frequency, self.lang)),
         ]
@@ -592,9 +593,11 @@ class KpiPanel(Panel):
                                  sparks[ind.code].values, ind.code in county_codes,
                                  fmt.period_label(v.period, ind.frequency, ctx.lang)
                                  if v.period else "", colour,
-                                 f"<span style='color:{colour}'>{word}</span>：{tip}"
+                                 f"<span style='color:{colour}'>{word}</span>"
+                                 f"{': ' if ctx.lang == 'en' else '：'}{tip}"
                                  if colour else "",
-                                 ctx.provenance_note(source, ind.code, v.period), whole),
+                                 ctx.provenance_note(source, ind.code, v.period), whole,
+                                 ctx.queries.department(ind.department, ctx.lang)),
                         ind.code == state.indicator))
         return out
 

@@ -935,7 +935,8 @@ class TrendPanel(Panel):
             lines.append(f"<span style='color:{theme.ACCENT_2}'>━</span>&nbsp;"
                          f"{self._t['target']}&nbsp;&nbsp;{self._target_text(ind)}")
         unit = i18n.unit(ind.unit, self.ctx.lang)
-        source = " · ".join(part for part in (ind.department, unit) if part)
+        department = self.ctx.queries.department(ind.department, self.ctx.lang)
+        source = " · ".join(part for part in (department, unit) if part)
         if source:
             lines.append(f"<span style='color:{theme.TEXT_DIM}'>{source}</span>")
         label.setText("<br>".join(lines))

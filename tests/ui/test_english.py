@@ -210,9 +210,6 @@ def test_events_name_their_category_before_the_report_as_filed(window, qtbot):
     assert model.data(model.index(row, SUMMARY)) == texts[SUMMARY]
 
 
-@pytest.mark.xfail(strict=True, reason="the KPI cards' tooltip (kpi_panel.py, owned by the "
-                   "performance work) still prints ind.department and ind.definition as stored: "
-                   "it needs Queries.department and Indicator.definition_in, as the detail page")
 def test_the_kpi_cards_tooltips_are_in_english(window, qtbot):
     tips = []
     for domain in DOMAINS:
