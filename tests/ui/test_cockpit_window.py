@@ -14,8 +14,9 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from cockpit.core import formatting as fmt
 from cockpit.ui import theme
-from cockpit.ui.app import LiveWarehouse, _application, build_window, grab, initial_state
+from cockpit.ui.app import _application, grab, initial_state
 from cockpit.warehouse.demo import TOWNSHIP_CODES
+from tests.windows import open_window
 
 TAOXI = TOWNSHIP_CODES["桃溪镇"]
 TONGQIN = TOWNSHIP_CODES["桐琴镇"]
@@ -25,17 +26,8 @@ TONGQIN = TOWNSHIP_CODES["桐琴镇"]
 def shared_window(demo_db, tmp_path_factory):
     """One window for the module (built without alert evaluation: no test here is about
     alerts); each test gets it back as it first opened."""
-    home = pytest.MonkeyPatch()
-    home.setenv("COCKPIT_HOME", str(tmp_path_factory.mktemp("home")))
-    _application()
-    warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse, evaluate=False)
-    win.resize(1920, 1080)
-    win.show()
-    yield win
-    win.close()
-    warehouse.close()
-    home.undo()
+    with open_window(demo_db, tmp_path_factory.mktemp("home")) as win:
+        yield win
 
 
 @pytest.fixture

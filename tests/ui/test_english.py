@@ -14,11 +14,12 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QComboBox, QL
                                QTabBar, QWidget)
 
 from cockpit.ui import export
-from cockpit.ui.app import LiveWarehouse, _application, build_window, initial_state
+from cockpit.ui.app import initial_state
 from cockpit.ui.briefing import BriefingBuilder
 from cockpit.ui.events_panel import CATEGORY, SUMMARY
 from cockpit.ui.kpi_panel import KpiCard
 from cockpit.warehouse.demo import TOWNSHIP_CODES
+from tests.windows import open_window
 
 pytestmark = pytest.mark.heavy(20)
 
@@ -32,19 +33,8 @@ DOMAINS = ("overview", "economy", "market", "environment", "governance", "servic
 @pytest.fixture(scope="module")
 def english(demo_db, tmp_path_factory):
     """One English window on the demo, its alerts evaluated, for the module."""
-    home = pytest.MonkeyPatch()
-    home.setenv("COCKPIT_HOME", str(tmp_path_factory.mktemp("home")))
-    _application()
-    warehouse = LiveWarehouse(demo_db)
-    win = build_window(warehouse, evaluate=False, lang="en")
-    win.ctx.alerts.evaluate(warehouse.snapshot)
-    win.ctx.alerts_changed.emit()
-    win.resize(1920, 1080)
-    win.show()
-    yield win
-    win.close()
-    warehouse.close()
-    home.undo()
+    with open_window(demo_db, tmp_path_factory.mktemp("home"), lang="en", alerts=True) as win:
+        yield win
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from cockpit.ui.app import LiveWarehouse, _application, build_window
 from cockpit.warehouse.citydemo import CITY_CODE
 from cockpit.warehouse.demo import TOWNSHIP_CODES
+from tests.windows import open_window
 
 pytestmark = pytest.mark.heavy(30)
 
@@ -39,18 +40,8 @@ def city_db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def city_window(city_db, tmp_path_factory):
     """One window over the city demo for the module (alerts evaluated once, synchronously)."""
-    os.environ["COCKPIT_HOME"] = str(tmp_path_factory.mktemp("home"))
-    _application()
-    warehouse = LiveWarehouse(city_db)
-    win = build_window(warehouse, evaluate=False)
-    win.ctx.alerts.evaluate(warehouse.snapshot)
-    win.ctx.alerts_changed.emit()
-    win.resize(1920, 1080)
-    win.show()
-    yield win
-    win.close()
-    win.watcher.stop(wait_s=60)
-    warehouse.close()
+    with open_window(city_db, tmp_path_factory.mktemp("home"), alerts=True) as win:
+        yield win
 
 
 @pytest.fixture
