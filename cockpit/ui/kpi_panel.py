@@ -427,13 +427,7 @@ class KpiCard(QWidget):
         ys = rect.bottom() - rect.height() * (values - lo) / span
         colour = _spark_colour(ground)
         # runs of finite values (gaps stay gaps), each drawn as one line
-        if finite.all():
-            runs = [(0, n)]
-        else:
-            edges = np.flatnonzero(np.diff(np.concatenate(([False], finite, [False]))
-                                           .astype(np.int8)))
-            runs = zip(edges[::2].tolist(), edges[1::2].tolist())
-        for start, end in runs:
+        for start, end in qtarrays.finite_runs(finite):
             if end - start > 1:
                 # (into the polygon's memory at once: a QPointF per point cost 0.1 ms a card)
                 theme.draw_line(p, qtarrays.polygon(xs[start:end], ys[start:end]), colour,

@@ -24,3 +24,12 @@ def polygon(x, y) -> QPolygonF:
         memory[:, 0] = x
         memory[:, 1] = y
     return result
+
+
+def finite_runs(finite: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in a 1-D mask: a line's stretches between gaps."""
+    finite = np.asarray(finite, bool)
+    if finite.all():
+        return [(0, finite.size)] if finite.size else []
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], finite, [False])).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

@@ -464,8 +464,7 @@ class TrendChart(QWidget):
         ys = rect.bottom() - (line.y - lo) * (rect.height() / ((hi - lo) or 1.0))
         ok = np.isfinite(ys)
         # runs of finite values: gaps stay gaps
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
-        for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        for start, stop in qtarrays.finite_runs(ok):
             if stop - start > 1:
                 # (written into the polygon's memory: a QPointF per point cost ~0.2 ms a line)
                 theme.draw_line(p, qtarrays.polygon(xs[start:stop], ys[start:stop]),

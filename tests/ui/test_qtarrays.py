@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QPolygonF
 
-from cockpit.ui.qtarrays import polygon
+from cockpit.ui.qtarrays import finite_runs, polygon
 
 
 def test_a_polygon_holds_the_points_of_its_arrays_strided_flipped_or_empty():
@@ -17,3 +17,12 @@ def test_a_polygon_holds_the_points_of_its_arrays_strided_flipped_or_empty():
     assert polygon([], []).isEmpty()
     with pytest.raises(ValueError):
         polygon([1.0, 2.0], [1.0])
+
+
+def test_finite_runs_are_the_stretches_between_gaps():
+    nan = float("nan")
+    assert finite_runs(np.isfinite([1.0, 2.0, 3.0])) == [(0, 3)]
+    assert finite_runs(np.isfinite([nan, 1.0, 2.0, nan, 3.0, nan, nan, 4.0, 5.0])) \
+        == [(1, 3), (4, 5), (7, 9)]
+    assert finite_runs(np.isfinite([nan, nan])) == []
+    assert finite_runs(np.zeros(0, bool)) == []
