@@ -73,14 +73,21 @@ def test_nothing_in_a_new_county_says_wuyi(longyou):
         snap.close()
 
 
-def test_a_township_only_csv_fills_it_and_the_county_is_derived(longyou, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def january(longyou, tmp_path_factory):
+    """The module's county filled from a township-only CSV of 2026-01 industry figures (once,
+    whichever test asks first)."""
     rows = [["乡镇（街道）", "指标", "期间", "数值"]]
     for k, name in enumerate(["东华街道", "龙洲街道", "湖镇镇", "小南海镇", "溪口镇", "詹家镇",
                               "横山镇", "塔石镇", "模环乡", "石佛乡", "罗家乡", "庙下乡",
                               "沐尘畲族乡", "社阳乡", "大街乡"]):
         rows.append([name, "规上工业增加值", "2026-01", f"{1 + k / 10:.1f}"])
-    data = _write(tmp_path / "龙游县2026年1月.csv", rows)
-    result = import_files([data], longyou, today=date(2026, 2, 5))
+    data = _write(tmp_path_factory.mktemp("january") / "龙游县2026年1月.csv", rows)
+    return import_files([data], longyou, today=date(2026, 2, 5))
+
+
+def test_a_township_only_csv_fills_it_and_the_county_is_derived(longyou, january):
+    result = january
     assert result.published, result.report.format()
     snap = open_current(longyou)
     try:
@@ -191,8 +198,9 @@ def test_a_catalogue_row_with_unknown_words_is_named_by_row_and_column(tmp_path,
     assert not out.exists()
 
 
-def test_a_catalogue_change_is_judged_against_the_data(longyou, tmp_path):
+def test_a_catalogue_change_is_judged_against_the_data(longyou, january, tmp_path):
     """The module's county has 2026-01 industry figures: its unit cannot change; its name can."""
+    assert january.published, january.report.format()
     rows = [CATALOGUE[0], ["eco_industry_va", "规上工业增加值（新口径）", "经济运行", "万元", "越高越好",
                            "月度", "合计", "县经信局", "规上工业增加值", "公开", "", ""]]
     refused = import_files([_write(tmp_path / "目录.csv", rows)], longyou)
