@@ -70,9 +70,12 @@ def _reverse(period: str) -> str:
 ACTION_EN = {"raise": "Raised", "reopen": "Raised again", "auto_clear": "Cleared",
              "escalate": "Escalated", "ack": "Acknowledged", "assign": "Assigned",
              "close": "Closed", "ignore": "Ignored", "ignore_expired": "Ignore expired"}
-# A history entry's details (the store's keys) and who acted when no one did, in English.
-DETAIL_EN = {"severity": "Severity", "from_severity": "Was", "department": "Department",
-             "deadline": "Deadline", "note": "Note", "until": "Until", "reason": "Reason"}
+# A history entry's details (the store's keys), named in each language; who acted when no one
+# did, in English.
+DETAILS = {"zh_CN": {"severity": "级别", "from_severity": "原级别", "department": "责任单位",
+                     "deadline": "办理期限", "note": "说明", "until": "忽略至", "reason": "忽略理由"},
+           "en": {"severity": "Severity", "from_severity": "Was", "department": "Department",
+                  "deadline": "Deadline", "note": "Note", "until": "Until", "reason": "Reason"}}
 SYSTEM_EN = "System"
 
 
@@ -189,13 +192,13 @@ class HistoryDialog(QDialog):
             details = [(k, v) for k, v in (e.detail or {}).items()
                        if k not in ("message", "message_en")]
             actor = e.actor
+            names = pick(DETAILS, lang)
+            sep, colon = ("; ", ": ") if lang == "en" else ("；", "：")
+            detail = sep.join(f"{names.get(k, k)}{colon}"
+                              f"{severity(v, lang) if k.endswith('severity') else v}"
+                              for k, v in details)
             if lang == "en":
-                detail = "; ".join(f"{DETAIL_EN.get(k, k)}: "
-                                   f"{severity(v, lang) if k.endswith('severity') else v}"
-                                   for k, v in details)
                 actor = SYSTEM_EN if actor == SYSTEM_ACTOR else actor
-            else:
-                detail = "；".join(f"{k}：{v}" for k, v in details)
             action = ACTION_EN.get(e.action, e.action_label) if lang == "en" else e.action_label
             moved = (f"{alert_status(e.from_status, lang) or '—'} → "
                      f"{alert_status(e.to_status, lang)}")

@@ -2,6 +2,7 @@
 new critical alerts announced; changes by another window show up without a restart."""
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 
@@ -121,6 +122,22 @@ def test_acknowledge_assign_and_close_from_the_panel(window):
     assert alert_id not in panel.alert_ids()  # the open list no longer shows it
     actions = [e.action for e in window.ctx.alerts.history(alert_id)]
     assert actions[-3:] == ["ack", "assign", "close"]
+
+
+def test_an_alerts_history_names_each_detail_in_chinese(window):
+    panel = window.alerts
+    alert_id = panel.alert_ids()[0]
+    assert panel.perform("ack", alert_id, by="值班员甲")
+    assert panel.perform("assign", alert_id, by="值班员甲", department="县应急管理局",
+                         deadline=date(2026, 12, 31))
+    panel.select_alert(alert_id)
+    panel.request("history")
+    dialog = panel.history_dialog
+    details = [dialog.table.item(row, 4).text() for row in range(dialog.table.rowCount())]
+    dialog.close()
+    assert any(d.startswith("级别：") for d in details)           # raised, at its severity
+    assert any("责任单位：县应急管理局" in d and "办理期限：" in d for d in details)
+    assert not [d for d in details if re.search(r"[a-z_]+：", d)]   # no store keys shown
 
 
 def test_changes_made_by_another_window_appear_without_restart(window, demo_db, qtbot):
