@@ -204,7 +204,10 @@ class HistoryDialog(QDialog):
                      f"{alert_status(e.to_status, lang)}")
             for col, text in enumerate([e.at.replace("T", " ")[:19], actor, action, moved,
                                         detail]):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if col == 4 and detail:
+                    item.setToolTip(detail)   # whole on hover when the column cuts it short
+                self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         self.show()
         self.raise_()
