@@ -789,7 +789,8 @@ def _events(ctx: _Context, rule: Rule) -> tuple[list[Alert], dict[str, date]]:
             usual_en = (f"{mean:.1f} a month over the last {months} months" if mean >= 0.95
                         else f"fewer than 1 a month over the last {months} months")
             message_en = (f"{ctx.region_names_en.get(region, region)}: {n} "
-                          f"“{event_category(category, 'en')}” events "
+                          # (straight quotes: the bundled CJK font draws “ ” a full em wide)
+                          f"\"{event_category(category, 'en')}\" events "
                           f"({event_source(source, 'en')}) in {period_label(month, 'month', 'en')}"
                           f", against {usual_en}"
                           + (f"; {overdue} past their deadline" if overdue else ""))

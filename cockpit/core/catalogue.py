@@ -172,8 +172,8 @@ DEMO_CATALOGUE: tuple[Indicator, ...] = (
     _i("mkt_double_random", "“双随机、一公开”覆盖率", "Random inspection coverage", "market",
        "%", "higher", "month", "mean", _AMR,
        "“双随机、一公开”监管方式在所有行政检查事项中的占比",
-       definition_en="Share of all administrative inspections made by the “double random, one "
-                     "public” method (inspectors and targets drawn at random, results made "
+       definition_en="Share of all administrative inspections made by the \"double random, one "
+                     "public\" method (inspectors and targets drawn at random, results made "
                      "public)",
        baseline_value=28.2,
        baseline_year=2020, target_value=60.0, target_year=2025, headline=True, plan_kpi=7),
