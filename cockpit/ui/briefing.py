@@ -388,17 +388,21 @@ class BriefingBuilder:
             records = [a for a in records if a.indicator not in internal]
         out = []
         for a in records[:ALERT_ROWS]:
-            what = a.indicator_name or t["events_alert"]
-            if en and a.indicator in self.q.indicator_by_code:
-                what = self._name(self.q.indicator_by_code[a.indicator])
-            if county:
-                what = f"{self._region_name(a.region)} · {what}"
+            message = alert_message(a, "en") if en else a.message
+            # The engine's messages start with their place and indicator ("柳城畲族镇 事件处置完成率
+            # 2026年11月为…"): a subject put before one said both twice.
+            if not message.startswith(self._region_name(a.region)):
+                what = a.indicator_name or t["events_alert"]
+                if en and a.indicator in self.q.indicator_by_code:
+                    what = self._name(self.q.indicator_by_code[a.indicator])
+                if county:
+                    what = f"{self._region_name(a.region)} · {what}"
+                message = f"{what}: {message}" if en else f"{what}：{message}"
             status = _ALERT_STATUS_EN.get(a.status, a.status) if en else a.status
             if a.overdue:
                 status += f" · {t['overdue']}"
             deadline = t["deadline"].format(d=a.deadline) if a.deadline else t["no_deadline"]
-            out.append((t["severity"].get(a.severity, a.severity),
-                        f"{what}：{a.message}" if not en else f"{what}: {alert_message(a, 'en')}",
+            out.append((t["severity"].get(a.severity, a.severity), message,
                         f"{status} · {deadline}"))
         return out, max(0, len(records) - ALERT_ROWS)
 

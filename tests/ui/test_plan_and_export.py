@@ -242,6 +242,16 @@ def test_a_township_briefing_says_what_the_detail_page_says(fresh):
     assert len(briefing.strengths) == 3 and len(briefing.weaknesses) == 3
 
 
+def test_a_briefings_alert_lines_name_their_place_and_indicator_once(fresh):
+    q = fresh.ctx.queries
+    for lang in ("zh_CN", "en"):
+        briefing = BriefingBuilder(q, fresh.ctx.alerts, lang=lang).build(q.county.code, END_2025)
+        names = [r.name_en if lang == "en" and r.name_en else r.name for r in q.townships]
+        assert briefing.alerts
+        for _, what, _ in briefing.alerts:
+            assert max(what.count(name) for name in names) <= 1, what
+
+
 def pdf_text(path) -> str:
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
