@@ -62,6 +62,7 @@ def test_the_county_briefing_in_english(demo_db, tmp_path):
               tmp_path / "county.pdf")
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "county.pdf").stat().st_size > 10_000
+    assert "已生成 武义县 2025年12月 简报（英文）" in out.stdout   # the command speaks one language
 
 
 @pytest.mark.parametrize("args, message", [

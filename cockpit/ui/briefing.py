@@ -926,7 +926,9 @@ def run_brief(args) -> int:
             write_pdf(briefing, q, out)
         except BriefingError as exc:
             raise UsageError(str(exc)) from None
-        print(f"已生成 {briefing.name} {month_label(month)} 简报 → {out}")
+        # (the command speaks Chinese: the region by its Chinese name, whatever the PDF's language)
+        english = "（英文）" if builder.lang == "en" else ""
+        print(f"已生成 {q.region_by_code[region].name} {month_label(month)} 简报{english} → {out}")
         return 0
     finally:
         warehouse.close()
