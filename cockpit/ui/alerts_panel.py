@@ -188,12 +188,12 @@ class HistoryDialog(QDialog):
         lang = self._lang
         self.message.setText(alert_message(alert, lang))
         self.table.setRowCount(len(entries))
+        names = pick(DETAILS, lang)
+        sep, colon = ("; ", ": ") if lang == "en" else ("；", "：")
         for row, e in enumerate(entries):
             details = [(k, v) for k, v in (e.detail or {}).items()
                        if k not in ("message", "message_en")]
             actor = e.actor
-            names = pick(DETAILS, lang)
-            sep, colon = ("; ", ": ") if lang == "en" else ("；", "：")
             detail = sep.join(f"{names.get(k, k)}{colon}"
                               f"{severity(v, lang) if k.endswith('severity') else v}"
                               for k, v in details)
