@@ -335,10 +335,15 @@ class _EventsTable(QTableView):
     def _picture(self, texts: tuple[str, ...], status: str, state: int, layout) -> QPixmap:
         columns, width, height, ratio, font = layout
         key = (texts, status, state, columns, width, height, ratio, font.key())
-        lang = self.model().lang
-        if lang == "en" and not any(col == CATEGORY for col, _, _ in columns):
-            texts = texts[:SUMMARY] + (summary_text(texts, False, lang),) + texts[SUMMARY + 1:]
-        return self.pictures.get(key, lambda: self._draw_row(texts, status, state, *layout))
+        return self.pictures.get(key, lambda: self._draw_row(self._shown(texts, columns), status,
+                                                             state, *layout))
+
+    def _shown(self, texts: tuple[str, ...], columns) -> tuple[str, ...]:
+        """A row's texts as drawn: in English, the summary led by its category when the
+        category's own column is not shown (worked out only for a row not drawn before)."""
+        shown = summary_text(texts, any(col == CATEGORY for col, _, _ in columns),
+                             self.model().lang)
+        return texts[:SUMMARY] + (shown,) + texts[SUMMARY + 1:]
 
     def _draw_row(self, texts, status, state, columns, width, height, ratio, font) -> QPixmap:
         picture = QPixmap(round(width * ratio), round(height * ratio))
